@@ -1,0 +1,336 @@
+"""Typed specs for a run (model, data, training) and their loading from TOML.
+
+Values are validated once here, at the edge; the rest of dsbench trusts them.
+Precedence: built-in defaults < `--config FILE` < flags given on the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from dsbench.errors import DsbenchError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+KINDS = ("normal", "separable")
+DATASETS = ("cifar10", "synthetic")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+STRATEGIES = ("default", "mirrored", "multiworker")
+REFERENCE_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 2))
+BLOCKS_HELP = "comma-separated FILTERSxCONVS per block, e.g. 64x2,128x2,256x2"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The VGG-style architecture shared by the normal and the separable model."""
+
+    blocks: tuple[tuple[int, int], ...] = REFERENCE_BLOCKS
+    kernel_size: int = 3
+    input_shape: tuple[int, int, int] = (32, 32, 3)
+    num_classes: int = 10
+
+    def __post_init__(self) -> None:
+        pooled = self.input_shape[0] // 2 ** len(self.blocks)
+        if pooled < 1 or self.input_shape[1] // 2 ** len(self.blocks) < 1:
+            raise DsbenchError(
+                f"{len(self.blocks)} blocks pool a {self.input_shape[0]}x{self.input_shape[1]} "
+                "image down to nothing",
+                "use at most 5 blocks for 32x32 inputs",
+            )
+
+    @property
+    def blocks_text(self) -> str:
+        """The blocks in the `--blocks` notation, e.g. '64x2,128x2,256x2'."""
+        return format_blocks(self.blocks)
+
+    def scaled(self, width: float) -> ModelSpec:
+        """The same spec with every block's filter count multiplied by `width` (at least 1)."""
+        blocks = tuple((max(1, round(f * width)), n) for f, n in self.blocks)
+        return dataclasses.replace(self, blocks=blocks)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where the images come from and how many of them are used."""
+
+    dataset: str = "cifar10"
+    data_dir: str | None = None
+    train_size: int | None = None  # None: the whole split
+    test_size: int | None = None
+    rescale: bool = True  # pixels / 255 -> [0, 1]; False feeds raw 0..255 like the reference
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How each model is trained and measured."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    seed: int = 0
+    repeats: int = 1
+    jit: bool | None = None  # None: Keras "auto" (XLA on GPU, off on CPU)
+    precision: str = "float32"
+    steps_per_execution: int = 1
+    strategy: str = "default"
+    devices: tuple[str, ...] = ()
+    scale_lr: bool = False
+    deterministic: bool = False
+    inference: bool = True
+    checkpoint: bool = False
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a training command needs: the three specs together."""
+
+    model: ModelSpec = field(default_factory=ModelSpec)
+    data: DataSpec = field(default_factory=DataSpec)
+    train: TrainSpec = field(default_factory=TrainSpec)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready settings (blocks in their text form)."""
+        out = dataclasses.asdict(self)
+        out["model"]["blocks"] = self.model.blocks_text
+        out["model"]["input_shape"] = list(self.model.input_shape)
+        out["train"]["devices"] = list(self.train.devices)
+        return out
+
+
+# ---------------------------------------------------------------- parsing single values
+
+_BLOCK_RE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
+
+
+def parse_blocks(text: str) -> tuple[tuple[int, int], ...]:
+    """Parse '64x2,128x2,256x2' into ((64, 2), (128, 2), (256, 2)) or raise DsbenchError."""
+    if not isinstance(text, str) or not text.strip():
+        raise DsbenchError(f"malformed --blocks {text!r}: it is empty", f"give {BLOCKS_HELP}")
+    blocks = []
+    for part in text.split(","):
+        match = _BLOCK_RE.match(part)
+        if not match:
+            raise DsbenchError(
+                f"malformed --blocks {text!r}: {part.strip()!r} is not FILTERSxCONVS",
+                f"give {BLOCKS_HELP}",
+            )
+        filters, convs = int(match.group(1)), int(match.group(2))
+        if not (1 <= filters <= 65536 and 1 <= convs <= 64):
+            raise DsbenchError(
+                f"malformed --blocks {text!r}: {part.strip()!r} needs 1..65536 filters "
+                "and 1..64 convs",
+                f"give {BLOCKS_HELP}",
+            )
+        blocks.append((filters, convs))
+    if len(blocks) > 5:
+        raise DsbenchError(
+            f"malformed --blocks {text!r}: {len(blocks)} blocks pool 32x32 images to nothing",
+            "use at most 5 blocks",
+        )
+    return tuple(blocks)
+
+
+def format_blocks(blocks: tuple[tuple[int, int], ...]) -> str:
+    """Inverse of parse_blocks."""
+    return ",".join(f"{f}x{n}" for f, n in blocks)
+
+
+def parse_number_list(text: str, option: str, cast: Callable[[str], Any]) -> list[Any]:
+    """Parse '3,5,7' for a sweep axis; a clear error names the option."""
+    values = []
+    for part in text.split(","):
+        try:
+            value = cast(part.strip())
+        except ValueError:
+            raise DsbenchError(
+                f"malformed {option} {text!r}: {part.strip()!r} is not a number",
+                f"give comma-separated numbers, e.g. {option} 3,5,7",
+            ) from None
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise DsbenchError(f"malformed {option} {text!r}: values must be positive numbers")
+        values.append(value)
+    return values
+
+
+# ---------------------------------------------------------------- TOML config files
+
+Converter = Callable[[Any, str], Any]
+
+
+def _typename(value: Any) -> str:
+    return type(value).__name__
+
+
+def _int(minimum: int) -> Converter:
+    def convert(value: Any, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise DsbenchError(f"{key} must be an integer, got {value!r} ({_typename(value)})")
+        if value < minimum:
+            raise DsbenchError(f"{key} must be >= {minimum}, got {value}")
+        return value
+
+    return convert
+
+
+def positive_float(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DsbenchError(f"{key} must be a number, got {value!r} ({_typename(value)})")
+    if not (math.isfinite(value) and value > 0):
+        raise DsbenchError(f"{key} must be a positive number, got {value}")
+    return float(value)
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise DsbenchError(f"{key} must be true or false, got {value!r} ({_typename(value)})")
+    return value
+
+
+def _str(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise DsbenchError(f"{key} must be a string, got {value!r} ({_typename(value)})")
+    return value
+
+
+def _choice(choices: tuple[str, ...]) -> Converter:
+    def convert(value: Any, key: str) -> str:
+        if value not in choices:
+            raise DsbenchError(f"{key} must be one of {', '.join(choices)}; got {value!r}")
+        return value
+
+    return convert
+
+
+def _blocks(value: Any, key: str) -> tuple[tuple[int, int], ...]:
+    if isinstance(value, str):
+        try:
+            return parse_blocks(value)
+        except DsbenchError as err:
+            raise DsbenchError(f"{key}: {err.message}", err.hint) from None
+    if isinstance(value, list) and all(
+        isinstance(b, list) and len(b) == 2 and all(isinstance(v, int) for v in b) for b in value
+    ):
+        return parse_blocks(",".join(f"{f}x{n}" for f, n in value))
+    raise DsbenchError(
+        f"{key} must be a string like \"64x2,128x2,256x2\" or a list of [filters, convs] pairs",
+        f"got {value!r}",
+    )
+
+
+def _shape(value: Any, key: str) -> tuple[int, int, int]:
+    if (
+        isinstance(value, list)
+        and len(value) == 3
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    ):
+        return (value[0], value[1], value[2])
+    raise DsbenchError(f"{key} must be a list of three positive integers like [32, 32, 3]")
+
+
+def _devices(value: Any, key: str) -> tuple[str, ...]:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise DsbenchError(f"{key} must be a list of device names like [\"/gpu:0\", \"/gpu:1\"]")
+
+
+def _optional_jit(value: Any, key: str) -> bool | None:
+    if value == "auto":
+        return None
+    return _bool(value, key)
+
+
+SECTIONS: dict[str, tuple[type, dict[str, Converter]]] = {
+    "model": (
+        ModelSpec,
+        {"blocks": _blocks, "kernel_size": _int(1), "input_shape": _shape, "num_classes": _int(2)},
+    ),
+    "data": (
+        DataSpec,
+        {
+            "dataset": _choice(DATASETS),
+            "data_dir": _str,
+            "train_size": _int(1),
+            "test_size": _int(1),
+            "rescale": _bool,
+        },
+    ),
+    "train": (
+        TrainSpec,
+        {
+            "epochs": _int(1),
+            "batch_size": _int(1),
+            "learning_rate": positive_float,
+            "seed": _int(0),
+            "repeats": _int(1),
+            "jit": _optional_jit,
+            "precision": _choice(PRECISIONS),
+            "steps_per_execution": _int(1),
+            "strategy": _choice(STRATEGIES),
+            "devices": _devices,
+            "scale_lr": _bool,
+            "deterministic": _bool,
+            "inference": _bool,
+            "checkpoint": _bool,
+        },
+    ),
+}
+
+
+def load_config(path: Path) -> dict[str, dict[str, Any]]:
+    """Read a TOML config into validated per-section overrides, e.g. {"train": {"epochs": 2}}."""
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DsbenchError(f"config file {path} does not exist", "check the --config path") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise DsbenchError(f"cannot read config file {path}: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise DsbenchError(f"config file {path} is not valid TOML: {err}") from None
+    return validate_config(raw, str(path))
+
+
+def validate_config(raw: dict[str, Any], source: str = "config") -> dict[str, dict[str, Any]]:
+    """Check sections, keys and value types; every error names the file and the key."""
+    out: dict[str, dict[str, Any]] = {}
+    for section, values in raw.items():
+        if section not in SECTIONS:
+            raise DsbenchError(
+                f"{source}: unknown section [{section}]",
+                f"allowed sections: {', '.join(f'[{s}]' for s in SECTIONS)}",
+            )
+        if not isinstance(values, dict):
+            raise DsbenchError(f"{source}: {section} must be a [{section}] table")
+        converters = SECTIONS[section][1]
+        out[section] = {}
+        for key, value in values.items():
+            if key not in converters:
+                raise DsbenchError(
+                    f"{source}: unknown key {key!r} in [{section}]",
+                    f"allowed keys: {', '.join(converters)}",
+                )
+            try:
+                out[section][key] = converters[key](value, f"[{section}] {key}")
+            except DsbenchError as err:
+                raise DsbenchError(f"{source}: {err.message}", err.hint) from None
+    return out
+
+
+def build_run_spec(
+    config: dict[str, dict[str, Any]] | None, overrides: dict[str, dict[str, Any]]
+) -> RunSpec:
+    """Defaults, then the config file, then command-line overrides (None means 'not given')."""
+    parts: dict[str, Any] = {}
+    for section, (cls, _) in SECTIONS.items():
+        values = dict((config or {}).get(section, {}))
+        values.update({k: v for k, v in overrides.get(section, {}).items() if v is not None})
+        parts[section] = cls(**values)
+    return RunSpec(**parts)

@@ -1,0 +1,336 @@
+"""CIFAR-10 from a folder, a .tar.gz or Keras' cache; a learnable synthetic stand-in; tf.data.
+
+Images stay uint8 (N, 32, 32, 3) in memory (50,000 images = 154 MB); conversion to float
+happens per batch inside the tf.data pipeline, never for the whole set.
+Batch files are pickles: they are read with a restricted unpickler that can rebuild numpy
+arrays and nothing else, so a crafted file cannot run code.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+
+from dsbench.config import DataSpec
+from dsbench.errors import RUNTIME, DsbenchError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+CLASS_NAMES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
+FOLDER = "cifar-10-batches-py"
+ARCHIVE = "cifar-10-python.tar.gz"
+TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_FILE = "test_batch"
+IMAGE_SHAPE = (32, 32, 3)
+DATA_DIR_ENV = "DSBENCH_DATA_DIR"
+OFFLINE_HINT = (
+    "pass --data-dir PATH (a folder holding cifar-10-batches-py/ or cifar-10-python.tar.gz, "
+    f"or set {DATA_DIR_ENV}), or use --dataset synthetic"
+)
+
+
+@dataclass(frozen=True)
+class Data:
+    """Train and test splits: uint8 images (N, 32, 32, 3) and int labels (N,)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str  # where the images came from, for the results' environment record
+
+
+# ---------------------------------------------------------------- safe unpickling
+
+_ALLOWED_GLOBALS = {
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+}
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Unpickler that rebuilds numpy arrays and plain containers, and refuses every other global."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"forbidden global {module}.{name}")
+
+
+def _read_batch(stream: IO[bytes], label: str) -> tuple[np.ndarray, np.ndarray]:
+    """Decode one CIFAR-10 python batch into NHWC uint8 images and int64 labels."""
+    try:
+        batch = _NumpyOnlyUnpickler(stream, encoding="bytes").load()
+    except pickle.UnpicklingError as err:
+        if "forbidden global" in str(err):
+            raise DsbenchError(
+                f"{label} is not a CIFAR-10 batch: it asks to load {str(err)[17:]}, which dsbench "
+                "refuses to run",
+                "delete the file and use an original copy of CIFAR-10",
+            ) from None
+        raise _corrupt(label, err) from None
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, MemoryError) as err:
+        raise _corrupt(label, err) from None
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise DsbenchError(
+            f"{label} is not a CIFAR-10 batch: expected a dict with b'data' and b'labels'",
+            "use an original copy of CIFAR-10 (python version)",
+        )
+    data, labels = batch[b"data"], batch[b"labels"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2:
+        raise DsbenchError(
+            f"{label}: b'data' must be a uint8 array of shape (N, 3072), got "
+            f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}",
+            "use an original copy of CIFAR-10 (python version)",
+        )
+    if data.shape[1] != 3072:
+        raise DsbenchError(
+            f"{label}: b'data' rows must hold 3072 values (32x32x3), got {data.shape[1]}",
+            "use an original copy of CIFAR-10 (python version)",
+        )
+    try:
+        labels = np.asarray(labels)
+    except (ValueError, TypeError):
+        labels = np.asarray([], dtype=object)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise DsbenchError(f"{label}: b'labels' must be a list of integers")
+    if len(labels) != len(data):
+        raise DsbenchError(
+            f"{label}: {len(data)} images but {len(labels)} labels",
+            "the file is damaged; use an original copy of CIFAR-10",
+        )
+    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+        raise DsbenchError(
+            f"{label}: labels must be 0..9, found {labels.min()}..{labels.max()}",
+            "the file is damaged; use an original copy of CIFAR-10",
+        )
+    # Each row is 1024 R, 1024 G, 1024 B values, each plane row-major 32x32.
+    images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(images), labels.astype(np.int64)
+
+
+def _corrupt(label: str, err: BaseException) -> DsbenchError:
+    reason = str(err) or type(err).__name__
+    return DsbenchError(
+        f"{label} is truncated or corrupt ({reason})",
+        "download CIFAR-10 again or point --data-dir at an intact copy",
+    )
+
+
+# ---------------------------------------------------------------- CIFAR-10 sources
+
+
+def _load_folder(folder: Path) -> Data:
+    missing = [name for name in (*TRAIN_FILES, TEST_FILE) if not (folder / name).is_file()]
+    if missing:
+        raise DsbenchError(
+            f"{folder} lacks {', '.join(missing)}",
+            "it must hold data_batch_1..data_batch_5 and test_batch from cifar-10-python.tar.gz",
+        )
+    parts = []
+    for name in (*TRAIN_FILES, TEST_FILE):
+        try:
+            with open(folder / name, "rb") as stream:
+                parts.append(_read_batch(stream, str(folder / name)))
+        except OSError as err:
+            raise DsbenchError(f"cannot read {folder / name}: {err.strerror}") from None
+    return _join(parts, str(folder))
+
+
+def _load_archive(archive: Path) -> Data:
+    label = str(archive)
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            parts = []
+            for name in (*TRAIN_FILES, TEST_FILE):
+                try:
+                    member = tar.getmember(f"{FOLDER}/{name}")
+                except KeyError:
+                    raise DsbenchError(
+                        f"{label} lacks {FOLDER}/{name}",
+                        "use the original cifar-10-python.tar.gz",
+                    ) from None
+                stream = tar.extractfile(member)
+                if stream is None:
+                    raise DsbenchError(f"{label}: {FOLDER}/{name} is not a regular file")
+                # Read fully first, so a truncated archive fails here with a clear message.
+                parts.append(_read_batch(io.BytesIO(stream.read()), f"{label}:{FOLDER}/{name}"))
+    except DsbenchError:
+        raise
+    except Exception as err:  # tarfile, gzip, zlib and EOF errors all mean a damaged archive
+        raise _corrupt(label, err) from None
+    return _join(parts, label)
+
+
+def _join(parts: list[tuple[np.ndarray, np.ndarray]], source: str) -> Data:
+    x_train = np.concatenate([p[0] for p in parts[:5]])
+    y_train = np.concatenate([p[1] for p in parts[:5]])
+    return Data(x_train, y_train, parts[5][0], parts[5][1], source)
+
+
+def load_cifar10(data_dir: str | os.PathLike[str] | None = None) -> Data:
+    """CIFAR-10 from `data_dir` (or $DSBENCH_DATA_DIR); else Keras' download-and-cache."""
+    data_dir = data_dir or os.environ.get(DATA_DIR_ENV) or None
+    if data_dir is not None:
+        root = Path(data_dir).expanduser()
+        if not root.exists():
+            raise DsbenchError(f"data dir {root} does not exist", OFFLINE_HINT)
+        if root.is_file() and root.name.endswith((".tar.gz", ".tgz")):
+            return _load_archive(root)
+        if not root.is_dir():
+            raise DsbenchError(f"data dir {root} is not a folder", OFFLINE_HINT)
+        for candidate in (root / FOLDER, root):
+            if (candidate / TEST_FILE).exists() or (candidate / TRAIN_FILES[0]).exists():
+                return _load_folder(candidate)
+        if (root / ARCHIVE).is_file():
+            return _load_archive(root / ARCHIVE)
+        raise DsbenchError(
+            f"data dir {root} holds neither {FOLDER}/ nor {ARCHIVE}",
+            "download cifar-10-python.tar.gz (python version) into it, or unpack it there",
+        )
+    return _load_keras_cache()
+
+
+def _load_keras_cache() -> Data:
+    import keras
+
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
+    except Exception as err:  # urllib, socket and Keras' own errors: all mean "could not fetch"
+        raise DsbenchError(
+            f"could not download CIFAR-10 through Keras (no network? {type(err).__name__})",
+            OFFLINE_HINT,
+            exit_code=RUNTIME,
+        ) from None
+    return Data(x_train, y_train.reshape(-1).astype(np.int64), x_test,
+                y_test.reshape(-1).astype(np.int64), "keras.datasets.cifar10")  # fmt: skip
+
+
+# ---------------------------------------------------------------- synthetic data
+
+
+def synthetic(train_size: int, test_size: int, seed: int) -> Data:
+    """A learnable 10-class dataset: a smooth colour pattern per class plus heavy noise.
+
+    Deterministic for a given seed. Each image is its class template, shifted by a random
+    offset of up to 4 pixels, with pixel noise, so models must learn shapes, not single pixels.
+    """
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(0, 255, size=(10, 4, 4, 3))
+    templates = coarse.repeat(8, axis=1).repeat(8, axis=2)  # 10 smooth 32x32x3 patterns
+
+    def make(n: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = np.arange(n) % 10
+        rng.shuffle(labels)
+        shifts = rng.integers(-4, 5, size=(n, 2))
+        images = np.empty((n, *IMAGE_SHAPE), dtype=np.uint8)
+        for i in range(n):
+            pattern = np.roll(templates[labels[i]], tuple(shifts[i]), axis=(0, 1))
+            noisy = 0.6 * pattern + rng.normal(0, 50, size=IMAGE_SHAPE) + 50
+            images[i] = np.clip(noisy, 0, 255)
+        return images, labels.astype(np.int64)
+
+    x_train, y_train = make(train_size)
+    x_test, y_test = make(test_size)
+    return Data(x_train, y_train, x_test, y_test, f"synthetic(seed={seed})")
+
+
+# ---------------------------------------------------------------- choosing and subsetting
+
+SYNTHETIC_DEFAULT_SIZES = (5000, 1000)
+
+
+def load(spec: DataSpec, seed: int) -> Data:
+    """The data `spec` asks for, subset to train_size/test_size (seeded, class-balanced)."""
+    if spec.dataset == "synthetic":
+        train_size = spec.train_size or SYNTHETIC_DEFAULT_SIZES[0]
+        test_size = spec.test_size or SYNTHETIC_DEFAULT_SIZES[1]
+        return synthetic(train_size, test_size, seed)
+    data = load_cifar10(spec.data_dir)
+    x_train, y_train = balanced_subset(data.x_train, data.y_train, spec.train_size, seed, "train")
+    x_test, y_test = balanced_subset(data.x_test, data.y_test, spec.test_size, seed + 1, "test")
+    return Data(x_train, y_train, x_test, y_test, data.source)
+
+
+def balanced_subset(
+    x: np.ndarray, y: np.ndarray, size: int | None, seed: int, split: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded subset of `size` images with classes as equal as possible (all if size is None)."""
+    if size is None or size == len(y):
+        return x, y
+    if size > len(y):
+        raise DsbenchError(
+            f"--{split}-size {size} is larger than the {len(y)} {split} images the source holds",
+            f"use --{split}-size {len(y)} or less",
+        )
+    rng = np.random.default_rng(seed)
+    classes = np.unique(y)
+    per_class = {c: size // len(classes) for c in classes}
+    for c in rng.permutation(classes)[: size % len(classes)]:
+        per_class[c] += 1
+    chosen = []
+    for c in classes:
+        members = np.flatnonzero(y == c)
+        if per_class[c] > len(members):
+            raise DsbenchError(
+                f"--{split}-size {size} needs {per_class[c]} images of class {c}, "
+                f"the source holds {len(members)}",
+                f"use a smaller --{split}-size",
+            )
+        chosen.append(rng.choice(members, per_class[c], replace=False))
+    index = np.sort(np.concatenate(chosen))
+    return x[index], y[index]
+
+
+# ---------------------------------------------------------------- tf.data pipelines
+
+
+def pipeline(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    *,
+    rescale: bool,
+    shuffle_seed: int | None,
+    drop_remainder: bool,
+) -> tf.data.Dataset:
+    """Batches of float32 images from uint8 arrays kept once in memory.
+
+    Shuffling permutes indices (not images) anew every epoch from `shuffle_seed`; each batch
+    is gathered, converted to float32 (and scaled to [0, 1] when `rescale`), and prefetched.
+    """
+    import tensorflow as tf
+
+    images = tf.constant(x)  # one uint8 copy; batches are gathered from it
+    labels = tf.constant(y.astype(np.int32))
+    scale = 1.0 / 255.0 if rescale else 1.0
+    indices = tf.data.Dataset.range(len(y))
+    if shuffle_seed is not None:
+        indices = indices.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
+    batches = indices.batch(batch_size, drop_remainder=drop_remainder)
+
+    def gather(index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        batch = tf.cast(tf.gather(images, index), tf.float32) * scale
+        return batch, tf.gather(labels, index)
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return (
+        batches.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+        .with_options(options)
+    )

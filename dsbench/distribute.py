@@ -1,0 +1,64 @@
+"""tf.distribute strategies for `--strategy default|mirrored|multiworker`."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import tensorflow as tf
+
+from dsbench.config import TrainSpec
+from dsbench.errors import DsbenchError
+
+_multiworker: tf.distribute.Strategy | None = None
+
+
+def make_strategy(train: TrainSpec) -> tf.distribute.Strategy:
+    """The strategy `train.strategy` names; `--batch-size` is the global batch under all three."""
+    if train.strategy == "mirrored":
+        return tf.distribute.MirroredStrategy(devices=list(train.devices) or None)
+    if train.strategy == "multiworker":
+        return multiworker_strategy()
+    return tf.distribute.get_strategy()
+
+
+def multiworker_strategy() -> tf.distribute.Strategy:
+    """One MultiWorkerMirroredStrategy per process (TensorFlow allows only one), from TF_CONFIG."""
+    global _multiworker
+    if _multiworker is None:
+        if "TF_CONFIG" not in os.environ:
+            raise DsbenchError(
+                "--strategy multiworker needs the TF_CONFIG environment variable",
+                "set TF_CONFIG on every worker (see README: Running on a GPU box or a cluster)",
+            )
+        try:
+            json.loads(os.environ["TF_CONFIG"])
+        except ValueError:
+            raise DsbenchError("TF_CONFIG is not valid JSON", "see the README's example") from None
+        _multiworker = tf.distribute.MultiWorkerMirroredStrategy()
+    return _multiworker
+
+
+def is_chief(strategy: tf.distribute.Strategy | None = None) -> bool:
+    """True unless this process is a non-chief worker of a multi-worker cluster."""
+    config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
+    task = config.get("task", {})
+    if not task or not config.get("cluster"):
+        return True
+    if task.get("type") == "chief":
+        return True
+    return "chief" not in config["cluster"] and task.get("type") == "worker" and task.get("index") == 0
+
+
+def describe(strategy: tf.distribute.Strategy) -> dict[str, object]:
+    """Strategy name, replica count and devices, for the results' environment record."""
+    try:
+        devices = list(strategy.extended.worker_devices)
+    except RuntimeError:  # the default strategy: one device, TensorFlow's choice
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [(gpus or tf.config.list_logical_devices("CPU"))[0].name]
+    return {
+        "strategy": type(strategy).__name__,
+        "replicas": strategy.num_replicas_in_sync,
+        "devices": devices,
+    }

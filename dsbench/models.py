@@ -1,0 +1,154 @@
+"""The two VGG-style models from one spec, and their analytic per-layer cost.
+
+`layer_costs` needs no TensorFlow: it computes output shapes, parameters and
+multiply-accumulates (MACs) for one image's forward pass from the spec alone.
+`build` makes the Keras model; tests check that both agree on every layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dsbench.config import KINDS, ModelSpec
+
+if TYPE_CHECKING:
+    import keras
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One layer's analytic cost for a single image (MACs, not FLOPs: FLOPs ~ 2 x MACs)."""
+
+    name: str
+    layer_type: str
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+
+    @property
+    def activations(self) -> int:
+        """Number of values the layer writes: a proxy for memory traffic."""
+        total = 1
+        for dim in self.output_shape:
+            total *= dim
+        return total
+
+
+def layer_costs(spec: ModelSpec, kind: str) -> list[LayerCost]:
+    """Analytic per-layer output shape, params and MACs of the `kind` model for one image."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown model kind {kind!r}")
+    height, width, channels = spec.input_shape
+    k2 = spec.kernel_size**2
+    layers: list[LayerCost] = []
+    for b, (filters, convs) in enumerate(spec.blocks, start=1):
+        for c in range(1, convs + 1):
+            if kind == "normal":
+                params = k2 * channels * filters + filters
+                macs = height * width * channels * filters * k2
+                layer_type = "Conv2D"
+            else:  # depthwise (k x k per input channel) then pointwise 1x1, one bias
+                params = k2 * channels + channels * filters + filters
+                macs = height * width * channels * k2 + height * width * channels * filters
+                layer_type = "SeparableConv2D"
+            channels = filters
+            layers.append(
+                LayerCost(f"block{b}_conv{c}", layer_type, (height, width, channels), params, macs)
+            )
+        height, width = height // 2, width // 2
+        layers.append(LayerCost(f"block{b}_pool", "MaxPooling2D", (height, width, channels), 0, 0))
+    flat = height * width * channels
+    layers.append(LayerCost("flatten", "Flatten", (flat,), 0, 0))
+    layers.append(
+        LayerCost(
+            "predictions",
+            "Dense",
+            (spec.num_classes,),
+            flat * spec.num_classes + spec.num_classes,
+            flat * spec.num_classes,
+        )
+    )
+    return layers
+
+
+def total_macs(spec: ModelSpec, kind: str) -> int:
+    """Forward-pass MACs per image."""
+    return sum(layer.macs for layer in layer_costs(spec, kind))
+
+
+def build(spec: ModelSpec, kind: str) -> keras.Model:
+    """Build the uncompiled `normal` (Conv2D) or `separable` (SeparableConv2D) VGG model.
+
+    Inputs may be uint8 or float; the first layer casts them to the compute dtype.
+    The softmax output stays float32 under mixed precision, for a stable loss.
+    """
+    import keras
+
+    if kind not in KINDS:
+        raise ValueError(f"unknown model kind {kind!r}")
+    conv = keras.layers.Conv2D if kind == "normal" else keras.layers.SeparableConv2D
+    inputs = keras.Input(shape=spec.input_shape, name="image")
+    x = inputs
+    for b, (filters, convs) in enumerate(spec.blocks, start=1):
+        for c in range(1, convs + 1):
+            x = conv(
+                filters,
+                spec.kernel_size,
+                padding="same",
+                activation="relu",
+                name=f"block{b}_conv{c}",
+            )(x)
+        x = keras.layers.MaxPooling2D(2, strides=2, name=f"block{b}_pool")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    outputs = keras.layers.Dense(
+        spec.num_classes, activation="softmax", dtype="float32", name="predictions"
+    )(x)
+    return keras.Model(inputs, outputs, name=f"{kind}_vgg")
+
+
+def describe(spec: ModelSpec, kinds: tuple[str, ...] = KINDS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-model and per-layer facts: params counted by Keras, MACs computed analytically.
+
+    Returns (models, layers). `models` has params, macs_per_image, flops_per_image,
+    activations_per_image and each as a ratio to the normal model of the same spec.
+    """
+    import pandas as pd
+
+    model_rows, layer_rows = [], []
+    for kind in kinds:
+        model = build(spec, kind)
+        costs = layer_costs(spec, kind)
+        keras_layers = [layer for layer in model.layers if layer.name != "image"]
+        for cost, layer in zip(costs, keras_layers, strict=True):
+            keras_params = layer.count_params()
+            if (layer.name, keras_params) != (cost.name, cost.params):  # a bug, never user error
+                raise RuntimeError(f"analytic cost of {kind}/{cost.name} disagrees with Keras")
+            layer_rows.append(
+                {
+                    "model": kind,
+                    "layer": cost.name,
+                    "type": cost.layer_type,
+                    "output_shape": "x".join(map(str, cost.output_shape)),
+                    "params": keras_params,
+                    "macs": cost.macs,
+                }
+            )
+        macs = sum(c.macs for c in costs)
+        model_rows.append(
+            {
+                "model": kind,
+                "params": int(model.count_params()),
+                "macs_per_image": macs,
+                "flops_per_image": 2 * macs,
+                "activations_per_image": sum(c.activations for c in costs),
+            }
+        )
+    models = pd.DataFrame(model_rows)
+    # Ratios are to the normal model of the same spec, even when only one model is shown.
+    normal_params = sum(c.params for c in layer_costs(spec, "normal"))
+    normal_macs = total_macs(spec, "normal")
+    models["params_ratio"] = models["params"] / normal_params
+    models["macs_ratio"] = models["macs_per_image"] / normal_macs
+    return models, pd.DataFrame(layer_rows)

@@ -1,0 +1,257 @@
+"""Rich tables and live progress. With cli.py, the only module that talks to the terminal."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Callable
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from dsbench.train import RunResult
+
+
+# ---------------------------------------------------------------- number formats
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def count(value: Any) -> str:
+    """1186378 -> '1,186,378'."""
+    return "–" if _missing(value) else f"{int(value):,}"
+
+
+def millions(value: Any) -> str:
+    """152828928 -> '152.83 M'."""
+    return "–" if _missing(value) else f"{value / 1e6:,.2f} M"
+
+
+def fixed(digits: int) -> Callable[[Any], str]:
+    """A formatter with `digits` decimals."""
+    return lambda value: "–" if _missing(value) else f"{value:,.{digits}f}"
+
+
+def ratio(value: Any) -> str:
+    """0.1473 -> '0.147x'."""
+    return "–" if _missing(value) else f"{value:.3f}x"
+
+
+# ---------------------------------------------------------------- summary
+
+
+def summary_table(models: pd.DataFrame, title: str) -> Table:
+    """A row per model: params, MACs and FLOPs per image, and both as ratios to normal."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("model")
+    for header in ("params", "MACs / image", "FLOPs / image (2xMACs)", "activations / image",
+                   "params vs normal", "MACs vs normal"):  # fmt: skip
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in models.itertuples():
+        table.add_row(
+            row.model, count(row.params), millions(row.macs_per_image),
+            millions(row.flops_per_image), count(row.activations_per_image),
+            ratio(row.params_ratio), ratio(row.macs_ratio),
+        )  # fmt: skip
+    return table
+
+
+def layers_table(layers: pd.DataFrame, kind: str) -> Table:
+    """The per-layer breakdown of one model: output shape, params and MACs for one image."""
+    rows = layers[layers["model"] == kind]
+    table = Table(title=f"{kind} model, per layer (MACs for one 32x32x3 image)", title_justify="left")
+    for header, justify in (("layer", "left"), ("type", "left"), ("output shape", "right"),
+                            ("params", "right"), ("MACs", "right")):  # fmt: skip
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for row in rows.itertuples():
+        table.add_row(row.layer, row.type, row.output_shape, count(row.params), count(row.macs))
+    table.add_section()
+    table.add_row("total", "", "", count(rows["params"].sum()), count(rows["macs"].sum()))
+    return table
+
+
+# ---------------------------------------------------------------- training results
+
+
+def epoch_table(result: RunResult) -> Table:
+    """One model's per-epoch figures; epoch 1 includes graph tracing/compilation."""
+    title = f"{result.model} (seed {result.seed}): per epoch, {result.steps_per_epoch} steps of {result.batch_size}"
+    table = Table(title=title, title_justify="left")
+    for header in ("epoch", "loss", "acc", "val_loss", "val_acc", "train s", "val s"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in result.epochs:
+        table.add_row(
+            str(row["epoch"]) + (" *" if row["epoch"] == 1 else ""),
+            fixed(4)(row["loss"]), fixed(4)(row["accuracy"]),
+            fixed(4)(row["val_loss"]), fixed(4)(row["val_accuracy"]),
+            fixed(2)(row["train_s"]), fixed(2)(row["val_s"]),
+        )  # fmt: skip
+    table.caption = "* epoch 1 includes graph tracing (and XLA compilation when on)"
+    if result.status != "complete":
+        table.caption += f"; run {result.status} after {len(result.epochs)} epochs"
+    return table
+
+
+# (label, column, formatter, ratio meaningful?)
+COMPARE_ROWS: tuple[tuple[str, str, Callable[[Any], str], bool], ...] = (
+    ("status", "status", str, False),
+    ("parameters", "params", count, True),
+    ("MACs / image (forward)", "macs_per_image", millions, True),
+    ("first epoch s (train+val, incl. tracing)", "first_epoch_s", fixed(2), True),
+    ("steady-state s/epoch (train+val, median of epochs 2..E)", "steady_epoch_s", fixed(2), True),
+    ("steady-state train ms/step", "ms_per_step", fixed(1), True),
+    ("train images/s (steady state)", "train_images_per_s", fixed(0), True),
+    ("est. train GFLOP/s (6 x MACs x images/s)", "est_train_gflop_per_s", fixed(1), True),
+    ("best val acc", "best_val_acc", fixed(4), True),
+    ("epoch of best val acc", "best_epoch", fixed(1), False),
+    ("final val acc", "final_val_acc", fixed(4), True),
+    ("overfit: train - val acc at best epoch", "overfit_gap", fixed(4), False),
+    ("inference latency, batch 1, median ms", "latency_b1_ms", fixed(2), True),
+    ("inference latency, batch 1, p90 ms", "latency_b1_p90_ms", fixed(2), True),
+    ("inference images/s, batch 256", "infer_images_per_s", fixed(0), True),
+    (".keras file size, bytes", "model_file_bytes", count, True),
+)
+
+
+def _cell(row: pd.Series, column: str, fmt: Callable[[Any], str]) -> str:
+    value = row.get(column, math.nan)
+    if column == "status" and value == "diverged" and not _missing(row.get("diverged_epoch")):
+        return f"diverged at epoch {int(row['diverged_epoch'])}"
+    text = fmt(value)
+    std = row.get(f"{column}_std", math.nan)
+    if not _missing(std) and text != "–":
+        text += f" ± {fmt(std)}"
+    return text
+
+
+def compare_table(summary: pd.DataFrame, title: str) -> Table:
+    """Metrics as rows, one column per model, and separable/normal where a ratio means something."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    for row in summary.itertuples():
+        table.add_column(str(row.model), justify="right", no_wrap=True)
+    kinds = list(summary["model"])
+    show_ratio = {"normal", "separable"} <= set(kinds)
+    if show_ratio:
+        table.add_column("separable / normal", justify="right", no_wrap=True)
+    rows = {kind: summary[summary["model"] == kind].iloc[0] for kind in kinds}
+    for label, column, fmt, has_ratio in COMPARE_ROWS:
+        if column not in summary.columns or summary[column].isna().all():
+            continue
+        cells = [_cell(rows[kind], column, fmt) for kind in kinds]
+        if show_ratio:
+            sep, norm = rows["separable"].get(column), rows["normal"].get(column)
+            usable = has_ratio and not _missing(sep) and not _missing(norm) and norm
+            cells.append(ratio(sep / norm) if usable else "")
+        table.add_row(label, *cells)
+    runs = int(summary["runs"].max()) if "runs" in summary.columns else 1
+    table.caption = (
+        f"means ± std over {runs} runs (seeds differ)" if runs > 1 else "from 1 run per model"
+    ) + "; time columns are wall-clock on this machine"
+    return table
+
+
+REPORT_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("params", "params", count),
+    ("MACs/img", "macs_per_image", millions),
+    ("first ep s", "first_epoch_s", fixed(2)),
+    ("steady s/ep", "steady_epoch_s", fixed(2)),
+    ("ms/step", "ms_per_step", fixed(1)),
+    ("img/s", "train_images_per_s", fixed(0)),
+    ("best val acc", "best_val_acc", fixed(4)),
+    ("best ep", "best_epoch", fixed(1)),
+    ("overfit", "overfit_gap", fixed(4)),
+    ("b1 ms", "latency_b1_ms", fixed(2)),
+    ("runs", "runs", count),
+    ("status", "status", str),
+)
+
+
+def report_table(rows: pd.DataFrame) -> Table:
+    """Several results folders at once: a row per run folder and model."""
+    table = Table(title="dsbench results", title_justify="left")
+    table.add_column("run")
+    table.add_column("model")
+    for header, _, _ in REPORT_COLUMNS:
+        table.add_column(header, justify="right", no_wrap=True)
+    for _, row in rows.iterrows():
+        table.add_row(
+            str(row["run"]), str(row["model"]),
+            *[_cell(row, column, fmt) if column in row else "–" for _, column, fmt in REPORT_COLUMNS],
+        )  # fmt: skip
+    return table
+
+
+# ---------------------------------------------------------------- live progress
+
+
+class RichObserver:
+    """Shows a progress bar per model and epoch, then the model's per-epoch table."""
+
+    def __init__(self, console: Console, show_progress: bool) -> None:
+        self.console = console
+        self.show_progress = show_progress
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        self.kind = ""
+        self.epochs = 0
+        self.steps = 0
+
+    def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None:
+        self.kind, self.epochs, self.steps = kind, epochs, steps
+        label = f"training {kind}" + (f" (repeat {repeat + 1})" if repeat else "")
+        self.console.print(f"[bold]{label}[/]: {epochs} epochs x {steps} steps")
+        if self.show_progress:
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[metrics]}"),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.progress.start()
+
+    def epoch_start(self, epoch: int) -> None:
+        if self.progress:
+            self.task = self.progress.add_task(
+                f"{self.kind} epoch {epoch}/{self.epochs}", total=self.steps, metrics=""
+            )
+
+    def batch_end(self, step: int, logs: dict[str, Any]) -> None:
+        if self.progress and self.task is not None:
+            metrics = f"loss {float(logs.get('loss', math.nan)):.4f} acc {float(logs.get('accuracy', math.nan)):.4f}"
+            self.progress.update(self.task, completed=step, metrics=metrics)
+
+    def epoch_end(self, row: dict[str, Any]) -> None:
+        if self.progress and self.task is not None:
+            self.progress.remove_task(self.task)
+            self.task = None
+        line = (
+            f"  {self.kind} epoch {row['epoch']}/{self.epochs}: loss {row['loss']:.4f} "
+            f"acc {row['accuracy']:.4f} val_acc {row['val_accuracy']:.4f} "
+            f"(train {row['train_s']:.2f} s, val {row['val_s']:.2f} s)"
+        )
+        if self.progress:
+            self.progress.console.print(line)
+
+    def model_end(self, result: RunResult) -> None:
+        if self.progress:
+            self.progress.stop()
+            self.progress = None
+        self.console.print(epoch_table(result))

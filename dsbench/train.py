@@ -1,0 +1,231 @@
+"""Train one model with honest timing, and run the normal/separable comparison.
+
+Timing comes from Keras callbacks around `model.fit`: an epoch's training time runs from
+on_epoch_begin to on_test_begin (the steps only), its validation time from on_test_begin to
+on_test_end. Epoch 1 includes graph tracing (and XLA compilation when on) and is reported
+apart from the steady state. Nothing here prints: progress goes to an optional Observer.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import keras
+import tensorflow as tf
+
+from dsbench import bench, distribute
+from dsbench.config import RunSpec
+from dsbench.data import Data, pipeline
+from dsbench.errors import DsbenchError
+from dsbench.models import build, total_macs
+
+
+class Observer(Protocol):
+    """Receives progress while models train (the CLI renders it; tests may record it)."""
+
+    def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None: ...
+    def epoch_start(self, epoch: int) -> None: ...
+    def batch_end(self, step: int, logs: dict[str, Any]) -> None: ...
+    def epoch_end(self, row: dict[str, Any]) -> None: ...
+    def model_end(self, result: RunResult) -> None: ...
+
+
+@dataclass
+class RunResult:
+    """One model trained once: a row per completed epoch plus what was measured around it."""
+
+    model: str
+    repeat: int
+    seed: int
+    params: int
+    macs_per_image: int
+    steps_per_epoch: int
+    batch_size: int
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "complete"  # complete | interrupted | diverged
+    stopped_by: int | None = None  # signal number when interrupted
+    inference: dict[str, Any] = field(default_factory=dict)
+    replicas: int = 1
+    jit: bool = False
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised by the SIGTERM handler so that SIGTERM stops training like Ctrl-C does."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+def raise_on_sigterm() -> None:
+    """Make SIGTERM interrupt training the way Ctrl-C does (exit code 143 instead of 130)."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+class _EpochRecorder(keras.callbacks.Callback):
+    """Times each epoch's training steps and validation apart, and stops on a NaN loss."""
+
+    def __init__(self, result: RunResult, observer: Observer | None) -> None:
+        super().__init__()
+        self.result = result
+        self.observer = observer
+        self._start = self._val_start = self._val_end = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._start = time.perf_counter()
+        self._val_start = self._val_end = 0.0
+        if self.observer:
+            self.observer.epoch_start(epoch + 1)
+
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._val_start = time.perf_counter()
+
+    def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
+        self._val_end = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        end = time.perf_counter()
+        logs = logs or {}
+        val_start = self._val_start or end
+        row = {
+            "epoch": epoch + 1,
+            "loss": float(logs.get("loss", math.nan)),
+            "accuracy": float(logs.get("accuracy", math.nan)),
+            "val_loss": float(logs.get("val_loss", math.nan)),
+            "val_accuracy": float(logs.get("val_accuracy", math.nan)),
+            "train_s": val_start - self._start,
+            "val_s": (self._val_end or end) - val_start,
+            "epoch_s": end - self._start,
+        }
+        self.result.epochs.append(row)
+        if not math.isfinite(row["loss"]):
+            self.result.status = "diverged"
+            self.model.stop_training = True
+        if self.observer:
+            self.observer.epoch_end(row)
+
+
+class _ProgressForwarder(keras.callbacks.Callback):
+    """Forwards per-step logs to the observer; async_safe lets Keras call it off the hot path."""
+
+    async_safe = True
+
+    def __init__(self, observer: Observer) -> None:
+        super().__init__()
+        self.observer = observer
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self.observer.batch_end(batch + 1, dict(logs or {}))
+
+
+def train_model(
+    kind: str,
+    spec: RunSpec,
+    data: Data,
+    repeat: int = 0,
+    observer: Observer | None = None,
+    strategy: tf.distribute.Strategy | None = None,
+) -> RunResult:
+    """Train the `kind` model once (seed = spec seed + repeat) and measure it.
+
+    Ctrl-C or SIGTERM ends training early with status "interrupted" and the completed
+    epochs kept; a NaN or infinite loss ends it with status "diverged".
+    """
+    train = spec.train
+    seed = train.seed + repeat
+    strategy = strategy or tf.distribute.get_strategy()
+    replicas = strategy.num_replicas_in_sync
+    steps = len(data.y_train) // train.batch_size
+    if steps == 0:
+        raise DsbenchError(
+            f"--batch-size {train.batch_size} is larger than the {len(data.y_train)} training "
+            "images",
+            f"use --batch-size {len(data.y_train)} or less, or a larger --train-size",
+        )
+    keras.utils.set_random_seed(seed)
+    learning_rate = train.learning_rate * (replicas if train.scale_lr else 1)
+    previous_policy = keras.config.dtype_policy()
+    with strategy.scope():
+        keras.config.set_dtype_policy(train.precision)
+        try:
+            model = build(spec.model, kind)
+        finally:
+            keras.config.set_dtype_policy(previous_policy)
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile="auto" if train.jit is None else train.jit,
+            steps_per_execution=train.steps_per_execution,
+        )
+    result = RunResult(
+        model=kind,
+        repeat=repeat,
+        seed=seed,
+        params=int(model.count_params()),
+        macs_per_image=total_macs(spec.model, kind),
+        steps_per_epoch=steps,
+        batch_size=train.batch_size,
+        replicas=replicas,
+    )
+    # The last partial batch is dropped so every step has the same shape and cost.
+    train_ds = pipeline(
+        data.x_train, data.y_train, train.batch_size,
+        rescale=spec.data.rescale, shuffle_seed=seed, drop_remainder=True,
+    )  # fmt: skip
+    val_ds = pipeline(
+        data.x_test, data.y_test, train.batch_size,
+        rescale=spec.data.rescale, shuffle_seed=None, drop_remainder=False,
+    )  # fmt: skip
+    callbacks: list[keras.callbacks.Callback] = [_EpochRecorder(result, observer)]
+    if observer:
+        callbacks.append(_ProgressForwarder(observer))
+        observer.model_start(kind, repeat, train.epochs, steps)
+    try:
+        model.fit(
+            train_ds, validation_data=val_ds, epochs=train.epochs, verbose=0, callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles, from the seed
+        )
+    except KeyboardInterrupt as exc:
+        result.status = "interrupted"
+        result.stopped_by = getattr(exc, "signum", signal.SIGINT)
+    result.jit = bool(getattr(model, "jit_compile", False))
+    if result.status == "complete" and train.inference:
+        result.inference = bench.inference(model, spec.model.input_shape, result.jit)
+    if observer:
+        observer.model_end(result)
+    return result
+
+
+def run_experiment(
+    spec: RunSpec,
+    data: Data,
+    kinds: tuple[str, ...],
+    observer: Observer | None = None,
+    on_result: Callable[[list[RunResult]], None] | None = None,
+    strategy: tf.distribute.Strategy | None = None,
+) -> list[RunResult]:
+    """Train every kind for every repeat, interleaved (A B A B), same data and seeds for each.
+
+    `on_result` sees the list after each model, so results can be saved as they come.
+    Stops after an interrupted model; a diverged model does not stop the others.
+    """
+    strategy = strategy or distribute.make_strategy(spec.train)
+    results: list[RunResult] = []
+    for repeat in range(spec.train.repeats):
+        for kind in kinds:
+            result = train_model(kind, spec, data, repeat, observer, strategy)
+            results.append(result)
+            if on_result:
+                on_result(results)
+            if result.status == "interrupted":
+                return results
+    return results
