@@ -1,0 +1,195 @@
+"""The data layer on CIFAR-format files written here, on broken ones, and on synthetic data."""
+
+from __future__ import annotations
+
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import IMAGES_PER_BATCH, make_split, write_batch
+
+from dsbench import data
+from dsbench.config import DataSpec
+from dsbench.errors import DsbenchError
+
+
+def test_folder_loads_in_nhwc_with_planes_in_cifar_order(cifar_dir: Path) -> None:
+    loaded = data.load_cifar10(cifar_dir)
+    assert loaded.x_train.shape == (5 * IMAGES_PER_BATCH, 32, 32, 3)
+    assert loaded.x_test.shape == (IMAGES_PER_BATCH, 32, 32, 3)
+    assert loaded.x_train.dtype == np.uint8 and loaded.y_train.dtype == np.int64
+    expected_images, expected_labels = make_split(0)
+    np.testing.assert_array_equal(loaded.x_train[:IMAGES_PER_BATCH], expected_images)
+    assert loaded.y_train[:IMAGES_PER_BATCH].tolist() == expected_labels
+    # the marker pixel: R = label, G = 100 + label, B = 200 + label
+    assert loaded.x_test[3, 0, 0].tolist() == [3, 103, 203]
+
+
+def test_folder_itself_or_its_parent_can_be_given(cifar_dir: Path) -> None:
+    inner = data.load_cifar10(cifar_dir / "cifar-10-batches-py")
+    outer = data.load_cifar10(cifar_dir)
+    np.testing.assert_array_equal(inner.x_train, outer.x_train)
+
+
+def test_archive_loads_the_same_images(cifar_dir: Path, cifar_archive: Path) -> None:
+    from_folder = data.load_cifar10(cifar_dir)
+    for source in (cifar_archive.parent, cifar_archive):
+        from_archive = data.load_cifar10(source)
+        np.testing.assert_array_equal(from_archive.x_train, from_folder.x_train)
+        np.testing.assert_array_equal(from_archive.y_test, from_folder.y_test)
+
+
+def test_env_variable_names_the_data_dir(cifar_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DSBENCH_DATA_DIR", str(cifar_dir))
+    assert data.load_cifar10(None).source == str(cifar_dir / "cifar-10-batches-py")
+
+
+def _batches(cifar_dir: Path) -> Path:
+    return cifar_dir / "cifar-10-batches-py"
+
+
+class Payload:
+    """Unpickling this would write a marker file: the restricted unpickler must refuse it."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (exec, (f"open({str(self.marker)!r}, 'w').write('pwned')",))
+
+
+def test_malicious_pickle_is_refused_and_its_payload_does_not_run(
+    cifar_dir: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    with open(_batches(cifar_dir) / "data_batch_2", "wb") as stream:
+        pickle.dump({b"data": Payload(marker), b"labels": [0]}, stream, protocol=4)
+    with pytest.raises(DsbenchError, match=r"data_batch_2.*refuses"):
+        data.load_cifar10(cifar_dir)
+    assert not marker.exists()
+
+
+def test_truncated_batch_names_the_file(cifar_dir: Path) -> None:
+    path = _batches(cifar_dir) / "data_batch_3"
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(DsbenchError, match=r"data_batch_3 is truncated or corrupt"):
+        data.load_cifar10(cifar_dir)
+
+
+def test_truncated_archive_is_a_clear_error(cifar_archive: Path) -> None:
+    cifar_archive.write_bytes(cifar_archive.read_bytes()[:3000])
+    with pytest.raises(DsbenchError, match=r"cifar-10-python.tar.gz is truncated or corrupt"):
+        data.load_cifar10(cifar_archive.parent)
+
+
+@pytest.mark.parametrize(
+    ("images", "labels", "message"),
+    [
+        (np.zeros((4, 32, 32, 3), np.uint8), [0, 1, 2], r"4 images but 3 labels"),
+        (np.zeros((3, 32, 32, 3), np.uint8), [0, 1, 10], r"labels must be 0..9"),
+        (np.zeros((3, 32, 32, 3), np.uint8), [0, -1, 2], r"labels must be 0..9"),
+    ],
+)
+def test_inconsistent_batches_are_refused(
+    cifar_dir: Path, images: np.ndarray, labels: list[int], message: str
+) -> None:
+    write_batch(_batches(cifar_dir) / "test_batch", images, labels)
+    with pytest.raises(DsbenchError, match=rf"test_batch: {message}"):
+        data.load_cifar10(cifar_dir)
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.zeros((3, 3000), np.uint8), r"3072 values"),
+        (np.zeros((3, 3072), np.float32), r"uint8 array"),
+        (np.zeros((3, 32, 32, 3), np.uint8), r"uint8 array of shape \(N, 3072\)"),
+    ],
+)
+def test_wrong_shape_or_dtype_is_refused(cifar_dir: Path, array: np.ndarray, message: str) -> None:
+    with open(_batches(cifar_dir) / "data_batch_1", "wb") as stream:
+        pickle.dump({b"data": array, b"labels": [0, 1, 2]}, stream, protocol=3)
+    with pytest.raises(DsbenchError, match=message):
+        data.load_cifar10(cifar_dir)
+
+
+def test_missing_dir_and_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(DsbenchError, match=r"does not exist"):
+        data.load_cifar10(tmp_path / "nowhere")
+    with pytest.raises(DsbenchError, match=r"holds neither cifar-10-batches-py/"):
+        data.load_cifar10(tmp_path)
+    partial = tmp_path / "cifar-10-batches-py"
+    partial.mkdir()
+    write_batch(partial / "data_batch_1", *make_split(0))
+    with pytest.raises(DsbenchError, match=r"lacks data_batch_2, .*test_batch"):
+        data.load_cifar10(tmp_path)
+
+
+def test_archive_without_the_batches_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    other = tmp_path / "readme.txt"
+    other.write_text("hello")
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(other, arcname="readme.txt")
+    with pytest.raises(DsbenchError, match=r"lacks cifar-10-batches-py/data_batch_1"):
+        data.load_cifar10(archive)
+
+
+def test_download_failure_points_to_offline_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    import keras
+
+    def offline() -> None:
+        raise OSError("Name or service not known")
+
+    monkeypatch.delenv("DSBENCH_DATA_DIR", raising=False)
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", offline)
+    with pytest.raises(DsbenchError) as info:
+        data.load_cifar10(None)
+    assert "could not download CIFAR-10" in info.value.message
+    assert "--data-dir" in info.value.hint and "--dataset synthetic" in info.value.hint
+    assert info.value.exit_code == 1
+
+
+def test_synthetic_is_deterministic_per_seed_and_balanced() -> None:
+    first, again, other = (data.synthetic(200, 50, s) for s in (3, 3, 4))
+    np.testing.assert_array_equal(first.x_train, again.x_train)
+    np.testing.assert_array_equal(first.y_test, again.y_test)
+    assert not np.array_equal(first.x_train, other.x_train)
+    assert np.bincount(first.y_train).tolist() == [20] * 10
+    assert first.x_train.dtype == np.uint8 and first.x_train.shape == (200, 32, 32, 3)
+
+
+def test_subsets_are_seeded_and_class_balanced(cifar_dir: Path) -> None:
+    spec = DataSpec(data_dir=str(cifar_dir), train_size=35, test_size=10)
+    a, b, c = data.load(spec, seed=1), data.load(spec, seed=1), data.load(spec, seed=2)
+    assert len(a.y_train) == 35 and len(a.y_test) == 10
+    counts = np.bincount(a.y_train, minlength=10)
+    assert counts.max() - counts.min() <= 1
+    np.testing.assert_array_equal(a.x_train, b.x_train)
+    assert not np.array_equal(a.x_train, c.x_train)
+
+
+def test_subset_larger_than_the_source_is_refused(cifar_dir: Path) -> None:
+    with pytest.raises(DsbenchError, match=r"--train-size 101 is larger than the 100 train images"):
+        data.load(DataSpec(data_dir=str(cifar_dir), train_size=101), seed=0)
+
+
+def test_pipeline_keeps_uint8_in_memory_and_converts_per_batch() -> None:
+    synthetic = data.synthetic(50, 10, 0)
+    scaled = data.pipeline(synthetic.x_train, synthetic.y_train, 16, rescale=True,
+                           shuffle_seed=0, drop_remainder=True)  # fmt: skip
+    raw = data.pipeline(synthetic.x_train, synthetic.y_train, 16, rescale=False,
+                        shuffle_seed=0, drop_remainder=True)  # fmt: skip
+    scaled_batches = [(x.numpy(), y.numpy()) for x, y in scaled]
+    raw_batches = [(x.numpy(), y.numpy()) for x, y in raw]
+    assert len(scaled_batches) == 3  # 50 // 16: the partial batch is dropped
+    assert scaled_batches[0][0].dtype == np.float32 and scaled_batches[0][0].max() <= 1.0
+    np.testing.assert_allclose(scaled_batches[0][0] * 255, raw_batches[0][0], rtol=1e-5)
+    epoch1 = np.concatenate([x for x, _ in scaled_batches])
+    epoch2 = np.concatenate([x.numpy() for x, _ in scaled])
+    assert not np.array_equal(epoch1, epoch2)  # reshuffled every epoch
+    same_seed = data.pipeline(synthetic.x_train, synthetic.y_train, 16, rescale=True,
+                              shuffle_seed=0, drop_remainder=True)  # fmt: skip
+    np.testing.assert_array_equal(np.concatenate([x.numpy() for x, _ in same_seed]), epoch1)
