@@ -65,6 +65,15 @@ KernelOpt = Annotated[Optional[int], typer.Option("--kernel-size", min=1, help="
 BlocksOpt = Annotated[
     Optional[str], typer.Option("--blocks", help='Blocks as FILTERSxCONVS, e.g. "64x2,128x2,256x2" (the default).')
 ]
+class DepthwiseInitChoice(str, Enum):
+    corrected = "corrected"
+    keras = "keras"
+
+
+DepthwiseInitOpt = Annotated[
+    Optional[DepthwiseInitChoice],
+    typer.Option("--depthwise-init", help="Separable model's depthwise initializer: corrected (default, glorot with fan k*k) or keras (Keras' default, as in the reference).")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout and nothing else there.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show Python tracebacks on errors.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Let TensorFlow's own log messages through.")]
@@ -196,10 +205,16 @@ def root(
 # ---------------------------------------------------------------- spec building
 
 
-def _model_overrides(kernel_size: int | None, blocks: str | None) -> dict[str, Any]:
+def _model_overrides(
+    kernel_size: int | None, blocks: str | None, depthwise_init: Any = None
+) -> dict[str, Any]:
     from dsbench.config import parse_blocks
 
-    return {"kernel_size": kernel_size, "blocks": parse_blocks(blocks) if blocks is not None else None}
+    return {
+        "kernel_size": kernel_size,
+        "blocks": parse_blocks(blocks) if blocks is not None else None,
+        "depthwise_init": depthwise_init,
+    }
 
 
 def _run_spec(config: Path | None, **overrides: Any) -> Any:
@@ -347,17 +362,19 @@ def _overrides(
     *, epochs: int | None, batch_size: int | None, learning_rate: float | None, seed: int | None,
     repeats: int | None, dataset: Any, data_dir: str | None, train_size: int | None,
     test_size: int | None, rescale: bool | None, kernel_size: int | None, blocks: str | None,
+    depthwise_init: Any,
     jit: bool | None, precision: Any, steps_per_execution: int | None, strategy: Any,
     devices: str | None, scale_lr: bool | None, deterministic: bool | None, inference: bool | None,
 ) -> dict[str, Any]:  # fmt: skip
     from dsbench.config import positive_float
 
-    model = _model_overrides(kernel_size, blocks)
+    model = _model_overrides(kernel_size, blocks, depthwise_init)
     if learning_rate is not None:
         learning_rate = positive_float(learning_rate, "--learning-rate")
     return {
         "model__kernel_size": model["kernel_size"],
         "model__blocks": model["blocks"],
+        "model__depthwise_init": model["depthwise_init"],
         "data__dataset": dataset,
         "data__data_dir": data_dir,
         "data__train_size": train_size,
@@ -394,6 +411,7 @@ def compare(
     rescale: RescaleOpt = None,
     kernel_size: KernelOpt = None,
     blocks: BlocksOpt = None,
+    depthwise_init: DepthwiseInitOpt = None,
     jit: JitOpt = None,
     precision: PrecisionOpt = None,
     steps_per_execution: StepsPerExecOpt = None,
@@ -418,7 +436,8 @@ def compare(
         **_overrides(
             epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
             repeats=repeats, dataset=dataset, data_dir=data_dir, train_size=train_size,
-            test_size=test_size, rescale=rescale, kernel_size=kernel_size, blocks=blocks, jit=jit,
+            test_size=test_size, rescale=rescale, kernel_size=kernel_size, blocks=blocks,
+            depthwise_init=depthwise_init, jit=jit,
             precision=precision, steps_per_execution=steps_per_execution, strategy=strategy,
             devices=devices, scale_lr=scale_lr, deterministic=deterministic, inference=inference,
         ),
@@ -441,6 +460,7 @@ def train_command(
     rescale: RescaleOpt = None,
     kernel_size: KernelOpt = None,
     blocks: BlocksOpt = None,
+    depthwise_init: DepthwiseInitOpt = None,
     jit: JitOpt = None,
     precision: PrecisionOpt = None,
     steps_per_execution: StepsPerExecOpt = None,
@@ -463,7 +483,8 @@ def train_command(
         **_overrides(
             epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
             repeats=repeats, dataset=dataset, data_dir=data_dir, train_size=train_size,
-            test_size=test_size, rescale=rescale, kernel_size=kernel_size, blocks=blocks, jit=jit,
+            test_size=test_size, rescale=rescale, kernel_size=kernel_size, blocks=blocks,
+            depthwise_init=depthwise_init, jit=jit,
             precision=precision, steps_per_execution=steps_per_execution, strategy=strategy,
             devices=devices, scale_lr=scale_lr, deterministic=deterministic, inference=inference,
         ),

@@ -25,6 +25,7 @@ KINDS = ("normal", "separable")
 DATASETS = ("cifar10", "synthetic")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multiworker")
+DEPTHWISE_INITS = ("corrected", "keras")
 REFERENCE_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 2))
 BLOCKS_HELP = "comma-separated FILTERSxCONVS per block, e.g. 64x2,128x2,256x2"
 
@@ -37,6 +38,10 @@ class ModelSpec:
     kernel_size: int = 3
     input_shape: tuple[int, int, int] = (32, 32, 3)
     num_classes: int = 10
+    # "keras": Keras' default glorot_uniform, whose fans count input channels a depthwise
+    # kernel never mixes, so its weights are ~sqrt(Cin) too small and a deep separable stack
+    # on [0, 1] inputs starts with a vanishing signal. "corrected": glorot with fan = k*k.
+    depthwise_init: str = "corrected"
 
     def __post_init__(self) -> None:
         pooled = self.input_shape[0] // 2 ** len(self.blocks)
@@ -251,7 +256,13 @@ def _optional_jit(value: Any, key: str) -> bool | None:
 SECTIONS: dict[str, tuple[type, dict[str, Converter]]] = {
     "model": (
         ModelSpec,
-        {"blocks": _blocks, "kernel_size": _int(1), "input_shape": _shape, "num_classes": _int(2)},
+        {
+            "blocks": _blocks,
+            "kernel_size": _int(1),
+            "input_shape": _shape,
+            "num_classes": _int(2),
+            "depthwise_init": _choice(DEPTHWISE_INITS),
+        },
     ),
     "data": (
         DataSpec,

@@ -7,6 +7,7 @@ multiply-accumulates (MACs) for one image's forward pass from the spec alone.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -89,6 +90,12 @@ def build(spec: ModelSpec, kind: str) -> keras.Model:
     if kind not in KINDS:
         raise ValueError(f"unknown model kind {kind!r}")
     conv = keras.layers.Conv2D if kind == "normal" else keras.layers.SeparableConv2D
+    options = {}
+    if kind == "separable" and spec.depthwise_init == "corrected":
+        # Glorot uniform with fan_in = fan_out = k*k (each depthwise output sums k*k inputs
+        # of one channel): keeps the activation variance from layer to layer.
+        limit = math.sqrt(3.0) / spec.kernel_size
+        options["depthwise_initializer"] = keras.initializers.RandomUniform(-limit, limit)
     inputs = keras.Input(shape=spec.input_shape, name="image")
     x = inputs
     for b, (filters, convs) in enumerate(spec.blocks, start=1):
@@ -99,6 +106,7 @@ def build(spec: ModelSpec, kind: str) -> keras.Model:
                 padding="same",
                 activation="relu",
                 name=f"block{b}_conv{c}",
+                **options,
             )(x)
         x = keras.layers.MaxPooling2D(2, strides=2, name=f"block{b}_pool")(x)
     x = keras.layers.Flatten(name="flatten")(x)

@@ -1,0 +1,108 @@
+"""`dsbench summary`, `--help` and `--version` through the CLI, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from dsbench import __version__
+from dsbench.cli import app
+
+
+def test_summary_table_shows_exact_counts(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["summary"])
+    assert result.exit_code == 0, result.output
+    assert "1,186,378" in result.output and "174,821" in result.output
+    assert "152.81 M" in result.output and "18.30 M" in result.output
+    assert "0.147x" in result.output  # params ratio
+
+
+def test_summary_json_is_only_json(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["summary", "--json"])
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    counts = {m["model"]: m["params"] for m in document["models"]}
+    assert counts == {"normal": 1_186_378, "separable": 174_821}
+    macs = {m["model"]: m["macs_per_image"] for m in document["models"]}
+    assert macs == {"normal": 152_805_376, "separable": 18_295_808}
+    assert document["spec"]["blocks"] == "64x2,128x2,256x2"
+
+
+def test_summary_layers_lists_six_convs_per_model(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["summary", "--layers", "--json"])
+    layers = json.loads(result.stdout)["layers"]
+    for kind, conv in (("normal", "Conv2D"), ("separable", "SeparableConv2D")):
+        rows = [r for r in layers if r["model"] == kind and r["type"] == conv]
+        assert len(rows) == 6
+    table = runner.invoke(app, ["summary", "--layers"]).output
+    assert table.count("SeparableConv2D") == 6 and "block3_conv2" in table
+
+
+def test_summary_one_model_and_other_architectures(runner: CliRunner) -> None:
+    result = runner.invoke(
+        app, ["summary", "--model", "separable", "--kernel-size", "5", "--blocks", "32x1,64x1", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)["models"]
+    # 5x5 depthwise + pointwise per layer, then Dense(8*8*64 -> 10)
+    expected = (25 * 3 + 3 * 32 + 32) + (25 * 32 + 32 * 64 + 64) + (8 * 8 * 64 * 10 + 10)
+    assert row["model"] == "separable" and row["params"] == expected
+
+
+def test_summary_reads_a_config_and_flags_override_it(runner: CliRunner, tmp_path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[model]\nblocks = "8x1"\nkernel_size = 5\n')
+    result = runner.invoke(app, ["summary", "--config", str(config), "--kernel-size", "3", "--json"])
+    spec = json.loads(result.stdout)["spec"]
+    assert spec["blocks"] == "8x1" and spec["kernel_size"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["summary", "--blocks", "64x"], "malformed --blocks '64x'"),
+        (["summary", "--model", "depthwise"], "Invalid value for '--model'"),
+        (["summary", "--kernel-size", "0"], "Invalid value for '--kernel-size'"),
+        (["summary", "--config", "/nonexistent.toml"], "does not exist"),
+    ],
+)
+def test_summary_bad_input_is_one_clear_error(runner: CliRunner, args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+def test_help_and_version_do_not_import_tensorflow() -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from dsbench.cli import app\n"
+        "for args in (['--help'], ['--version'], ['compare', '--help']):\n"
+        "    result = CliRunner().invoke(app, args)\n"
+        "    assert result.exit_code == 0, result.output\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
+
+
+def test_version_and_python_dash_m(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["--version"]).output.strip() == f"dsbench {__version__}"
+    out = subprocess.run(
+        [sys.executable, "-m", "dsbench", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "compare" in out.stdout and "summary" in out.stdout
+
+
+def test_every_command_has_help_text(runner: CliRunner) -> None:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        assert command.help, f"{name} has no help text"
+        assert runner.invoke(app, [name, "--help"]).exit_code == 0

@@ -1,0 +1,128 @@
+"""Config files and the --blocks parser: valid input parses, anything else is a DsbenchError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dsbench.config import (
+    REFERENCE_BLOCKS,
+    ModelSpec,
+    RunSpec,
+    build_run_spec,
+    load_config,
+    parse_blocks,
+    validate_config,
+)
+from dsbench.errors import DsbenchError
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def test_seed_config_is_the_reference_setup() -> None:
+    spec = build_run_spec(load_config(CONFIGS / "seed.toml"), {})
+    assert spec.model == ModelSpec(depthwise_init="keras")
+    assert spec.model.blocks == REFERENCE_BLOCKS
+    assert (spec.train.epochs, spec.train.batch_size, spec.train.learning_rate) == (10, 128, 0.001)
+    assert spec.data.dataset == "cifar10" and spec.data.rescale is False
+
+
+def test_quick_config_is_a_small_synthetic_run() -> None:
+    spec = build_run_spec(load_config(CONFIGS / "quick.toml"), {})
+    assert spec.data.dataset == "synthetic" and spec.train.epochs == 2
+    assert spec.data.train_size is not None and spec.data.train_size <= 2000
+
+
+def test_command_line_overrides_the_file_which_overrides_defaults() -> None:
+    config = {"train": {"epochs": 2, "batch_size": 64}}
+    spec = build_run_spec(config, {"train": {"epochs": 5, "batch_size": None}})
+    assert spec.train.epochs == 5  # the flag
+    assert spec.train.batch_size == 64  # the file, since the flag was not given
+    assert spec.train.learning_rate == RunSpec().train.learning_rate  # the default
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[train]\nepochz = 3\n", r"unknown key 'epochz' in \[train\].*allowed keys: epochs"),
+        ("[trian]\nepochs = 3\n", r"unknown section \[trian\]"),
+        ('[train]\nepochs = "ten"\n', r"\[train\] epochs must be an integer, got 'ten'"),
+        ("[train]\nepochs = 0\n", r"\[train\] epochs must be >= 1"),
+        ("[train]\nlearning_rate = -1.0\n", r"learning_rate must be a positive number"),
+        ('[model]\nblocks = "64x"\n', r"\[model\] blocks: malformed --blocks '64x'"),
+        ('[data]\ndataset = "mnist"\n', r"dataset must be one of cifar10, synthetic"),
+        ("[data]\nrescale = 1\n", r"rescale must be true or false"),
+        ("[train\nepochs = 3\n", r"is not valid TOML"),
+    ],
+)
+def test_config_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(DsbenchError, match=message) as info:
+        load_config(path)
+    assert str(path) in info.value.message
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(DsbenchError, match=r"does not exist"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_blocks_parse_and_format_round_trip() -> None:
+    assert parse_blocks("64x2,128x2,256x2") == REFERENCE_BLOCKS
+    assert parse_blocks(" 8X1 , 16x3 ") == ((8, 1), (16, 3))
+    assert ModelSpec(blocks=((8, 1), (16, 3))).blocks_text == "8x1,16x3"
+
+
+@pytest.mark.parametrize("text", ["", "64", "64x", "x2", "64x0", "0x2", "64x2,", "6x1," * 6, "a,b"])
+def test_malformed_blocks_are_refused(text: str) -> None:
+    with pytest.raises(DsbenchError, match=r"malformed --blocks"):
+        parse_blocks(text)
+
+
+@given(st.text(max_size=40))
+def test_any_blocks_text_parses_or_raises_the_documented_error(text: str) -> None:
+    try:
+        blocks = parse_blocks(text)
+    except DsbenchError as err:
+        assert err.message.startswith("malformed --blocks")
+        return
+    assert 1 <= len(blocks) <= 5
+    assert all(f >= 1 and n >= 1 for f, n in blocks)
+    ModelSpec(blocks=blocks)  # a parsed spec is always buildable
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 512), st.integers(1, 4)), min_size=1, max_size=5)
+)
+def test_valid_blocks_round_trip(blocks: list[tuple[int, int]]) -> None:
+    text = ",".join(f"{f}x{n}" for f, n in blocks)
+    assert parse_blocks(text) == tuple(blocks)
+
+
+toml_values = st.one_of(
+    st.integers(-5, 300), st.floats(allow_nan=True), st.text(max_size=8), st.booleans(),
+    st.lists(st.integers(-1, 40), max_size=4),
+)  # fmt: skip
+config_dicts = st.dictionaries(
+    st.sampled_from(["model", "data", "train", "other"]),
+    st.dictionaries(
+        st.sampled_from(["epochs", "batch_size", "blocks", "dataset", "rescale", "kernel_size",
+                         "input_shape", "learning_rate", "bogus", "jit", "precision"]),
+        toml_values,
+        max_size=4,
+    ),
+    max_size=3,
+)  # fmt: skip
+
+
+@given(config_dicts)
+def test_any_config_validates_or_raises_the_documented_error(raw: dict) -> None:
+    try:
+        sections = validate_config(raw, "cfg.toml")
+        build_run_spec(sections, {})
+    except DsbenchError as err:
+        assert err.message.startswith("cfg.toml: ") or "blocks" in err.message
