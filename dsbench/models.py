@@ -27,14 +27,7 @@ class LayerCost:
     output_shape: tuple[int, ...]
     params: int
     macs: int
-
-    @property
-    def activations(self) -> int:
-        """Number of values the layer writes: a proxy for memory traffic."""
-        total = 1
-        for dim in self.output_shape:
-            total *= dim
-        return total
+    activations: int  # values the layer writes, intermediates included: a memory-traffic proxy
 
 
 def layer_costs(spec: ModelSpec, kind: str) -> list[LayerCost]:
@@ -46,6 +39,7 @@ def layer_costs(spec: ModelSpec, kind: str) -> list[LayerCost]:
     layers: list[LayerCost] = []
     for b, (filters, convs) in enumerate(spec.blocks, start=1):
         for c in range(1, convs + 1):
+            written = height * width * filters
             if kind == "normal":
                 params = k2 * channels * filters + filters
                 macs = height * width * channels * filters * k2
@@ -54,14 +48,20 @@ def layer_costs(spec: ModelSpec, kind: str) -> list[LayerCost]:
                 params = k2 * channels + channels * filters + filters
                 macs = height * width * channels * k2 + height * width * channels * filters
                 layer_type = "SeparableConv2D"
+                written += height * width * channels  # the depthwise output between the two
             channels = filters
             layers.append(
-                LayerCost(f"block{b}_conv{c}", layer_type, (height, width, channels), params, macs)
+                LayerCost(
+                    f"block{b}_conv{c}", layer_type, (height, width, channels), params, macs, written
+                )
             )
         height, width = height // 2, width // 2
-        layers.append(LayerCost(f"block{b}_pool", "MaxPooling2D", (height, width, channels), 0, 0))
+        pooled = (height, width, channels)
+        layers.append(
+            LayerCost(f"block{b}_pool", "MaxPooling2D", pooled, 0, 0, height * width * channels)
+        )
     flat = height * width * channels
-    layers.append(LayerCost("flatten", "Flatten", (flat,), 0, 0))
+    layers.append(LayerCost("flatten", "Flatten", (flat,), 0, 0, 0))  # a view: nothing written
     layers.append(
         LayerCost(
             "predictions",
@@ -69,6 +69,7 @@ def layer_costs(spec: ModelSpec, kind: str) -> list[LayerCost]:
             (spec.num_classes,),
             flat * spec.num_classes + spec.num_classes,
             flat * spec.num_classes,
+            spec.num_classes,
         )
     )
     return layers

@@ -52,6 +52,9 @@ def test_macs_by_hand_for_one_layer_of_each_kind() -> None:
     assert separable["block1_conv1"].params == 283
     # dense: in*out
     assert normal["predictions"].macs == 4 * 4 * 256 * 10
+    # activations written: a separable layer also writes its depthwise output
+    assert normal["block1_conv2"].activations == 32 * 32 * 64
+    assert separable["block1_conv2"].activations == 32 * 32 * 64 + 32 * 32 * 64
 
 
 def test_total_macs_match_an_independent_flop_count() -> None:
