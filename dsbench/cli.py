@@ -110,6 +110,9 @@ DeterministicOpt = Annotated[Optional[bool], typer.Option("--deterministic", hel
 InferenceOpt = Annotated[Optional[bool], typer.Option("--inference/--no-inference", help="Measure inference latency/throughput after training (default on).")]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Results folder (default runs/<UTC time>-<command>/).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing results folder.")]
+CheckpointOpt = Annotated[
+    Optional[bool], typer.Option("--checkpoint", help="Save weights and optimizer state after every epoch, so `dsbench resume` can continue.")
+]
 NoProgressOpt = Annotated[bool, typer.Option("--no-progress", help="No live progress bars (off anyway when stdout is not a terminal).")]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -287,19 +290,29 @@ def _train_command(
     verbose: bool,
     **overrides: Any,
 ) -> None:
-    """Shared body of `train` and `compare`: set up, train, save as we go, render, exit code."""
+    """Shared body of `train` and `compare`: build the spec, make the results folder, run."""
     spec = _run_spec(config, **overrides)
     _load_tensorflow(verbose)
     from dsbench import distribute
+    from dsbench.results import prepare_run_dir
 
-    chief = distribute.is_chief()
-    run_dir = None
-    if chief:
-        from dsbench.results import prepare_run_dir
+    # Only the chief of a multi-worker cluster writes results.
+    run_dir = prepare_run_dir(output_dir, command, force) if distribute.is_chief() else None
+    _run_and_report(command, kinds, spec, run_dir, json_output, no_progress)
 
-        run_dir = prepare_run_dir(output_dir, command, force)
+
+def _run_and_report(
+    command: str,
+    kinds: tuple[str, ...],
+    spec: Any,
+    run_dir: Path | None,
+    json_output: bool,
+    no_progress: bool,
+    previous: list[Any] | None = None,
+) -> None:
+    """Load data, train (saving after every model), print the table, set the exit code."""
     from dsbench import data as data_module
-    from dsbench import render, results, train
+    from dsbench import distribute, render, results, train
 
     train.raise_on_sigterm()
     console = _consoles(json_output)
@@ -326,11 +339,13 @@ def _train_command(
     def save(done: list[Any], complete: bool) -> dict[str, Any] | None:
         if run_dir is None:
             return None
-        return results.write_run(run_dir, done, command, settings, environment, complete)
+        return results.write_run(run_dir, done, command, settings, environment, complete, kinds)
 
+    checkpoints = run_dir / "checkpoints" if run_dir is not None and spec.train.checkpoint else None
     done = train.run_experiment(
-        spec, loaded, kinds, observer, lambda rs: save(rs, complete=False), strategy
-    )
+        spec, loaded, kinds, observer, lambda rs: save(rs, complete=False), strategy,
+        checkpoints, previous,
+    )  # fmt: skip
     interrupted = [r for r in done if r.status == "interrupted"]
     document = save(done, complete=not interrupted)
     summary = results.summary_frame(done)
@@ -346,7 +361,8 @@ def _train_command(
         _error(
             f"interrupted by signal {signum} during {interrupted[0].model} epoch "
             f"{len(interrupted[0].epochs) + 1}; completed epochs written to {run_dir}/ "
-            "(summary marked incomplete)"
+            "(summary marked incomplete)",
+            f"continue with: dsbench resume {run_dir}",
         )
         raise typer.Exit(128 + signum)
     diverged = [r for r in done if r.status == "diverged"]
@@ -365,6 +381,7 @@ def _overrides(
     depthwise_init: Any,
     jit: bool | None, precision: Any, steps_per_execution: int | None, strategy: Any,
     devices: str | None, scale_lr: bool | None, deterministic: bool | None, inference: bool | None,
+    checkpoint: bool | None,
 ) -> dict[str, Any]:  # fmt: skip
     from dsbench.config import positive_float
 
@@ -393,6 +410,7 @@ def _overrides(
         "train__scale_lr": scale_lr,
         "train__deterministic": deterministic,
         "train__inference": inference,
+        "train__checkpoint": checkpoint,
     }
 
 
@@ -420,6 +438,7 @@ def compare(
     scale_lr: ScaleLrOpt = None,
     deterministic: DeterministicOpt = None,
     inference: InferenceOpt = None,
+    checkpoint: CheckpointOpt = None,
     config: ConfigOpt = None,
     output_dir: OutputOpt = None,
     force: ForceOpt = False,
@@ -440,6 +459,7 @@ def compare(
             depthwise_init=depthwise_init, jit=jit,
             precision=precision, steps_per_execution=steps_per_execution, strategy=strategy,
             devices=devices, scale_lr=scale_lr, deterministic=deterministic, inference=inference,
+            checkpoint=checkpoint,
         ),
     )  # fmt: skip
 
@@ -469,6 +489,7 @@ def train_command(
     scale_lr: ScaleLrOpt = None,
     deterministic: DeterministicOpt = None,
     inference: InferenceOpt = None,
+    checkpoint: CheckpointOpt = None,
     config: ConfigOpt = None,
     output_dir: OutputOpt = None,
     force: ForceOpt = False,
@@ -487,8 +508,45 @@ def train_command(
             depthwise_init=depthwise_init, jit=jit,
             precision=precision, steps_per_execution=steps_per_execution, strategy=strategy,
             devices=devices, scale_lr=scale_lr, deterministic=deterministic, inference=inference,
+            checkpoint=checkpoint,
         ),
     )  # fmt: skip
+
+
+# ---------------------------------------------------------------- resume
+
+
+@app.command()
+@guarded
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="An interrupted results folder of train or compare.")],
+    data_dir: DataDirOpt = None,
+    json_output: JsonOpt = False,
+    no_progress: NoProgressOpt = False,
+    debug: DebugOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Continue an interrupted train/compare run with its own settings, from its last epoch."""
+    from dsbench.config import build_run_spec, validate_config
+    from dsbench.results import load_results, read_run
+
+    document = read_run(run_dir)["document"]
+    if document.get("status") == "complete":
+        raise DsbenchError(f"{run_dir} is already complete", "nothing to resume")
+    command = document.get("command")
+    if command not in ("train", "compare"):
+        raise DsbenchError(f"{run_dir} was written by {command!r}; only train and compare resume")
+    settings = {
+        section: {k: v for k, v in values.items() if v is not None}
+        for section, values in document.get("settings", {}).items()
+    }
+    spec = build_run_spec(
+        validate_config(settings, f"{run_dir}/summary.json"), {"data": {"data_dir": data_dir}}
+    )
+    kinds = tuple(document.get("kinds") or ())
+    _load_tensorflow(verbose)
+    previous = load_results(run_dir)
+    _run_and_report(command, kinds, spec, run_dir, json_output, no_progress, previous)
 
 
 # ---------------------------------------------------------------- report

@@ -247,8 +247,7 @@ class RichObserver:
             f"acc {row['accuracy']:.4f} val_acc {row['val_accuracy']:.4f} "
             f"(train {row['train_s']:.2f} s, val {row['val_s']:.2f} s)"
         )
-        if self.progress:
-            self.progress.console.print(line)
+        self.console.print(line)  # also when there is no live bar: logs show progress too
 
     def model_end(self, result: RunResult) -> None:
         if self.progress:

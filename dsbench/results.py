@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-RESULT_FILES = ("history.csv", "summary.csv", "summary.json", "environment.json")
+RESULT_FILES = ("history.csv", "runs.csv", "summary.csv", "summary.json", "environment.json")
+INFERENCE_COLUMNS = ("latency_b1_ms", "latency_b1_p90_ms", "infer_images_per_s", "model_file_bytes")
 
 # Measured per run; with --repeats they are shown as mean ± std over runs.
 PER_RUN_METRICS = (
@@ -59,14 +60,15 @@ def history_frame(results: list[RunResult]) -> pd.DataFrame:
         for epoch in r.epochs
     ]
     columns = ["model", "repeat", "seed", "epoch", "loss", "accuracy", "val_loss",
-               "val_accuracy", "train_s", "val_s", "epoch_s"]  # fmt: skip
+               "val_accuracy", "train_s", "val_s", "epoch_s", "includes_tracing"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
 
 def run_metrics(result: RunResult) -> dict[str, Any]:
     """The figures of one training run: timing (first vs steady state), accuracy, inference.
 
-    Steady state is the median over epochs 2..E; with a single epoch it is undefined (NaN).
+    Steady state is the median over epochs 2..E (and, after a resume, without the first epoch
+    of the new process, which traced again); with a single epoch it is undefined (NaN).
     Images/s counts training images only (steps x batch), from the steady-state train time.
     The GFLOP/s figure is an estimate: 3 (forward + backward) x 2 x forward MACs per image.
     """
@@ -75,7 +77,8 @@ def run_metrics(result: RunResult) -> dict[str, Any]:
     out["epochs_completed"] = len(history)
     if history.empty:
         return out
-    steady = history[history["epoch"] >= 2]
+    traced = history["includes_tracing"].astype(bool) if "includes_tracing" in history else False
+    steady = history[(history["epoch"] >= 2) & ~traced]
     out["first_epoch_s"] = float(history["epoch_s"].iloc[0])
     if not steady.empty:
         out["steady_epoch_s"] = float(steady["epoch_s"].median())
@@ -187,13 +190,18 @@ def to_jsonable(value: Any) -> Any:
 
 
 def summary_document(
-    summary: pd.DataFrame, command: str, settings: dict[str, Any], complete: bool
+    summary: pd.DataFrame,
+    command: str,
+    settings: dict[str, Any],
+    complete: bool,
+    kinds: tuple[str, ...] = KINDS,
 ) -> dict[str, Any]:
     """The summary.json content (also what `--json` prints)."""
     return to_jsonable(
         {
             "dsbench_version": __version__,
             "command": command,
+            "kinds": list(kinds),
             "status": "complete" if complete else "incomplete",
             "settings": settings,
             "models": summary.to_dict(orient="records"),
@@ -234,15 +242,18 @@ def write_run(
     settings: dict[str, Any],
     environment: dict[str, Any],
     complete: bool,
+    kinds: tuple[str, ...] = KINDS,
 ) -> dict[str, Any]:
     """Write every results file for what has been measured so far; return the summary doc."""
     from dsbench import plot
 
     history = history_frame(results)
+    runs = runs_frame(results)
     summary = summary_frame(results)
-    document = summary_document(summary, command, settings, complete)
+    document = summary_document(summary, command, settings, complete, kinds)
     try:
         atomic_write(run_dir / "history.csv", lambda p: history.to_csv(p, index=False))
+        atomic_write(run_dir / "runs.csv", lambda p: runs.to_csv(p, index=False))
         atomic_write(run_dir / "summary.csv", lambda p: summary.to_csv(p, index=False))
         atomic_text(run_dir / "summary.json", json.dumps(document, indent=2) + "\n")
         atomic_text(run_dir / "environment.json", json.dumps(to_jsonable(environment), indent=2) + "\n")
@@ -325,3 +336,34 @@ def read_run(run_dir: Path) -> dict[str, Any]:
         except (OSError, ValueError, pd.errors.ParserError) as err:
             raise DsbenchError(f"{run_dir / 'history.csv'} is broken ({err})") from None
     return {"document": document, "summary": summary, "history": history, "path": run_dir}
+
+
+def load_results(run_dir: Path) -> list[RunResult]:
+    """Rebuild the RunResults of a results folder (runs.csv + history.csv), e.g. to resume it."""
+    from dsbench.train import RunResult
+
+    run = read_run(run_dir)
+    history = run["history"]
+    try:
+        runs = pd.read_csv(Path(run_dir) / "runs.csv")
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise DsbenchError(f"{Path(run_dir) / 'runs.csv'} is broken ({err})") from None
+    results = []
+    for row in runs.to_dict(orient="records"):
+        rows = []
+        if history is not None and not history.empty:
+            mine = history[(history["model"] == row["model"]) & (history["repeat"] == row["repeat"])]
+            rows = mine.drop(columns=["model", "repeat", "seed"]).to_dict(orient="records")
+        inference = {k: row[k] for k in INFERENCE_COLUMNS if k in row and pd.notna(row[k])}
+        results.append(
+            RunResult(
+                model=str(row["model"]), repeat=int(row["repeat"]), seed=int(row["seed"]),
+                params=int(row["params"]), macs_per_image=int(row["macs_per_image"]),
+                steps_per_epoch=int(row["steps_per_epoch"]), batch_size=int(row["batch_size"]),
+                epochs=rows, status=str(row["status"]), inference=inference,
+                replicas=int(row["replicas"]), jit=bool(row["jit"]),
+            )  # fmt: skip
+        )
+    return results

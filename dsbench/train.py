@@ -8,10 +8,13 @@ apart from the steady state. Nothing here prints: progress goes to an optional O
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import signal
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Protocol
 
 import keras
@@ -22,6 +25,7 @@ from dsbench.config import RunSpec
 from dsbench.data import Data, pipeline
 from dsbench.errors import DsbenchError
 from dsbench.models import build, total_macs
+from dsbench.results import atomic_text, atomic_write, to_jsonable
 
 
 class Observer(Protocol):
@@ -73,10 +77,14 @@ def raise_on_sigterm() -> None:
 class _EpochRecorder(keras.callbacks.Callback):
     """Times each epoch's training steps and validation apart, and stops on a NaN loss."""
 
-    def __init__(self, result: RunResult, observer: Observer | None) -> None:
+    def __init__(
+        self, result: RunResult, observer: Observer | None, checkpoints: Path | None
+    ) -> None:
         super().__init__()
         self.result = result
         self.observer = observer
+        self.checkpoints = checkpoints
+        self._traced = False  # the first epoch of this process traces the train function
         self._start = self._val_start = self._val_end = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -104,11 +112,15 @@ class _EpochRecorder(keras.callbacks.Callback):
             "train_s": val_start - self._start,
             "val_s": (self._val_end or end) - val_start,
             "epoch_s": end - self._start,
+            "includes_tracing": not self._traced,
         }
+        self._traced = True
         self.result.epochs.append(row)
         if not math.isfinite(row["loss"]):
             self.result.status = "diverged"
             self.model.stop_training = True
+        elif self.checkpoints is not None:
+            save_checkpoint(self.checkpoints, self.model, self.result)
         if self.observer:
             self.observer.epoch_end(row)
 
@@ -126,6 +138,53 @@ class _ProgressForwarder(keras.callbacks.Callback):
         self.observer.batch_end(batch + 1, dict(logs or {}))
 
 
+def _checkpoint_name(kind: str, repeat: int) -> str:
+    return f"{kind}-r{repeat}"
+
+
+def save_checkpoint(folder: Path, model: keras.Model, result: RunResult) -> None:
+    """Save weights + optimizer state after an epoch, then the epochs so far as the commit point.
+
+    The .keras file is named by its epoch and written before the JSON that points to it, so
+    a kill at any moment leaves a JSON whose model file and history agree.
+    """
+    name = _checkpoint_name(result.model, result.repeat)
+    epoch = len(result.epochs)
+    model_file = folder / f"{name}-e{epoch}.keras"
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(model_file, lambda tmp: _save_keras(model, tmp))
+    pointer = {"model_file": model_file.name, "epochs": result.epochs}
+    atomic_text(folder / f"{name}.json", json.dumps(to_jsonable(pointer)))
+    for old in folder.glob(f"{name}-e*.keras"):
+        if old != model_file:
+            old.unlink(missing_ok=True)
+
+
+def _save_keras(model: keras.Model, tmp: Path) -> None:
+    # Keras insists on the .keras suffix; write beside the temporary name, then move onto it.
+    path = tmp.with_name(tmp.name + ".keras")
+    model.save(path)
+    os.replace(path, tmp)
+
+
+def load_checkpoint(folder: Path, kind: str, repeat: int) -> tuple[Path, list[dict[str, Any]]] | None:
+    """The last complete checkpoint of a run: (model file, its epochs), or None."""
+    pointer = folder / f"{_checkpoint_name(kind, repeat)}.json"
+    if not pointer.is_file():
+        return None
+    try:
+        document = json.loads(pointer.read_text(encoding="utf-8"))
+        model_file = folder / document["model_file"]
+        epochs = list(document["epochs"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DsbenchError(f"checkpoint {pointer} is broken ({err})") from None
+    if not model_file.is_file():
+        raise DsbenchError(f"checkpoint {pointer} points to missing {model_file.name}")
+    for row in epochs:
+        row.update({k: math.nan for k, v in row.items() if v is None})
+    return model_file, epochs
+
+
 def train_model(
     kind: str,
     spec: RunSpec,
@@ -133,14 +192,20 @@ def train_model(
     repeat: int = 0,
     observer: Observer | None = None,
     strategy: tf.distribute.Strategy | None = None,
+    checkpoints: Path | None = None,
+    resume: bool = False,
 ) -> RunResult:
     """Train the `kind` model once (seed = spec seed + repeat) and measure it.
 
     Ctrl-C or SIGTERM ends training early with status "interrupted" and the completed
-    epochs kept; a NaN or infinite loss ends it with status "diverged".
+    epochs kept; a NaN or infinite loss ends it with status "diverged". With `checkpoints`,
+    weights and optimizer state are saved there after every epoch; with `resume`, training
+    continues from the last checkpoint (or starts over when there is none).
     """
     train = spec.train
     seed = train.seed + repeat
+    if train.deterministic:
+        tf.config.experimental.enable_op_determinism()
     strategy = strategy or tf.distribute.get_strategy()
     replicas = strategy.num_replicas_in_sync
     steps = len(data.y_train) // train.batch_size
@@ -153,19 +218,23 @@ def train_model(
     keras.utils.set_random_seed(seed)
     learning_rate = train.learning_rate * (replicas if train.scale_lr else 1)
     previous_policy = keras.config.dtype_policy()
+    restored = load_checkpoint(checkpoints, kind, repeat) if resume and checkpoints else None
     with strategy.scope():
-        keras.config.set_dtype_policy(train.precision)
-        try:
-            model = build(spec.model, kind)
-        finally:
-            keras.config.set_dtype_policy(previous_policy)
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-            jit_compile="auto" if train.jit is None else train.jit,
-            steps_per_execution=train.steps_per_execution,
-        )
+        if restored:
+            model = keras.models.load_model(restored[0])
+        else:
+            keras.config.set_dtype_policy(train.precision)
+            try:
+                model = build(spec.model, kind)
+            finally:
+                keras.config.set_dtype_policy(previous_policy)
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate),
+                loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"],
+                jit_compile="auto" if train.jit is None else train.jit,
+                steps_per_execution=train.steps_per_execution,
+            )
     result = RunResult(
         model=kind,
         repeat=repeat,
@@ -175,6 +244,7 @@ def train_model(
         steps_per_epoch=steps,
         batch_size=train.batch_size,
         replicas=replicas,
+        epochs=list(restored[1]) if restored else [],
     )
     # The last partial batch is dropped so every step has the same shape and cost.
     train_ds = pipeline(
@@ -185,13 +255,14 @@ def train_model(
         data.x_test, data.y_test, train.batch_size,
         rescale=spec.data.rescale, shuffle_seed=None, drop_remainder=False,
     )  # fmt: skip
-    callbacks: list[keras.callbacks.Callback] = [_EpochRecorder(result, observer)]
+    callbacks: list[keras.callbacks.Callback] = [_EpochRecorder(result, observer, checkpoints)]
     if observer:
         callbacks.append(_ProgressForwarder(observer))
         observer.model_start(kind, repeat, train.epochs, steps)
     try:
         model.fit(
             train_ds, validation_data=val_ds, epochs=train.epochs, verbose=0, callbacks=callbacks,
+            initial_epoch=len(result.epochs),
             shuffle=False,  # the pipeline shuffles, from the seed
         )
     except KeyboardInterrupt as exc:
@@ -212,17 +283,27 @@ def run_experiment(
     observer: Observer | None = None,
     on_result: Callable[[list[RunResult]], None] | None = None,
     strategy: tf.distribute.Strategy | None = None,
+    checkpoints: Path | None = None,
+    previous: list[RunResult] | None = None,
 ) -> list[RunResult]:
     """Train every kind for every repeat, interleaved (A B A B), same data and seeds for each.
 
     `on_result` sees the list after each model, so results can be saved as they come.
     Stops after an interrupted model; a diverged model does not stop the others.
+    `previous` (from an interrupted run) supplies finished runs, which are kept as they are;
+    an unfinished one continues from its checkpoint.
     """
     strategy = strategy or distribute.make_strategy(spec.train)
+    done = {(r.model, r.repeat): r for r in previous or [] if r.status != "interrupted"}
     results: list[RunResult] = []
     for repeat in range(spec.train.repeats):
         for kind in kinds:
-            result = train_model(kind, spec, data, repeat, observer, strategy)
+            if (kind, repeat) in done:
+                results.append(done[(kind, repeat)])
+                continue
+            result = train_model(
+                kind, spec, data, repeat, observer, strategy, checkpoints, resume=previous is not None
+            )
             results.append(result)
             if on_result:
                 on_result(results)
