@@ -1,0 +1,216 @@
+"""Bad input through the CLI, signals, divergence, checkpoints/resume and determinism."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import TINY_BLOCKS
+from typer.testing import CliRunner
+
+from dsbench.cli import app
+
+TINY = ["--dataset", "synthetic", "--train-size", "300", "--test-size", "100",
+        "--batch-size", "32", "--blocks", TINY_BLOCKS, "--no-progress", "--no-inference"]  # fmt: skip
+
+
+def invoke(args: list[str]) -> object:
+    return CliRunner().invoke(app, args)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- bad input
+
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--epochs", "0"], "Invalid value for '--epochs'"),
+        (["--epochs", "-3"], "Invalid value for '--epochs'"),
+        (["--epochs", "ten"], "Invalid value for '--epochs'"),
+        (["--batch-size", "0"], "Invalid value for '--batch-size'"),
+        (["--batch-size", "x"], "Invalid value for '--batch-size'"),
+        (["--train-size", "0"], "Invalid value for '--train-size'"),
+        (["--test-size", "-1"], "Invalid value for '--test-size'"),
+        (["--repeats", "0"], "Invalid value for '--repeats'"),
+        (["--learning-rate", "-0.1"], "--learning-rate must be a positive number"),
+        (["--dataset", "mnist"], "Invalid value for '--dataset'"),
+        (["--strategy", "tpu"], "Invalid value for '--strategy'"),
+        (["--precision", "int8"], "Invalid value for '--precision'"),
+        (["--blocks", "64x2,,"], "malformed --blocks"),
+        (["--blocks", "8x1,8x1,8x1,8x1,8x1,8x1"], "pool 32x32 images to nothing"),
+        (["--batch-size", "1000"], "--batch-size 1000 is larger than the 300 training images"),
+    ],
+)
+def test_bad_flags_give_one_clear_line_and_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    result = invoke(["compare", *TINY, "--epochs", "1", "--output-dir", str(tmp_path / "o"), *args])
+    assert result.exit_code == 2, result.output
+    assert message in one_line(result.output)
+    assert "Traceback" not in result.output
+
+
+def test_unknown_model_is_refused(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["train", "--model", "mobilenet", *TINY])
+    assert result.exit_code == 2 and "Invalid value for '--model'" in one_line(result.output)
+
+
+def test_bad_data_dirs_are_clear_errors(tmp_path: Path, cifar_dir: Path) -> None:
+    cases = [
+        (["--data-dir", str(tmp_path / "missing")], "does not exist"),
+        (["--data-dir", str(tmp_path / "o")], "holds neither cifar-10-batches-py/"),
+    ]
+    (tmp_path / "o").mkdir()
+    batches = cifar_dir / "cifar-10-batches-py"
+    with open(batches / "test_batch", "wb") as stream:
+        pickle.dump({b"data": os.system, b"labels": []}, stream, protocol=4)
+    cases.append((["--data-dir", str(cifar_dir)], "refuses to run"))
+    for extra, message in cases:
+        result = invoke(["compare", "--epochs", "1", "--no-progress", "--output-dir",
+                         str(tmp_path / "out"), "--force", *extra])  # fmt: skip
+        assert result.exit_code == 2, result.output
+        assert message in one_line(result.output)
+        assert "Traceback" not in result.output
+
+
+def test_train_size_larger_than_the_source(tmp_path: Path, cifar_dir: Path) -> None:
+    result = invoke(["compare", "--data-dir", str(cifar_dir), "--train-size", "500",
+                     "--output-dir", str(tmp_path / "o")])  # fmt: skip
+    assert result.exit_code == 2
+    assert "--train-size 500 is larger than the 100 train images" in one_line(result.output)
+
+
+def test_truncated_batch_through_the_cli(tmp_path: Path, cifar_dir: Path) -> None:
+    path = cifar_dir / "cifar-10-batches-py" / "data_batch_4"
+    path.write_bytes(path.read_bytes()[:999])
+    result = invoke(["compare", "--data-dir", str(cifar_dir), "--output-dir", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "data_batch_4 is truncated or corrupt" in one_line(result.output)
+    debug = invoke(["compare", "--data-dir", str(cifar_dir), "--output-dir", str(tmp_path / "p"), "--debug"])
+    assert debug.exception is not None  # --debug lets the exception (and its traceback) through
+
+
+def test_output_dir_that_cannot_be_written(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = invoke(["compare", *TINY, "--output-dir", str(blocker / "sub")])
+    assert result.exit_code == 2
+    assert "cannot write to --output-dir" in one_line(result.output)
+
+
+def test_bad_config_files_through_the_cli(tmp_path: Path) -> None:
+    for text, message in (
+        ("[train\n", "is not valid TOML"),
+        ("[train]\nwarmup = 1\n", "unknown key 'warmup' in [train]"),
+        ('[train]\nbatch_size = "big"\n', "[train] batch_size must be an integer"),
+    ):
+        config = tmp_path / "bad.toml"
+        config.write_text(text)
+        result = invoke(["compare", "--config", str(config)])
+        assert result.exit_code == 2 and message in one_line(result.output)
+        assert "Traceback" not in result.output
+
+
+def test_report_on_folders_that_are_not_results(tmp_path: Path) -> None:
+    assert invoke(["report", str(tmp_path / "none")]).exit_code == 2
+    result = invoke(["report", str(tmp_path)])
+    assert result.exit_code == 2 and "not a dsbench results folder" in one_line(result.output)
+    (tmp_path / "summary.json").write_text("{broken")
+    result = invoke(["report", str(tmp_path)])
+    assert result.exit_code == 2 and "summary.json is broken" in one_line(result.output)
+    (tmp_path / "summary.json").write_text('{"models": 3}')
+    assert "summary.json is broken" in one_line(invoke(["report", str(tmp_path)]).output)
+
+
+# ---------------------------------------------------------------- faults during training
+
+
+def test_a_diverging_run_is_marked_and_exits_non_zero(tmp_path: Path) -> None:
+    out = tmp_path / "nan"
+    result = invoke(["compare", *TINY, "--epochs", "3", "--no-rescale", "--learning-rate", "1e12",
+                     "--output-dir", str(out)])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "diverged at epoch 1" in result.output
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["status"]) == {"diverged"} and len(summary) == 2  # both kept
+
+
+def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="120")
+    return subprocess.Popen(
+        [sys.executable, "-m", "dsbench", *args], cwd=cwd, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def _interrupt_after_first_epoch(proc: subprocess.Popen[str], signum: int) -> tuple[str, str]:
+    deadline = time.monotonic() + 240
+    seen = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        seen.append(line)
+        if "epoch 1/" in line:
+            proc.send_signal(signum)
+            break
+        assert time.monotonic() < deadline, "no epoch finished in time"
+    out, err = proc.communicate(timeout=240)
+    return "".join(seen) + out, err
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_after_first_epoch_writes_results_and_exits(tmp_path: Path, signum: int, code: int) -> None:
+    out = tmp_path / "run"
+    proc = _start(["compare", *TINY, "--train-size", "1200", "--epochs", "30", "--checkpoint",
+                   "--output-dir", str(out)], tmp_path)  # fmt: skip
+    stdout, stderr = _interrupt_after_first_epoch(proc, signum)
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr
+    assert f"interrupted by signal {int(signum)}" in one_line(stderr)
+    assert "dsbench resume" in stderr
+    document = json.loads((out / "summary.json").read_text())
+    assert document["status"] == "incomplete"
+    history = pd.read_csv(out / "history.csv")
+    assert len(history) >= 1 and (history["model"] == "normal").all()
+    assert history["epoch"].tolist() == list(range(1, len(history) + 1))
+
+
+def test_interrupted_run_resumes_with_every_epoch_exactly_once(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = _start(["compare", *TINY, "--train-size", "1200", "--epochs", "4", "--checkpoint",
+                   "--output-dir", str(out)], tmp_path)  # fmt: skip
+    _interrupt_after_first_epoch(proc, signal.SIGINT)
+    assert proc.returncode == 130
+    before = pd.read_csv(out / "history.csv")
+    result = invoke(["resume", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "summary.json").read_text())
+    assert document["status"] == "complete"
+    history = pd.read_csv(out / "history.csv")
+    for model in ("normal", "separable"):
+        assert history[history["model"] == model]["epoch"].tolist() == [1, 2, 3, 4]
+    # the epochs finished before the interruption are kept as they were measured
+    kept = history[history["model"] == "normal"].head(len(before))
+    assert kept["loss"].tolist() == pytest.approx(before["loss"].tolist())
+    assert invoke(["resume", str(out)]).exit_code == 2  # already complete
+
+
+def test_deterministic_runs_repeat_exactly(tmp_path: Path) -> None:
+    histories = []
+    for name in ("a", "b"):
+        result = invoke(["train", "--model", "separable", *TINY, "--epochs", "2", "--deterministic",
+                         "--output-dir", str(tmp_path / name)])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        histories.append(pd.read_csv(tmp_path / name / "history.csv"))
+    columns = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert histories[0][columns].equals(histories[1][columns])
