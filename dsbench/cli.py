@@ -118,16 +118,22 @@ NoProgressOpt = Annotated[bool, typer.Option("--no-progress", help="No live prog
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _load_tensorflow(verbose: bool) -> None:
+def _load_tensorflow(verbose: bool, multiworker: bool = False) -> None:
     """Import TensorFlow and Keras, silencing their C++ start-up log lines unless --verbose.
 
     Those lines are written by absl before TF_CPP_MIN_LOG_LEVEL is read, so the only way to
     drop them is to point file descriptor 2 at /dev/null while the import runs.
+    MultiWorkerMirroredStrategy must exist before TensorFlow starts its devices, so it is
+    created here, first thing, when asked for.
     """
     if verbose or "keras" in sys.modules:
         import keras  # noqa: F401
         import tensorflow  # noqa: F401
 
+        if multiworker:
+            from dsbench import distribute
+
+            distribute.multiworker_strategy()
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
@@ -138,6 +144,10 @@ def _load_tensorflow(verbose: bool) -> None:
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")
+        if multiworker:
+            from dsbench import distribute
+
+            distribute.multiworker_strategy()
         tf.config.list_logical_devices()  # device start-up logs its own lines (cuInit on CPU boxes)
     finally:
         os.dup2(saved, 2)
@@ -292,7 +302,7 @@ def _train_command(
 ) -> None:
     """Shared body of `train` and `compare`: build the spec, make the results folder, run."""
     spec = _run_spec(config, **overrides)
-    _load_tensorflow(verbose)
+    _load_tensorflow(verbose, multiworker=spec.train.strategy == "multiworker")
     from dsbench import distribute
     from dsbench.results import prepare_run_dir
 
@@ -356,6 +366,8 @@ def _run_and_report(
                       f"{spec.train.epochs} epochs, batch {spec.train.batch_size}"))  # fmt: skip
     if run_dir is not None:
         console.print(f"results: {run_dir}/")
+    else:
+        console.print("results: not written here (a non-chief worker; the chief writes them)")
     if interrupted:
         signum = interrupted[0].stopped_by or 2
         _error(
@@ -544,7 +556,7 @@ def resume(
         validate_config(settings, f"{run_dir}/summary.json"), {"data": {"data_dir": data_dir}}
     )
     kinds = tuple(document.get("kinds") or ())
-    _load_tensorflow(verbose)
+    _load_tensorflow(verbose, multiworker=spec.train.strategy == "multiworker")
     previous = load_results(run_dir)
     _run_and_report(command, kinds, spec, run_dir, json_output, no_progress, previous)
 

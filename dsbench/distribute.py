@@ -57,8 +57,16 @@ def describe(strategy: tf.distribute.Strategy) -> dict[str, object]:
     except RuntimeError:  # the default strategy: one device, TensorFlow's choice
         gpus = tf.config.list_logical_devices("GPU")
         devices = [(gpus or tf.config.list_logical_devices("CPU"))[0].name]
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        name = "MultiWorkerMirroredStrategy"  # TF's class is CollectiveAllReduceStrategy
+    elif isinstance(strategy, tf.distribute.MirroredStrategy):
+        name = "MirroredStrategy"
+    else:
+        name = "default"
+    cluster = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}").get("cluster", {})
     return {
-        "strategy": type(strategy).__name__,
+        "strategy": name,
         "replicas": strategy.num_replicas_in_sync,
-        "devices": devices,
+        "workers": max(1, sum(len(v) for v in cluster.values())) if name != "default" else 1,
+        "devices": devices,  # this worker's devices
     }

@@ -20,7 +20,7 @@ from typing import Any, Callable, Protocol
 import keras
 import tensorflow as tf
 
-from dsbench import bench, distribute
+from dsbench import bench, custom_loop, distribute
 from dsbench.config import RunSpec
 from dsbench.data import Data, pipeline
 from dsbench.errors import DsbenchError
@@ -260,11 +260,18 @@ def train_model(
         callbacks.append(_ProgressForwarder(observer))
         observer.model_start(kind, repeat, train.epochs, steps)
     try:
-        model.fit(
-            train_ds, validation_data=val_ds, epochs=train.epochs, verbose=0, callbacks=callbacks,
-            initial_epoch=len(result.epochs),
-            shuffle=False,  # the pipeline shuffles, from the seed
-        )
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            custom_loop.fit(
+                model, strategy, train_ds, val_ds, epochs=train.epochs,
+                initial_epoch=len(result.epochs), steps=steps, global_batch=train.batch_size,
+                callbacks=callbacks,
+            )  # fmt: skip
+        else:
+            model.fit(
+                train_ds, validation_data=val_ds, epochs=train.epochs, verbose=0,
+                callbacks=callbacks, initial_epoch=len(result.epochs),
+                shuffle=False,  # the pipeline shuffles, from the seed
+            )
     except KeyboardInterrupt as exc:
         result.status = "interrupted"
         result.stopped_by = getattr(exc, "signum", signal.SIGINT)
