@@ -321,20 +321,62 @@ def _run_and_report(
     previous: list[Any] | None = None,
 ) -> None:
     """Load data, train (saving after every model), print the table, set the exit code."""
+    from dsbench import render, results
+
+    console = _consoles(json_output)
+    loaded, strategy = _setup(spec, console)
+    observer = render.RichObserver(console, _show_progress(no_progress, json_output))
+    try:
+        done, document = _experiment(
+            command, kinds, spec, run_dir, loaded, strategy, observer, previous
+        )
+    finally:
+        observer.close()
+    summary = results.summary_frame(done)
+    if json_output and document is not None:
+        typer.echo(json.dumps(document, indent=2))
+    if not summary.empty:
+        console.print(render.compare_table(summary, f"dsbench {command}: {spec.data.dataset}, "
+                      f"{spec.train.epochs} epochs, batch {spec.train.batch_size}"))  # fmt: skip
+    if run_dir is not None:
+        console.print(f"results: {run_dir}/")
+    else:
+        console.print("results: not written here (a non-chief worker; the chief writes them)")
+    _exit_for(done, run_dir)
+
+
+def _show_progress(no_progress: bool, json_output: bool) -> bool:
+    return not no_progress and not json_output and sys.stdout.isatty()
+
+
+def _setup(spec: Any, console: Any) -> tuple[Any, Any]:
+    """The data (loaded once) and the tf.distribute strategy for a training command."""
     from dsbench import data as data_module
-    from dsbench import distribute, render, results, train
+    from dsbench import distribute, train
 
     train.raise_on_sigterm()
-    console = _consoles(json_output)
-    show_progress = not no_progress and not json_output and sys.stdout.isatty()
-    observer = render.RichObserver(console, show_progress)
     loaded = data_module.load(spec.data, spec.train.seed)
     console.print(
         f"data: {loaded.source}, {len(loaded.y_train):,} train / {len(loaded.y_test):,} validation images"
         + ("" if spec.data.rescale else " (raw 0..255 pixels)")
     )
+    return loaded, distribute.make_strategy(spec.train)
+
+
+def _experiment(
+    command: str,
+    kinds: tuple[str, ...],
+    spec: Any,
+    run_dir: Path | None,
+    loaded: Any,
+    strategy: Any,
+    observer: Any,
+    previous: list[Any] | None,
+) -> tuple[list[Any], dict[str, Any] | None]:
+    """Train every model of one comparison, writing the results folder after each model."""
+    from dsbench import distribute, results, train
+
     settings = spec.as_dict()
-    strategy = distribute.make_strategy(spec.train)
     environment = results.environment(
         settings,
         {
@@ -356,18 +398,13 @@ def _run_and_report(
         spec, loaded, kinds, observer, lambda rs: save(rs, complete=False), strategy,
         checkpoints, previous,
     )  # fmt: skip
+    interrupted = any(r.status == "interrupted" for r in done)
+    return done, save(done, complete=not interrupted)
+
+
+def _exit_for(done: list[Any], run_dir: Path | None) -> None:
+    """Exit 128+signal after an interruption, 1 after a divergence, else return."""
     interrupted = [r for r in done if r.status == "interrupted"]
-    document = save(done, complete=not interrupted)
-    summary = results.summary_frame(done)
-    if json_output and document is not None:
-        typer.echo(json.dumps(document, indent=2))
-    if not summary.empty:
-        console.print(render.compare_table(summary, f"dsbench {command}: {spec.data.dataset}, "
-                      f"{spec.train.epochs} epochs, batch {spec.train.batch_size}"))  # fmt: skip
-    if run_dir is not None:
-        console.print(f"results: {run_dir}/")
-    else:
-        console.print("results: not written here (a non-chief worker; the chief writes them)")
     if interrupted:
         signum = interrupted[0].stopped_by or 2
         _error(
@@ -384,6 +421,192 @@ def _run_and_report(
             "lower --learning-rate, or keep --rescale on",
         )
         raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- sweep
+
+SweepKernelOpt = Annotated[Optional[str], typer.Option("--kernel-size", help="Kernel sizes to sweep, e.g. 3,5,7.")]
+SweepWidthOpt = Annotated[Optional[str], typer.Option("--width", help="Width multipliers of every block's filters, e.g. 0.5,1,2.")]
+SweepBlocksOpt = Annotated[
+    Optional[list[str]], typer.Option("--blocks", help='Block lists to sweep (depth); repeat the option: --blocks "64x2,128x2,256x2" --blocks "64x3,128x3,256x3".')
+]
+
+
+def _sweep_points(spec: Any, kernel_sizes: str | None, widths: str | None, blocks: list[str] | None) -> list[Any]:
+    from dsbench import sweep as sweep_module
+    from dsbench.config import parse_blocks, parse_number_list
+
+    def as_int(text: str) -> int:
+        value = float(text)
+        if not value.is_integer():
+            raise ValueError(text)
+        return int(value)
+
+    kernels = parse_number_list(kernel_sizes, "--kernel-size", as_int) if kernel_sizes else None
+    width_list = parse_number_list(widths, "--width", float) if widths else None
+    for text in blocks or []:
+        parse_blocks(text)
+    points = sweep_module.expand(spec.model, kernels, width_list, blocks)
+    for point in points:
+        point.spec(spec.model)  # validates (e.g. too many blocks) before anything runs
+    return points
+
+
+def _write_sweep(run_dir: Path, rows: Any, ratios: Any, spec: Any, points: list[Any], complete: bool) -> dict[str, Any]:
+    from dsbench import plot, sweep as sweep_module
+    from dsbench.results import atomic_text, atomic_write, to_jsonable
+
+    document = to_jsonable({
+        "dsbench_version": __version__,
+        "command": "sweep",
+        "status": "complete" if complete else "incomplete",
+        "settings": spec.as_dict(),
+        "axes": {
+            "kernel_size": sorted({p.kernel_size for p in points}),
+            "width": sorted({p.width for p in points}),
+            "blocks": list(dict.fromkeys(p.blocks for p in points)),
+        },
+        "rows": rows.to_dict(orient="records"),
+        "ratios": ratios.to_dict(orient="records"),
+    })  # fmt: skip
+    atomic_write(run_dir / "sweep.csv", lambda p: rows.to_csv(p, index=False))
+    atomic_text(run_dir / "sweep.json", json.dumps(document, indent=2) + "\n")
+    if not ratios.empty:
+        atomic_write(run_dir / "sweep.png",
+                     lambda p: plot.sweep(ratios, sweep_module.swept_axes(points), p))  # fmt: skip
+    return document
+
+
+@app.command()
+@guarded
+def sweep(
+    kernel_size: SweepKernelOpt = None,
+    width: SweepWidthOpt = None,
+    blocks: SweepBlocksOpt = None,
+    summary_only: Annotated[bool, typer.Option("--summary-only", help="Train nothing: sweep params and MACs alone, in seconds.")] = False,
+    epochs: EpochsOpt = None,
+    batch_size: BatchOpt = None,
+    learning_rate: LrOpt = None,
+    seed: SeedOpt = None,
+    repeats: RepeatsOpt = None,
+    dataset: DatasetOpt = None,
+    data_dir: DataDirOpt = None,
+    train_size: TrainSizeOpt = None,
+    test_size: TestSizeOpt = None,
+    rescale: RescaleOpt = None,
+    depthwise_init: DepthwiseInitOpt = None,
+    jit: JitOpt = None,
+    precision: PrecisionOpt = None,
+    steps_per_execution: StepsPerExecOpt = None,
+    strategy: StrategyOpt = None,
+    devices: DevicesOpt = None,
+    scale_lr: ScaleLrOpt = None,
+    deterministic: DeterministicOpt = None,
+    inference: InferenceOpt = None,
+    checkpoint: CheckpointOpt = None,
+    config: ConfigOpt = None,
+    output_dir: OutputOpt = None,
+    force: ForceOpt = False,
+    json_output: JsonOpt = False,
+    no_progress: NoProgressOpt = False,
+    debug: DebugOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Where do separable convolutions start to win? Compare both models over kernel size, width and depth."""
+    spec = _run_spec(
+        config,
+        **_overrides(
+            epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+            repeats=repeats, dataset=dataset, data_dir=data_dir, train_size=train_size,
+            test_size=test_size, rescale=rescale, kernel_size=None, blocks=None,
+            depthwise_init=depthwise_init, jit=jit, precision=precision,
+            steps_per_execution=steps_per_execution, strategy=strategy, devices=devices,
+            scale_lr=scale_lr, deterministic=deterministic, inference=inference,
+            checkpoint=checkpoint,
+        ),
+    )  # fmt: skip
+    points = _sweep_points(spec, kernel_size, width, blocks)
+    _load_tensorflow(verbose, multiworker=spec.train.strategy == "multiworker")
+    from dsbench import distribute
+    from dsbench.results import prepare_run_dir
+
+    run_dir = prepare_run_dir(output_dir, "sweep", force) if distribute.is_chief() else None
+    _run_sweep(spec, points, run_dir, summary_only, json_output, no_progress)
+
+
+def _run_sweep(
+    spec: Any, points: list[Any], run_dir: Path | None, summary_only: bool, json_output: bool,
+    no_progress: bool,
+) -> None:  # fmt: skip
+    """Train (or only describe) every point, saving after each; resumable point by point."""
+    import dataclasses
+
+    import pandas as pd
+
+    from dsbench import render
+    from dsbench import sweep as sweep_module
+    from dsbench.config import KINDS
+    from dsbench.results import load_results, read_run, summary_frame
+
+    console = _consoles(json_output)
+    title = f"dsbench sweep: {len(points)} points" + (" (params and MACs only)" if summary_only else
+             f", {spec.data.dataset}, {spec.train.epochs} epochs, batch {spec.train.batch_size}")  # fmt: skip
+    if summary_only:
+        rows = sweep_module.summary_rows(points, spec.model)
+        ratios = sweep_module.ratios(rows)
+        document = _write_sweep(run_dir, rows, ratios, spec, points, True) if run_dir else None
+        _print_sweep(console, rows, ratios, title, document, json_output, run_dir)
+        return
+    loaded, strategy = _setup(spec, console)
+    observer = render.RichObserver(console, _show_progress(no_progress, json_output))
+    frames: list[Any] = []
+    done: list[Any] = []
+    try:
+        observer.points_start(len(points))
+        for point in points:
+            point_spec = dataclasses.replace(spec, model=point.spec(spec.model))
+            point_dir = run_dir / "points" / point.slug if run_dir else None
+            previous = None
+            if point_dir is not None and (point_dir / "summary.json").is_file():
+                previous = load_results(point_dir)
+                if read_run(point_dir)["document"].get("status") == "complete":
+                    done = previous
+                    frames.append(sweep_module.trained_rows(point, spec.model, summary_frame(done)))
+                    observer.point_done(f"{point.slug} (kept from before)")
+                    continue
+            if point_dir is not None:
+                point_dir.mkdir(parents=True, exist_ok=True)
+            done, _ = _experiment("compare", KINDS, point_spec, point_dir, loaded, strategy,
+                                  observer, previous)  # fmt: skip
+            frames.append(sweep_module.trained_rows(point, spec.model, summary_frame(done)))
+            rows = pd.concat(frames, ignore_index=True)
+            interrupted = any(r.status == "interrupted" for r in done)
+            if run_dir is not None:
+                _write_sweep(run_dir, rows, sweep_module.ratios(rows), spec, points, False)
+            if interrupted:
+                break
+            observer.point_done(point.slug)
+    finally:
+        observer.close()
+    rows = pd.concat(frames, ignore_index=True)
+    ratios = sweep_module.ratios(rows)
+    complete = len(frames) == len(points) and not any(r.status == "interrupted" for r in done)
+    document = _write_sweep(run_dir, rows, ratios, spec, points, complete) if run_dir else None
+    _print_sweep(console, rows, ratios, title, document, json_output, run_dir)
+    _exit_for(done, run_dir)
+
+
+def _print_sweep(console: Any, rows: Any, ratios: Any, title: str, document: Any,
+                 json_output: bool, run_dir: Path | None) -> None:  # fmt: skip
+    from dsbench import render
+    from dsbench.results import to_jsonable
+
+    if json_output:
+        typer.echo(json.dumps(document or to_jsonable({"rows": rows.to_dict(orient="records")}), indent=2))
+    if not ratios.empty:
+        console.print(render.sweep_table(rows, ratios, title))
+    if run_dir is not None:
+        console.print(f"results: {run_dir}/")
 
 
 def _overrides(
@@ -539,26 +762,51 @@ def resume(
     verbose: VerboseOpt = False,
 ) -> None:
     """Continue an interrupted train/compare run with its own settings, from its last epoch."""
-    from dsbench.config import build_run_spec, validate_config
     from dsbench.results import load_results, read_run
 
+    if (run_dir / "sweep.json").is_file() and not (run_dir / "summary.json").is_file():
+        _resume_sweep(run_dir, data_dir, json_output, no_progress, verbose)
+        return
     document = read_run(run_dir)["document"]
     if document.get("status") == "complete":
         raise DsbenchError(f"{run_dir} is already complete", "nothing to resume")
     command = document.get("command")
     if command not in ("train", "compare"):
         raise DsbenchError(f"{run_dir} was written by {command!r}; only train and compare resume")
-    settings = {
-        section: {k: v for k, v in values.items() if v is not None}
-        for section, values in document.get("settings", {}).items()
-    }
-    spec = build_run_spec(
-        validate_config(settings, f"{run_dir}/summary.json"), {"data": {"data_dir": data_dir}}
-    )
+    spec = _saved_spec(document, f"{run_dir}/summary.json", data_dir)
     kinds = tuple(document.get("kinds") or ())
     _load_tensorflow(verbose, multiworker=spec.train.strategy == "multiworker")
     previous = load_results(run_dir)
     _run_and_report(command, kinds, spec, run_dir, json_output, no_progress, previous)
+
+
+def _saved_spec(document: dict[str, Any], source: str, data_dir: str | None) -> Any:
+    """The RunSpec a results document was made with (a new --data-dir may replace the old)."""
+    from dsbench.config import build_run_spec, validate_config
+
+    settings = {
+        section: {k: v for k, v in values.items() if v is not None}
+        for section, values in (document.get("settings") or {}).items()
+    }
+    return build_run_spec(validate_config(settings, source), {"data": {"data_dir": data_dir}})
+
+
+def _resume_sweep(
+    run_dir: Path, data_dir: str | None, json_output: bool, no_progress: bool, verbose: bool
+) -> None:
+    try:
+        document = json.loads((run_dir / "sweep.json").read_text(encoding="utf-8"))
+        axes = document["axes"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DsbenchError(f"{run_dir / 'sweep.json'} is broken ({err})") from None
+    if document.get("status") == "complete":
+        raise DsbenchError(f"{run_dir} is already complete", "nothing to resume")
+    spec = _saved_spec(document, f"{run_dir}/sweep.json", data_dir)
+    from dsbench import sweep as sweep_module
+
+    points = sweep_module.expand(spec.model, axes["kernel_size"], axes["width"], axes["blocks"])
+    _load_tensorflow(verbose, multiworker=spec.train.strategy == "multiworker")
+    _run_sweep(spec, points, run_dir, False, json_output, no_progress)
 
 
 # ---------------------------------------------------------------- report

@@ -36,3 +36,43 @@ def curves(history: pd.DataFrame, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
+
+
+def sweep(ratios: pd.DataFrame, axes: list[str], path: Path) -> None:
+    """Separable/normal time and MAC ratios against each swept axis, so a user sees where the
+    measured speed-up departs from the FLOP ratio. One panel per axis; a line per combination
+    of the other axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    axes = axes or ["point"]
+    fig, panels = plt.subplots(1, len(axes), figsize=(5.5 * len(axes), 4.2), squeeze=False)
+    series = [("macs_ratio", "MAC ratio", "--"), ("params_ratio", "params ratio", ":")]
+    if "time_ratio" in ratios and ratios["time_ratio"].notna().any():
+        series.insert(0, ("time_ratio", "time ratio (steady s/epoch)", "-o"))
+    for panel, axis in zip(panels[0], axes):
+        others = [a for a in axes if a != axis]
+        groups = ratios.groupby(others, sort=False) if others else [("", ratios)]
+        for key, group in groups:
+            categories = list(dict.fromkeys(group[axis]))
+            x = [categories.index(v) for v in group[axis]] if axis in ("blocks", "point") else group[axis]
+            suffix = f" ({', '.join(f'{o}={k}' for o, k in zip(others, _tuple(key)))})" if others else ""
+            for column, label, style in series:
+                if column in group:
+                    panel.plot(x, group[column], style, label=label + suffix)
+            if axis in ("blocks", "point"):
+                panel.set_xticks(range(len(categories)), categories, rotation=20, fontsize=8)
+        panel.axhline(1.0, color="grey", linewidth=0.8)
+        panel.set(xlabel=axis, ylabel="separable / normal", title=f"ratio vs {axis}")
+        panel.set_yscale("log")
+        panel.grid(alpha=0.3, which="both")
+        panel.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")
+    plt.close(fig)
+
+
+def _tuple(key: object) -> tuple[object, ...]:
+    return key if isinstance(key, tuple) else (key,)

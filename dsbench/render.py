@@ -198,22 +198,13 @@ def report_table(rows: pd.DataFrame) -> Table:
 
 
 class RichObserver:
-    """Shows a progress bar per model and epoch, then the model's per-epoch table."""
+    """Progress bars per model and epoch (and over sweep points), a line per epoch, and each
+    model's per-epoch table. The bars show only when `show_progress` (a terminal)."""
 
     def __init__(self, console: Console, show_progress: bool) -> None:
         self.console = console
-        self.show_progress = show_progress
         self.progress: Progress | None = None
-        self.task: TaskID | None = None
-        self.kind = ""
-        self.epochs = 0
-        self.steps = 0
-
-    def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None:
-        self.kind, self.epochs, self.steps = kind, epochs, steps
-        label = f"training {kind}" + (f" (repeat {repeat + 1})" if repeat else "")
-        self.console.print(f"[bold]{label}[/]: {epochs} epochs x {steps} steps")
-        if self.show_progress:
+        if show_progress:
             self.progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -222,10 +213,36 @@ class RichObserver:
                 TimeElapsedColumn(),
                 TextColumn("eta"),
                 TimeRemainingColumn(),
-                console=self.console,
+                console=console,
                 transient=True,
             )
             self.progress.start()
+        self.task: TaskID | None = None
+        self.overall: TaskID | None = None
+        self.kind = ""
+        self.epochs = 0
+        self.steps = 0
+
+    def close(self) -> None:
+        """Stop the live display (call once, when all training is over)."""
+        if self.progress:
+            self.progress.stop()
+            self.progress = None
+
+    def points_start(self, total: int) -> None:
+        """An overall bar over sweep points."""
+        if self.progress:
+            self.overall = self.progress.add_task("sweep points", total=total, metrics="")
+
+    def point_done(self, label: str) -> None:
+        self.console.print(f"[bold]point done[/]: {label}")
+        if self.progress and self.overall is not None:
+            self.progress.advance(self.overall)
+
+    def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None:
+        self.kind, self.epochs, self.steps = kind, epochs, steps
+        label = f"training {kind}" + (f" (repeat {repeat + 1})" if repeat else "")
+        self.console.print(f"[bold]{label}[/]: {epochs} epochs x {steps} steps")
 
     def epoch_start(self, epoch: int) -> None:
         if self.progress:
@@ -235,22 +252,50 @@ class RichObserver:
 
     def batch_end(self, step: int, logs: dict[str, Any]) -> None:
         if self.progress and self.task is not None:
-            metrics = f"loss {float(logs.get('loss', math.nan)):.4f} acc {float(logs.get('accuracy', math.nan)):.4f}"
-            self.progress.update(self.task, completed=step, metrics=metrics)
+            loss, acc = float(logs.get("loss", math.nan)), float(logs.get("accuracy", math.nan))
+            self.progress.update(self.task, completed=step, metrics=f"loss {loss:.4f} acc {acc:.4f}")
 
     def epoch_end(self, row: dict[str, Any]) -> None:
         if self.progress and self.task is not None:
             self.progress.remove_task(self.task)
             self.task = None
-        line = (
+        self.console.print(
             f"  {self.kind} epoch {row['epoch']}/{self.epochs}: loss {row['loss']:.4f} "
             f"acc {row['accuracy']:.4f} val_acc {row['val_accuracy']:.4f} "
             f"(train {row['train_s']:.2f} s, val {row['val_s']:.2f} s)"
         )
-        self.console.print(line)  # also when there is no live bar: logs show progress too
 
     def model_end(self, result: RunResult) -> None:
-        if self.progress:
-            self.progress.stop()
-            self.progress = None
+        if self.progress and self.task is not None:
+            self.progress.remove_task(self.task)
+            self.task = None
         self.console.print(epoch_table(result))
+
+
+def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
+    """A row per sweep point: both models' figures and the separable/normal ratios."""
+    table = Table(title=title, title_justify="left")
+    trained = "steady_epoch_s" in rows.columns
+    headers = ["kernel", "width", "blocks", "params N / S", "MACs N / S"]
+    if trained:
+        headers += ["steady s/epoch N / S", "best val acc N / S"]
+    headers += ["params ratio", "MACs ratio"] + (["time ratio", "acc ratio"] if trained else [])
+    for header in headers:
+        table.add_column(header, justify="left" if header == "blocks" else "right", no_wrap=True)
+    for ratio_row in ratios.itertuples():
+        group = rows[rows["point"] == ratio_row.point].set_index("model")
+        normal, separable = group.loc["normal"], group.loc["separable"]
+
+        def pair(column: str, fmt: Callable[[Any], str]) -> str:
+            return f"{_cell(normal, column, fmt)} / {_cell(separable, column, fmt)}"
+
+        cells = [str(ratio_row.kernel_size), f"{ratio_row.width:g}", str(normal["scaled_blocks"]),
+                 pair("params", count), pair("macs_per_image", millions)]  # fmt: skip
+        if trained:
+            cells += [pair("steady_epoch_s", fixed(2)), pair("best_val_acc", fixed(4))]
+        cells += [ratio(ratio_row.params_ratio), ratio(ratio_row.macs_ratio)]
+        if trained:
+            cells += [ratio(ratio_row.time_ratio), ratio(ratio_row.acc_ratio)]
+        table.add_row(*cells)
+    table.caption = "N = normal, S = separable; ratios are separable / normal"
+    return table

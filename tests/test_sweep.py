@@ -1,0 +1,104 @@
+"""`dsbench sweep`: summary-only figures, a small trained sweep, files, interruption/resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from dsbench.cli import app
+
+
+def invoke(args: list[str]) -> object:
+    return CliRunner().invoke(app, args)
+
+
+def test_summary_only_equals_summary_for_each_point(tmp_path: Path) -> None:
+    result = invoke(["sweep", "--kernel-size", "3,5,7", "--summary-only", "--json",
+                     "--output-dir", str(tmp_path / "s")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = pd.DataFrame(json.loads(result.stdout)["rows"])
+    assert len(rows) == 6 and sorted(rows["kernel_size"].unique()) == [3, 5, 7]
+    for kernel in (3, 5, 7):
+        summary = json.loads(invoke(["summary", "--kernel-size", str(kernel), "--json"]).stdout)
+        for model in summary["models"]:
+            row = rows[(rows["kernel_size"] == kernel) & (rows["model"] == model["model"])].iloc[0]
+            assert row["params"] == model["params"]
+            assert row["macs_per_image"] == model["macs_per_image"]
+    reference = rows[(rows["kernel_size"] == 3)].set_index("model")
+    assert reference.loc["normal", "params"] == 1_186_378
+    assert reference.loc["separable", "params"] == 174_821
+    for name in ("sweep.csv", "sweep.json", "sweep.png"):
+        assert (tmp_path / "s" / name).is_file()
+
+
+def test_width_and_depth_axes_scale_the_blocks(tmp_path: Path) -> None:
+    result = invoke(["sweep", "--width", "0.5,2", "--blocks", "64x2,128x2,256x2", "--blocks",
+                     "64x3,128x3,256x3", "--summary-only", "--json", "--output-dir",
+                     str(tmp_path / "w")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = pd.DataFrame(json.loads(result.stdout)["rows"])
+    assert set(rows["scaled_blocks"]) == {"32x2,64x2,128x2", "128x2,256x2,512x2",
+                                          "32x3,64x3,128x3", "128x3,256x3,512x3"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kernel-size", "3,x"], "malformed --kernel-size '3,x'"),
+        (["--kernel-size", "2.5"], "malformed --kernel-size"),
+        (["--width", "0,1"], "values must be positive"),
+        (["--blocks", "64y2"], "malformed --blocks"),
+    ],
+)
+def test_bad_axes_are_clear_errors(args: list[str], message: str) -> None:
+    result = invoke(["sweep", "--summary-only", *args])
+    assert result.exit_code == 2 and message in " ".join(result.output.split())
+
+
+def test_trained_two_point_sweep_writes_rows_per_point_and_model(tmp_path: Path) -> None:
+    out = tmp_path / "t"
+    result = invoke(["sweep", "--kernel-size", "3,5", "--blocks", "8x1,16x1", "--dataset",
+                     "synthetic", "--train-size", "256", "--test-size", "64", "--batch-size",
+                     "32", "--epochs", "2", "--no-inference", "--no-progress", "--output-dir",
+                     str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out / "sweep.csv")
+    assert len(rows) == 4
+    assert sorted(zip(rows["kernel_size"], rows["model"])) == [
+        (3, "normal"), (3, "separable"), (5, "normal"), (5, "separable")
+    ]
+    assert rows["steady_epoch_s"].notna().all() and rows["best_val_acc"].notna().all()
+    document = json.loads((out / "sweep.json").read_text())
+    assert document["status"] == "complete" and len(document["ratios"]) == 2
+    assert all(r["time_ratio"] > 0 for r in document["ratios"])
+    assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+    for point in ("k3-w1-b8x1_16x1", "k5-w1-b8x1_16x1"):
+        assert (out / "points" / point / "history.csv").is_file()
+    assert "time ratio" in result.output
+
+
+def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    args = ["sweep", "--kernel-size", "3,5", "--blocks", "8x1", "--dataset", "synthetic",
+            "--train-size", "128", "--test-size", "32", "--batch-size", "32", "--epochs", "1",
+            "--no-inference", "--no-progress", "--output-dir", str(out)]  # fmt: skip
+    assert invoke(args).exit_code == 0
+    first = pd.read_csv(out / "points" / "k3-w1-b8x1" / "history.csv")
+    # Pretend the run stopped after its first point.
+    import shutil
+
+    shutil.rmtree(out / "points" / "k5-w1-b8x1")
+    document = json.loads((out / "sweep.json").read_text())
+    document["status"] = "incomplete"
+    (out / "sweep.json").write_text(json.dumps(document))
+    result = invoke(["resume", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "k3-w1-b8x1 (kept from before)" in result.output
+    kept = pd.read_csv(out / "points" / "k3-w1-b8x1" / "history.csv")
+    assert kept["loss"].tolist() == pytest.approx(first["loss"].tolist())
+    assert json.loads((out / "sweep.json").read_text())["status"] == "complete"
+    assert len(pd.read_csv(out / "sweep.csv")) == 4
