@@ -217,6 +217,7 @@ class RichObserver:
                 transient=True,
             )
             self.progress.start()
+        self.wants_batches = self.progress is not None
         self.task: TaskID | None = None
         self.overall: TaskID | None = None
         self.kind = ""

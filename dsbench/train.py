@@ -29,7 +29,12 @@ from dsbench.results import atomic_text, atomic_write, to_jsonable
 
 
 class Observer(Protocol):
-    """Receives progress while models train (the CLI renders it; tests may record it)."""
+    """Receives progress while models train (the CLI renders it; tests may record it).
+
+    `batch_end` is only called when the observer's `wants_batches` is true.
+    """
+
+    wants_batches: bool
 
     def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None: ...
     def epoch_start(self, epoch: int) -> None: ...
@@ -257,7 +262,8 @@ def train_model(
     )  # fmt: skip
     callbacks: list[keras.callbacks.Callback] = [_EpochRecorder(result, observer, checkpoints)]
     if observer:
-        callbacks.append(_ProgressForwarder(observer))
+        if getattr(observer, "wants_batches", True):  # no per-step callback unless displayed
+            callbacks.append(_ProgressForwarder(observer))
         observer.model_start(kind, repeat, train.epochs, steps)
     try:
         if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):

@@ -1,0 +1,165 @@
+"""Does dsbench distort what it measures? dsbench's training path vs bare Keras, interleaved.
+
+Side A (baseline) trains the way the reference tutorial does:
+    model.fit(x_uint8, y, batch_size=128, validation_data=(x_test, y_test), epochs=E)
+on numpy arrays with Adam. Side B is `dsbench train --model M` on the same data subset.
+Every run is a fresh process; runs are interleaved A B A B ... for each model; each side's
+figure is the median over runs of its steady-state epoch time (median of epochs 2..E,
+training + validation, as dsbench reports it). Peak RSS is the child's ru_maxrss (os.wait4).
+
+    python benchmarks/overhead.py --dataset cifar10 --data-dir ~/data --train-size 5000 \
+        --test-size 1000 --epochs 3 --pairs 3
+
+Prints a Markdown table; --out FILE also writes the raw runs as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def baseline_worker(args: argparse.Namespace) -> None:
+    """One bare-Keras run in this process; prints its figures as one JSON line."""
+    import resource
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    from dsbench.config import DataSpec, ModelSpec
+    from dsbench.data import load
+    from dsbench.models import build
+
+    data = load(
+        DataSpec(dataset=args.dataset, data_dir=args.data_dir, train_size=args.train_size,
+                 test_size=args.test_size),
+        seed=0,
+    )  # fmt: skip
+    keras.utils.set_random_seed(0)
+    model = build(ModelSpec(depthwise_init="keras"), args.model)
+    model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])  # fmt: skip
+
+    class EpochTimes(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.times: list[float] = []
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            self.times.append(time.perf_counter() - self.start)
+
+    timer = EpochTimes()
+    model.fit(data.x_train, data.y_train, batch_size=args.batch_size, epochs=args.epochs,
+              validation_data=(data.x_test, data.y_test), verbose=0, callbacks=[timer])  # fmt: skip
+    print(json.dumps({
+        "epoch_s": timer.times,
+        "steady_epoch_s": statistics.median(timer.times[1:]),
+        "self_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }))  # fmt: skip
+
+
+def run_child(command: list[str]) -> tuple[str, int]:
+    """Run a fresh process; return its stdout and its own peak RSS in KiB."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            cwd=ROOT)  # fmt: skip
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"child failed ({proc.returncode}): {' '.join(command)}")
+    return out, usage.ru_maxrss
+
+
+def data_flags(args: argparse.Namespace) -> list[str]:
+    flags = ["--dataset", args.dataset, "--train-size", str(args.train_size),
+             "--test-size", str(args.test_size)]  # fmt: skip
+    return flags + (["--data-dir", args.data_dir] if args.data_dir else [])
+
+
+def run_baseline(args: argparse.Namespace, model: str) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--worker", "--model", model, "--epochs", str(args.epochs),
+               "--batch-size", str(args.batch_size), *data_flags(args)]  # fmt: skip
+    out, rss = run_child(command)
+    result = json.loads(out.strip().splitlines()[-1])
+    return {"steady_epoch_s": result["steady_epoch_s"], "epoch_s": result["epoch_s"], "rss_kb": rss}
+
+
+def run_dsbench(args: argparse.Namespace, model: str, extra: list[str]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "dsbench", "train", "--model", model, "--epochs",
+                   str(args.epochs), "--batch-size", str(args.batch_size), *data_flags(args),
+                   "--no-inference", "--no-progress", "--json", "--output-dir",
+                   f"{folder}/run", *extra]  # fmt: skip
+        out, rss = run_child(command)
+        history = json.loads(out)
+        epochs = [row["epoch_s"] for row in _history(f"{folder}/run")]
+    (row,) = history["models"]
+    return {"steady_epoch_s": row["steady_epoch_s"], "epoch_s": epochs, "rss_kb": rss}
+
+
+def _history(folder: str) -> list[dict[str, Any]]:
+    import csv
+
+    with open(Path(folder) / "history.csv", newline="") as stream:
+        return [{k: float(v) if k == "epoch_s" else v for k, v in r.items()} for r in csv.DictReader(stream)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--model", default="both", choices=["normal", "separable", "both"])
+    parser.add_argument("--dataset", default="synthetic", choices=["cifar10", "synthetic"])
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--train-size", type=int, default=5000)
+    parser.add_argument("--test-size", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--dsbench-args", default="--depthwise-init keras",
+                        help="extra flags for the dsbench side (default: Keras' initializers, as the baseline)")
+    parser.add_argument("--out", type=Path, default=None, help="write the raw runs as JSON here")
+    args = parser.parse_args()
+    if args.worker:
+        baseline_worker(args)
+        return
+    models = ["normal", "separable"] if args.model == "both" else [args.model]
+    extra = args.dsbench_args.split()
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {m: {"baseline": [], "dsbench": []} for m in models}
+    for pair in range(args.pairs):
+        for model in models:  # A B A B: each pair runs both sides back to back
+            runs[model]["baseline"].append(run_baseline(args, model))
+            runs[model]["dsbench"].append(run_dsbench(args, model, extra))
+            b, d = runs[model]["baseline"][-1], runs[model]["dsbench"][-1]
+            print(f"pair {pair + 1} {model}: baseline {b['steady_epoch_s']:.2f} s/epoch, "
+                  f"dsbench {d['steady_epoch_s']:.2f} s/epoch", file=sys.stderr, flush=True)  # fmt: skip
+    print(f"\n{args.train_size} train / {args.test_size} test images ({args.dataset}), "
+          f"{args.epochs} epochs, batch {args.batch_size}, {args.pairs} interleaved pairs, "
+          "fresh process per run; medians\n")  # fmt: skip
+    print("| model | baseline s/epoch | dsbench s/epoch | ratio baseline/dsbench | baseline peak RSS MiB | dsbench peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for model in models:
+        base = statistics.median(r["steady_epoch_s"] for r in runs[model]["baseline"])
+        mine = statistics.median(r["steady_epoch_s"] for r in runs[model]["dsbench"])
+        base_rss = statistics.median(r["rss_kb"] for r in runs[model]["baseline"]) / 1024
+        mine_rss = statistics.median(r["rss_kb"] for r in runs[model]["dsbench"]) / 1024
+        print(f"| {model} | {base:.2f} | {mine:.2f} | {base / mine:.3f} | {base_rss:.0f} | {mine_rss:.0f} |")
+    if args.out:
+        args.out.write_text(json.dumps({"args": vars(args) | {"out": str(args.out)}, "runs": runs}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
