@@ -126,6 +126,9 @@ def _load_tensorflow(verbose: bool, multiworker: bool = False) -> None:
     MultiWorkerMirroredStrategy must exist before TensorFlow starts its devices, so it is
     created here, first thing, when asked for.
     """
+    from dsbench.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()
     if verbose or "keras" in sys.modules:
         import keras  # noqa: F401
         import tensorflow  # noqa: F401
@@ -171,7 +174,10 @@ def guarded(command: F) -> F:
             if kwargs.get("debug"):
                 raise
             signum = getattr(exc, "signum", 2)
-            _error(f"interrupted by signal {signum} before anything was measured")
+            _error(
+                f"interrupted by signal {signum}",
+                "what was measured before, if anything, is in the results folder",
+            )
             raise typer.Exit(128 + signum) from None
 
     return wrapper  # type: ignore[return-value]
@@ -408,9 +414,9 @@ def _exit_for(done: list[Any], run_dir: Path | None) -> None:
     if interrupted:
         signum = interrupted[0].stopped_by or 2
         _error(
-            f"interrupted by signal {signum} during {interrupted[0].model} epoch "
-            f"{len(interrupted[0].epochs) + 1}; completed epochs written to {run_dir}/ "
-            "(summary marked incomplete)",
+            f"interrupted by signal {signum} while running {interrupted[0].model} "
+            f"({len(interrupted[0].epochs)} epochs complete); completed epochs written to "
+            f"{run_dir}/ (summary marked incomplete)",
             f"continue with: dsbench resume {run_dir}",
         )
         raise typer.Exit(128 + signum)

@@ -160,6 +160,8 @@ def compare_table(summary: pd.DataFrame, title: str) -> Table:
     table.caption = (
         f"means ± std over {runs} runs (seeds differ)" if runs > 1 else "from 1 run per model"
     ) + "; time columns are wall-clock on this machine"
+    if "steady_epoch_s" not in summary.columns or summary["steady_epoch_s"].isna().all():
+        table.caption += "; steady-state figures need --epochs >= 2"
     return table
 
 

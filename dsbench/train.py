@@ -278,12 +278,12 @@ def train_model(
                 callbacks=callbacks, initial_epoch=len(result.epochs),
                 shuffle=False,  # the pipeline shuffles, from the seed
             )
+        result.jit = bool(getattr(model, "jit_compile", False))
+        if result.status == "complete" and train.inference:
+            result.inference = bench.inference(model, spec.model.input_shape, result.jit)
     except KeyboardInterrupt as exc:
         result.status = "interrupted"
         result.stopped_by = getattr(exc, "signum", signal.SIGINT)
-    result.jit = bool(getattr(model, "jit_compile", False))
-    if result.status == "complete" and train.inference:
-        result.inference = bench.inference(model, spec.model.input_shape, result.jit)
     if observer:
         observer.model_end(result)
     return result

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import TINY_BLOCKS
@@ -84,6 +85,27 @@ def test_bad_data_dirs_are_clear_errors(tmp_path: Path, cifar_dir: Path) -> None
         assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("data", "labels", "message"),
+    [
+        (np.zeros((3, 3000), np.uint8), [0, 1, 2], "rows must hold 3072 values"),
+        (np.zeros((3, 3072), np.int16), [0, 1, 2], "must be a uint8 array"),
+        (np.zeros((4, 3072), np.uint8), [0, 1, 2], "4 images but 3 labels"),
+        (np.zeros((3, 3072), np.uint8), [0, 1, 12], "labels must be 0..9"),
+    ],
+)
+def test_inconsistent_batch_files_through_the_cli(
+    tmp_path: Path, cifar_dir: Path, data: np.ndarray, labels: list[int], message: str
+) -> None:
+    with open(cifar_dir / "cifar-10-batches-py" / "data_batch_5", "wb") as stream:
+        pickle.dump({b"data": data, b"labels": labels}, stream, protocol=4)
+    result = invoke(["compare", "--data-dir", str(cifar_dir), "--output-dir", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    text = one_line(result.output)
+    assert "data_batch_5" in text and message in text
+    assert "Traceback" not in result.output
+
+
 def test_train_size_larger_than_the_source(tmp_path: Path, cifar_dir: Path) -> None:
     result = invoke(["compare", "--data-dir", str(cifar_dir), "--train-size", "500",
                      "--output-dir", str(tmp_path / "o")])  # fmt: skip
@@ -131,6 +153,10 @@ def test_report_on_folders_that_are_not_results(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "summary.json is broken" in one_line(result.output)
     (tmp_path / "summary.json").write_text('{"models": 3}')
     assert "summary.json is broken" in one_line(invoke(["report", str(tmp_path)]).output)
+    (tmp_path / "summary.json").write_text('{"models": [{"model": "normal", "params": 1}]}')
+    (tmp_path / "history.csv").write_text('a,b\n"1,2\n')
+    result = invoke(["report", str(tmp_path)])
+    assert result.exit_code == 2 and "history.csv is broken" in one_line(result.output)
 
 
 # ---------------------------------------------------------------- faults during training
