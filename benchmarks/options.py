@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from overhead import run_dsbench  # noqa: E402
 
 VARIANTS = {
-    "default (no XLA on CPU, float32, 1 step/exec)": [],
+    "default": [],
     "--jit": ["--jit"],
     "--steps-per-execution 8": ["--steps-per-execution", "8"],
     "--precision mixed_bfloat16": ["--precision", "mixed_bfloat16"],
