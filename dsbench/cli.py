@@ -821,17 +821,20 @@ def _resume_sweep(
 @app.command()
 @guarded
 def report(
-    run_dirs: Annotated[list[Path], typer.Argument(help="Results folders written by train or compare.")],
+    run_dirs: Annotated[list[Path], typer.Argument(help="Results folders written by train, compare or sweep.")],
     json_output: JsonOpt = False,
     debug: DebugOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Print the comparison table of one or more results folders again."""
+    """Print the comparison table of one or more results folders again (sweep folders too)."""
     import pandas as pd
 
     from dsbench import render
     from dsbench.results import read_run
 
+    if len(run_dirs) == 1 and (run_dirs[0] / "sweep.json").is_file():
+        _report_sweep(run_dirs[0], json_output)
+        return
     runs = [read_run(path) for path in run_dirs]
     if json_output:
         typer.echo(json.dumps([dict(r["document"], path=str(r["path"])) for r in runs], indent=2))
@@ -853,6 +856,24 @@ def report(
         return
     frames = [r["summary"].assign(run=str(r["path"])) for r in runs]
     console.print(render.report_table(pd.concat(frames, ignore_index=True)))
+
+
+def _report_sweep(run_dir: Path, json_output: bool) -> None:
+    import pandas as pd
+
+    from dsbench import render
+
+    try:
+        document = json.loads((run_dir / "sweep.json").read_text(encoding="utf-8"))
+        rows, ratios = pd.DataFrame(document["rows"]), pd.DataFrame(document["ratios"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DsbenchError(f"{run_dir / 'sweep.json'} is broken ({err})") from None
+    if json_output:
+        typer.echo(json.dumps(document, indent=2))
+        return
+    title = f"{run_dir}: dsbench sweep, {len(ratios)} points ({document.get('status', '?')})"
+    if not ratios.empty:
+        _consoles(False).print(render.sweep_table(rows, ratios, title))
 
 
 def main() -> None:

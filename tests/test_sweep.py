@@ -33,6 +33,8 @@ def test_summary_only_equals_summary_for_each_point(tmp_path: Path) -> None:
     assert reference.loc["separable", "params"] == 174_821
     for name in ("sweep.csv", "sweep.json", "sweep.png"):
         assert (tmp_path / "s" / name).is_file()
+    report = invoke(["report", str(tmp_path / "s")])
+    assert report.exit_code == 0 and "6,273,098 / 200,541" in report.output  # the k=7 point
 
 
 def test_width_and_depth_axes_scale_the_blocks(tmp_path: Path) -> None:
