@@ -149,14 +149,17 @@ def main() -> None:
     print(f"\n{args.train_size} train / {args.test_size} test images ({args.dataset}), "
           f"{args.epochs} epochs, batch {args.batch_size}, {args.pairs} interleaved pairs, "
           "fresh process per run; medians\n")  # fmt: skip
-    print("| model | baseline s/epoch | dsbench s/epoch | ratio baseline/dsbench | baseline peak RSS MiB | dsbench peak RSS MiB |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| model | baseline s/epoch | dsbench s/epoch | ratio baseline/dsbench | per-pair ratios | "
+          "baseline peak RSS MiB | dsbench peak RSS MiB |")
+    print("|---|---:|---:|---:|---|---:|---:|")
     for model in models:
         base = statistics.median(r["steady_epoch_s"] for r in runs[model]["baseline"])
         mine = statistics.median(r["steady_epoch_s"] for r in runs[model]["dsbench"])
         base_rss = statistics.median(r["rss_kb"] for r in runs[model]["baseline"]) / 1024
         mine_rss = statistics.median(r["rss_kb"] for r in runs[model]["dsbench"]) / 1024
-        print(f"| {model} | {base:.2f} | {mine:.2f} | {base / mine:.3f} | {base_rss:.0f} | {mine_rss:.0f} |")
+        pairs = zip(runs[model]["baseline"], runs[model]["dsbench"])
+        ratios = " ".join(f"{b['steady_epoch_s'] / d['steady_epoch_s']:.3f}" for b, d in pairs)
+        print(f"| {model} | {base:.2f} | {mine:.2f} | {base / mine:.3f} | {ratios} | {base_rss:.0f} | {mine_rss:.0f} |")
     if args.out:
         args.out.write_text(json.dumps({"args": vars(args) | {"out": str(args.out)}, "runs": runs}, indent=2))
 

@@ -98,7 +98,7 @@ TestSizeOpt = Annotated[Optional[int], typer.Option("--test-size", min=1, help="
 RescaleOpt = Annotated[
     Optional[bool], typer.Option("--rescale/--no-rescale", help="Scale pixels to [0, 1] (default) or feed raw 0..255 like the reference.")
 ]
-JitOpt = Annotated[Optional[bool], typer.Option("--jit/--no-jit", help="XLA compilation on/off (default: Keras 'auto').")]
+JitOpt = Annotated[Optional[bool], typer.Option("--jit/--no-jit", help="XLA compilation on/off (default off: measured slower here, see benchmarks/RESULTS.md; jit = \"auto\" in a config leaves it to Keras).")]
 PrecisionOpt = Annotated[Optional[PrecisionChoice], typer.Option("--precision", help="Keras dtype policy (softmax stays float32).")]
 StepsPerExecOpt = Annotated[Optional[int], typer.Option("--steps-per-execution", min=1, help="Training steps per graph call (default 1).")]
 StrategyOpt = Annotated[

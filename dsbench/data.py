@@ -1,7 +1,9 @@
 """CIFAR-10 from a folder, a .tar.gz or Keras' cache; a learnable synthetic stand-in; tf.data.
 
-Images stay uint8 (N, 32, 32, 3) in memory (50,000 images = 154 MB); conversion to float
-happens per batch inside the tf.data pipeline, never for the whole set.
+Images stay uint8 (N, 32, 32, 3) in memory (50,000 images = 154 MB), once: the arrays are
+allocated 64-byte aligned so that the tf.data pipeline can share their memory with TensorFlow
+(DLPack) instead of copying them; conversion to float happens per batch inside the pipeline,
+never for the whole set.
 Batch files are pickles: they are read with a restricted unpickler that can rebuild numpy
 arrays and nothing else, so a crafted file cannot run code.
 """
@@ -176,10 +178,32 @@ def _load_archive(archive: Path) -> Data:
     return _join(parts, label)
 
 
+TENSOR_ALIGNMENT = 64  # bytes; TensorFlow's CPU tensors must start on such a boundary
+
+
+def aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An uninitialised C-contiguous array whose data starts on a TENSOR_ALIGNMENT boundary."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    buffer = np.empty(nbytes + TENSOR_ALIGNMENT, dtype=np.uint8)
+    offset = -buffer.ctypes.data % TENSOR_ALIGNMENT
+    return buffer[offset : offset + nbytes].view(dtype).reshape(shape)
+
+
+def aligned(x: np.ndarray) -> np.ndarray:
+    """`x` itself when it is C-contiguous and aligned, else an aligned copy."""
+    if x.flags.c_contiguous and x.ctypes.data % TENSOR_ALIGNMENT == 0:
+        return x
+    out = aligned_empty(x.shape, x.dtype)
+    out[...] = x
+    return out
+
+
 def _join(parts: list[tuple[np.ndarray, np.ndarray]], source: str) -> Data:
-    x_train = np.concatenate([p[0] for p in parts[:5]])
+    x_train = np.concatenate([p[0] for p in parts[:5]], out=aligned_empty(
+        (sum(len(p[0]) for p in parts[:5]), *IMAGE_SHAPE), np.uint8))
     y_train = np.concatenate([p[1] for p in parts[:5]])
-    return Data(x_train, y_train, parts[5][0], parts[5][1], source)
+    return Data(x_train, y_train, aligned(parts[5][0]), parts[5][1], source)
 
 
 def load_cifar10(data_dir: str | os.PathLike[str] | None = None) -> Data:
@@ -216,7 +240,7 @@ def _load_keras_cache() -> Data:
             OFFLINE_HINT,
             exit_code=RUNTIME,
         ) from None
-    return Data(x_train, y_train.reshape(-1).astype(np.int64), x_test,
+    return Data(aligned(x_train), y_train.reshape(-1).astype(np.int64), aligned(x_test),
                 y_test.reshape(-1).astype(np.int64), "keras.datasets.cifar10")  # fmt: skip
 
 
@@ -237,7 +261,7 @@ def synthetic(train_size: int, test_size: int, seed: int) -> Data:
         labels = np.arange(n) % 10
         rng.shuffle(labels)
         shifts = rng.integers(-4, 5, size=(n, 2))
-        images = np.empty((n, *IMAGE_SHAPE), dtype=np.uint8)
+        images = aligned_empty((n, *IMAGE_SHAPE), np.uint8)
         for i in range(n):
             pattern = np.roll(templates[labels[i]], tuple(shifts[i]), axis=(0, 1))
             noisy = 0.6 * pattern + rng.normal(0, 50, size=IMAGE_SHAPE) + 50
@@ -293,10 +317,22 @@ def balanced_subset(
             )
         chosen.append(rng.choice(members, per_class[c], replace=False))
     index = np.sort(np.concatenate(chosen))
-    return x[index], y[index]
+    return np.take(x, index, axis=0, out=aligned_empty((len(index), *x.shape[1:]), x.dtype)), y[index]
 
 
 # ---------------------------------------------------------------- tf.data pipelines
+
+
+def shared_tensor(x: np.ndarray) -> tf.Tensor:
+    """A tensor over `x`'s own memory (DLPack, no copy) when `x` is aligned, else a copy.
+
+    The tensor keeps `x` alive; neither side writes to it.
+    """
+    import tensorflow as tf
+
+    if x.size and x.flags.c_contiguous and x.ctypes.data % TENSOR_ALIGNMENT == 0:
+        return tf.experimental.dlpack.from_dlpack(x.__dlpack__())
+    return tf.constant(x)
 
 
 def pipeline(
@@ -315,7 +351,7 @@ def pipeline(
     """
     import tensorflow as tf
 
-    images = tf.constant(x)  # one uint8 copy; batches are gathered from it
+    images = shared_tensor(x)  # the uint8 images, not copied when aligned; batches gathered from it
     labels = tf.constant(y.astype(np.int32))
     scale = 1.0 / 255.0 if rescale else 1.0
     indices = tf.data.Dataset.range(len(y))

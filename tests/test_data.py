@@ -193,3 +193,27 @@ def test_pipeline_keeps_uint8_in_memory_and_converts_per_batch() -> None:
     same_seed = data.pipeline(synthetic.x_train, synthetic.y_train, 16, rescale=True,
                               shuffle_seed=0, drop_remainder=True)  # fmt: skip
     np.testing.assert_array_equal(np.concatenate([x.numpy() for x, _ in same_seed]), epoch1)
+
+
+def test_loaded_images_are_aligned_and_shared_with_tensorflow_not_copied(cifar_dir: Path) -> None:
+    folder = data.load_cifar10(cifar_dir)
+    subset = data.load(DataSpec(dataset="cifar10", data_dir=str(cifar_dir), train_size=20, test_size=10), seed=0)
+    synthetic = data.synthetic(30, 10, seed=0)
+    for loaded in (folder, subset, synthetic):
+        for images in (loaded.x_train, loaded.x_test):
+            assert images.ctypes.data % data.TENSOR_ALIGNMENT == 0 and images.flags.c_contiguous
+    images = synthetic.x_train
+    tensor = data.shared_tensor(images)
+    images[0, 0, 0, 0] = 255 - images[0, 0, 0, 0]  # the tensor sees the array's own memory
+    assert int(tensor[0, 0, 0, 0]) == images[0, 0, 0, 0]
+
+
+def test_unaligned_arrays_are_copied_instead() -> None:
+    buffer = np.zeros(4 * 3072 + 65, dtype=np.uint8)
+    start = (-buffer.ctypes.data % 64) + 1  # one byte past a 64-byte boundary
+    unaligned = buffer[start : start + 4 * 3072].reshape(4, 32, 32, 3)
+    assert unaligned.ctypes.data % data.TENSOR_ALIGNMENT != 0
+    tensor = data.shared_tensor(unaligned)
+    unaligned[0, 0, 0, 0] = 9
+    assert int(tensor[0, 0, 0, 0]) == 0
+    assert data.aligned(unaligned).ctypes.data % data.TENSOR_ALIGNMENT == 0
