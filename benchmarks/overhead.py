@@ -2,8 +2,10 @@
 
 Side A (baseline) trains the way the reference tutorial does:
     model.fit(x_uint8, y, batch_size=128, validation_data=(x_test, y_test), epochs=E)
-on numpy arrays with Adam. Side B is `dsbench train --model M` on the same data subset.
-Every run is a fresh process; runs are interleaved A B A B ... for each model; each side's
+on numpy arrays with Adam. Side B is `dsbench train --model M` on the same data subset, with
+the same inputs (raw 0..255 pixels) and initializers. Every run is a fresh process; runs are
+interleaved, and the order within a pair alternates (A B, B A, A B, ...) so that a machine
+that drifts, or favours whichever process starts after a pause, favours neither side; each side's
 figure is the median over runs of its steady-state epoch time (median of epochs 2..E,
 training + validation, as dsbench reports it). Peak RSS is the child's ru_maxrss (os.wait4).
 
@@ -129,8 +131,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--pairs", type=int, default=3)
-    parser.add_argument("--dsbench-args", default="--depthwise-init keras",
-                        help="extra flags for the dsbench side (default: Keras' initializers, as the baseline)")
+    parser.add_argument("--dsbench-args", default="--depthwise-init keras --no-rescale",
+                        help="extra flags for the dsbench side (default: Keras' initializers and raw pixels, as the baseline)")
     parser.add_argument("--out", type=Path, default=None, help="write the raw runs as JSON here")
     args = parser.parse_args()
     if args.worker:
@@ -140,15 +142,16 @@ def main() -> None:
     extra = args.dsbench_args.split()
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {m: {"baseline": [], "dsbench": []} for m in models}
     for pair in range(args.pairs):
-        for model in models:  # A B A B: each pair runs both sides back to back
-            runs[model]["baseline"].append(run_baseline(args, model))
-            runs[model]["dsbench"].append(run_dsbench(args, model, extra))
+        for model in models:  # each pair runs both sides back to back, in alternating order
+            sides = {"baseline": lambda: run_baseline(args, model), "dsbench": lambda: run_dsbench(args, model, extra)}
+            for side in (("baseline", "dsbench") if pair % 2 == 0 else ("dsbench", "baseline")):
+                runs[model][side].append(sides[side]())
             b, d = runs[model]["baseline"][-1], runs[model]["dsbench"][-1]
             print(f"pair {pair + 1} {model}: baseline {b['steady_epoch_s']:.2f} s/epoch, "
                   f"dsbench {d['steady_epoch_s']:.2f} s/epoch", file=sys.stderr, flush=True)  # fmt: skip
     print(f"\n{args.train_size} train / {args.test_size} test images ({args.dataset}), "
-          f"{args.epochs} epochs, batch {args.batch_size}, {args.pairs} interleaved pairs, "
-          "fresh process per run; medians\n")  # fmt: skip
+          f"{args.epochs} epochs, batch {args.batch_size}, {args.pairs} interleaved pairs (A B, B A, ...), "
+          f"fresh process per run; medians; dsbench flags: {args.dsbench_args}\n")  # fmt: skip
     print("| model | baseline s/epoch | dsbench s/epoch | ratio baseline/dsbench | per-pair ratios | "
           "baseline peak RSS MiB | dsbench peak RSS MiB |")
     print("|---|---:|---:|---:|---|---:|---:|")
