@@ -797,14 +797,22 @@ def _saved_spec(document: dict[str, Any], source: str, data_dir: str | None) -> 
     return build_run_spec(validate_config(settings, source), {"data": {"data_dir": data_dir}})
 
 
+def _read_sweep(run_dir: Path, *keys: str) -> dict[str, Any]:
+    """A sweep folder's sweep.json; a clear error when it is unreadable or lacks one of `keys`."""
+    try:
+        document = json.loads((run_dir / "sweep.json").read_text(encoding="utf-8"))
+        for key in keys:
+            document[key]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DsbenchError(f"{run_dir / 'sweep.json'} is broken ({err})") from None
+    return document
+
+
 def _resume_sweep(
     run_dir: Path, data_dir: str | None, json_output: bool, no_progress: bool, verbose: bool
 ) -> None:
-    try:
-        document = json.loads((run_dir / "sweep.json").read_text(encoding="utf-8"))
-        axes = document["axes"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise DsbenchError(f"{run_dir / 'sweep.json'} is broken ({err})") from None
+    document = _read_sweep(run_dir, "axes")
+    axes = document["axes"]
     if document.get("status") == "complete":
         raise DsbenchError(f"{run_dir} is already complete", "nothing to resume")
     spec = _saved_spec(document, f"{run_dir}/sweep.json", data_dir)
@@ -863,16 +871,15 @@ def _report_sweep(run_dir: Path, json_output: bool) -> None:
 
     from dsbench import render
 
-    try:
-        document = json.loads((run_dir / "sweep.json").read_text(encoding="utf-8"))
-        rows, ratios = pd.DataFrame(document["rows"]), pd.DataFrame(document["ratios"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise DsbenchError(f"{run_dir / 'sweep.json'} is broken ({err})") from None
+    document = _read_sweep(run_dir, "rows", "ratios")
     if json_output:
         typer.echo(json.dumps(document, indent=2))
         return
+    rows, ratios = pd.DataFrame(document["rows"]), pd.DataFrame(document["ratios"])
     title = f"{run_dir}: dsbench sweep, {len(ratios)} points ({document.get('status', '?')})"
-    if not ratios.empty:
+    if ratios.empty:
+        _consoles(False).print(f"{title}: no point has finished yet")
+    else:
         _consoles(False).print(render.sweep_table(rows, ratios, title))
 
 

@@ -190,9 +190,14 @@ def aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     return buffer[offset : offset + nbytes].view(dtype).reshape(shape)
 
 
+def is_aligned(x: np.ndarray) -> bool:
+    """Whether TensorFlow can use `x`'s memory as it is: C-contiguous, aligned, not empty."""
+    return bool(x.size) and x.flags.c_contiguous and x.ctypes.data % TENSOR_ALIGNMENT == 0
+
+
 def aligned(x: np.ndarray) -> np.ndarray:
-    """`x` itself when it is C-contiguous and aligned, else an aligned copy."""
-    if x.flags.c_contiguous and x.ctypes.data % TENSOR_ALIGNMENT == 0:
+    """`x` itself when it `is_aligned`, else an aligned copy."""
+    if is_aligned(x):
         return x
     out = aligned_empty(x.shape, x.dtype)
     out[...] = x
@@ -330,7 +335,7 @@ def shared_tensor(x: np.ndarray) -> tf.Tensor:
     """
     import tensorflow as tf
 
-    if x.size and x.flags.c_contiguous and x.ctypes.data % TENSOR_ALIGNMENT == 0:
+    if is_aligned(x):
         return tf.experimental.dlpack.from_dlpack(x.__dlpack__())
     return tf.constant(x)
 
