@@ -44,6 +44,13 @@ def fixed(digits: int) -> Callable[[Any], str]:
     return lambda value: "–" if _missing(value) else f"{value:,.{digits}f}"
 
 
+def epoch_number(value: Any) -> str:
+    """An epoch number: 3 -> '3'; a mean over repeats keeps one decimal: 2.5 -> '2.5'."""
+    if _missing(value):
+        return "–"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
 def ratio(value: Any) -> str:
     """0.1473 -> '0.147x'."""
     return "–" if _missing(value) else f"{value:.3f}x"
@@ -115,7 +122,7 @@ COMPARE_ROWS: tuple[tuple[str, str, Callable[[Any], str], bool], ...] = (
     ("train images/s (steady state)", "train_images_per_s", fixed(0), True),
     ("est. train GFLOP/s (6 x MACs x images/s)", "est_train_gflop_per_s", fixed(1), True),
     ("best val acc", "best_val_acc", fixed(4), True),
-    ("epoch of best val acc", "best_epoch", fixed(1), False),
+    ("epoch of best val acc", "best_epoch", epoch_number, False),
     ("final val acc", "final_val_acc", fixed(4), True),
     ("overfit: train - val acc at best epoch", "overfit_gap", fixed(4), False),
     ("inference latency, batch 1, median ms", "latency_b1_ms", fixed(2), True),
@@ -173,7 +180,7 @@ REPORT_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("ms/step", "ms_per_step", fixed(1)),
     ("img/s", "train_images_per_s", fixed(0)),
     ("best val acc", "best_val_acc", fixed(4)),
-    ("best ep", "best_epoch", fixed(1)),
+    ("best ep", "best_epoch", epoch_number),
     ("overfit", "overfit_gap", fixed(4)),
     ("b1 ms", "latency_b1_ms", fixed(2)),
     ("runs", "runs", count),

@@ -137,3 +137,9 @@ def test_no_rescale_changes_inputs_not_parameter_counts(tmp_path: Path) -> None:
     assert docs[1]["settings"]["data"]["rescale"] is False
     assert docs[0]["models"][0]["params"] == docs[1]["models"][0]["params"]
     assert docs[0]["models"][0]["best_val_acc"] != docs[1]["models"][0]["best_val_acc"]
+
+
+def test_best_epoch_is_shown_as_an_epoch_number() -> None:
+    from dsbench.render import epoch_number
+
+    assert [epoch_number(v) for v in (3.0, 3, 2.5, float("nan"))] == ["3", "3", "2.5", "–"]
