@@ -143,9 +143,9 @@ def main() -> None:
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {m: {"baseline": [], "dsbench": []} for m in models}
     for pair in range(args.pairs):
         for model in models:  # each pair runs both sides back to back, in alternating order
-            sides = {"baseline": lambda: run_baseline(args, model), "dsbench": lambda: run_dsbench(args, model, extra)}
             for side in (("baseline", "dsbench") if pair % 2 == 0 else ("dsbench", "baseline")):
-                runs[model][side].append(sides[side]())
+                run = run_baseline(args, model) if side == "baseline" else run_dsbench(args, model, extra)
+                runs[model][side].append(run)
             b, d = runs[model]["baseline"][-1], runs[model]["dsbench"][-1]
             print(f"pair {pair + 1} {model}: baseline {b['steady_epoch_s']:.2f} s/epoch, "
                   f"dsbench {d['steady_epoch_s']:.2f} s/epoch", file=sys.stderr, flush=True)  # fmt: skip

@@ -770,7 +770,7 @@ def resume(
     """Continue an interrupted train/compare run with its own settings, from its last epoch."""
     from dsbench.results import load_results, read_run
 
-    if (run_dir / "sweep.json").is_file() and not (run_dir / "summary.json").is_file():
+    if _is_sweep_dir(run_dir):
         _resume_sweep(run_dir, data_dir, json_output, no_progress, verbose)
         return
     document = read_run(run_dir)["document"]
@@ -795,6 +795,11 @@ def _saved_spec(document: dict[str, Any], source: str, data_dir: str | None) -> 
         for section, values in (document.get("settings") or {}).items()
     }
     return build_run_spec(validate_config(settings, source), {"data": {"data_dir": data_dir}})
+
+
+def _is_sweep_dir(run_dir: Path) -> bool:
+    """A folder written by `sweep` (its points' own results live below it, under points/)."""
+    return (run_dir / "sweep.json").is_file() and not (run_dir / "summary.json").is_file()
 
 
 def _read_sweep(run_dir: Path, *keys: str) -> dict[str, Any]:
@@ -840,7 +845,7 @@ def report(
     from dsbench import render
     from dsbench.results import read_run
 
-    if len(run_dirs) == 1 and (run_dirs[0] / "sweep.json").is_file():
+    if len(run_dirs) == 1 and _is_sweep_dir(run_dirs[0]):
         _report_sweep(run_dirs[0], json_output)
         return
     runs = [read_run(path) for path in run_dirs]
