@@ -7,12 +7,13 @@ Precedence: built-in defaults < `--config FILE` < flags given on the command lin
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from dsbench.errors import DsbenchError
 
@@ -122,27 +123,32 @@ _BLOCK_RE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 def parse_blocks(text: str) -> tuple[tuple[int, int], ...]:
     """Parse '64x2,128x2,256x2' into ((64, 2), (128, 2), (256, 2)) or raise DsbenchError."""
     if not isinstance(text, str) or not text.strip():
-        raise DsbenchError(f"malformed --blocks {text!r}: it is empty", f"give {BLOCKS_HELP}")
+        raise DsbenchError(
+            f"malformed blocks {text!r}: it is empty", f"give {BLOCKS_HELP}", setting="blocks"
+        )
     blocks = []
     for part in text.split(","):
         match = _BLOCK_RE.match(part)
         if not match:
             raise DsbenchError(
-                f"malformed --blocks {text!r}: {part.strip()!r} is not FILTERSxCONVS",
+                f"malformed blocks {text!r}: {part.strip()!r} is not FILTERSxCONVS",
                 f"give {BLOCKS_HELP}",
+                setting="blocks",
             )
         filters, convs = int(match.group(1)), int(match.group(2))
         if not (1 <= filters <= 65536 and 1 <= convs <= 64):
             raise DsbenchError(
-                f"malformed --blocks {text!r}: {part.strip()!r} needs 1..65536 filters "
+                f"malformed blocks {text!r}: {part.strip()!r} needs 1..65536 filters "
                 "and 1..64 convs",
                 f"give {BLOCKS_HELP}",
+                setting="blocks",
             )
         blocks.append((filters, convs))
     if len(blocks) > 5:
         raise DsbenchError(
-            f"malformed --blocks {text!r}: {len(blocks)} blocks pool 32x32 images to nothing",
+            f"malformed blocks {text!r}: {len(blocks)} blocks pool 32x32 images to nothing",
             "use at most 5 blocks",
+            setting="blocks",
         )
     return tuple(blocks)
 
@@ -152,21 +158,36 @@ def format_blocks(blocks: tuple[tuple[int, int], ...]) -> str:
     return ",".join(f"{f}x{n}" for f, n in blocks)
 
 
-def parse_number_list(text: str, option: str, cast: Callable[[str], Any]) -> list[Any]:
-    """Parse '3,5,7' for a sweep axis; a clear error names the option."""
-    values = []
-    for part in text.split(","):
+def parse_number_list(
+    values: str | list[Any] | tuple[Any, ...], setting: str, cast: Callable[[str], Any]
+) -> list[Any]:
+    """Parse '3,5,7' (or a list) for a sweep axis; a clear error names the setting."""
+    parts = values.split(",") if isinstance(values, str) else list(values)
+    out = []
+    for part in parts:
         try:
-            value = cast(part.strip())
+            value = cast(str(part).strip())
         except ValueError:
             raise DsbenchError(
-                f"malformed {option} {text!r}: {part.strip()!r} is not a number",
-                f"give comma-separated numbers, e.g. {option} 3,5,7",
+                f"malformed {setting} {values!r}: {str(part).strip()!r} is not a number",
+                f"give comma-separated numbers, e.g. {setting} 3,5,7",
+                setting=setting,
             ) from None
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-            raise DsbenchError(f"malformed {option} {text!r}: values must be positive numbers")
-        values.append(value)
-    return values
+            raise DsbenchError(
+                f"malformed {setting} {values!r}: values must be positive numbers",
+                setting=setting,
+            )
+        out.append(value)
+    return out
+
+
+def whole_number(text: str) -> int:
+    """'5' or '5.0' -> 5; ValueError for '2.5' (kernel sizes are whole numbers)."""
+    value = float(text)
+    if not value.is_integer():
+        raise ValueError(text)
+    return int(value)
 
 
 # ---------------------------------------------------------------- TOML config files
@@ -245,7 +266,9 @@ def _shape(value: Any, key: str) -> tuple[int, int, int]:
 
 
 def _devices(value: Any, key: str) -> tuple[str, ...]:
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+    if isinstance(value, str):  # "/gpu:0,/gpu:1", as the flag takes it
+        return tuple(d.strip() for d in value.split(",") if d.strip())
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return tuple(value)
     raise DsbenchError(f"{key} must be a list of device names like [\"/gpu:0\", \"/gpu:1\"]")
 
@@ -304,7 +327,9 @@ def load_config(path: Path) -> dict[str, dict[str, Any]]:
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DsbenchError(f"config file {path} does not exist", "check the --config path") from None
+        raise DsbenchError(
+            f"config file {path} does not exist", "check the config path", setting="config"
+        ) from None
     except (OSError, UnicodeDecodeError) as err:
         raise DsbenchError(f"cannot read config file {path}: {err}") from None
     except tomllib.TOMLDecodeError as err:
@@ -318,7 +343,7 @@ def validate_config(raw: dict[str, Any], source: str = "config") -> dict[str, di
     for section, values in raw.items():
         if section not in SECTIONS:
             raise DsbenchError(
-                f"{source}: unknown section [{section}]",
+                f"{source}: unknown section [{section}]{did_you_mean(section, SECTIONS)}",
                 f"allowed sections: {', '.join(f'[{s}]' for s in SECTIONS)}",
             )
         if not isinstance(values, dict):
@@ -328,7 +353,7 @@ def validate_config(raw: dict[str, Any], source: str = "config") -> dict[str, di
         for key, value in values.items():
             if key not in converters:
                 raise DsbenchError(
-                    f"{source}: unknown key {key!r} in [{section}]",
+                    f"{source}: unknown key {key!r} in [{section}]{did_you_mean(key, converters)}",
                     f"allowed keys: {', '.join(converters)}",
                 )
             try:
@@ -338,13 +363,51 @@ def validate_config(raw: dict[str, Any], source: str = "config") -> dict[str, di
     return out
 
 
-def build_run_spec(
-    config: dict[str, dict[str, Any]] | None, overrides: dict[str, dict[str, Any]]
-) -> RunSpec:
-    """Defaults, then the config file, then command-line overrides (None means 'not given')."""
+# Every setting's name (a TOML key, and a keyword of the Python API) -> its section.
+SETTINGS: dict[str, str] = {key: name for name, (_, keys) in SECTIONS.items() for key in keys}
+
+
+def did_you_mean(word: str, choices: Mapping[str, Any] | tuple[str, ...]) -> str:
+    """' (did you mean 'epochs'?)' when `word` is close to one of `choices`, else ''."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_settings(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Validate settings given by name (None means 'not given') into per-section overrides."""
+    out: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
+    for key, value in settings.items():
+        if value is None:
+            continue
+        if key not in SETTINGS:
+            raise DsbenchError(
+                f"unknown setting {key!r}{did_you_mean(key, SETTINGS)}",
+                f"settings: {', '.join(SETTINGS)}",
+            )
+        section = SETTINGS[key]
+        try:
+            out[section][key] = SECTIONS[section][1][key](value, key)
+        except DsbenchError as err:
+            raise DsbenchError(err.message, err.hint, err.exit_code, setting=key) from None
+    return out
+
+
+def build_run_spec(*layers: dict[str, dict[str, Any]] | None) -> RunSpec:
+    """Defaults, then each layer of validated overrides in turn (a config file, then settings)."""
     parts: dict[str, Any] = {}
     for section, (cls, _) in SECTIONS.items():
-        values = dict((config or {}).get(section, {}))
-        values.update({k: v for k, v in overrides.get(section, {}).items() if v is not None})
+        values: dict[str, Any] = {}
+        for layer in layers:
+            values.update((layer or {}).get(section, {}))
         parts[section] = cls(**values)
     return RunSpec(**parts)
+
+
+def run_spec(
+    settings: Mapping[str, Any] | None = None,
+    config: str | Path | None = None,
+    base: dict[str, dict[str, Any]] | None = None,
+) -> RunSpec:
+    """The RunSpec for `settings` by name over a TOML `config` file over `base` over defaults."""
+    file_layer = load_config(Path(config)) if config is not None else None
+    return build_run_spec(base, file_layer, check_settings(settings or {}))

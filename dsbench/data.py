@@ -36,8 +36,8 @@ TEST_FILE = "test_batch"
 IMAGE_SHAPE = (32, 32, 3)
 DATA_DIR_ENV = "DSBENCH_DATA_DIR"
 OFFLINE_HINT = (
-    "pass --data-dir PATH (a folder holding cifar-10-batches-py/ or cifar-10-python.tar.gz, "
-    f"or set {DATA_DIR_ENV}), or use --dataset synthetic"
+    "set data_dir to a folder holding cifar-10-batches-py/ or cifar-10-python.tar.gz "
+    f"(or set {DATA_DIR_ENV}), or use dataset synthetic"
 )
 
 
@@ -129,7 +129,8 @@ def _corrupt(label: str, err: BaseException) -> DsbenchError:
     reason = str(err) or type(err).__name__
     return DsbenchError(
         f"{label} is truncated or corrupt ({reason})",
-        "download CIFAR-10 again or point --data-dir at an intact copy",
+        "download CIFAR-10 again or point data_dir at an intact copy",
+        setting="data_dir",
     )
 
 
@@ -217,11 +218,11 @@ def load_cifar10(data_dir: str | os.PathLike[str] | None = None) -> Data:
     if data_dir is not None:
         root = Path(data_dir).expanduser()
         if not root.exists():
-            raise DsbenchError(f"data dir {root} does not exist", OFFLINE_HINT)
+            raise DsbenchError(f"data dir {root} does not exist", OFFLINE_HINT, setting=("data_dir", "dataset"))
         if root.is_file() and root.name.endswith((".tar.gz", ".tgz")):
             return _load_archive(root)
         if not root.is_dir():
-            raise DsbenchError(f"data dir {root} is not a folder", OFFLINE_HINT)
+            raise DsbenchError(f"data dir {root} is not a folder", OFFLINE_HINT, setting=("data_dir", "dataset"))
         for candidate in (root / FOLDER, root):
             if (candidate / TEST_FILE).exists() or (candidate / TRAIN_FILES[0]).exists():
                 return _load_folder(candidate)
@@ -244,6 +245,7 @@ def _load_keras_cache() -> Data:
             f"could not download CIFAR-10 through Keras (no network? {type(err).__name__})",
             OFFLINE_HINT,
             exit_code=RUNTIME,
+            setting=("data_dir", "dataset"),
         ) from None
     return Data(aligned(x_train), y_train.reshape(-1).astype(np.int64), aligned(x_test),
                 y_test.reshape(-1).astype(np.int64), "keras.datasets.cifar10")  # fmt: skip
@@ -303,8 +305,9 @@ def balanced_subset(
         return x, y
     if size > len(y):
         raise DsbenchError(
-            f"--{split}-size {size} is larger than the {len(y)} {split} images the source holds",
-            f"use --{split}-size {len(y)} or less",
+            f"{split}_size {size} is larger than the {len(y)} {split} images the source holds",
+            f"use {split}_size {len(y)} or less",
+            setting=f"{split}_size",
         )
     rng = np.random.default_rng(seed)
     classes = np.unique(y)
@@ -316,9 +319,10 @@ def balanced_subset(
         members = np.flatnonzero(y == c)
         if per_class[c] > len(members):
             raise DsbenchError(
-                f"--{split}-size {size} needs {per_class[c]} images of class {c}, "
+                f"{split}_size {size} needs {per_class[c]} images of class {c}, "
                 f"the source holds {len(members)}",
-                f"use a smaller --{split}-size",
+                f"use a smaller {split}_size",
+                setting=f"{split}_size",
             )
         chosen.append(rng.choice(members, per_class[c], replace=False))
     index = np.sort(np.concatenate(chosen))

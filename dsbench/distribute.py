@@ -28,8 +28,9 @@ def multiworker_strategy() -> tf.distribute.Strategy:
     if _multiworker is None:
         if "TF_CONFIG" not in os.environ:
             raise DsbenchError(
-                "--strategy multiworker needs the TF_CONFIG environment variable",
+                "strategy multiworker needs the TF_CONFIG environment variable",
                 "set TF_CONFIG on every worker (see README: Running on a GPU box or a cluster)",
+                setting="strategy",
             )
         try:
             json.loads(os.environ["TF_CONFIG"])

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-import pandas as pd
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -18,8 +17,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from dsbench.observer import Observer
+
 if TYPE_CHECKING:
-    from dsbench.train import RunResult
+    import pandas as pd
+
+    from dsbench.records import RunResult
 
 
 # ---------------------------------------------------------------- number formats
@@ -59,33 +62,35 @@ def ratio(value: Any) -> str:
 # ---------------------------------------------------------------- summary
 
 
-def summary_table(models: pd.DataFrame, title: str) -> Table:
+def summary_table(models: Iterable[dict[str, Any]], title: str) -> Table:
     """A row per model: params, MACs and FLOPs per image, and both as ratios to normal."""
     table = Table(title=title, title_justify="left")
     table.add_column("model")
     for header in ("params", "MACs / image", "FLOPs / image (2xMACs)", "activations / image",
                    "params vs normal", "MACs vs normal"):  # fmt: skip
         table.add_column(header, justify="right", no_wrap=True)
-    for row in models.itertuples():
+    for row in models:
         table.add_row(
-            row.model, count(row.params), millions(row.macs_per_image),
-            millions(row.flops_per_image), count(row.activations_per_image),
-            ratio(row.params_ratio), ratio(row.macs_ratio),
+            row["model"], count(row["params"]), millions(row["macs_per_image"]),
+            millions(row["flops_per_image"]), count(row["activations_per_image"]),
+            ratio(row["params_ratio"]), ratio(row["macs_ratio"]),
         )  # fmt: skip
     return table
 
 
-def layers_table(layers: pd.DataFrame, kind: str) -> Table:
+def layers_table(layers: Iterable[dict[str, Any]], kind: str) -> Table:
     """The per-layer breakdown of one model: output shape, params and MACs for one image."""
-    rows = layers[layers["model"] == kind]
+    rows = [row for row in layers if row["model"] == kind]
     table = Table(title=f"{kind} model, per layer (MACs for one 32x32x3 image)", title_justify="left")
     for header, justify in (("layer", "left"), ("type", "left"), ("output shape", "right"),
                             ("params", "right"), ("MACs", "right")):  # fmt: skip
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
-    for row in rows.itertuples():
-        table.add_row(row.layer, row.type, row.output_shape, count(row.params), count(row.macs))
+    for row in rows:
+        table.add_row(row["layer"], row["type"], row["output_shape"], count(row["params"]),
+                      count(row["macs"]))  # fmt: skip
     table.add_section()
-    table.add_row("total", "", "", count(rows["params"].sum()), count(rows["macs"].sum()))
+    table.add_row("total", "", "", count(sum(r["params"] for r in rows)),
+                  count(sum(r["macs"] for r in rows)))  # fmt: skip
     return table
 
 
@@ -93,42 +98,45 @@ def layers_table(layers: pd.DataFrame, kind: str) -> Table:
 
 
 def epoch_table(result: RunResult) -> Table:
-    """One model's per-epoch figures; epoch 1 includes graph tracing/compilation."""
+    """One model's per-epoch figures; starred epochs traced the graph (epoch 1, and the first
+    epoch after a resume)."""
     title = f"{result.model} (seed {result.seed}): per epoch, {result.steps_per_epoch} steps of {result.batch_size}"
     table = Table(title=title, title_justify="left")
     for header in ("epoch", "loss", "acc", "val_loss", "val_acc", "train s", "val s"):
         table.add_column(header, justify="right", no_wrap=True)
     for row in result.epochs:
         table.add_row(
-            str(row["epoch"]) + (" *" if row["epoch"] == 1 else ""),
+            str(row["epoch"]) + (" *" if row.get("includes_tracing", row["epoch"] == 1) else ""),
             fixed(4)(row["loss"]), fixed(4)(row["accuracy"]),
             fixed(4)(row["val_loss"]), fixed(4)(row["val_accuracy"]),
             fixed(2)(row["train_s"]), fixed(2)(row["val_s"]),
         )  # fmt: skip
     table.caption = "* epoch 1 includes graph tracing (and XLA compilation when on)"
+    if any(row.get("includes_tracing") and row["epoch"] > 1 for row in result.epochs):
+        table.caption += "; so does the first epoch after a resume"
     if result.status != "complete":
         table.caption += f"; run {result.status} after {len(result.epochs)} epochs"
     return table
 
 
-# (label, column, formatter, ratio meaningful?)
-COMPARE_ROWS: tuple[tuple[str, str, Callable[[Any], str], bool], ...] = (
-    ("status", "status", str, False),
-    ("parameters", "params", count, True),
-    ("MACs / image (forward)", "macs_per_image", millions, True),
-    ("first epoch s (train+val, incl. tracing)", "first_epoch_s", fixed(2), True),
-    ("steady-state s/epoch (train+val, median of epochs 2..E)", "steady_epoch_s", fixed(2), True),
-    ("steady-state train ms/step", "ms_per_step", fixed(1), True),
-    ("train images/s (steady state)", "train_images_per_s", fixed(0), True),
-    ("est. train GFLOP/s (6 x MACs x images/s)", "est_train_gflop_per_s", fixed(1), True),
-    ("best val acc", "best_val_acc", fixed(4), True),
-    ("epoch of best val acc", "best_epoch", epoch_number, False),
-    ("final val acc", "final_val_acc", fixed(4), True),
-    ("overfit: train - val acc at best epoch", "overfit_gap", fixed(4), False),
-    ("inference latency, batch 1, median ms", "latency_b1_ms", fixed(2), True),
-    ("inference latency, batch 1, p90 ms", "latency_b1_p90_ms", fixed(2), True),
-    ("inference images/s, batch 256", "infer_images_per_s", fixed(0), True),
-    (".keras file size, bytes", "model_file_bytes", count, True),
+# (label, column, formatter); the ratio column shows records.RATIOS where a ratio means something
+COMPARE_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("status", "status", str),
+    ("parameters", "params", count),
+    ("MACs / image (forward)", "macs_per_image", millions),
+    ("first epoch s (train+val, incl. tracing)", "first_epoch_s", fixed(2)),
+    ("steady-state s/epoch (train+val, median of epochs 2..E)", "steady_epoch_s", fixed(2)),
+    ("steady-state train ms/step", "ms_per_step", fixed(1)),
+    ("train images/s (steady state)", "train_images_per_s", fixed(0)),
+    ("est. train GFLOP/s (6 x MACs x images/s)", "est_train_gflop_per_s", fixed(1)),
+    ("best val acc", "best_val_acc", fixed(4)),
+    ("epoch of best val acc", "best_epoch", epoch_number),
+    ("final val acc", "final_val_acc", fixed(4)),
+    ("overfit: train - val acc at best epoch", "overfit_gap", fixed(4)),
+    ("inference latency, batch 1, median ms", "latency_b1_ms", fixed(2)),
+    ("inference latency, batch 1, p90 ms", "latency_b1_p90_ms", fixed(2)),
+    ("inference images/s, batch 256", "infer_images_per_s", fixed(0)),
+    (".keras file size, bytes", "model_file_bytes", count),
 )
 
 
@@ -153,15 +161,17 @@ def compare_table(summary: pd.DataFrame, title: str) -> Table:
     show_ratio = {"normal", "separable"} <= set(kinds)
     if show_ratio:
         table.add_column("separable / normal", justify="right", no_wrap=True)
+    from dsbench.records import RATIOS, separable_over_normal
+
     rows = {kind: summary[summary["model"] == kind].iloc[0] for kind in kinds}
-    for label, column, fmt, has_ratio in COMPARE_ROWS:
+    ratios = separable_over_normal(summary.set_index("model"))
+    for label, column, fmt in COMPARE_ROWS:
         if column not in summary.columns or summary[column].isna().all():
             continue
         cells = [_cell(rows[kind], column, fmt) for kind in kinds]
         if show_ratio:
-            sep, norm = rows["separable"].get(column), rows["normal"].get(column)
-            usable = has_ratio and not _missing(sep) and not _missing(norm) and norm
-            cells.append(ratio(sep / norm) if usable else "")
+            value = ratios.get(RATIOS.get(column, ""), math.nan)
+            cells.append("" if _missing(value) else ratio(value))
         table.add_row(label, *cells)
     runs = int(summary["runs"].max()) if "runs" in summary.columns else 1
     table.caption = (
@@ -206,7 +216,7 @@ def report_table(rows: pd.DataFrame) -> Table:
 # ---------------------------------------------------------------- live progress
 
 
-class RichObserver:
+class RichObserver(Observer):
     """Progress bars per model and epoch (and over sweep points), a line per epoch, and each
     model's per-epoch table. The bars show only when `show_progress` (a terminal)."""
 
@@ -238,6 +248,12 @@ class RichObserver:
         if self.progress:
             self.progress.stop()
             self.progress = None
+
+    def data_loaded(self, source: str, train_images: int, test_images: int, rescale: bool) -> None:
+        self.console.print(
+            f"data: {source}, {train_images:,} train / {test_images:,} validation images"
+            + ("" if rescale else " (raw 0..255 pixels)")
+        )
 
     def points_start(self, total: int) -> None:
         """An overall bar over sweep points."""

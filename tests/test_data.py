@@ -148,7 +148,9 @@ def test_download_failure_points_to_offline_options(monkeypatch: pytest.MonkeyPa
     with pytest.raises(DsbenchError) as info:
         data.load_cifar10(None)
     assert "could not download CIFAR-10" in info.value.message
-    assert "--data-dir" in info.value.hint and "--dataset synthetic" in info.value.hint
+    # the library names settings; the CLI turns the words in `settings` into flags
+    assert "data_dir" in info.value.hint and "dataset synthetic" in info.value.hint
+    assert set(info.value.settings) == {"data_dir", "dataset"}
     assert info.value.exit_code == 1
 
 
@@ -172,7 +174,7 @@ def test_subsets_are_seeded_and_class_balanced(cifar_dir: Path) -> None:
 
 
 def test_subset_larger_than_the_source_is_refused(cifar_dir: Path) -> None:
-    with pytest.raises(DsbenchError, match=r"--train-size 101 is larger than the 100 train images"):
+    with pytest.raises(DsbenchError, match=r"train_size 101 is larger than the 100 train images"):
         data.load(DataSpec(data_dir=str(cifar_dir), train_size=101), seed=0)
 
 

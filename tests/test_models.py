@@ -66,11 +66,22 @@ def test_total_macs_match_an_independent_flop_count() -> None:
 
 def test_describe_ratios_are_relative_to_the_normal_model() -> None:
     models, layers = describe(REFERENCE)
-    rows = models.set_index("model")
-    assert rows.loc["normal", "params_ratio"] == 1.0
-    assert rows.loc["separable", "params_ratio"] == pytest.approx(174_821 / 1_186_378)
-    assert rows.loc["separable", "macs_ratio"] == pytest.approx(18_295_808 / 152_805_376)
-    assert layers.groupby("model")["params"].sum().to_dict() == {
+    rows = {row["model"]: row for row in models}
+    assert rows["normal"]["params_ratio"] == 1.0
+    assert rows["separable"]["params_ratio"] == pytest.approx(174_821 / 1_186_378)
+    assert rows["separable"]["macs_ratio"] == pytest.approx(18_295_808 / 152_805_376)
+    assert {kind: sum(r["params"] for r in layers if r["model"] == kind) for kind in rows} == {
         "normal": 1_186_378,
         "separable": 174_821,
     }
+    # only the separable model shown: its ratios are still to the normal model
+    (alone,), _ = describe(REFERENCE, ("separable",))
+    assert alone["params_ratio"] == rows["separable"]["params_ratio"]
+
+
+@pytest.mark.parametrize("spec", [REFERENCE, ModelSpec(kernel_size=5), ModelSpec(kernel_size=7),
+                                  ModelSpec(blocks=((32, 3), (48, 1)), kernel_size=1)])
+def test_describe_counts_agree_with_keras(spec: ModelSpec) -> None:
+    models, _ = describe(spec)
+    for row in models:
+        assert row["params"] == build(spec, row["model"]).count_params()

@@ -15,7 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from dsbench.config import KINDS, ModelSpec, format_blocks
+from dsbench.config import ModelSpec, format_blocks, parse_blocks, parse_number_list, whole_number
+from dsbench.records import separable_over_normal
 
 AXES = ("kernel_size", "width", "blocks")
 
@@ -30,8 +31,6 @@ class Point:
 
     def spec(self, base: ModelSpec) -> ModelSpec:
         """The model spec of this point: base spec, this point's kernel and blocks, scaled."""
-        from dsbench.config import parse_blocks
-
         spec = dataclasses.replace(
             base, kernel_size=self.kernel_size, blocks=parse_blocks(self.blocks)
         )
@@ -60,6 +59,37 @@ def expand(
     ]
 
 
+AxisValues = str | list[Any] | tuple[Any, ...] | None
+
+
+def points_for(
+    base: ModelSpec, kernel_size: AxisValues, width: AxisValues, blocks: AxisValues
+) -> list[Point]:
+    """Validated sweep points from axis values given as lists or as text ("3,5,7").
+
+    `blocks` is a list of block lists ("64x2,128x2,256x2" each); every point is checked
+    (e.g. too many blocks for the image) before anything runs.
+    """
+    kernels = parse_number_list(kernel_size, "kernel_size", whole_number) if kernel_size else None
+    widths = parse_number_list(width, "width", float) if width else None
+    block_lists = [blocks] if isinstance(blocks, str) else list(blocks or [])
+    for text in block_lists:
+        parse_blocks(text)
+    points = expand(base, kernels, widths, block_lists or None)
+    for point in points:
+        point.spec(base)
+    return points
+
+
+def axes(points: list[Point]) -> dict[str, list[Any]]:
+    """The values of each axis over `points`, as sweep.json records them."""
+    return {
+        "kernel_size": sorted({p.kernel_size for p in points}),
+        "width": sorted({p.width for p in points}),
+        "blocks": list(dict.fromkeys(p.blocks for p in points)),
+    }
+
+
 def swept_axes(points: list[Point]) -> list[str]:
     """The axes that take more than one value."""
     return [axis for axis in AXES if len({getattr(p, axis) for p in points}) > 1]
@@ -72,7 +102,7 @@ def summary_rows(points: list[Point], base: ModelSpec) -> pd.DataFrame:
     frames = []
     for point in points:
         models, _ = describe(point.spec(base))
-        frames.append(models.assign(**_point_columns(point, base)))
+        frames.append(pd.DataFrame(models).assign(**_point_columns(point, base)))
     return _ordered(pd.concat(frames, ignore_index=True))
 
 
@@ -96,26 +126,14 @@ def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[first + [c for c in frame.columns if c not in first]]
 
 
-RATIO_COLUMNS = {
-    "params": "params_ratio",
-    "macs_per_image": "macs_ratio",
-    "steady_epoch_s": "time_ratio",
-    "best_val_acc": "acc_ratio",
-}
-
-
 def ratios(rows: pd.DataFrame) -> pd.DataFrame:
-    """A row per point: separable/normal ratio of params, MACs, steady epoch time, accuracy."""
+    """A row per point with both models: its axes and every separable/normal ratio."""
     out = []
     for point, group in rows.groupby("point", sort=False):
         by_model = group.set_index("model")
-        if not set(KINDS) <= set(by_model.index):
+        point_ratios = separable_over_normal(by_model)
+        if not point_ratios:
             continue
-        row: dict[str, Any] = {axis: by_model.iloc[0][axis] for axis in ("point", *AXES)}
-        row["point"] = point
-        for column, name in RATIO_COLUMNS.items():
-            if column in by_model.columns:
-                normal = by_model.loc["normal", column]
-                row[name] = by_model.loc["separable", column] / normal if normal else float("nan")
-        out.append(row)
+        first = by_model.iloc[0]
+        out.append({"point": point, **{axis: first[axis] for axis in AXES}, **point_ratios})
     return pd.DataFrame(out)

@@ -8,14 +8,11 @@ apart from the steady state. Nothing here prints: progress goes to an optional O
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import signal
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 import keras
 import tensorflow as tf
@@ -25,41 +22,9 @@ from dsbench.config import RunSpec
 from dsbench.data import Data, pipeline
 from dsbench.errors import DsbenchError
 from dsbench.models import build, total_macs
-from dsbench.results import atomic_text, atomic_write, to_jsonable
-
-
-class Observer(Protocol):
-    """Receives progress while models train (the CLI renders it; tests may record it).
-
-    `batch_end` is only called when the observer's `wants_batches` is true.
-    """
-
-    wants_batches: bool
-
-    def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None: ...
-    def epoch_start(self, epoch: int) -> None: ...
-    def batch_end(self, step: int, logs: dict[str, Any]) -> None: ...
-    def epoch_end(self, row: dict[str, Any]) -> None: ...
-    def model_end(self, result: RunResult) -> None: ...
-
-
-@dataclass
-class RunResult:
-    """One model trained once: a row per completed epoch plus what was measured around it."""
-
-    model: str
-    repeat: int
-    seed: int
-    params: int
-    macs_per_image: int
-    steps_per_epoch: int
-    batch_size: int
-    epochs: list[dict[str, Any]] = field(default_factory=list)
-    status: str = "complete"  # complete | interrupted | diverged
-    stopped_by: int | None = None  # signal number when interrupted
-    inference: dict[str, Any] = field(default_factory=dict)
-    replicas: int = 1
-    jit: bool = False
+from dsbench.observer import Observer
+from dsbench.records import RunResult, Status
+from dsbench.store import load_checkpoint, save_checkpoint
 
 
 class Interrupted(KeyboardInterrupt):
@@ -122,7 +87,7 @@ class _EpochRecorder(keras.callbacks.Callback):
         self._traced = True
         self.result.epochs.append(row)
         if not math.isfinite(row["loss"]):
-            self.result.status = "diverged"
+            self.result.status = Status.diverged
             self.model.stop_training = True
         elif self.checkpoints is not None:
             save_checkpoint(self.checkpoints, self.model, self.result)
@@ -143,51 +108,17 @@ class _ProgressForwarder(keras.callbacks.Callback):
         self.observer.batch_end(batch + 1, dict(logs or {}))
 
 
-def _checkpoint_name(kind: str, repeat: int) -> str:
-    return f"{kind}-r{repeat}"
-
-
-def save_checkpoint(folder: Path, model: keras.Model, result: RunResult) -> None:
-    """Save weights + optimizer state after an epoch, then the epochs so far as the commit point.
-
-    The .keras file is named by its epoch and written before the JSON that points to it, so
-    a kill at any moment leaves a JSON whose model file and history agree.
-    """
-    name = _checkpoint_name(result.model, result.repeat)
-    epoch = len(result.epochs)
-    model_file = folder / f"{name}-e{epoch}.keras"
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write(model_file, lambda tmp: _save_keras(model, tmp))
-    pointer = {"model_file": model_file.name, "epochs": result.epochs}
-    atomic_text(folder / f"{name}.json", json.dumps(to_jsonable(pointer)))
-    for old in folder.glob(f"{name}-e*.keras"):
-        if old != model_file:
-            old.unlink(missing_ok=True)
-
-
-def _save_keras(model: keras.Model, tmp: Path) -> None:
-    # Keras insists on the .keras suffix; write beside the temporary name, then move onto it.
-    path = tmp.with_name(tmp.name + ".keras")
-    model.save(path)
-    os.replace(path, tmp)
-
-
-def load_checkpoint(folder: Path, kind: str, repeat: int) -> tuple[Path, list[dict[str, Any]]] | None:
-    """The last complete checkpoint of a run: (model file, its epochs), or None."""
-    pointer = folder / f"{_checkpoint_name(kind, repeat)}.json"
-    if not pointer.is_file():
-        return None
-    try:
-        document = json.loads(pointer.read_text(encoding="utf-8"))
-        model_file = folder / document["model_file"]
-        epochs = list(document["epochs"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise DsbenchError(f"checkpoint {pointer} is broken ({err})") from None
-    if not model_file.is_file():
-        raise DsbenchError(f"checkpoint {pointer} points to missing {model_file.name}")
-    for row in epochs:
-        row.update({k: math.nan for k, v in row.items() if v is None})
-    return model_file, epochs
+def steps_per_epoch(spec: RunSpec, data: Data) -> int:
+    """Training steps per epoch (the last partial batch is dropped); an error when there are none."""
+    steps = len(data.y_train) // spec.train.batch_size
+    if steps == 0:
+        raise DsbenchError(
+            f"batch_size {spec.train.batch_size} is larger than the {len(data.y_train)} training "
+            "images",
+            f"use batch_size {len(data.y_train)} or less, or a larger train_size",
+            setting=("batch_size", "train_size"),
+        )
+    return steps
 
 
 def train_model(
@@ -213,13 +144,7 @@ def train_model(
         tf.config.experimental.enable_op_determinism()
     strategy = strategy or tf.distribute.get_strategy()
     replicas = strategy.num_replicas_in_sync
-    steps = len(data.y_train) // train.batch_size
-    if steps == 0:
-        raise DsbenchError(
-            f"--batch-size {train.batch_size} is larger than the {len(data.y_train)} training "
-            "images",
-            f"use --batch-size {len(data.y_train)} or less, or a larger --train-size",
-        )
+    steps = steps_per_epoch(spec, data)
     keras.utils.set_random_seed(seed)
     learning_rate = train.learning_rate * (replicas if train.scale_lr else 1)
     previous_policy = keras.config.dtype_policy()
@@ -262,7 +187,7 @@ def train_model(
     )  # fmt: skip
     callbacks: list[keras.callbacks.Callback] = [_EpochRecorder(result, observer, checkpoints)]
     if observer:
-        if getattr(observer, "wants_batches", True):  # no per-step callback unless displayed
+        if observer.wants_batches:  # no per-step callback unless displayed
             callbacks.append(_ProgressForwarder(observer))
         observer.model_start(kind, repeat, train.epochs, steps)
     try:
@@ -279,10 +204,10 @@ def train_model(
                 shuffle=False,  # the pipeline shuffles, from the seed
             )
         result.jit = bool(getattr(model, "jit_compile", False))
-        if result.status == "complete" and train.inference:
+        if result.status == Status.complete and train.inference:
             result.inference = bench.inference(model, spec.model.input_shape, result.jit)
     except KeyboardInterrupt as exc:
-        result.status = "interrupted"
+        result.status = Status.interrupted
         result.stopped_by = getattr(exc, "signum", signal.SIGINT)
     if observer:
         observer.model_end(result)
@@ -307,7 +232,7 @@ def run_experiment(
     an unfinished one continues from its checkpoint.
     """
     strategy = strategy or distribute.make_strategy(spec.train)
-    done = {(r.model, r.repeat): r for r in previous or [] if r.status != "interrupted"}
+    done = {(r.model, r.repeat): r for r in previous or [] if r.status != Status.interrupted}
     results: list[RunResult] = []
     for repeat in range(spec.train.repeats):
         for kind in kinds:
@@ -320,6 +245,6 @@ def run_experiment(
             results.append(result)
             if on_result:
                 on_result(results)
-            if result.status == "interrupted":
+            if result.status == Status.interrupted:
                 return results
     return results

@@ -1,0 +1,372 @@
+"""dsbench as a library: compare, train, sweep, resume, report and summary from Python.
+
+    import dsbench
+    result = dsbench.compare(epochs=2, dataset="synthetic", train_size=512, test_size=128)
+    result.summary          # a row per model: the comparison table's columns
+    result.save("runs/x")   # the results folder the CLI writes
+
+Settings are keyword arguments named like the TOML keys of a config file (epochs,
+batch_size, kernel_size, blocks, dataset, ...); `config=` reads a TOML file under them.
+Bad values raise DsbenchError naming the setting. Nothing here prints: pass an Observer for
+progress. TensorFlow is imported only by the functions that train.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from dsbench.config import KINDS, RunSpec, run_spec, validate_config
+from dsbench.errors import DsbenchError
+from dsbench.observer import Observer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from dsbench.records import RunResult
+    from dsbench.sweeps import AxisValues, Point
+
+PathLike = str | Path
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class Comparison:
+    """The result of `compare`, `train` or `resume`: one RunResult per model and repeat."""
+
+    command: str
+    kinds: tuple[str, ...]
+    spec: RunSpec
+    results: list[RunResult]
+    environment: dict[str, Any]
+    run_dir: Path | None = None
+
+    @property
+    def complete(self) -> bool:
+        """False when a model was interrupted (Ctrl-C, SIGTERM) before its last epoch."""
+        return self.interrupted is None
+
+    @property
+    def interrupted(self) -> RunResult | None:
+        """The run that was interrupted, if one was."""
+        return next((r for r in self.results if r.status == "interrupted"), None)
+
+    @property
+    def diverged(self) -> list[RunResult]:
+        """Runs whose loss became NaN or infinite."""
+        return [r for r in self.results if r.status == "diverged"]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """A row per model: the comparison table's figures (means over repeats, *_std)."""
+        from dsbench.records import summary_frame
+
+        return summary_frame(self.results)
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """A row per model, repeat and epoch."""
+        from dsbench.records import history_frame
+
+        return history_frame(self.results)
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """A row per model and repeat."""
+        from dsbench.records import runs_frame
+
+        return runs_frame(self.results)
+
+    @property
+    def ratios(self) -> dict[str, float]:
+        """Separable/normal ratios of the summary's figures (empty unless both models ran)."""
+        from dsbench.records import separable_over_normal
+
+        summary = self.summary
+        return separable_over_normal(summary.set_index("model")) if not summary.empty else {}
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """summary.json's content."""
+        from dsbench.store import summary_document
+
+        return summary_document(
+            self.summary, self.command, self.spec.as_dict(), self.complete, self.kinds
+        )
+
+    def save(self, path: PathLike, force: bool = False) -> Path:
+        """Write the results folder (history.csv, summary.json, curves.png, ...) to `path`."""
+        from dsbench import store
+
+        run_dir = store.prepare_run_dir(path, force)
+        store.write_run(run_dir, self.results, self.command, self.spec.as_dict(),
+                        self.environment, self.complete, self.kinds)  # fmt: skip
+        self.run_dir = run_dir
+        return run_dir
+
+
+@dataclass
+class SweepResult:
+    """The result of `sweep`: a row per point and model, and the ratios per point."""
+
+    spec: RunSpec
+    points: list[Point]
+    rows: pd.DataFrame
+    complete: bool = True
+    summary_only: bool = False
+    last: list[RunResult] | None = None  # the last trained point's runs
+    run_dir: Path | None = None
+
+    @property
+    def ratios(self) -> pd.DataFrame:
+        """A row per point: separable/normal ratios of params, MACs, time, accuracy, ..."""
+        from dsbench import sweeps
+
+        return sweeps.ratios(self.rows)
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """sweep.json's content."""
+        from dsbench.experiment import sweep_document
+
+        return sweep_document(self.spec, self.points, self.rows, self.complete)
+
+    def save(self, path: PathLike, force: bool = False) -> Path:
+        """Write sweep.csv, sweep.json and sweep.png to `path`."""
+        from dsbench import store
+        from dsbench.experiment import write_sweep
+
+        run_dir = store.prepare_run_dir(path, force)
+        write_sweep(run_dir, self.spec, self.points, self.rows, self.complete)
+        self.run_dir = run_dir
+        return run_dir
+
+
+# ---------------------------------------------------------------- training
+
+
+def compare(
+    *,
+    config: PathLike | None = None,
+    output_dir: PathLike | None = None,
+    force: bool = False,
+    observer: Observer | None = None,
+    verbose: bool = False,
+    **settings: Any,
+) -> Comparison:
+    """Train the normal and the separable model on the same data, seeds and batch order.
+
+    With `output_dir`, the results folder is written as training goes (after every model).
+    """
+    spec = run_spec(settings, config)
+    return _train("compare", KINDS, spec, output_dir, force, observer, verbose)
+
+
+def train(
+    model: str = "normal",
+    *,
+    config: PathLike | None = None,
+    output_dir: PathLike | None = None,
+    force: bool = False,
+    observer: Observer | None = None,
+    verbose: bool = False,
+    **settings: Any,
+) -> Comparison:
+    """Train one model (`normal` or `separable`) and measure it."""
+    if model not in KINDS:
+        raise DsbenchError(f"model must be one of {', '.join(KINDS)}; got {model!r}", setting="model")
+    spec = run_spec(settings, config)
+    return _train("train", (model,), spec, output_dir, force, observer, verbose)
+
+
+def _train(
+    command: str,
+    kinds: tuple[str, ...],
+    spec: RunSpec,
+    output_dir: PathLike | None,
+    force: bool,
+    observer: Observer | None,
+    verbose: bool,
+    previous: list[RunResult] | None = None,
+) -> Comparison:
+    from dsbench import runtime, store
+
+    if output_dir is not None and previous is None:
+        store.check_run_dir(output_dir, force)  # before the slow TensorFlow start
+    runtime.load_tensorflow(verbose, multiworker=spec.train.strategy == "multiworker")
+    from dsbench import distribute, experiment
+
+    observer = observer or Observer()
+    shared = experiment.setup(spec, observer)
+    run_dir = None
+    if output_dir is not None and distribute.is_chief():  # only the chief of a cluster writes
+        run_dir = Path(output_dir) if previous is not None else store.prepare_run_dir(output_dir, force)
+    results, environment = experiment.compare(
+        command, kinds, spec, shared, run_dir, observer, previous
+    )
+    return Comparison(command, kinds, spec, results, environment, run_dir)
+
+
+def sweep(
+    *,
+    kernel_size: AxisValues = None,
+    width: AxisValues = None,
+    blocks: AxisValues = None,
+    summary_only: bool = False,
+    config: PathLike | None = None,
+    output_dir: PathLike | None = None,
+    force: bool = False,
+    observer: Observer | None = None,
+    verbose: bool = False,
+    **settings: Any,
+) -> SweepResult:
+    """Compare both models at every point of kernel sizes x width multipliers x block lists.
+
+    Axes take lists ([3, 5, 7]) or text ("3,5,7"); `blocks` takes a list of block lists.
+    `summary_only` trains nothing: params and MACs per point, without TensorFlow.
+    """
+    from dsbench import store
+    from dsbench import sweeps
+
+    spec = run_spec(settings, config)
+    points = sweeps.points_for(spec.model, kernel_size, width, blocks)
+    if output_dir is not None:
+        store.check_run_dir(output_dir, force)
+    if summary_only:
+        rows = sweeps.summary_rows(points, spec.model)
+        result = SweepResult(spec, points, rows, summary_only=True)
+        if output_dir is not None:
+            result.save(output_dir, force)
+        return result
+    return _train_sweep(spec, points, output_dir, force, observer, verbose, resuming=False)
+
+
+def _train_sweep(
+    spec: RunSpec,
+    points: list[Point],
+    output_dir: PathLike | None,
+    force: bool,
+    observer: Observer | None,
+    verbose: bool,
+    resuming: bool,
+) -> SweepResult:
+    from dsbench import runtime, store
+
+    runtime.load_tensorflow(verbose, multiworker=spec.train.strategy == "multiworker")
+    from dsbench import distribute, experiment
+
+    observer = observer or Observer()
+    shared = experiment.setup(spec, observer)
+    run_dir = None
+    if output_dir is not None and distribute.is_chief():
+        run_dir = Path(output_dir) if resuming else store.prepare_run_dir(output_dir, force)
+    rows, last, complete = experiment.run_sweep(spec, points, shared, run_dir, observer)
+    return SweepResult(spec, points, rows, complete, last=last, run_dir=run_dir)
+
+
+def resume(
+    path: PathLike,
+    *,
+    data_dir: PathLike | None = None,
+    observer: Observer | None = None,
+    verbose: bool = False,
+) -> Comparison | SweepResult:
+    """Continue an interrupted compare, train or sweep folder with its own settings.
+
+    `data_dir` may point to the data anew (e.g. on another machine).
+    """
+    from dsbench import store
+    from dsbench import sweeps
+
+    run_dir = Path(path)
+    if store.is_sweep_dir(run_dir):
+        document = store.read_sweep(run_dir, "axes")
+        if document.get("status") == "complete":
+            raise DsbenchError(f"{run_dir} is already complete", "nothing to resume")
+        spec = _saved_spec(document, f"{run_dir}/sweep.json", data_dir)
+        axes = document["axes"]
+        points = sweeps.expand(spec.model, axes["kernel_size"], axes["width"], axes["blocks"])
+        return _train_sweep(spec, points, run_dir, True, observer, verbose, resuming=True)
+    document = store.read_run(run_dir)["document"]
+    if document.get("status") == "complete":
+        raise DsbenchError(f"{run_dir} is already complete", "nothing to resume")
+    command = document.get("command")
+    if command not in ("train", "compare"):
+        raise DsbenchError(f"{run_dir} was written by {command!r}; only train and compare resume")
+    spec = _saved_spec(document, f"{run_dir}/summary.json", data_dir)
+    kinds = tuple(document.get("kinds") or KINDS)
+    previous = store.load_results(run_dir)
+    return _train(command, kinds, spec, run_dir, True, observer, verbose, previous)
+
+
+def _saved_spec(document: dict[str, Any], source: str, data_dir: PathLike | None) -> RunSpec:
+    """The RunSpec a results document was made with (a new `data_dir` may replace the old)."""
+    saved = document.get("settings") or {}
+    if not isinstance(saved, dict):
+        raise DsbenchError(f"{source} is broken (settings is not a table)")
+    settings = {
+        section: {
+            key: ("auto" if key == "jit" else value)
+            for key, value in values.items()
+            if value is not None or key == "jit"
+        }
+        for section, values in saved.items()
+        if isinstance(values, dict)
+    }
+    return run_spec({"data_dir": str(data_dir) if data_dir else None},
+                    base=validate_config(settings, source))  # fmt: skip
+
+
+# ---------------------------------------------------------------- reading and describing
+
+
+def report(paths: Sequence[PathLike]) -> pd.DataFrame:
+    """Results folders (run or sweep) as one DataFrame: a row per folder, point and model."""
+    import pandas as pd
+
+    from dsbench import store
+
+    frames = []
+    for path in paths:
+        if store.is_sweep_dir(Path(path)):
+            frame = pd.DataFrame(store.read_sweep(Path(path), "rows")["rows"])
+        else:
+            frame = store.read_run(Path(path))["summary"]
+        frames.append(frame.assign(run=str(path)))
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run"])
+    return rows[["run", *[c for c in rows.columns if c != "run"]]]
+
+
+def describe(
+    model: str = "both", *, config: PathLike | None = None, **settings: Any
+) -> tuple[RunSpec, list[dict[str, Any]], list[dict[str, Any]]]:
+    """(spec, a row per model, a row per layer): params, MACs and activations, analytic only.
+
+    Plain rows, no pandas and no TensorFlow, so the CLI's `summary` starts fast.
+    """
+    from dsbench.models import describe as describe_models
+
+    if model not in ("both", *KINDS):
+        raise DsbenchError(f"model must be one of both, {', '.join(KINDS)}; got {model!r}",
+                           setting="model")  # fmt: skip
+    spec = run_spec(settings, config)
+    kinds = KINDS if model == "both" else (model,)
+    models, layers = describe_models(spec.model, kinds)
+    return spec, models, layers
+
+
+def summary(model: str = "both", *, config: PathLike | None = None, **settings: Any) -> pd.DataFrame:
+    """Params, MACs, FLOPs and activations per image of each model, and ratios to normal."""
+    import pandas as pd
+
+    return pd.DataFrame(describe(model, config=config, **settings)[1])
+
+
+def layers(model: str = "both", *, config: PathLike | None = None, **settings: Any) -> pd.DataFrame:
+    """The per-layer breakdown: output shape, params and MACs for one image."""
+    import pandas as pd
+
+    return pd.DataFrame(describe(model, config=config, **settings)[2])

@@ -1,0 +1,158 @@
+"""Running a comparison or a sweep end to end: data, strategy, training, saving as it goes.
+
+The API calls these after TensorFlow is loaded (runtime.load_tensorflow). A results folder,
+when one is given, is written after every model (and every sweep point), so an interrupted
+run keeps everything it finished and `resume` can continue it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import tensorflow as tf
+
+from dsbench import data as data_module
+from dsbench import distribute, plot, runtime, store, sweeps, training
+from dsbench.config import KINDS, RunSpec
+from dsbench.data import Data
+from dsbench.observer import Observer
+from dsbench.records import RunResult, Status, summary_frame, to_jsonable
+
+
+@dataclasses.dataclass
+class Setup:
+    """What every model of a run shares: the images (loaded once) and the strategy."""
+
+    data: Data
+    strategy: tf.distribute.Strategy
+
+
+def setup(spec: RunSpec, observer: Observer) -> Setup:
+    """Load the data once and make the tf.distribute strategy; SIGTERM then stops like Ctrl-C."""
+    training.raise_on_sigterm()
+    loaded = data_module.load(spec.data, spec.train.seed)
+    observer.data_loaded(loaded.source, len(loaded.y_train), len(loaded.y_test), spec.data.rescale)
+    training.steps_per_epoch(spec, loaded)  # a batch larger than the data fails before any folder
+    return Setup(loaded, distribute.make_strategy(spec.train))
+
+
+def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any]:
+    """environment.json for a run: versions, machine, settings, data and strategy."""
+    return runtime.environment(
+        spec.as_dict(),
+        {
+            "command": command,
+            "data": {
+                "source": shared.data.source,
+                "train_images": len(shared.data.y_train),
+                "test_images": len(shared.data.y_test),
+                "train_last_partial_batch": "dropped (every step has the same shape)",
+            },
+            **distribute.describe(shared.strategy),
+        },
+    )
+
+
+def compare(
+    command: str,
+    kinds: tuple[str, ...],
+    spec: RunSpec,
+    shared: Setup,
+    run_dir: Path | None,
+    observer: Observer,
+    previous: list[RunResult] | None = None,
+) -> tuple[list[RunResult], dict[str, Any]]:
+    """Train every model of one comparison, writing `run_dir` (if any) after each model.
+
+    Returns the results and the environment record they were measured in.
+    """
+    environment = run_environment(command, spec, shared)
+    settings = spec.as_dict()
+
+    def save(done: list[RunResult], complete: bool) -> None:
+        if run_dir is not None:
+            store.write_run(run_dir, done, command, settings, environment, complete, kinds)
+
+    checkpoints = run_dir / "checkpoints" if run_dir is not None and spec.train.checkpoint else None
+    done = training.run_experiment(
+        spec, shared.data, kinds, observer, lambda rs: save(rs, complete=False),
+        shared.strategy, checkpoints, previous,
+    )  # fmt: skip
+    save(done, complete=not any(r.status == Status.interrupted for r in done))
+    return done, environment
+
+
+def sweep_document(
+    spec: RunSpec, points: list[sweeps.Point], rows: pd.DataFrame, complete: bool
+) -> dict[str, Any]:
+    """sweeps.json's content (also what `sweep --json` prints)."""
+    from dsbench import __version__
+
+    return to_jsonable(
+        {
+            "dsbench_version": __version__,
+            "command": "sweep",
+            "status": "complete" if complete else "incomplete",
+            "settings": spec.as_dict(),
+            "axes": sweeps.axes(points),
+            "rows": rows.to_dict(orient="records"),
+            "ratios": sweeps.ratios(rows).to_dict(orient="records"),
+        }
+    )
+
+
+def write_sweep(run_dir: Path, spec: RunSpec, points: list[sweeps.Point], rows: pd.DataFrame,
+                complete: bool) -> dict[str, Any]:  # fmt: skip
+    """Write sweeps.csv, sweeps.json and sweeps.png; return the document."""
+    document = sweep_document(spec, points, rows, complete)
+    ratios = sweeps.ratios(rows)
+    drawing = None
+    if not ratios.empty:
+        def drawing(path: Path) -> None:
+            plot.sweep(ratios, sweeps.swept_axes(points), path)
+    store.write_sweep(run_dir, document, rows, drawing)
+    return document
+
+
+def run_sweep(
+    spec: RunSpec,
+    points: list[sweeps.Point],
+    shared: Setup,
+    run_dir: Path | None,
+    observer: Observer,
+) -> tuple[pd.DataFrame, list[RunResult], bool]:
+    """Train every point (a comparison each), saving after each; finished points are kept.
+
+    Returns the rows (a row per point and model), the last point's results and whether
+    every point finished.
+    """
+    frames: list[pd.DataFrame] = []
+    done: list[RunResult] = []
+    observer.points_start(len(points))
+    for point in points:
+        point_spec = dataclasses.replace(spec, model=point.spec(spec.model))
+        point_dir = run_dir / "points" / point.slug if run_dir is not None else None
+        previous = None
+        if point_dir is not None and (point_dir / "summary.json").is_file():
+            previous = store.load_results(point_dir)
+            if store.read_run(point_dir)["document"].get("status") == "complete":
+                done = previous
+                frames.append(sweeps.trained_rows(point, spec.model, summary_frame(done)))
+                observer.point_done(f"{point.slug} (kept from before)")
+                continue
+        done, _ = compare("compare", KINDS, point_spec, shared, point_dir, observer, previous)
+        frames.append(sweeps.trained_rows(point, spec.model, summary_frame(done)))
+        interrupted = any(r.status == Status.interrupted for r in done)
+        if run_dir is not None:
+            write_sweep(run_dir, spec, points, pd.concat(frames, ignore_index=True), False)
+        if interrupted:
+            break
+        observer.point_done(point.slug)
+    rows = pd.concat(frames, ignore_index=True)
+    complete = len(frames) == len(points) and not any(r.status == Status.interrupted for r in done)
+    if run_dir is not None:
+        write_sweep(run_dir, spec, points, rows, complete)
+    return rows, done, complete

@@ -1,0 +1,44 @@
+"""Progress callbacks while dsbench works: subclass `Observer` and override what you need.
+
+The core calls these and never prints; the CLI's Rich observer renders them, tests record them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dsbench.records import RunResult
+
+
+class Observer:
+    """Does nothing; every method is a hook. `batch_end` is called only if `wants_batches`."""
+
+    wants_batches = False
+
+    def data_loaded(self, source: str, train_images: int, test_images: int, rescale: bool) -> None:
+        """The images are in memory."""
+
+    def points_start(self, total: int) -> None:
+        """A sweep of `total` points begins."""
+
+    def point_done(self, label: str) -> None:
+        """A sweep point is finished (or was kept from before)."""
+
+    def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None:
+        """A model starts training."""
+
+    def epoch_start(self, epoch: int) -> None:
+        """An epoch starts (1-based)."""
+
+    def batch_end(self, step: int, logs: dict[str, Any]) -> None:
+        """A training step ended, with Keras' running logs."""
+
+    def epoch_end(self, row: dict[str, Any]) -> None:
+        """An epoch ended: its history row (losses, accuracies, seconds)."""
+
+    def model_end(self, result: RunResult) -> None:
+        """A model finished training (complete, diverged or interrupted)."""
+
+    def close(self) -> None:
+        """All work is over."""

@@ -1,0 +1,312 @@
+"""Results on disk: atomic writes, run and sweep folders, checkpoints, one JSON reader.
+
+A run folder holds history.csv (a row per model, repeat and epoch), runs.csv (a row per
+training run), summary.csv and summary.json (a row per model: the comparison table's
+columns), environment.json and curves.png. A sweep folder holds sweep.csv, sweep.json,
+sweep.png and one run folder per point under points/.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import pandas as pd
+
+from dsbench import __version__
+from dsbench.config import KINDS
+from dsbench.errors import RUNTIME, DsbenchError
+from dsbench.records import (
+    INFERENCE_COLUMNS,
+    RunResult,
+    Status,
+    history_frame,
+    runs_frame,
+    summary_frame,
+    to_jsonable,
+)
+
+if TYPE_CHECKING:
+    import keras
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write via a temporary file in the same folder, then rename: never a torn file."""
+    path = Path(path)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_text(path: Path, text: str) -> None:
+    """Atomically write a text file."""
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def atomic_json(path: Path, document: Any) -> None:
+    """Atomically write strict JSON (NaN as null)."""
+    atomic_text(path, json.dumps(to_jsonable(document), indent=2) + "\n")
+
+
+def read_json(path: Path, *keys: str) -> dict[str, Any]:
+    """A JSON object from `path`; a clear error when it is unreadable or lacks one of `keys`."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(document, dict):
+            raise ValueError("not a JSON object")
+        for key in keys:
+            document[key]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+        raise DsbenchError(f"{path} is broken ({err})", "rerun the command that wrote it") from None
+    return document
+
+
+def default_run_dir(command: str) -> Path:
+    """runs/<UTC timestamp>-<command>/."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path("runs") / f"{stamp}-{command}"
+
+
+def check_run_dir(output_dir: str | Path, force: bool) -> Path:
+    """Refuse an output folder that is a file, or that holds files when not `force`.
+
+    Creates nothing: the folder is made (prepare_run_dir) only when there is something to
+    write, so a run that fails on bad input leaves no empty folder behind.
+    """
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise DsbenchError(
+            f"output_dir {output_dir} exists and is not a folder",
+            "choose another output_dir",
+            setting="output_dir",
+        )
+    if output_dir.is_dir() and any(output_dir.iterdir()) and not force:
+        raise DsbenchError(
+            f"results folder {output_dir} already exists",
+            "pass force to overwrite it, or choose another output_dir",
+            setting=("force", "output_dir"),
+        )
+    return output_dir
+
+
+def prepare_run_dir(output_dir: str | Path, force: bool) -> Path:
+    """Create the results folder after check_run_dir's checks, and make sure it is writable."""
+    output_dir = check_run_dir(output_dir, force)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        probe = output_dir / ".dsbench-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise DsbenchError(
+            f"cannot write to output_dir {output_dir}: {err.strerror}",
+            "choose a folder you can write to",
+            setting="output_dir",
+        ) from None
+    return output_dir
+
+
+def summary_document(
+    summary: pd.DataFrame,
+    command: str,
+    settings: dict[str, Any],
+    complete: bool,
+    kinds: tuple[str, ...] = KINDS,
+) -> dict[str, Any]:
+    """The summary.json content (also what `--json` prints)."""
+    return to_jsonable(
+        {
+            "dsbench_version": __version__,
+            "command": command,
+            "kinds": list(kinds),
+            "status": "complete" if complete else "incomplete",
+            "settings": settings,
+            "models": summary.to_dict(orient="records"),
+        }
+    )
+
+
+def write_run(
+    run_dir: Path,
+    results: list[RunResult],
+    command: str,
+    settings: dict[str, Any],
+    environment: dict[str, Any],
+    complete: bool,
+    kinds: tuple[str, ...] = KINDS,
+) -> dict[str, Any]:
+    """Write every results file for what has been measured so far; return the summary doc."""
+    from dsbench import plot
+
+    history = history_frame(results)
+    runs = runs_frame(results)
+    summary = summary_frame(results)
+    document = summary_document(summary, command, settings, complete, kinds)
+    try:
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        atomic_write(run_dir / "history.csv", lambda p: history.to_csv(p, index=False))
+        atomic_write(run_dir / "runs.csv", lambda p: runs.to_csv(p, index=False))
+        atomic_write(run_dir / "summary.csv", lambda p: summary.to_csv(p, index=False))
+        atomic_json(run_dir / "summary.json", document)
+        atomic_json(run_dir / "environment.json", environment)
+        if not history.empty:
+            atomic_write(run_dir / "curves.png", lambda p: plot.curves(history, p))
+    except OSError as err:
+        raise DsbenchError(
+            f"cannot write results to {run_dir}: {err.strerror}", exit_code=RUNTIME
+        ) from None
+    return document
+
+
+# ---------------------------------------------------------------- reading back
+
+
+def is_sweep_dir(run_dir: Path) -> bool:
+    """A folder written by `sweep` (its points' own results live below it, under points/)."""
+    run_dir = Path(run_dir)
+    return (run_dir / "sweep.json").is_file() and not (run_dir / "summary.json").is_file()
+
+
+def read_run(run_dir: Path) -> dict[str, Any]:
+    """Read a results folder: its summary document, with summary/history DataFrames."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DsbenchError(f"{run_dir} is not a folder", "give a results folder written by dsbench")
+    if not (run_dir / "summary.json").is_file():
+        raise DsbenchError(
+            f"{run_dir} is not a dsbench results folder (no summary.json)",
+            "give a folder written by dsbench train, compare or sweep",
+        )
+    path = run_dir / "summary.json"
+    document = read_json(path, "models")
+    models = document["models"]
+    if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
+        raise DsbenchError(f"{path} is broken ('models' is not a list of rows)")
+    summary = pd.DataFrame(models)
+    if not summary.empty and not {"model", "params"} <= set(summary.columns):
+        raise DsbenchError(f"{path} is broken (rows lack 'model' or 'params')")
+    return {
+        "document": document,
+        "summary": summary,
+        "history": _read_csv(run_dir / "history.csv"),
+        "path": run_dir,
+    }
+
+
+def _read_csv(path: Path) -> pd.DataFrame | None:
+    """A CSV results file, None when absent, a clear error when broken."""
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise DsbenchError(f"{path} is broken ({err})", "rerun the command that wrote it") from None
+
+
+def load_results(run_dir: Path) -> list[RunResult]:
+    """Rebuild the RunResults of a results folder (runs.csv + history.csv), e.g. to resume it."""
+    run_dir = Path(run_dir)
+    history = read_run(run_dir)["history"]
+    runs = _read_csv(run_dir / "runs.csv")
+    if runs is None:
+        return []
+    results = []
+    for row in runs.to_dict(orient="records"):
+        rows = []
+        if history is not None and not history.empty:
+            mine = history[(history["model"] == row["model"]) & (history["repeat"] == row["repeat"])]
+            rows = mine.drop(columns=["model", "repeat", "seed"]).to_dict(orient="records")
+        inference = {k: row[k] for k in INFERENCE_COLUMNS if k in row and pd.notna(row[k])}
+        results.append(
+            RunResult(
+                model=str(row["model"]), repeat=int(row["repeat"]), seed=int(row["seed"]),
+                params=int(row["params"]), macs_per_image=int(row["macs_per_image"]),
+                steps_per_epoch=int(row["steps_per_epoch"]), batch_size=int(row["batch_size"]),
+                epochs=rows, status=Status(str(row["status"])), inference=inference,
+                replicas=int(row["replicas"]), jit=bool(row["jit"]),
+            )  # fmt: skip
+        )
+    return results
+
+
+# ---------------------------------------------------------------- sweep folders
+
+
+def write_sweep(run_dir: Path, document: dict[str, Any], rows: pd.DataFrame, plot_png: Callable[[Path], None] | None) -> None:
+    """sweep.csv, sweep.json and (when there is something to draw) sweep.png."""
+    atomic_write(run_dir / "sweep.csv", lambda p: rows.to_csv(p, index=False))
+    atomic_json(run_dir / "sweep.json", document)
+    if plot_png is not None:
+        atomic_write(run_dir / "sweep.png", plot_png)
+
+
+def read_sweep(run_dir: Path, *keys: str) -> dict[str, Any]:
+    """A sweep folder's sweep.json; a clear error when it is unreadable or lacks one of `keys`."""
+    return read_json(Path(run_dir) / "sweep.json", *keys)
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def _checkpoint_name(kind: str, repeat: int) -> str:
+    return f"{kind}-r{repeat}"
+
+
+def save_checkpoint(folder: Path, model: keras.Model, result: RunResult) -> None:
+    """Save weights + optimizer state after an epoch, then the epochs so far as the commit point.
+
+    The .keras file is named by its epoch and written before the JSON that points to it, so
+    a kill at any moment leaves a JSON whose model file and history agree.
+    """
+    name = _checkpoint_name(result.model, result.repeat)
+    epoch = len(result.epochs)
+    model_file = folder / f"{name}-e{epoch}.keras"
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(model_file, lambda tmp: _save_keras(model, tmp))
+    atomic_text(folder / f"{name}.json", json.dumps(to_jsonable(
+        {"model_file": model_file.name, "epochs": result.epochs})))  # fmt: skip
+    for old in folder.glob(f"{name}-e*.keras"):
+        if old != model_file:
+            old.unlink(missing_ok=True)
+
+
+def _save_keras(model: keras.Model, tmp: Path) -> None:
+    # Keras insists on the .keras suffix; write beside the temporary name, then move onto it.
+    path = tmp.with_name(tmp.name + ".keras")
+    model.save(path)
+    os.replace(path, tmp)
+
+
+def load_checkpoint(folder: Path, kind: str, repeat: int) -> tuple[Path, list[dict[str, Any]]] | None:
+    """The last complete checkpoint of a run: (model file, its epochs), or None."""
+    pointer = folder / f"{_checkpoint_name(kind, repeat)}.json"
+    if not pointer.is_file():
+        return None
+    document = read_json(pointer, "model_file", "epochs")
+    try:
+        model_file = folder / document["model_file"]
+        epochs = list(document["epochs"])
+    except TypeError as err:
+        raise DsbenchError(f"checkpoint {pointer} is broken ({err})") from None
+    if not model_file.is_file():
+        raise DsbenchError(f"checkpoint {pointer} points to missing {model_file.name}")
+    for row in epochs:
+        row.update({k: math.nan for k, v in row.items() if v is None})
+    return model_file, epochs
