@@ -35,9 +35,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--variants", default=",".join(VARIANTS),
-                        help="comma-separated names from: " + ", ".join(VARIANTS))  # fmt: skip
-    parser.add_argument("--extra", default="", help="flags added to every variant, e.g. '--precision mixed_float16'")
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help="comma-separated names from: " + ", ".join(VARIANTS),
+    )
+    parser.add_argument(
+        "--extra", default="", help="flags added to every variant, e.g. '--precision mixed_float16'"
+    )
     args = parser.parse_args()
     names = [n.strip() for n in args.variants.split(",")]
     models = ["normal", "separable"] if args.model == "both" else [args.model]
@@ -47,11 +52,16 @@ def main() -> None:
             for name in names:
                 run = run_dsbench(args, model, VARIANTS[name] + args.extra.split())
                 times[(model, name)].append(run["steady_epoch_s"])
-                print(f"round {round_ + 1} {model} {name}: {run['steady_epoch_s']:.2f} s/epoch",
-                      file=sys.stderr, flush=True)  # fmt: skip
-    print(f"\n{args.train_size} train / {args.test_size} test images ({args.dataset}), "
-          f"{args.epochs} epochs, batch {args.batch_size}, {args.rounds} interleaved rounds; "
-          "median steady-state s/epoch (train + validation)\n")  # fmt: skip
+                print(
+                    f"round {round_ + 1} {model} {name}: {run['steady_epoch_s']:.2f} s/epoch",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    print(
+        f"\n{args.train_size} train / {args.test_size} test images ({args.dataset}), "
+        f"{args.epochs} epochs, batch {args.batch_size}, {args.rounds} interleaved rounds; "
+        "median steady-state s/epoch (train + validation)\n"
+    )
     print("| model | variant | s/epoch | time vs default |")
     print("|---|---|---:|---:|")
     for model in models:

@@ -43,14 +43,21 @@ def baseline_worker(args: argparse.Namespace) -> None:
     from dsbench.models import build
 
     data = load(
-        DataSpec(dataset=args.dataset, data_dir=args.data_dir, train_size=args.train_size,
-                 test_size=args.test_size),
+        DataSpec(
+            dataset=args.dataset,
+            data_dir=args.data_dir,
+            train_size=args.train_size,
+            test_size=args.test_size,
+        ),
         seed=0,
-    )  # fmt: skip
+    )
     keras.utils.set_random_seed(0)
     model = build(ModelSpec(depthwise_init="keras"), args.model)
-    model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])  # fmt: skip
+    model.compile(
+        optimizer=keras.optimizers.Adam(),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
 
     class EpochTimes(keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -64,19 +71,31 @@ def baseline_worker(args: argparse.Namespace) -> None:
             self.times.append(time.perf_counter() - self.start)
 
     timer = EpochTimes()
-    model.fit(data.x_train, data.y_train, batch_size=args.batch_size, epochs=args.epochs,
-              validation_data=(data.x_test, data.y_test), verbose=0, callbacks=[timer])  # fmt: skip
-    print(json.dumps({
-        "epoch_s": timer.times,
-        "steady_epoch_s": statistics.median(timer.times[1:]),
-        "self_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    }))  # fmt: skip
+    model.fit(
+        data.x_train,
+        data.y_train,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        validation_data=(data.x_test, data.y_test),
+        verbose=0,
+        callbacks=[timer],
+    )
+    print(
+        json.dumps(
+            {
+                "epoch_s": timer.times,
+                "steady_epoch_s": statistics.median(timer.times[1:]),
+                "self_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            }
+        )
+    )
 
 
 def run_child(command: list[str]) -> tuple[str, int]:
     """Run a fresh process; return its stdout and its own peak RSS in KiB."""
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            cwd=ROOT)  # fmt: skip
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
+    )
     assert proc.stdout is not None
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -87,14 +106,30 @@ def run_child(command: list[str]) -> tuple[str, int]:
 
 
 def data_flags(args: argparse.Namespace) -> list[str]:
-    flags = ["--dataset", args.dataset, "--train-size", str(args.train_size),
-             "--test-size", str(args.test_size)]  # fmt: skip
+    flags = [
+        "--dataset",
+        args.dataset,
+        "--train-size",
+        str(args.train_size),
+        "--test-size",
+        str(args.test_size),
+    ]
     return flags + (["--data-dir", args.data_dir] if args.data_dir else [])
 
 
 def run_baseline(args: argparse.Namespace, model: str) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--worker", "--model", model, "--epochs", str(args.epochs),
-               "--batch-size", str(args.batch_size), *data_flags(args)]  # fmt: skip
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        "--model",
+        model,
+        "--epochs",
+        str(args.epochs),
+        "--batch-size",
+        str(args.batch_size),
+        *data_flags(args),
+    ]
     out, rss = run_child(command)
     result = json.loads(out.strip().splitlines()[-1])
     return {"steady_epoch_s": result["steady_epoch_s"], "epoch_s": result["epoch_s"], "rss_kb": rss}
@@ -102,10 +137,25 @@ def run_baseline(args: argparse.Namespace, model: str) -> dict[str, Any]:
 
 def run_dsbench(args: argparse.Namespace, model: str, extra: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, "-m", "dsbench", "train", "--model", model, "--epochs",
-                   str(args.epochs), "--batch-size", str(args.batch_size), *data_flags(args),
-                   "--no-inference", "--no-progress", "--json", "--output-dir",
-                   f"{folder}/run", *extra]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "dsbench",
+            "train",
+            "--model",
+            model,
+            "--epochs",
+            str(args.epochs),
+            "--batch-size",
+            str(args.batch_size),
+            *data_flags(args),
+            "--no-inference",
+            "--no-progress",
+            "--json",
+            "--output-dir",
+            f"{folder}/run",
+            *extra,
+        ]
         out, rss = run_child(command)
         history = json.loads(out)
         epochs = [row["epoch_s"] for row in _history(f"{folder}/run")]
@@ -117,7 +167,10 @@ def _history(folder: str) -> list[dict[str, Any]]:
     import csv
 
     with open(Path(folder) / "history.csv", newline="") as stream:
-        return [{k: float(v) if k == "epoch_s" else v for k, v in r.items()} for r in csv.DictReader(stream)]
+        return [
+            {k: float(v) if k == "epoch_s" else v for k, v in r.items()}
+            for r in csv.DictReader(stream)
+        ]
 
 
 def main() -> None:
@@ -131,8 +184,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--pairs", type=int, default=3)
-    parser.add_argument("--dsbench-args", default="--depthwise-init keras --no-rescale",
-                        help="extra flags for the dsbench side (default: Keras' initializers and raw pixels, as the baseline)")
+    parser.add_argument(
+        "--dsbench-args",
+        default="--depthwise-init keras --no-rescale",
+        help="extra flags for the dsbench side (default: Keras' initializers and raw pixels, as the baseline)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="write the raw runs as JSON here")
     args = parser.parse_args()
     if args.worker:
@@ -140,20 +196,34 @@ def main() -> None:
         return
     models = ["normal", "separable"] if args.model == "both" else [args.model]
     extra = args.dsbench_args.split()
-    runs: dict[str, dict[str, list[dict[str, Any]]]] = {m: {"baseline": [], "dsbench": []} for m in models}
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+        m: {"baseline": [], "dsbench": []} for m in models
+    }
     for pair in range(args.pairs):
         for model in models:  # each pair runs both sides back to back, in alternating order
-            for side in (("baseline", "dsbench") if pair % 2 == 0 else ("dsbench", "baseline")):
-                run = run_baseline(args, model) if side == "baseline" else run_dsbench(args, model, extra)
+            for side in ("baseline", "dsbench") if pair % 2 == 0 else ("dsbench", "baseline"):
+                run = (
+                    run_baseline(args, model)
+                    if side == "baseline"
+                    else run_dsbench(args, model, extra)
+                )
                 runs[model][side].append(run)
             b, d = runs[model]["baseline"][-1], runs[model]["dsbench"][-1]
-            print(f"pair {pair + 1} {model}: baseline {b['steady_epoch_s']:.2f} s/epoch, "
-                  f"dsbench {d['steady_epoch_s']:.2f} s/epoch", file=sys.stderr, flush=True)  # fmt: skip
-    print(f"\n{args.train_size} train / {args.test_size} test images ({args.dataset}), "
-          f"{args.epochs} epochs, batch {args.batch_size}, {args.pairs} interleaved pairs (A B, B A, ...), "
-          f"fresh process per run; medians; dsbench flags: {args.dsbench_args}\n")  # fmt: skip
-    print("| model | baseline s/epoch | dsbench s/epoch | ratio baseline/dsbench | per-pair ratios | "
-          "baseline peak RSS MiB | dsbench peak RSS MiB |")
+            print(
+                f"pair {pair + 1} {model}: baseline {b['steady_epoch_s']:.2f} s/epoch, "
+                f"dsbench {d['steady_epoch_s']:.2f} s/epoch",
+                file=sys.stderr,
+                flush=True,
+            )
+    print(
+        f"\n{args.train_size} train / {args.test_size} test images ({args.dataset}), "
+        f"{args.epochs} epochs, batch {args.batch_size}, {args.pairs} interleaved pairs (A B, B A, ...), "
+        f"fresh process per run; medians; dsbench flags: {args.dsbench_args}\n"
+    )
+    print(
+        "| model | baseline s/epoch | dsbench s/epoch | ratio baseline/dsbench | per-pair ratios | "
+        "baseline peak RSS MiB | dsbench peak RSS MiB |"
+    )
     print("|---|---:|---:|---:|---|---:|---:|")
     for model in models:
         base = statistics.median(r["steady_epoch_s"] for r in runs[model]["baseline"])
@@ -162,9 +232,13 @@ def main() -> None:
         mine_rss = statistics.median(r["rss_kb"] for r in runs[model]["dsbench"]) / 1024
         pairs = zip(runs[model]["baseline"], runs[model]["dsbench"])
         ratios = " ".join(f"{b['steady_epoch_s'] / d['steady_epoch_s']:.3f}" for b, d in pairs)
-        print(f"| {model} | {base:.2f} | {mine:.2f} | {base / mine:.3f} | {ratios} | {base_rss:.0f} | {mine_rss:.0f} |")
+        print(
+            f"| {model} | {base:.2f} | {mine:.2f} | {base / mine:.3f} | {ratios} | {base_rss:.0f} | {mine_rss:.0f} |"
+        )
     if args.out:
-        args.out.write_text(json.dumps({"args": vars(args) | {"out": str(args.out)}, "runs": runs}, indent=2))
+        args.out.write_text(
+            json.dumps({"args": vars(args) | {"out": str(args.out)}, "runs": runs}, indent=2)
+        )
 
 
 if __name__ == "__main__":

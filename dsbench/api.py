@@ -102,8 +102,15 @@ class Comparison:
         from dsbench import store
 
         run_dir = store.prepare_run_dir(path, force)
-        store.write_run(run_dir, self.results, self.command, self.spec.as_dict(),
-                        self.environment, self.complete, self.kinds)  # fmt: skip
+        store.write_run(
+            run_dir,
+            self.results,
+            self.command,
+            self.spec.as_dict(),
+            self.environment,
+            self.complete,
+            self.kinds,
+        )
         self.run_dir = run_dir
         return run_dir
 
@@ -177,7 +184,9 @@ def train(
 ) -> Comparison:
     """Train one model (`normal` or `separable`) and measure it."""
     if model not in KINDS:
-        raise DsbenchError(f"model must be one of {', '.join(KINDS)}; got {model!r}", setting="model")
+        raise DsbenchError(
+            f"model must be one of {', '.join(KINDS)}; got {model!r}", setting="model"
+        )
     spec = run_spec(settings, config)
     return _train("train", (model,), spec, output_dir, force, observer, verbose)
 
@@ -203,7 +212,9 @@ def _train(
     shared = experiment.setup(spec, observer)
     run_dir = None
     if output_dir is not None and distribute.is_chief():  # only the chief of a cluster writes
-        run_dir = Path(output_dir) if previous is not None else store.prepare_run_dir(output_dir, force)
+        run_dir = (
+            Path(output_dir) if previous is not None else store.prepare_run_dir(output_dir, force)
+        )
     results, environment = experiment.compare(
         command, kinds, spec, shared, run_dir, observer, previous
     )
@@ -316,8 +327,9 @@ def _saved_spec(document: dict[str, Any], source: str, data_dir: PathLike | None
         for section, values in saved.items()
         if isinstance(values, dict)
     }
-    return run_spec({"data_dir": str(data_dir) if data_dir else None},
-                    base=validate_config(settings, source))  # fmt: skip
+    return run_spec(
+        {"data_dir": str(data_dir) if data_dir else None}, base=validate_config(settings, source)
+    )
 
 
 # ---------------------------------------------------------------- reading and describing
@@ -350,15 +362,18 @@ def describe(
     from dsbench.models import describe as describe_models
 
     if model not in ("both", *KINDS):
-        raise DsbenchError(f"model must be one of both, {', '.join(KINDS)}; got {model!r}",
-                           setting="model")  # fmt: skip
+        raise DsbenchError(
+            f"model must be one of both, {', '.join(KINDS)}; got {model!r}", setting="model"
+        )
     spec = run_spec(settings, config)
     kinds = KINDS if model == "both" else (model,)
     models, layers = describe_models(spec.model, kinds)
     return spec, models, layers
 
 
-def summary(model: str = "both", *, config: PathLike | None = None, **settings: Any) -> pd.DataFrame:
+def summary(
+    model: str = "both", *, config: PathLike | None = None, **settings: Any
+) -> pd.DataFrame:
     """Params, MACs, FLOPs and activations per image of each model, and ratios to normal."""
     import pandas as pd
 

@@ -29,7 +29,9 @@ def inference(
     """
     import tensorflow as tf
 
-    predict = tf.function(lambda x: model(x, training=False), jit_compile=jit, reduce_retracing=True)
+    predict = tf.function(
+        lambda x: model(x, training=False), jit_compile=jit, reduce_retracing=True
+    )
     one = tf.random.uniform((1, *input_shape))
     many = tf.random.uniform((THROUGHPUT_BATCH, *input_shape))
 

@@ -250,7 +250,7 @@ def _blocks(value: Any, key: str) -> tuple[tuple[int, int], ...]:
     ):
         return parse_blocks(",".join(f"{f}x{n}" for f, n in value))
     raise DsbenchError(
-        f"{key} must be a string like \"64x2,128x2,256x2\" or a list of [filters, convs] pairs",
+        f'{key} must be a string like "64x2,128x2,256x2" or a list of [filters, convs] pairs',
         f"got {value!r}",
     )
 
@@ -270,7 +270,7 @@ def _devices(value: Any, key: str) -> tuple[str, ...]:
         return tuple(d.strip() for d in value.split(",") if d.strip())
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise DsbenchError(f"{key} must be a list of device names like [\"/gpu:0\", \"/gpu:1\"]")
+    raise DsbenchError(f'{key} must be a list of device names like ["/gpu:0", "/gpu:1"]')
 
 
 def _optional_jit(value: Any, key: str) -> bool | None:

@@ -27,8 +27,17 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 CLASS_NAMES = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-)  # fmt: skip
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 FOLDER = "cifar-10-batches-py"
 ARCHIVE = "cifar-10-python.tar.gz"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -206,8 +215,10 @@ def aligned(x: np.ndarray) -> np.ndarray:
 
 
 def _join(parts: list[tuple[np.ndarray, np.ndarray]], source: str) -> Data:
-    x_train = np.concatenate([p[0] for p in parts[:5]], out=aligned_empty(
-        (sum(len(p[0]) for p in parts[:5]), *IMAGE_SHAPE), np.uint8))
+    x_train = np.concatenate(
+        [p[0] for p in parts[:5]],
+        out=aligned_empty((sum(len(p[0]) for p in parts[:5]), *IMAGE_SHAPE), np.uint8),
+    )
     y_train = np.concatenate([p[1] for p in parts[:5]])
     return Data(x_train, y_train, aligned(parts[5][0]), parts[5][1], source)
 
@@ -218,11 +229,15 @@ def load_cifar10(data_dir: str | os.PathLike[str] | None = None) -> Data:
     if data_dir is not None:
         root = Path(data_dir).expanduser()
         if not root.exists():
-            raise DsbenchError(f"data dir {root} does not exist", OFFLINE_HINT, setting=("data_dir", "dataset"))
+            raise DsbenchError(
+                f"data dir {root} does not exist", OFFLINE_HINT, setting=("data_dir", "dataset")
+            )
         if root.is_file() and root.name.endswith((".tar.gz", ".tgz")):
             return _load_archive(root)
         if not root.is_dir():
-            raise DsbenchError(f"data dir {root} is not a folder", OFFLINE_HINT, setting=("data_dir", "dataset"))
+            raise DsbenchError(
+                f"data dir {root} is not a folder", OFFLINE_HINT, setting=("data_dir", "dataset")
+            )
         for candidate in (root / FOLDER, root):
             if (candidate / TEST_FILE).exists() or (candidate / TRAIN_FILES[0]).exists():
                 return _load_folder(candidate)
@@ -247,8 +262,13 @@ def _load_keras_cache() -> Data:
             exit_code=RUNTIME,
             setting=("data_dir", "dataset"),
         ) from None
-    return Data(aligned(x_train), y_train.reshape(-1).astype(np.int64), aligned(x_test),
-                y_test.reshape(-1).astype(np.int64), "keras.datasets.cifar10")  # fmt: skip
+    return Data(
+        aligned(x_train),
+        y_train.reshape(-1).astype(np.int64),
+        aligned(x_test),
+        y_test.reshape(-1).astype(np.int64),
+        "keras.datasets.cifar10",
+    )
 
 
 # ---------------------------------------------------------------- synthetic data
@@ -326,7 +346,9 @@ def balanced_subset(
             )
         chosen.append(rng.choice(members, per_class[c], replace=False))
     index = np.sort(np.concatenate(chosen))
-    return np.take(x, index, axis=0, out=aligned_empty((len(index), *x.shape[1:]), x.dtype)), y[index]
+    return np.take(x, index, axis=0, out=aligned_empty((len(index), *x.shape[1:]), x.dtype)), y[
+        index
+    ]
 
 
 # ---------------------------------------------------------------- tf.data pipelines

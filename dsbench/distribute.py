@@ -48,7 +48,9 @@ def is_chief(strategy: tf.distribute.Strategy | None = None) -> bool:
         return True
     if task.get("type") == "chief":
         return True
-    return "chief" not in config["cluster"] and task.get("type") == "worker" and task.get("index") == 0
+    return (
+        "chief" not in config["cluster"] and task.get("type") == "worker" and task.get("index") == 0
+    )
 
 
 def describe(strategy: tf.distribute.Strategy) -> dict[str, object]:

@@ -78,9 +78,15 @@ def compare(
 
     checkpoints = run_dir / "checkpoints" if run_dir is not None and spec.train.checkpoint else None
     done = training.run_experiment(
-        spec, shared.data, kinds, observer, lambda rs: save(rs, complete=False),
-        shared.strategy, checkpoints, previous,
-    )  # fmt: skip
+        spec,
+        shared.data,
+        kinds,
+        observer,
+        lambda rs: save(rs, complete=False),
+        shared.strategy,
+        checkpoints,
+        previous,
+    )
     save(done, complete=not any(r.status == Status.interrupted for r in done))
     return done, environment
 
@@ -104,15 +110,18 @@ def sweep_document(
     )
 
 
-def write_sweep(run_dir: Path, spec: RunSpec, points: list[sweeps.Point], rows: pd.DataFrame,
-                complete: bool) -> dict[str, Any]:  # fmt: skip
+def write_sweep(
+    run_dir: Path, spec: RunSpec, points: list[sweeps.Point], rows: pd.DataFrame, complete: bool
+) -> dict[str, Any]:
     """Write sweeps.csv, sweeps.json and sweeps.png; return the document."""
     document = sweep_document(spec, points, rows, complete)
     ratios = sweeps.ratios(rows)
     drawing = None
     if not ratios.empty:
+
         def drawing(path: Path) -> None:
             plot.sweep(ratios, sweeps.swept_axes(points), path)
+
     store.write_sweep(run_dir, document, rows, drawing)
     return document
 

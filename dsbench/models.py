@@ -51,7 +51,12 @@ def layer_costs(spec: ModelSpec, kind: str) -> list[LayerCost]:
             channels = filters
             layers.append(
                 LayerCost(
-                    f"block{b}_conv{c}", layer_type, (height, width, channels), params, macs, written
+                    f"block{b}_conv{c}",
+                    layer_type,
+                    (height, width, channels),
+                    params,
+                    macs,
+                    written,
                 )
             )
         height, width = height // 2, width // 2

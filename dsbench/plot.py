@@ -57,8 +57,14 @@ def sweep(ratios: pd.DataFrame, axes: list[str], path: Path) -> None:
         groups = ratios.groupby(others, sort=False) if others else [("", ratios)]
         for key, group in groups:
             categories = list(dict.fromkeys(group[axis]))
-            x = [categories.index(v) for v in group[axis]] if axis in ("blocks", "point") else group[axis]
-            suffix = f" ({', '.join(f'{o}={k}' for o, k in zip(others, _tuple(key)))})" if others else ""
+            x = (
+                [categories.index(v) for v in group[axis]]
+                if axis in ("blocks", "point")
+                else group[axis]
+            )
+            suffix = (
+                f" ({', '.join(f'{o}={k}' for o, k in zip(others, _tuple(key)))})" if others else ""
+            )
             for column, label, style in series:
                 if column in group:
                     panel.plot(x, group[column], style, label=label + suffix)

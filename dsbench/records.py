@@ -55,8 +55,20 @@ class RunResult:
 
 
 INFERENCE_COLUMNS = ("latency_b1_ms", "latency_b1_p90_ms", "infer_images_per_s", "model_file_bytes")
-HISTORY_COLUMNS = ("model", "repeat", "seed", "epoch", "loss", "accuracy", "val_loss",
-                   "val_accuracy", "train_s", "val_s", "epoch_s", "includes_tracing")  # fmt: skip
+HISTORY_COLUMNS = (
+    "model",
+    "repeat",
+    "seed",
+    "epoch",
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "train_s",
+    "val_s",
+    "epoch_s",
+    "includes_tracing",
+)
 
 # Measured per run; with --repeats they are shown as mean ± std over runs.
 PER_RUN_METRICS = (

@@ -66,31 +66,50 @@ def summary_table(models: Iterable[dict[str, Any]], title: str) -> Table:
     """A row per model: params, MACs and FLOPs per image, and both as ratios to normal."""
     table = Table(title=title, title_justify="left")
     table.add_column("model")
-    for header in ("params", "MACs / image", "FLOPs / image (2xMACs)", "activations / image",
-                   "params vs normal", "MACs vs normal"):  # fmt: skip
+    for header in (
+        "params",
+        "MACs / image",
+        "FLOPs / image (2xMACs)",
+        "activations / image",
+        "params vs normal",
+        "MACs vs normal",
+    ):
         table.add_column(header, justify="right", no_wrap=True)
     for row in models:
         table.add_row(
-            row["model"], count(row["params"]), millions(row["macs_per_image"]),
-            millions(row["flops_per_image"]), count(row["activations_per_image"]),
-            ratio(row["params_ratio"]), ratio(row["macs_ratio"]),
-        )  # fmt: skip
+            row["model"],
+            count(row["params"]),
+            millions(row["macs_per_image"]),
+            millions(row["flops_per_image"]),
+            count(row["activations_per_image"]),
+            ratio(row["params_ratio"]),
+            ratio(row["macs_ratio"]),
+        )
     return table
 
 
 def layers_table(layers: Iterable[dict[str, Any]], kind: str) -> Table:
     """The per-layer breakdown of one model: output shape, params and MACs for one image."""
     rows = [row for row in layers if row["model"] == kind]
-    table = Table(title=f"{kind} model, per layer (MACs for one 32x32x3 image)", title_justify="left")
-    for header, justify in (("layer", "left"), ("type", "left"), ("output shape", "right"),
-                            ("params", "right"), ("MACs", "right")):  # fmt: skip
+    table = Table(
+        title=f"{kind} model, per layer (MACs for one 32x32x3 image)", title_justify="left"
+    )
+    for header, justify in (
+        ("layer", "left"),
+        ("type", "left"),
+        ("output shape", "right"),
+        ("params", "right"),
+        ("MACs", "right"),
+    ):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for row in rows:
-        table.add_row(row["layer"], row["type"], row["output_shape"], count(row["params"]),
-                      count(row["macs"]))  # fmt: skip
+        table.add_row(
+            row["layer"], row["type"], row["output_shape"], count(row["params"]), count(row["macs"])
+        )
     table.add_section()
-    table.add_row("total", "", "", count(sum(r["params"] for r in rows)),
-                  count(sum(r["macs"] for r in rows)))  # fmt: skip
+    table.add_row(
+        "total", "", "", count(sum(r["params"] for r in rows)), count(sum(r["macs"] for r in rows))
+    )
     return table
 
 
@@ -107,10 +126,13 @@ def epoch_table(result: RunResult) -> Table:
     for row in result.epochs:
         table.add_row(
             str(row["epoch"]) + (" *" if row.get("includes_tracing", row["epoch"] == 1) else ""),
-            fixed(4)(row["loss"]), fixed(4)(row["accuracy"]),
-            fixed(4)(row["val_loss"]), fixed(4)(row["val_accuracy"]),
-            fixed(2)(row["train_s"]), fixed(2)(row["val_s"]),
-        )  # fmt: skip
+            fixed(4)(row["loss"]),
+            fixed(4)(row["accuracy"]),
+            fixed(4)(row["val_loss"]),
+            fixed(4)(row["val_accuracy"]),
+            fixed(2)(row["train_s"]),
+            fixed(2)(row["val_s"]),
+        )
     table.caption = "* epoch 1 includes graph tracing (and XLA compilation when on)"
     if any(row.get("includes_tracing") and row["epoch"] > 1 for row in result.epochs):
         table.caption += "; so does the first epoch after a resume"
@@ -207,9 +229,13 @@ def report_table(rows: pd.DataFrame) -> Table:
         table.add_column(header, justify="right", no_wrap=True)
     for _, row in rows.iterrows():
         table.add_row(
-            str(row["run"]), str(row["model"]),
-            *[_cell(row, column, fmt) if column in row else "–" for _, column, fmt in REPORT_COLUMNS],
-        )  # fmt: skip
+            str(row["run"]),
+            str(row["model"]),
+            *[
+                _cell(row, column, fmt) if column in row else "–"
+                for _, column, fmt in REPORT_COLUMNS
+            ],
+        )
     return table
 
 
@@ -279,7 +305,9 @@ class RichObserver(Observer):
     def batch_end(self, step: int, logs: dict[str, Any]) -> None:
         if self.progress and self.task is not None:
             loss, acc = float(logs.get("loss", math.nan)), float(logs.get("accuracy", math.nan))
-            self.progress.update(self.task, completed=step, metrics=f"loss {loss:.4f} acc {acc:.4f}")
+            self.progress.update(
+                self.task, completed=step, metrics=f"loss {loss:.4f} acc {acc:.4f}"
+            )
 
     def epoch_end(self, row: dict[str, Any]) -> None:
         if self.progress and self.task is not None:
@@ -315,8 +343,13 @@ def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
         def pair(column: str, fmt: Callable[[Any], str]) -> str:
             return f"{_cell(normal, column, fmt)} / {_cell(separable, column, fmt)}"
 
-        cells = [str(ratio_row.kernel_size), f"{ratio_row.width:g}", str(normal["scaled_blocks"]),
-                 pair("params", count), pair("macs_per_image", millions)]  # fmt: skip
+        cells = [
+            str(ratio_row.kernel_size),
+            f"{ratio_row.width:g}",
+            str(normal["scaled_blocks"]),
+            pair("params", count),
+            pair("macs_per_image", millions),
+        ]
         if trained:
             cells += [pair("steady_epoch_s", fixed(2)), pair("best_val_acc", fixed(4))]
         cells += [ratio(ratio_row.params_ratio), ratio(ratio_row.macs_ratio)]
@@ -325,3 +358,51 @@ def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
         table.add_row(*cells)
     table.caption = "N = normal, S = separable; ratios are separable / normal"
     return table
+
+
+# ---------------------------------------------------------------- whole results
+
+
+def comparison_title(command: str, dataset: str, epochs: Any, batch_size: Any) -> str:
+    """The title of a comparison table."""
+    return f"dsbench {command}: {dataset}, {epochs} epochs, batch {batch_size}"
+
+
+def sweep_title(points: int, summary_only: bool, dataset: str, epochs: int, batch: int) -> str:
+    """The title of a sweep table."""
+    if summary_only:
+        return f"dsbench sweep: {points} points (params and MACs only)"
+    return f"dsbench sweep: {points} points, {dataset}, {epochs} epochs, batch {batch}"
+
+
+def run_folder(console: Console, run: dict[str, Any]) -> None:
+    """One results folder read back by store.read_run: its comparison table, titled by it."""
+    doc = run["document"]
+    settings = doc.get("settings", {})
+    data, train = settings.get("data", {}), settings.get("train", {})
+    title = (
+        f"{run['path']}: "
+        + comparison_title(
+            doc.get("command", "?"),
+            data.get("dataset", "?"),
+            train.get("epochs", "?"),
+            train.get("batch_size", "?"),
+        )
+        + f" ({doc.get('status', '?')})"
+    )
+    if run["summary"].empty:
+        console.print(f"{title}: no model finished an epoch")
+    else:
+        console.print(compare_table(run["summary"], title))
+
+
+def sweep_folder(console: Console, run_dir: Any, document: dict[str, Any]) -> None:
+    """A sweep folder's table from its sweep.json."""
+    import pandas as pd
+
+    rows, ratios = pd.DataFrame(document["rows"]), pd.DataFrame(document["ratios"])
+    title = f"{run_dir}: dsbench sweep, {len(ratios)} points ({document.get('status', '?')})"
+    if ratios.empty:
+        console.print(f"{title}: no point has finished yet")
+    else:
+        console.print(sweep_table(rows, ratios, title))

@@ -231,17 +231,26 @@ def load_results(run_dir: Path) -> list[RunResult]:
     for row in runs.to_dict(orient="records"):
         rows = []
         if history is not None and not history.empty:
-            mine = history[(history["model"] == row["model"]) & (history["repeat"] == row["repeat"])]
+            mine = history[
+                (history["model"] == row["model"]) & (history["repeat"] == row["repeat"])
+            ]
             rows = mine.drop(columns=["model", "repeat", "seed"]).to_dict(orient="records")
         inference = {k: row[k] for k in INFERENCE_COLUMNS if k in row and pd.notna(row[k])}
         results.append(
             RunResult(
-                model=str(row["model"]), repeat=int(row["repeat"]), seed=int(row["seed"]),
-                params=int(row["params"]), macs_per_image=int(row["macs_per_image"]),
-                steps_per_epoch=int(row["steps_per_epoch"]), batch_size=int(row["batch_size"]),
-                epochs=rows, status=Status(str(row["status"])), inference=inference,
-                replicas=int(row["replicas"]), jit=bool(row["jit"]),
-            )  # fmt: skip
+                model=str(row["model"]),
+                repeat=int(row["repeat"]),
+                seed=int(row["seed"]),
+                params=int(row["params"]),
+                macs_per_image=int(row["macs_per_image"]),
+                steps_per_epoch=int(row["steps_per_epoch"]),
+                batch_size=int(row["batch_size"]),
+                epochs=rows,
+                status=Status(str(row["status"])),
+                inference=inference,
+                replicas=int(row["replicas"]),
+                jit=bool(row["jit"]),
+            )
         )
     return results
 
@@ -249,7 +258,12 @@ def load_results(run_dir: Path) -> list[RunResult]:
 # ---------------------------------------------------------------- sweep folders
 
 
-def write_sweep(run_dir: Path, document: dict[str, Any], rows: pd.DataFrame, plot_png: Callable[[Path], None] | None) -> None:
+def write_sweep(
+    run_dir: Path,
+    document: dict[str, Any],
+    rows: pd.DataFrame,
+    plot_png: Callable[[Path], None] | None,
+) -> None:
     """sweep.csv, sweep.json and (when there is something to draw) sweep.png."""
     atomic_write(run_dir / "sweep.csv", lambda p: rows.to_csv(p, index=False))
     atomic_json(run_dir / "sweep.json", document)
@@ -280,8 +294,10 @@ def save_checkpoint(folder: Path, model: keras.Model, result: RunResult) -> None
     model_file = folder / f"{name}-e{epoch}.keras"
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(model_file, lambda tmp: _save_keras(model, tmp))
-    atomic_text(folder / f"{name}.json", json.dumps(to_jsonable(
-        {"model_file": model_file.name, "epochs": result.epochs})))  # fmt: skip
+    atomic_text(
+        folder / f"{name}.json",
+        json.dumps(to_jsonable({"model_file": model_file.name, "epochs": result.epochs})),
+    )
     for old in folder.glob(f"{name}-e*.keras"):
         if old != model_file:
             old.unlink(missing_ok=True)
@@ -294,7 +310,9 @@ def _save_keras(model: keras.Model, tmp: Path) -> None:
     os.replace(path, tmp)
 
 
-def load_checkpoint(folder: Path, kind: str, repeat: int) -> tuple[Path, list[dict[str, Any]]] | None:
+def load_checkpoint(
+    folder: Path, kind: str, repeat: int
+) -> tuple[Path, list[dict[str, Any]]] | None:
     """The last complete checkpoint of a run: (model file, its epochs), or None."""
     pointer = folder / f"{_checkpoint_name(kind, repeat)}.json"
     if not pointer.is_file():

@@ -178,13 +178,21 @@ def train_model(
     )
     # The last partial batch is dropped so every step has the same shape and cost.
     train_ds = pipeline(
-        data.x_train, data.y_train, train.batch_size,
-        rescale=spec.data.rescale, shuffle_seed=seed, drop_remainder=True,
-    )  # fmt: skip
+        data.x_train,
+        data.y_train,
+        train.batch_size,
+        rescale=spec.data.rescale,
+        shuffle_seed=seed,
+        drop_remainder=True,
+    )
     val_ds = pipeline(
-        data.x_test, data.y_test, train.batch_size,
-        rescale=spec.data.rescale, shuffle_seed=None, drop_remainder=False,
-    )  # fmt: skip
+        data.x_test,
+        data.y_test,
+        train.batch_size,
+        rescale=spec.data.rescale,
+        shuffle_seed=None,
+        drop_remainder=False,
+    )
     callbacks: list[keras.callbacks.Callback] = [_EpochRecorder(result, observer, checkpoints)]
     if observer:
         if observer.wants_batches:  # no per-step callback unless displayed
@@ -193,14 +201,24 @@ def train_model(
     try:
         if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
             custom_loop.fit(
-                model, strategy, train_ds, val_ds, epochs=train.epochs,
-                initial_epoch=len(result.epochs), steps=steps, global_batch=train.batch_size,
+                model,
+                strategy,
+                train_ds,
+                val_ds,
+                epochs=train.epochs,
+                initial_epoch=len(result.epochs),
+                steps=steps,
+                global_batch=train.batch_size,
                 callbacks=callbacks,
-            )  # fmt: skip
+            )
         else:
             model.fit(
-                train_ds, validation_data=val_ds, epochs=train.epochs, verbose=0,
-                callbacks=callbacks, initial_epoch=len(result.epochs),
+                train_ds,
+                validation_data=val_ds,
+                epochs=train.epochs,
+                verbose=0,
+                callbacks=callbacks,
+                initial_epoch=len(result.epochs),
                 shuffle=False,  # the pipeline shuffles, from the seed
             )
         result.jit = bool(getattr(model, "jit_compile", False))
@@ -240,7 +258,14 @@ def run_experiment(
                 results.append(done[(kind, repeat)])
                 continue
             result = train_model(
-                kind, spec, data, repeat, observer, strategy, checkpoints, resume=previous is not None
+                kind,
+                spec,
+                data,
+                repeat,
+                observer,
+                strategy,
+                checkpoints,
+                resume=previous is not None,
             )
             results.append(result)
             if on_result:

@@ -44,7 +44,17 @@ def test_summary_layers_lists_six_convs_per_model(runner: CliRunner) -> None:
 
 def test_summary_one_model_and_other_architectures(runner: CliRunner) -> None:
     result = runner.invoke(
-        app, ["summary", "--model", "separable", "--kernel-size", "5", "--blocks", "32x1,64x1", "--json"]
+        app,
+        [
+            "summary",
+            "--model",
+            "separable",
+            "--kernel-size",
+            "5",
+            "--blocks",
+            "32x1,64x1",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)["models"]
@@ -56,7 +66,9 @@ def test_summary_one_model_and_other_architectures(runner: CliRunner) -> None:
 def test_summary_reads_a_config_and_flags_override_it(runner: CliRunner, tmp_path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[model]\nblocks = "8x1"\nkernel_size = 5\n')
-    result = runner.invoke(app, ["summary", "--config", str(config), "--kernel-size", "3", "--json"])
+    result = runner.invoke(
+        app, ["summary", "--config", str(config), "--kernel-size", "3", "--json"]
+    )
     spec = json.loads(result.stdout)["spec"]
     assert spec["blocks"] == "8x1" and spec["kernel_size"] == 3
 
@@ -70,7 +82,9 @@ def test_summary_reads_a_config_and_flags_override_it(runner: CliRunner, tmp_pat
         (["summary", "--config", "/nonexistent.toml"], "does not exist"),
     ],
 )
-def test_summary_bad_input_is_one_clear_error(runner: CliRunner, args: list[str], message: str) -> None:
+def test_summary_bad_input_is_one_clear_error(
+    runner: CliRunner, args: list[str], message: str
+) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())

@@ -12,8 +12,19 @@ from typer.testing import CliRunner
 
 from dsbench.cli import app
 
-TINY = ["--dataset", "synthetic", "--train-size", "600", "--test-size", "200",
-        "--batch-size", "32", "--blocks", TINY_BLOCKS, "--no-progress"]  # fmt: skip
+TINY = [
+    "--dataset",
+    "synthetic",
+    "--train-size",
+    "600",
+    "--test-size",
+    "200",
+    "--batch-size",
+    "32",
+    "--blocks",
+    TINY_BLOCKS,
+    "--no-progress",
+]
 
 
 def run(args: list[str]) -> object:
@@ -33,10 +44,21 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
 def test_compare_prints_the_side_by_side_table(compared: tuple[Path, object]) -> None:
     _, result = compared
     text = result.output
-    for label in ("parameters", "MACs / image", "first epoch s", "steady-state s/epoch",
-                  "train ms/step", "train images/s", "est. train GFLOP/s", "best val acc",
-                  "overfit", "inference latency, batch 1", "inference images/s",
-                  ".keras file size", "separable / normal"):  # fmt: skip
+    for label in (
+        "parameters",
+        "MACs / image",
+        "first epoch s",
+        "steady-state s/epoch",
+        "train ms/step",
+        "train images/s",
+        "est. train GFLOP/s",
+        "best val acc",
+        "overfit",
+        "inference latency, batch 1",
+        "inference images/s",
+        ".keras file size",
+        "separable / normal",
+    ):
         assert label in text, label
     assert "from 1 run per model" in text
     assert "epoch 1 includes graph tracing" in text
@@ -61,10 +83,14 @@ def test_compare_writes_every_file_and_they_read_back(compared: tuple[Path, obje
     assert f"{int(sep['params']):,}" in result.output
     # steady state is the median of epochs 2..3
     normal = history[history["model"] == "normal"]
-    assert summary.loc["normal", "steady_epoch_s"] == pytest.approx(normal["epoch_s"].iloc[1:].median())
+    assert summary.loc["normal", "steady_epoch_s"] == pytest.approx(
+        normal["epoch_s"].iloc[1:].median()
+    )
     assert summary.loc["normal", "first_epoch_s"] == pytest.approx(normal["epoch_s"].iloc[0])
     environment = json.loads((out / "environment.json").read_text())
-    assert environment["versions"]["tensorflow"] and environment["versions"]["keras"].startswith("3")
+    assert environment["versions"]["tensorflow"] and environment["versions"]["keras"].startswith(
+        "3"
+    )
     assert environment["settings"]["train"]["epochs"] == 3
     assert environment["replicas"] == 1
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -100,8 +126,19 @@ def test_existing_results_folder_is_refused_without_force(compared: tuple[Path, 
 
 def test_json_output_is_only_json(tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        app, ["train", "--model", "separable", *TINY, "--epochs", "2", "--no-inference",
-              "--json", "--output-dir", str(tmp_path / "j")],  # fmt: skip
+        app,
+        [
+            "train",
+            "--model",
+            "separable",
+            *TINY,
+            "--epochs",
+            "2",
+            "--no-inference",
+            "--json",
+            "--output-dir",
+            str(tmp_path / "j"),
+        ],
     )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
@@ -113,8 +150,19 @@ def test_json_output_is_only_json(tmp_path: Path) -> None:
 
 def test_repeats_show_mean_and_std(tmp_path: Path) -> None:
     out = tmp_path / "rep"
-    result = run(["compare", *TINY, "--epochs", "2", "--repeats", "2", "--no-inference",
-                  "--output-dir", str(out)])  # fmt: skip
+    result = run(
+        [
+            "compare",
+            *TINY,
+            "--epochs",
+            "2",
+            "--repeats",
+            "2",
+            "--no-inference",
+            "--output-dir",
+            str(out),
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "±" in result.output and "over 2 runs" in result.output
     history = pd.read_csv(out / "history.csv")
@@ -128,8 +176,20 @@ def test_no_rescale_changes_inputs_not_parameter_counts(tmp_path: Path) -> None:
     docs = []
     for flag in ("--rescale", "--no-rescale"):
         result = CliRunner().invoke(
-            app, ["train", "--model", "normal", *TINY, "--epochs", "1", "--no-inference", flag,
-                  "--json", "--output-dir", str(tmp_path / flag)],  # fmt: skip
+            app,
+            [
+                "train",
+                "--model",
+                "normal",
+                *TINY,
+                "--epochs",
+                "1",
+                "--no-inference",
+                flag,
+                "--json",
+                "--output-dir",
+                str(tmp_path / flag),
+            ],
         )
         assert result.exit_code == 0, result.output
         docs.append(json.loads(result.stdout))

@@ -97,28 +97,42 @@ def test_any_blocks_text_parses_or_raises_the_documented_error(text: str) -> Non
     ModelSpec(blocks=blocks)  # a parsed spec is always buildable
 
 
-@given(
-    st.lists(st.tuples(st.integers(1, 512), st.integers(1, 4)), min_size=1, max_size=5)
-)
+@given(st.lists(st.tuples(st.integers(1, 512), st.integers(1, 4)), min_size=1, max_size=5))
 def test_valid_blocks_round_trip(blocks: list[tuple[int, int]]) -> None:
     text = ",".join(f"{f}x{n}" for f, n in blocks)
     assert parse_blocks(text) == tuple(blocks)
 
 
 toml_values = st.one_of(
-    st.integers(-5, 300), st.floats(allow_nan=True), st.text(max_size=8), st.booleans(),
+    st.integers(-5, 300),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
+    st.booleans(),
     st.lists(st.integers(-1, 40), max_size=4),
-)  # fmt: skip
+)
 config_dicts = st.dictionaries(
     st.sampled_from(["model", "data", "train", "other"]),
     st.dictionaries(
-        st.sampled_from(["epochs", "batch_size", "blocks", "dataset", "rescale", "kernel_size",
-                         "input_shape", "learning_rate", "bogus", "jit", "precision"]),
+        st.sampled_from(
+            [
+                "epochs",
+                "batch_size",
+                "blocks",
+                "dataset",
+                "rescale",
+                "kernel_size",
+                "input_shape",
+                "learning_rate",
+                "bogus",
+                "jit",
+                "precision",
+            ]
+        ),
         toml_values,
         max_size=4,
     ),
     max_size=3,
-)  # fmt: skip
+)
 
 
 @given(config_dicts)

@@ -180,10 +180,12 @@ def test_subset_larger_than_the_source_is_refused(cifar_dir: Path) -> None:
 
 def test_pipeline_keeps_uint8_in_memory_and_converts_per_batch() -> None:
     synthetic = data.synthetic(50, 10, 0)
-    scaled = data.pipeline(synthetic.x_train, synthetic.y_train, 16, rescale=True,
-                           shuffle_seed=0, drop_remainder=True)  # fmt: skip
-    raw = data.pipeline(synthetic.x_train, synthetic.y_train, 16, rescale=False,
-                        shuffle_seed=0, drop_remainder=True)  # fmt: skip
+    scaled = data.pipeline(
+        synthetic.x_train, synthetic.y_train, 16, rescale=True, shuffle_seed=0, drop_remainder=True
+    )
+    raw = data.pipeline(
+        synthetic.x_train, synthetic.y_train, 16, rescale=False, shuffle_seed=0, drop_remainder=True
+    )
     scaled_batches = [(x.numpy(), y.numpy()) for x, y in scaled]
     raw_batches = [(x.numpy(), y.numpy()) for x, y in raw]
     assert len(scaled_batches) == 3  # 50 // 16: the partial batch is dropped
@@ -192,14 +194,17 @@ def test_pipeline_keeps_uint8_in_memory_and_converts_per_batch() -> None:
     epoch1 = np.concatenate([x for x, _ in scaled_batches])
     epoch2 = np.concatenate([x.numpy() for x, _ in scaled])
     assert not np.array_equal(epoch1, epoch2)  # reshuffled every epoch
-    same_seed = data.pipeline(synthetic.x_train, synthetic.y_train, 16, rescale=True,
-                              shuffle_seed=0, drop_remainder=True)  # fmt: skip
+    same_seed = data.pipeline(
+        synthetic.x_train, synthetic.y_train, 16, rescale=True, shuffle_seed=0, drop_remainder=True
+    )
     np.testing.assert_array_equal(np.concatenate([x.numpy() for x, _ in same_seed]), epoch1)
 
 
 def test_loaded_images_are_aligned_and_shared_with_tensorflow_not_copied(cifar_dir: Path) -> None:
     folder = data.load_cifar10(cifar_dir)
-    subset = data.load(DataSpec(dataset="cifar10", data_dir=str(cifar_dir), train_size=20, test_size=10), seed=0)
+    subset = data.load(
+        DataSpec(dataset="cifar10", data_dir=str(cifar_dir), train_size=20, test_size=10), seed=0
+    )
     synthetic = data.synthetic(30, 10, seed=0)
     for loaded in (folder, subset, synthetic):
         for images in (loaded.x_train, loaded.x_test):

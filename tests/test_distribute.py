@@ -13,8 +13,22 @@ from pathlib import Path
 import pandas as pd
 from conftest import TINY_BLOCKS
 
-TINY = ["--dataset", "synthetic", "--train-size", "256", "--test-size", "64", "--batch-size", "32",
-        "--blocks", TINY_BLOCKS, "--epochs", "2", "--no-progress", "--no-inference"]  # fmt: skip
+TINY = [
+    "--dataset",
+    "synthetic",
+    "--train-size",
+    "256",
+    "--test-size",
+    "64",
+    "--batch-size",
+    "32",
+    "--blocks",
+    TINY_BLOCKS,
+    "--epochs",
+    "2",
+    "--no-progress",
+    "--no-inference",
+]
 
 MIRRORED = """
 import sys
@@ -31,8 +45,16 @@ sys.exit(result.exit_code)
 
 def test_mirrored_over_two_logical_cpus_trains_both_models(tmp_path: Path) -> None:
     out = tmp_path / "mirrored"
-    args = ["compare", "--strategy", "mirrored", "--devices", "/cpu:0,/cpu:1", *TINY,
-            "--output-dir", str(out)]  # fmt: skip
+    args = [
+        "compare",
+        "--strategy",
+        "mirrored",
+        "--devices",
+        "/cpu:0,/cpu:1",
+        *TINY,
+        "--output-dir",
+        str(out),
+    ]
     proc = subprocess.run(
         [sys.executable, "-c", MIRRORED, *args], capture_output=True, text=True, timeout=300
     )
@@ -64,8 +86,12 @@ def test_two_workers_train_and_only_the_chief_writes(tmp_path: Path) -> None:
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", "dsbench", "compare", "--strategy", "multiworker", *TINY],
-                cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            )  # fmt: skip
+                cwd=cwd,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
         )
     outputs = []
     try:

@@ -79,8 +79,15 @@ def test_describe_ratios_are_relative_to_the_normal_model() -> None:
     assert alone["params_ratio"] == rows["separable"]["params_ratio"]
 
 
-@pytest.mark.parametrize("spec", [REFERENCE, ModelSpec(kernel_size=5), ModelSpec(kernel_size=7),
-                                  ModelSpec(blocks=((32, 3), (48, 1)), kernel_size=1)])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        REFERENCE,
+        ModelSpec(kernel_size=5),
+        ModelSpec(kernel_size=7),
+        ModelSpec(blocks=((32, 3), (48, 1)), kernel_size=1),
+    ],
+)
 def test_describe_counts_agree_with_keras(spec: ModelSpec) -> None:
     models, _ = describe(spec)
     for row in models:

@@ -19,8 +19,20 @@ from typer.testing import CliRunner
 
 from dsbench.cli import app
 
-TINY = ["--dataset", "synthetic", "--train-size", "300", "--test-size", "100",
-        "--batch-size", "32", "--blocks", TINY_BLOCKS, "--no-progress", "--no-inference"]  # fmt: skip
+TINY = [
+    "--dataset",
+    "synthetic",
+    "--train-size",
+    "300",
+    "--test-size",
+    "100",
+    "--batch-size",
+    "32",
+    "--blocks",
+    TINY_BLOCKS,
+    "--no-progress",
+    "--no-inference",
+]
 
 
 def invoke(args: list[str]) -> object:
@@ -32,7 +44,6 @@ def one_line(text: str) -> str:
 
 
 # ---------------------------------------------------------------- bad input
-
 
 
 @pytest.mark.parametrize(
@@ -55,7 +66,9 @@ def one_line(text: str) -> str:
         (["--batch-size", "1000"], "--batch-size 1000 is larger than the 300 training images"),
     ],
 )
-def test_bad_flags_give_one_clear_line_and_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+def test_bad_flags_give_one_clear_line_and_exit_2(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
     result = invoke(["compare", *TINY, "--epochs", "1", "--output-dir", str(tmp_path / "o"), *args])
     assert result.exit_code == 2, result.output
     assert message in one_line(result.output)
@@ -78,8 +91,18 @@ def test_bad_data_dirs_are_clear_errors(tmp_path: Path, cifar_dir: Path) -> None
         pickle.dump({b"data": os.system, b"labels": []}, stream, protocol=4)
     cases.append((["--data-dir", str(cifar_dir)], "refuses to run"))
     for extra, message in cases:
-        result = invoke(["compare", "--epochs", "1", "--no-progress", "--output-dir",
-                         str(tmp_path / "out"), "--force", *extra])  # fmt: skip
+        result = invoke(
+            [
+                "compare",
+                "--epochs",
+                "1",
+                "--no-progress",
+                "--output-dir",
+                str(tmp_path / "out"),
+                "--force",
+                *extra,
+            ]
+        )
         assert result.exit_code == 2, result.output
         assert message in one_line(result.output)
         assert "Traceback" not in result.output
@@ -107,8 +130,17 @@ def test_inconsistent_batch_files_through_the_cli(
 
 
 def test_train_size_larger_than_the_source(tmp_path: Path, cifar_dir: Path) -> None:
-    result = invoke(["compare", "--data-dir", str(cifar_dir), "--train-size", "500",
-                     "--output-dir", str(tmp_path / "o")])  # fmt: skip
+    result = invoke(
+        [
+            "compare",
+            "--data-dir",
+            str(cifar_dir),
+            "--train-size",
+            "500",
+            "--output-dir",
+            str(tmp_path / "o"),
+        ]
+    )
     assert result.exit_code == 2
     assert "--train-size 500 is larger than the 100 train images" in one_line(result.output)
 
@@ -119,7 +151,9 @@ def test_truncated_batch_through_the_cli(tmp_path: Path, cifar_dir: Path) -> Non
     result = invoke(["compare", "--data-dir", str(cifar_dir), "--output-dir", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "data_batch_4 is truncated or corrupt" in one_line(result.output)
-    debug = invoke(["compare", "--data-dir", str(cifar_dir), "--output-dir", str(tmp_path / "p"), "--debug"])
+    debug = invoke(
+        ["compare", "--data-dir", str(cifar_dir), "--output-dir", str(tmp_path / "p"), "--debug"]
+    )
     assert debug.exception is not None  # --debug lets the exception (and its traceback) through
 
 
@@ -164,8 +198,19 @@ def test_report_on_folders_that_are_not_results(tmp_path: Path) -> None:
 
 def test_a_diverging_run_is_marked_and_exits_non_zero(tmp_path: Path) -> None:
     out = tmp_path / "nan"
-    result = invoke(["compare", *TINY, "--epochs", "3", "--no-rescale", "--learning-rate", "1e12",
-                     "--output-dir", str(out)])  # fmt: skip
+    result = invoke(
+        [
+            "compare",
+            *TINY,
+            "--epochs",
+            "3",
+            "--no-rescale",
+            "--learning-rate",
+            "1e12",
+            "--output-dir",
+            str(out),
+        ]
+    )
     assert result.exit_code == 1, result.output
     assert "diverged at epoch 1" in result.output
     summary = pd.read_csv(out / "summary.csv")
@@ -175,9 +220,13 @@ def test_a_diverging_run_is_marked_and_exits_non_zero(tmp_path: Path) -> None:
 def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="120")
     return subprocess.Popen(
-        [sys.executable, "-m", "dsbench", *args], cwd=cwd, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [sys.executable, "-m", "dsbench", *args],
+        cwd=cwd,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _interrupt_after_first_epoch(proc: subprocess.Popen[str], signum: int) -> tuple[str, str]:
@@ -195,10 +244,24 @@ def _interrupt_after_first_epoch(proc: subprocess.Popen[str], signum: int) -> tu
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_after_first_epoch_writes_results_and_exits(tmp_path: Path, signum: int, code: int) -> None:
+def test_signal_after_first_epoch_writes_results_and_exits(
+    tmp_path: Path, signum: int, code: int
+) -> None:
     out = tmp_path / "run"
-    proc = _start(["compare", *TINY, "--train-size", "1200", "--epochs", "30", "--checkpoint",
-                   "--output-dir", str(out)], tmp_path)  # fmt: skip
+    proc = _start(
+        [
+            "compare",
+            *TINY,
+            "--train-size",
+            "1200",
+            "--epochs",
+            "30",
+            "--checkpoint",
+            "--output-dir",
+            str(out),
+        ],
+        tmp_path,
+    )
     stdout, stderr = _interrupt_after_first_epoch(proc, signum)
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr
@@ -213,8 +276,20 @@ def test_signal_after_first_epoch_writes_results_and_exits(tmp_path: Path, signu
 
 def test_interrupted_run_resumes_with_every_epoch_exactly_once(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    proc = _start(["compare", *TINY, "--train-size", "1200", "--epochs", "4", "--checkpoint",
-                   "--output-dir", str(out)], tmp_path)  # fmt: skip
+    proc = _start(
+        [
+            "compare",
+            *TINY,
+            "--train-size",
+            "1200",
+            "--epochs",
+            "4",
+            "--checkpoint",
+            "--output-dir",
+            str(out),
+        ],
+        tmp_path,
+    )
     _interrupt_after_first_epoch(proc, signal.SIGINT)
     assert proc.returncode == 130
     before = pd.read_csv(out / "history.csv")
@@ -234,8 +309,19 @@ def test_interrupted_run_resumes_with_every_epoch_exactly_once(tmp_path: Path) -
 def test_deterministic_runs_repeat_exactly(tmp_path: Path) -> None:
     histories = []
     for name in ("a", "b"):
-        result = invoke(["train", "--model", "separable", *TINY, "--epochs", "2", "--deterministic",
-                         "--output-dir", str(tmp_path / name)])  # fmt: skip
+        result = invoke(
+            [
+                "train",
+                "--model",
+                "separable",
+                *TINY,
+                "--epochs",
+                "2",
+                "--deterministic",
+                "--output-dir",
+                str(tmp_path / name),
+            ]
+        )
         assert result.exit_code == 0, result.output
         histories.append(pd.read_csv(tmp_path / name / "history.csv"))
     columns = ["loss", "accuracy", "val_loss", "val_accuracy"]

@@ -17,8 +17,17 @@ def invoke(args: list[str]) -> object:
 
 
 def test_summary_only_equals_summary_for_each_point(tmp_path: Path) -> None:
-    result = invoke(["sweep", "--kernel-size", "3,5,7", "--summary-only", "--json",
-                     "--output-dir", str(tmp_path / "s")])  # fmt: skip
+    result = invoke(
+        [
+            "sweep",
+            "--kernel-size",
+            "3,5,7",
+            "--summary-only",
+            "--json",
+            "--output-dir",
+            str(tmp_path / "s"),
+        ]
+    )
     assert result.exit_code == 0, result.output
     rows = pd.DataFrame(json.loads(result.stdout)["rows"])
     assert len(rows) == 6 and sorted(rows["kernel_size"].unique()) == [3, 5, 7]
@@ -42,13 +51,29 @@ def test_summary_only_equals_summary_for_each_point(tmp_path: Path) -> None:
 
 
 def test_width_and_depth_axes_scale_the_blocks(tmp_path: Path) -> None:
-    result = invoke(["sweep", "--width", "0.5,2", "--blocks", "64x2,128x2,256x2", "--blocks",
-                     "64x3,128x3,256x3", "--summary-only", "--json", "--output-dir",
-                     str(tmp_path / "w")])  # fmt: skip
+    result = invoke(
+        [
+            "sweep",
+            "--width",
+            "0.5,2",
+            "--blocks",
+            "64x2,128x2,256x2",
+            "--blocks",
+            "64x3,128x3,256x3",
+            "--summary-only",
+            "--json",
+            "--output-dir",
+            str(tmp_path / "w"),
+        ]
+    )
     assert result.exit_code == 0, result.output
     rows = pd.DataFrame(json.loads(result.stdout)["rows"])
-    assert set(rows["scaled_blocks"]) == {"32x2,64x2,128x2", "128x2,256x2,512x2",
-                                          "32x3,64x3,128x3", "128x3,256x3,512x3"}  # fmt: skip
+    assert set(rows["scaled_blocks"]) == {
+        "32x2,64x2,128x2",
+        "128x2,256x2,512x2",
+        "32x3,64x3,128x3",
+        "128x3,256x3,512x3",
+    }
 
 
 @pytest.mark.parametrize(
@@ -67,15 +92,37 @@ def test_bad_axes_are_clear_errors(args: list[str], message: str) -> None:
 
 def test_trained_two_point_sweep_writes_rows_per_point_and_model(tmp_path: Path) -> None:
     out = tmp_path / "t"
-    result = invoke(["sweep", "--kernel-size", "3,5", "--blocks", "8x1,16x1", "--dataset",
-                     "synthetic", "--train-size", "256", "--test-size", "64", "--batch-size",
-                     "32", "--epochs", "2", "--no-inference", "--no-progress", "--output-dir",
-                     str(out)])  # fmt: skip
+    result = invoke(
+        [
+            "sweep",
+            "--kernel-size",
+            "3,5",
+            "--blocks",
+            "8x1,16x1",
+            "--dataset",
+            "synthetic",
+            "--train-size",
+            "256",
+            "--test-size",
+            "64",
+            "--batch-size",
+            "32",
+            "--epochs",
+            "2",
+            "--no-inference",
+            "--no-progress",
+            "--output-dir",
+            str(out),
+        ]
+    )
     assert result.exit_code == 0, result.output
     rows = pd.read_csv(out / "sweep.csv")
     assert len(rows) == 4
     assert sorted(zip(rows["kernel_size"], rows["model"])) == [
-        (3, "normal"), (3, "separable"), (5, "normal"), (5, "separable")
+        (3, "normal"),
+        (3, "separable"),
+        (5, "normal"),
+        (5, "separable"),
     ]
     assert rows["steady_epoch_s"].notna().all() and rows["best_val_acc"].notna().all()
     document = json.loads((out / "sweep.json").read_text())
@@ -89,9 +136,27 @@ def test_trained_two_point_sweep_writes_rows_per_point_and_model(tmp_path: Path)
 
 def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path: Path) -> None:
     out = tmp_path / "r"
-    args = ["sweep", "--kernel-size", "3,5", "--blocks", "8x1", "--dataset", "synthetic",
-            "--train-size", "128", "--test-size", "32", "--batch-size", "32", "--epochs", "1",
-            "--no-inference", "--no-progress", "--output-dir", str(out)]  # fmt: skip
+    args = [
+        "sweep",
+        "--kernel-size",
+        "3,5",
+        "--blocks",
+        "8x1",
+        "--dataset",
+        "synthetic",
+        "--train-size",
+        "128",
+        "--test-size",
+        "32",
+        "--batch-size",
+        "32",
+        "--epochs",
+        "1",
+        "--no-inference",
+        "--no-progress",
+        "--output-dir",
+        str(out),
+    ]
     assert invoke(args).exit_code == 0
     first = pd.read_csv(out / "points" / "k3-w1-b8x1" / "history.csv")
     # Pretend the run stopped after its first point.
