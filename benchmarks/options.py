@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from overhead import run_dsbench  # noqa: E402
+from overhead import run_dsbench
 
 VARIANTS = {
     "default": [],

@@ -230,7 +230,7 @@ def main() -> None:
         mine = statistics.median(r["steady_epoch_s"] for r in runs[model]["dsbench"])
         base_rss = statistics.median(r["rss_kb"] for r in runs[model]["baseline"]) / 1024
         mine_rss = statistics.median(r["rss_kb"] for r in runs[model]["dsbench"]) / 1024
-        pairs = zip(runs[model]["baseline"], runs[model]["dsbench"])
+        pairs = zip(runs[model]["baseline"], runs[model]["dsbench"], strict=True)
         ratios = " ".join(f"{b['steady_epoch_s'] / d['steady_epoch_s']:.3f}" for b, d in pairs)
         print(
             f"| {model} | {base:.2f} | {mine:.2f} | {base / mine:.3f} | {ratios} | {base_rss:.0f} | {mine_rss:.0f} |"

@@ -6,7 +6,7 @@ layers; every error a user can act on is a DsbenchError.
 
 __version__ = "0.1.0"
 
-from dsbench.api import (  # noqa: E402  (the version first: modules below read it)
+from dsbench.api import (
     Comparison,
     SweepResult,
     compare,
@@ -17,8 +17,8 @@ from dsbench.api import (  # noqa: E402  (the version first: modules below read 
     sweep,
     train,
 )
-from dsbench.errors import DsbenchError  # noqa: E402
-from dsbench.observer import Observer  # noqa: E402
+from dsbench.errors import DsbenchError
+from dsbench.observer import Observer
 
 __all__ = [
     "Comparison",

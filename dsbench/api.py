@@ -13,9 +13,10 @@ progress. TensorFlow is imported only by the functions that train.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from dsbench.config import KINDS, RunSpec, run_spec, validate_config
 from dsbench.errors import DsbenchError
@@ -239,8 +240,7 @@ def sweep(
     Axes take lists ([3, 5, 7]) or text ("3,5,7"); `blocks` takes a list of block lists.
     `summary_only` trains nothing: params and MACs per point, without TensorFlow.
     """
-    from dsbench import store
-    from dsbench import sweeps
+    from dsbench import store, sweeps
 
     spec = run_spec(settings, config)
     points = sweeps.points_for(spec.model, kernel_size, width, blocks)
@@ -289,8 +289,7 @@ def resume(
 
     `data_dir` may point to the data anew (e.g. on another machine).
     """
-    from dsbench import store
-    from dsbench import sweeps
+    from dsbench import store, sweeps
 
     run_dir = Path(path)
     if store.is_sweep_dir(run_dir):

@@ -109,9 +109,9 @@ def _option(name: str) -> Any:
         return Annotated[bool, typer.Option(flag, help=HELP[name])]
     if kind is bool:
         flag = f"{flag}/--no-{flag[2:]}"
-    extra = {"min": 0 if name == "seed" else 1} if kind is int else {}
+    minimum = (0 if name == "seed" else 1) if kind is int else None
     optional = kind if name in DEFAULTS else Optional[kind]
-    return Annotated[optional, typer.Option(flag, help=HELP[name], **extra)]
+    return Annotated[optional, typer.Option(flag, help=HELP[name], min=minimum)]
 
 
 OPTIONS = {name: _option(name) for name in HELP}

@@ -11,9 +11,10 @@ import difflib
 import math
 import re
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from dsbench.errors import DsbenchError
 

@@ -39,7 +39,7 @@ def fit(
             # Sum over the replica's examples / global batch: the all-reduced sum is the mean.
             loss = tf.reduce_sum(per_example) / global_batch
         grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         correct = tf.equal(tf.argmax(probs, axis=-1, output_type=tf.int32), tf.cast(y, tf.int32))
         return (
             tf.reduce_sum(per_example),

@@ -20,7 +20,7 @@ def curves(history: pd.DataFrame, path: Path) -> None:
     fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
     colors = {"normal": "tab:blue", "separable": "tab:orange"}
     for model, group in means.groupby("model"):
-        color = colors.get(str(model), None)
+        color = colors.get(str(model))
         acc_ax.plot(group["epoch"], group["accuracy"], "--", color=color, label=f"{model} train")
         acc_ax.plot(group["epoch"], group["val_accuracy"], "-o", color=color, label=f"{model} val")
         loss_ax.plot(group["epoch"], group["loss"], "--", color=color, label=f"{model} train")
@@ -52,7 +52,7 @@ def sweep(ratios: pd.DataFrame, axes: list[str], path: Path) -> None:
     series = [("macs_ratio", "MAC ratio", "--"), ("params_ratio", "params ratio", ":")]
     if "time_ratio" in ratios and ratios["time_ratio"].notna().any():
         series.insert(0, ("time_ratio", "time ratio (steady s/epoch)", "-o"))
-    for panel, axis in zip(panels[0], axes):
+    for panel, axis in zip(panels[0], axes, strict=True):
         others = [a for a in axes if a != axis]
         groups = ratios.groupby(others, sort=False) if others else [("", ratios)]
         for key, group in groups:
@@ -63,7 +63,9 @@ def sweep(ratios: pd.DataFrame, axes: list[str], path: Path) -> None:
                 else group[axis]
             )
             suffix = (
-                f" ({', '.join(f'{o}={k}' for o, k in zip(others, _tuple(key)))})" if others else ""
+                f" ({', '.join(f'{o}={k}' for o, k in zip(others, _tuple(key), strict=True))})"
+                if others
+                else ""
             )
             for column, label, style in series:
                 if column in group:

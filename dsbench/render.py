@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -340,8 +341,10 @@ def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
         group = rows[rows["point"] == ratio_row.point].set_index("model")
         normal, separable = group.loc["normal"], group.loc["separable"]
 
-        def pair(column: str, fmt: Callable[[Any], str]) -> str:
-            return f"{_cell(normal, column, fmt)} / {_cell(separable, column, fmt)}"
+        def pair(
+            column: str, fmt: Callable[[Any], str], n: Any = normal, s: Any = separable
+        ) -> str:
+            return f"{_cell(n, column, fmt)} / {_cell(s, column, fmt)}"
 
         cells = [
             str(ratio_row.kernel_size),

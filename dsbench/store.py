@@ -12,9 +12,10 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -57,7 +58,11 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 def atomic_text(path: Path, text: str) -> None:
     """Atomically write a text file."""
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    atomic_write(path, write)
 
 
 def atomic_json(path: Path, document: Any) -> None:

@@ -1,15 +1,18 @@
-"""Fixtures: tiny CIFAR-10 batch files in the exact python format, and a CLI runner."""
+"""Fixtures: tiny CIFAR-10 batch files in the exact python format, one tiny training setup
+shared by every test that trains, a CLI invoker, and hand-made RunResults (no TensorFlow)."""
 
 from __future__ import annotations
 
 import os
 import pickle
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -17,8 +20,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 IMAGES_PER_BATCH = 20
 BATCH_NAMES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
 
-# A small architecture so training tests take seconds; exact-count tests use the reference.
-TINY_BLOCKS = "16x1,32x1"
+# The one tiny training setup: a small architecture and a few hundred synthetic images, so a
+# run takes seconds. Exact-count tests use the reference architecture without training.
+TINY_SETTINGS: dict[str, Any] = {
+    "dataset": "synthetic",
+    "train_size": 256,
+    "test_size": 64,
+    "batch_size": 32,
+    "blocks": "8x1,16x1",
+    "inference": False,
+}
 
 
 def cifar_rows(images: np.ndarray) -> np.ndarray:
@@ -26,8 +37,7 @@ def cifar_rows(images: np.ndarray) -> np.ndarray:
     return images.transpose(0, 3, 1, 2).reshape(len(images), 3072)
 
 
-def write_batch(path: Path, images: np.ndarray, labels: list[int], protocol: int = 4) -> None:
-    """Write one batch file the way CIFAR-10's python version stores it."""
+def _write_batch(path: Path, images: np.ndarray, labels: list[int], protocol: int = 4) -> None:
     batch = {
         b"batch_label": b"testing batch",
         b"labels": list(labels),
@@ -38,8 +48,7 @@ def write_batch(path: Path, images: np.ndarray, labels: list[int], protocol: int
         pickle.dump(batch, stream, protocol=protocol)
 
 
-def make_split(seed: int, n: int = IMAGES_PER_BATCH) -> tuple[np.ndarray, list[int]]:
-    """Random images whose top-left pixel encodes (label, channel) so layout errors show."""
+def _make_split(seed: int, n: int = IMAGES_PER_BATCH) -> tuple[np.ndarray, list[int]]:
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8)
     labels = [int(v) for v in np.arange(n) % 10]
@@ -49,12 +58,29 @@ def make_split(seed: int, n: int = IMAGES_PER_BATCH) -> tuple[np.ndarray, list[i
 
 
 @pytest.fixture
+def write_batch() -> Callable[..., None]:
+    """Write one batch file the way CIFAR-10's python version stores it."""
+    return _write_batch
+
+
+@pytest.fixture
+def make_split() -> Callable[..., tuple[np.ndarray, list[int]]]:
+    """Random images whose top-left pixel encodes (label, channel) so layout errors show."""
+    return _make_split
+
+
+@pytest.fixture
+def images_per_batch() -> int:
+    return IMAGES_PER_BATCH
+
+
+@pytest.fixture
 def cifar_dir(tmp_path: Path) -> Path:
     """A data dir holding cifar-10-batches-py/ with five train batches and a test batch."""
     folder = tmp_path / "data" / "cifar-10-batches-py"
     folder.mkdir(parents=True)
     for seed, name in enumerate(BATCH_NAMES):
-        write_batch(folder / name, *make_split(seed))
+        _write_batch(folder / name, *_make_split(seed))
     (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": [b"x"] * 10}, protocol=3))
     return tmp_path / "data"
 
@@ -73,3 +99,83 @@ def cifar_archive(cifar_dir: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def tiny_settings() -> dict[str, Any]:
+    """The tiny training setup as API keyword arguments."""
+    return dict(TINY_SETTINGS)
+
+
+@pytest.fixture(scope="session")
+def tiny() -> list[str]:
+    """The tiny training setup as CLI flags (no progress bars, no inference)."""
+    args = []
+    for name, value in TINY_SETTINGS.items():
+        flag = "--" + name.replace("_", "-")
+        args += (
+            [flag]
+            if value is True
+            else [f"--no-{flag[2:]}"]
+            if value is False
+            else [flag, str(value)]
+        )
+    return [*args, "--no-progress"]
+
+
+@pytest.fixture(scope="session")
+def invoke() -> Callable[[list[str]], Result]:
+    """Run the CLI in-process on a list of arguments."""
+    from dsbench.cli import app
+
+    return lambda args: CliRunner().invoke(app, args)
+
+
+@pytest.fixture(scope="session")
+def one_line() -> Callable[[str], str]:
+    """Output with every run of whitespace made one space (Rich wraps long lines)."""
+    return lambda text: " ".join(text.split())
+
+
+@pytest.fixture(scope="session")
+def compared(
+    tmp_path_factory: pytest.TempPathFactory, invoke: Any, tiny: list[str]
+) -> tuple[Path, Result]:
+    """One real 3-epoch `compare` through the CLI, with inference, shared by read-only tests."""
+    out = tmp_path_factory.mktemp("runs") / "cmp"
+    result = invoke(["compare", *tiny, "--inference", "--epochs", "3", "--output-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result
+
+
+def epoch_rows(
+    train_s: list[float], val_acc: list[float], traced: tuple[int, ...] = (1,)
+) -> list[dict[str, Any]]:
+    """Hand-made history rows: train seconds and validation accuracy per epoch."""
+    return [
+        {"epoch": e, "loss": 1.0 / e, "accuracy": acc + 0.05, "val_loss": 1.2 / e,
+         "val_accuracy": acc, "train_s": t, "val_s": 0.5, "epoch_s": t + 0.5,
+         "includes_tracing": e in traced}
+        for e, (t, acc) in enumerate(zip(train_s, val_acc, strict=True), start=1)
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def made_results() -> Callable[..., list[Any]]:
+    """RunResults built by hand: known epochs and times, so every formula can be checked."""
+    from dsbench.records import RunResult
+
+    def make(
+        normal_s: list[float] | None = None, separable_s: list[float] | None = None, **extra: Any
+    ) -> list[RunResult]:
+        normal_s = normal_s or [3.0, 2.0, 2.2, 1.8]
+        separable_s = separable_s or [1.5, 1.0, 1.1, 0.9]
+        accs = [0.3, 0.5, 0.6, 0.55]
+        return [
+            RunResult("normal", 0, 0, 1_186_378, 152_805_376, 10, 32,
+                      epoch_rows(normal_s, accs[: len(normal_s)]), **extra),
+            RunResult("separable", 0, 0, 174_821, 18_295_808, 10, 32,
+                      epoch_rows(separable_s, accs[: len(separable_s)]), **extra),
+        ]  # fmt: skip
+
+    return make

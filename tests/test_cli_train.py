@@ -4,67 +4,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_BLOCKS
-from typer.testing import CliRunner
-
-from dsbench.cli import app
-
-TINY = [
-    "--dataset",
-    "synthetic",
-    "--train-size",
-    "600",
-    "--test-size",
-    "200",
-    "--batch-size",
-    "32",
-    "--blocks",
-    TINY_BLOCKS,
-    "--no-progress",
-]
 
 
-def run(args: list[str]) -> object:
-    result = CliRunner().invoke(app, args)
-    return result
-
-
-@pytest.fixture(scope="module")
-def compared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
-    """One small `compare` run shared by the tests that only read its output."""
-    out = tmp_path_factory.mktemp("runs") / "cmp"
-    result = run(["compare", *TINY, "--epochs", "3", "--output-dir", str(out)])
-    assert result.exit_code == 0, result.output
-    return out, result
-
-
-def test_compare_prints_the_side_by_side_table(compared: tuple[Path, object]) -> None:
+def test_compare_prints_the_side_by_side_table(compared: tuple[Path, Any]) -> None:
     _, result = compared
-    text = result.output
-    for label in (
-        "parameters",
-        "MACs / image",
-        "first epoch s",
-        "steady-state s/epoch",
-        "train ms/step",
-        "train images/s",
-        "est. train GFLOP/s",
-        "best val acc",
-        "overfit",
-        "inference latency, batch 1",
-        "inference images/s",
-        ".keras file size",
-        "separable / normal",
-    ):
-        assert label in text, label
-    assert "from 1 run per model" in text
-    assert "epoch 1 includes graph tracing" in text
+    for label in ("parameters", "MACs / image", "first epoch s", "steady-state s/epoch",
+                  "train ms/step", "train images/s", "est. train GFLOP/s", "best val acc",
+                  "overfit", "inference latency, batch 1", "inference images/s",
+                  ".keras file size", "separable / normal"):  # fmt: skip
+        assert label in result.output, label
+    assert "from 1 run per model" in result.output
+    assert "epoch 1 includes graph tracing" in result.output
 
 
-def test_compare_writes_every_file_and_they_read_back(compared: tuple[Path, object]) -> None:
+def test_compare_writes_every_file_and_they_read_back(compared: tuple[Path, Any]) -> None:
     out, result = compared
     for name in ("history.csv", "summary.csv", "summary.json", "environment.json", "curves.png"):
         assert (out / name).is_file(), name
@@ -81,65 +39,54 @@ def test_compare_writes_every_file_and_they_read_back(compared: tuple[Path, obje
     sep = summary.loc["separable"]
     assert f"{sep['best_val_acc']:.4f}" in result.output
     assert f"{int(sep['params']):,}" in result.output
-    # steady state is the median of epochs 2..3
+    # steady state is the median of epochs 2..3; ms/step and images/s follow from it
     normal = history[history["model"] == "normal"]
-    assert summary.loc["normal", "steady_epoch_s"] == pytest.approx(
-        normal["epoch_s"].iloc[1:].median()
-    )
-    assert summary.loc["normal", "first_epoch_s"] == pytest.approx(normal["epoch_s"].iloc[0])
+    row = summary.loc["normal"]
+    assert row["steady_epoch_s"] == pytest.approx(normal["epoch_s"].iloc[1:].median())
+    assert row["first_epoch_s"] == pytest.approx(normal["epoch_s"].iloc[0])
+    train_s = normal["train_s"].iloc[1:].median()
+    assert row["ms_per_step"] == pytest.approx(train_s / 8 * 1e3)  # 256 images / 32 = 8 steps
+    assert row["train_images_per_s"] == pytest.approx(256 / train_s)
     environment = json.loads((out / "environment.json").read_text())
-    assert environment["versions"]["tensorflow"] and environment["versions"]["keras"].startswith(
-        "3"
-    )
+    assert environment["versions"]["keras"].startswith("3")
     assert environment["settings"]["train"]["epochs"] == 3
     assert environment["replicas"] == 1
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_both_models_learn_the_synthetic_data(compared: tuple[Path, object]) -> None:
+def test_both_models_learn_the_synthetic_data(compared: tuple[Path, Any]) -> None:
     out, _ = compared
     summary = pd.read_csv(out / "summary.csv").set_index("model")
-    assert summary.loc["normal", "best_val_acc"] > 0.5  # chance is 0.1
-    assert summary.loc["separable", "best_val_acc"] > 0.5
+    assert summary.loc["normal", "best_val_acc"] > 0.3  # chance is 0.1
+    assert summary.loc["separable", "best_val_acc"] > 0.3
 
 
-def test_report_reproduces_the_summary(compared: tuple[Path, object]) -> None:
-    out, result = compared
-    report = run(["report", str(out)])
+def test_report_reproduces_the_summary(compared: tuple[Path, Any], invoke: Any) -> None:
+    out, _ = compared
+    report = invoke(["report", str(out)])
     assert report.exit_code == 0, report.output
     summary = pd.read_csv(out / "summary.csv")
     for value in summary["best_val_acc"]:
         assert f"{value:.4f}" in report.output
     for value in summary["steady_epoch_s"]:
         assert f"{value:.2f}" in report.output
-    both = run(["report", str(out), str(out)])
+    both = invoke(["report", str(out), str(out)])
     assert both.exit_code == 0 and both.output.count("separable") >= 2
 
 
-def test_existing_results_folder_is_refused_without_force(compared: tuple[Path, object]) -> None:
+def test_existing_results_folder_is_refused_without_force(
+    compared: tuple[Path, Any], invoke: Any, tiny: list[str]
+) -> None:
     out, _ = compared
-    result = run(["compare", *TINY, "--epochs", "1", "--output-dir", str(out)])
+    result = invoke(["compare", *tiny, "--epochs", "1", "--output-dir", str(out)])
     assert result.exit_code == 2
     assert "already exists" in result.output and "--force" in result.output
     assert json.loads((out / "summary.json").read_text())["settings"]["train"]["epochs"] == 3
 
 
-def test_json_output_is_only_json(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app,
-        [
-            "train",
-            "--model",
-            "separable",
-            *TINY,
-            "--epochs",
-            "2",
-            "--no-inference",
-            "--json",
-            "--output-dir",
-            str(tmp_path / "j"),
-        ],
-    )
+def test_json_output_is_only_json(tmp_path: Path, invoke: Any, tiny: list[str]) -> None:
+    result = invoke(["train", "--model", "separable", *tiny, "--epochs", "2", "--json",
+                     "--output-dir", str(tmp_path / "j")])  # fmt: skip
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     (row,) = document["models"]
@@ -148,21 +95,10 @@ def test_json_output_is_only_json(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "j" / "summary.json").read_text()) == document
 
 
-def test_repeats_show_mean_and_std(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_repeats_show_mean_and_std(tmp_path: Path, invoke: Any, tiny: list[str]) -> None:
     out = tmp_path / "rep"
-    result = run(
-        [
-            "compare",
-            *TINY,
-            "--epochs",
-            "2",
-            "--repeats",
-            "2",
-            "--no-inference",
-            "--output-dir",
-            str(out),
-        ]
-    )
+    result = invoke(["compare", *tiny, "--epochs", "2", "--repeats", "2", "--output-dir", str(out)])
     assert result.exit_code == 0, result.output
     assert "±" in result.output and "over 2 runs" in result.output
     history = pd.read_csv(out / "history.csv")
@@ -172,34 +108,22 @@ def test_repeats_show_mean_and_std(tmp_path: Path) -> None:
     assert summary["best_val_acc_std"].notna().all()
 
 
-def test_no_rescale_changes_inputs_not_parameter_counts(tmp_path: Path) -> None:
-    docs = []
-    for flag in ("--rescale", "--no-rescale"):
-        result = CliRunner().invoke(
-            app,
-            [
-                "train",
-                "--model",
-                "normal",
-                *TINY,
-                "--epochs",
-                "1",
-                "--no-inference",
-                flag,
-                "--json",
-                "--output-dir",
-                str(tmp_path / flag),
-            ],
-        )
-        assert result.exit_code == 0, result.output
-        docs.append(json.loads(result.stdout))
-    assert docs[0]["settings"]["data"]["rescale"] is True
-    assert docs[1]["settings"]["data"]["rescale"] is False
-    assert docs[0]["models"][0]["params"] == docs[1]["models"][0]["params"]
-    assert docs[0]["models"][0]["best_val_acc"] != docs[1]["models"][0]["best_val_acc"]
+@pytest.mark.parametrize(("rescale", "scale"), [(True, 1 / 255), (False, 1.0)])
+def test_rescale_decides_the_pixel_values_the_models_see(rescale: bool, scale: float) -> None:
+    from dsbench.data import pipeline
+
+    images = np.arange(4 * 32 * 32 * 3, dtype=np.int64).reshape(4, 32, 32, 3).astype(np.uint8)
+    batches = pipeline(images, np.arange(4), 4, rescale=rescale, shuffle_seed=None,
+                       drop_remainder=False)  # fmt: skip
+    ((x, _),) = list(batches.as_numpy_iterator())
+    np.testing.assert_allclose(x, images.astype(np.float32) * np.float32(scale), rtol=1e-6)
 
 
-def test_best_epoch_is_shown_as_an_epoch_number() -> None:
-    from dsbench.render import epoch_number
-
-    assert [epoch_number(v) for v in (3.0, 3, 2.5, float("nan"))] == ["3", "3", "2.5", "–"]
+def test_no_rescale_is_recorded_and_keeps_parameter_counts(invoke: Any, tiny: list[str],
+                                                           tmp_path: Path) -> None:  # fmt: skip
+    result = invoke(["train", "--model", "normal", *tiny, "--epochs", "1", "--no-rescale",
+                     "--json", "--output-dir", str(tmp_path / "raw")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["settings"]["data"]["rescale"] is False
+    assert document["models"][0]["params"] == 8 * 27 + 8 + 16 * 72 + 16 + 8 * 8 * 16 * 10 + 10

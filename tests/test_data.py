@@ -5,24 +5,26 @@ from __future__ import annotations
 import pickle
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from conftest import IMAGES_PER_BATCH, make_split, write_batch
 
 from dsbench import data
 from dsbench.config import DataSpec
 from dsbench.errors import DsbenchError
 
 
-def test_folder_loads_in_nhwc_with_planes_in_cifar_order(cifar_dir: Path) -> None:
+def test_folder_loads_in_nhwc_with_planes_in_cifar_order(
+    cifar_dir: Path, make_split: Any, images_per_batch: Any
+) -> None:
     loaded = data.load_cifar10(cifar_dir)
-    assert loaded.x_train.shape == (5 * IMAGES_PER_BATCH, 32, 32, 3)
-    assert loaded.x_test.shape == (IMAGES_PER_BATCH, 32, 32, 3)
+    assert loaded.x_train.shape == (5 * images_per_batch, 32, 32, 3)
+    assert loaded.x_test.shape == (images_per_batch, 32, 32, 3)
     assert loaded.x_train.dtype == np.uint8 and loaded.y_train.dtype == np.int64
     expected_images, expected_labels = make_split(0)
-    np.testing.assert_array_equal(loaded.x_train[:IMAGES_PER_BATCH], expected_images)
-    assert loaded.y_train[:IMAGES_PER_BATCH].tolist() == expected_labels
+    np.testing.assert_array_equal(loaded.x_train[:images_per_batch], expected_images)
+    assert loaded.y_train[:images_per_batch].tolist() == expected_labels
     # the marker pixel: R = label, G = 100 + label, B = 200 + label
     assert loaded.x_test[3, 0, 0].tolist() == [3, 103, 203]
 
@@ -93,7 +95,7 @@ def test_truncated_archive_is_a_clear_error(cifar_archive: Path) -> None:
     ],
 )
 def test_inconsistent_batches_are_refused(
-    cifar_dir: Path, images: np.ndarray, labels: list[int], message: str
+    cifar_dir: Path, images: np.ndarray, labels: list[int], message: str, write_batch: Any
 ) -> None:
     write_batch(_batches(cifar_dir) / "test_batch", images, labels)
     with pytest.raises(DsbenchError, match=rf"test_batch: {message}"):
@@ -115,7 +117,7 @@ def test_wrong_shape_or_dtype_is_refused(cifar_dir: Path, array: np.ndarray, mes
         data.load_cifar10(cifar_dir)
 
 
-def test_missing_dir_and_missing_files(tmp_path: Path) -> None:
+def test_missing_dir_and_missing_files(tmp_path: Path, make_split: Any, write_batch: Any) -> None:
     with pytest.raises(DsbenchError, match=r"does not exist"):
         data.load_cifar10(tmp_path / "nowhere")
     with pytest.raises(DsbenchError, match=r"holds neither cifar-10-batches-py/"):

@@ -11,24 +11,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from conftest import TINY_BLOCKS
-
-TINY = [
-    "--dataset",
-    "synthetic",
-    "--train-size",
-    "256",
-    "--test-size",
-    "64",
-    "--batch-size",
-    "32",
-    "--blocks",
-    TINY_BLOCKS,
-    "--epochs",
-    "2",
-    "--no-progress",
-    "--no-inference",
-]
+import pytest
 
 MIRRORED = """
 import sys
@@ -43,7 +26,8 @@ sys.exit(result.exit_code)
 """
 
 
-def test_mirrored_over_two_logical_cpus_trains_both_models(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_mirrored_over_two_logical_cpus_trains_both_models(tmp_path: Path, tiny: list[str]) -> None:
     out = tmp_path / "mirrored"
     args = [
         "compare",
@@ -51,7 +35,9 @@ def test_mirrored_over_two_logical_cpus_trains_both_models(tmp_path: Path) -> No
         "mirrored",
         "--devices",
         "/cpu:0,/cpu:1",
-        *TINY,
+        *tiny,
+        "--epochs",
+        "2",
         "--output-dir",
         str(out),
     ]
@@ -75,7 +61,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_two_workers_train_and_only_the_chief_writes(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_two_workers_train_and_only_the_chief_writes(tmp_path: Path, tiny: list[str]) -> None:
     workers = [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]
     procs = []
     for index in (0, 1):
@@ -85,7 +72,17 @@ def test_two_workers_train_and_only_the_chief_writes(tmp_path: Path) -> None:
         env = dict(os.environ, TF_CONFIG=json.dumps(tf_config))
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "dsbench", "compare", "--strategy", "multiworker", *TINY],
+                [
+                    sys.executable,
+                    "-m",
+                    "dsbench",
+                    "compare",
+                    "--strategy",
+                    "multiworker",
+                    *tiny,
+                    "--epochs",
+                    "2",
+                ],
                 cwd=cwd,
                 env=env,
                 stdout=subprocess.PIPE,

@@ -10,38 +10,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_BLOCKS
 from typer.testing import CliRunner
 
 from dsbench.cli import app
-
-TINY = [
-    "--dataset",
-    "synthetic",
-    "--train-size",
-    "300",
-    "--test-size",
-    "100",
-    "--batch-size",
-    "32",
-    "--blocks",
-    TINY_BLOCKS,
-    "--no-progress",
-    "--no-inference",
-]
-
-
-def invoke(args: list[str]) -> object:
-    return CliRunner().invoke(app, args)
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
-
 
 # ---------------------------------------------------------------- bad input
 
@@ -63,24 +39,28 @@ def one_line(text: str) -> str:
         (["--precision", "int8"], "Invalid value for '--precision'"),
         (["--blocks", "64x2,,"], "malformed --blocks"),
         (["--blocks", "8x1,8x1,8x1,8x1,8x1,8x1"], "pool 32x32 images to nothing"),
-        (["--batch-size", "1000"], "--batch-size 1000 is larger than the 300 training images"),
+        (["--batch-size", "1000"], "--batch-size 1000 is larger than the 256 training images"),
     ],
 )
 def test_bad_flags_give_one_clear_line_and_exit_2(
-    args: list[str], message: str, tmp_path: Path
+    args: list[str], message: str, tmp_path: Path, invoke: Any, one_line: Any, tiny: list[str]
 ) -> None:
-    result = invoke(["compare", *TINY, "--epochs", "1", "--output-dir", str(tmp_path / "o"), *args])
+    result = invoke(["compare", *tiny, "--epochs", "1", "--output-dir", str(tmp_path / "o"), *args])
     assert result.exit_code == 2, result.output
     assert message in one_line(result.output)
     assert "Traceback" not in result.output
 
 
-def test_unknown_model_is_refused(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["train", "--model", "mobilenet", *TINY])
+def test_unknown_model_is_refused(
+    runner: CliRunner, invoke: Any, one_line: Any, tiny: list[str]
+) -> None:
+    result = runner.invoke(app, ["train", "--model", "mobilenet", *tiny])
     assert result.exit_code == 2 and "Invalid value for '--model'" in one_line(result.output)
 
 
-def test_bad_data_dirs_are_clear_errors(tmp_path: Path, cifar_dir: Path) -> None:
+def test_bad_data_dirs_are_clear_errors(
+    tmp_path: Path, cifar_dir: Path, invoke: Any, one_line: Any
+) -> None:
     cases = [
         (["--data-dir", str(tmp_path / "missing")], "does not exist"),
         (["--data-dir", str(tmp_path / "o")], "holds neither cifar-10-batches-py/"),
@@ -118,7 +98,13 @@ def test_bad_data_dirs_are_clear_errors(tmp_path: Path, cifar_dir: Path) -> None
     ],
 )
 def test_inconsistent_batch_files_through_the_cli(
-    tmp_path: Path, cifar_dir: Path, data: np.ndarray, labels: list[int], message: str
+    tmp_path: Path,
+    cifar_dir: Path,
+    data: np.ndarray,
+    labels: list[int],
+    message: str,
+    invoke: Any,
+    one_line: Any,
 ) -> None:
     with open(cifar_dir / "cifar-10-batches-py" / "data_batch_5", "wb") as stream:
         pickle.dump({b"data": data, b"labels": labels}, stream, protocol=4)
@@ -129,7 +115,9 @@ def test_inconsistent_batch_files_through_the_cli(
     assert "Traceback" not in result.output
 
 
-def test_train_size_larger_than_the_source(tmp_path: Path, cifar_dir: Path) -> None:
+def test_train_size_larger_than_the_source(
+    tmp_path: Path, cifar_dir: Path, invoke: Any, one_line: Any
+) -> None:
     result = invoke(
         [
             "compare",
@@ -145,7 +133,9 @@ def test_train_size_larger_than_the_source(tmp_path: Path, cifar_dir: Path) -> N
     assert "--train-size 500 is larger than the 100 train images" in one_line(result.output)
 
 
-def test_truncated_batch_through_the_cli(tmp_path: Path, cifar_dir: Path) -> None:
+def test_truncated_batch_through_the_cli(
+    tmp_path: Path, cifar_dir: Path, invoke: Any, one_line: Any
+) -> None:
     path = cifar_dir / "cifar-10-batches-py" / "data_batch_4"
     path.write_bytes(path.read_bytes()[:999])
     result = invoke(["compare", "--data-dir", str(cifar_dir), "--output-dir", str(tmp_path / "o")])
@@ -157,15 +147,17 @@ def test_truncated_batch_through_the_cli(tmp_path: Path, cifar_dir: Path) -> Non
     assert debug.exception is not None  # --debug lets the exception (and its traceback) through
 
 
-def test_output_dir_that_cannot_be_written(tmp_path: Path) -> None:
+def test_output_dir_that_cannot_be_written(
+    tmp_path: Path, invoke: Any, one_line: Any, tiny: list[str]
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = invoke(["compare", *TINY, "--output-dir", str(blocker / "sub")])
+    result = invoke(["compare", *tiny, "--output-dir", str(blocker / "sub")])
     assert result.exit_code == 2
     assert "cannot write to --output-dir" in one_line(result.output)
 
 
-def test_bad_config_files_through_the_cli(tmp_path: Path) -> None:
+def test_bad_config_files_through_the_cli(tmp_path: Path, invoke: Any, one_line: Any) -> None:
     for text, message in (
         ("[train\n", "is not valid TOML"),
         ("[train]\nwarmup = 1\n", "unknown key 'warmup' in [train]"),
@@ -178,7 +170,7 @@ def test_bad_config_files_through_the_cli(tmp_path: Path) -> None:
         assert "Traceback" not in result.output
 
 
-def test_report_on_folders_that_are_not_results(tmp_path: Path) -> None:
+def test_report_on_folders_that_are_not_results(tmp_path: Path, invoke: Any, one_line: Any) -> None:
     assert invoke(["report", str(tmp_path / "none")]).exit_code == 2
     result = invoke(["report", str(tmp_path)])
     assert result.exit_code == 2 and "not a dsbench results folder" in one_line(result.output)
@@ -196,12 +188,14 @@ def test_report_on_folders_that_are_not_results(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- faults during training
 
 
-def test_a_diverging_run_is_marked_and_exits_non_zero(tmp_path: Path) -> None:
+def test_a_diverging_run_is_marked_and_exits_non_zero(
+    tmp_path: Path, invoke: Any, tiny: list[str]
+) -> None:
     out = tmp_path / "nan"
     result = invoke(
         [
             "compare",
-            *TINY,
+            *tiny,
             "--epochs",
             "3",
             "--no-rescale",
@@ -243,15 +237,16 @@ def _interrupt_after_first_epoch(proc: subprocess.Popen[str], signum: int) -> tu
     return "".join(seen) + out, err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_after_first_epoch_writes_results_and_exits(
-    tmp_path: Path, signum: int, code: int
+    tmp_path: Path, signum: int, code: int, one_line: Any, tiny: list[str]
 ) -> None:
     out = tmp_path / "run"
     proc = _start(
         [
             "compare",
-            *TINY,
+            *tiny,
             "--train-size",
             "1200",
             "--epochs",
@@ -262,7 +257,7 @@ def test_signal_after_first_epoch_writes_results_and_exits(
         ],
         tmp_path,
     )
-    stdout, stderr = _interrupt_after_first_epoch(proc, signum)
+    _, stderr = _interrupt_after_first_epoch(proc, signum)
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr
     assert f"interrupted by signal {int(signum)}" in one_line(stderr)
@@ -274,12 +269,15 @@ def test_signal_after_first_epoch_writes_results_and_exits(
     assert history["epoch"].tolist() == list(range(1, len(history) + 1))
 
 
-def test_interrupted_run_resumes_with_every_epoch_exactly_once(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_interrupted_run_resumes_with_every_epoch_exactly_once(
+    tmp_path: Path, invoke: Any, tiny: list[str]
+) -> None:
     out = tmp_path / "run"
     proc = _start(
         [
             "compare",
-            *TINY,
+            *tiny,
             "--train-size",
             "1200",
             "--epochs",
@@ -306,7 +304,8 @@ def test_interrupted_run_resumes_with_every_epoch_exactly_once(tmp_path: Path) -
     assert invoke(["resume", str(out)]).exit_code == 2  # already complete
 
 
-def test_deterministic_runs_repeat_exactly(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_deterministic_runs_repeat_exactly(tmp_path: Path, invoke: Any, tiny: list[str]) -> None:
     histories = []
     for name in ("a", "b"):
         result = invoke(
@@ -314,7 +313,7 @@ def test_deterministic_runs_repeat_exactly(tmp_path: Path) -> None:
                 "train",
                 "--model",
                 "separable",
-                *TINY,
+                *tiny,
                 "--epochs",
                 "2",
                 "--deterministic",

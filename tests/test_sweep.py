@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
-
-from dsbench.cli import app
 
 
-def invoke(args: list[str]) -> object:
-    return CliRunner().invoke(app, args)
-
-
-def test_summary_only_equals_summary_for_each_point(tmp_path: Path) -> None:
+def test_summary_only_equals_summary_for_each_point(tmp_path: Path, invoke: Any) -> None:
     result = invoke(
         [
             "sweep",
@@ -50,7 +44,7 @@ def test_summary_only_equals_summary_for_each_point(tmp_path: Path) -> None:
     assert "Traceback" not in broken.output
 
 
-def test_width_and_depth_axes_scale_the_blocks(tmp_path: Path) -> None:
+def test_width_and_depth_axes_scale_the_blocks(tmp_path: Path, invoke: Any) -> None:
     result = invoke(
         [
             "sweep",
@@ -85,12 +79,14 @@ def test_width_and_depth_axes_scale_the_blocks(tmp_path: Path) -> None:
         (["--blocks", "64y2"], "malformed --blocks"),
     ],
 )
-def test_bad_axes_are_clear_errors(args: list[str], message: str) -> None:
+def test_bad_axes_are_clear_errors(args: list[str], message: str, invoke: Any) -> None:
     result = invoke(["sweep", "--summary-only", *args])
     assert result.exit_code == 2 and message in " ".join(result.output.split())
 
 
-def test_trained_two_point_sweep_writes_rows_per_point_and_model(tmp_path: Path) -> None:
+def test_trained_two_point_sweep_writes_rows_per_point_and_model(
+    tmp_path: Path, invoke: Any
+) -> None:
     out = tmp_path / "t"
     result = invoke(
         [
@@ -118,7 +114,7 @@ def test_trained_two_point_sweep_writes_rows_per_point_and_model(tmp_path: Path)
     assert result.exit_code == 0, result.output
     rows = pd.read_csv(out / "sweep.csv")
     assert len(rows) == 4
-    assert sorted(zip(rows["kernel_size"], rows["model"])) == [
+    assert sorted(zip(rows["kernel_size"], rows["model"], strict=True)) == [
         (3, "normal"),
         (3, "separable"),
         (5, "normal"),
@@ -134,7 +130,8 @@ def test_trained_two_point_sweep_writes_rows_per_point_and_model(tmp_path: Path)
     assert "time ratio" in result.output
 
 
-def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path: Path, invoke: Any) -> None:
     out = tmp_path / "r"
     args = [
         "sweep",
