@@ -59,7 +59,7 @@ def baseline_worker(args: argparse.Namespace) -> None:
         metrics=["accuracy"],
     )
 
-    class EpochTimes(keras.callbacks.Callback):
+    class EpochTimes(keras.callbacks.Callback):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
             self.times: list[float] = []

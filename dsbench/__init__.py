@@ -4,8 +4,7 @@ The Python API (see README, "Python API"): compare, train, sweep, resume, report
 layers; every error a user can act on is a DsbenchError.
 """
 
-__version__ = "0.1.0"
-
+from dsbench._version import __version__
 from dsbench.api import (
     Comparison,
     SweepResult,

@@ -21,7 +21,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dsbench import __version__, api
+from dsbench import api
+from dsbench._version import __version__
 from dsbench.config import DATASETS, DEPTHWISE_INITS, KINDS, PRECISIONS, SETTINGS, STRATEGIES
 from dsbench.errors import DsbenchError
 

@@ -95,7 +95,7 @@ def sweep_document(
     spec: RunSpec, points: list[sweeps.Point], rows: pd.DataFrame, complete: bool
 ) -> dict[str, Any]:
     """sweeps.json's content (also what `sweep --json` prints)."""
-    from dsbench import __version__
+    from dsbench._version import __version__
 
     return to_jsonable(
         {

@@ -78,7 +78,7 @@ def environment(settings: dict[str, Any], extra: dict[str, Any]) -> dict[str, An
     import pandas as pd
     import tensorflow as tf
 
-    from dsbench import __version__
+    from dsbench._version import __version__
     from dsbench.records import to_jsonable
 
     cpu = platform.processor() or platform.machine()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from dsbench import __version__
+from dsbench._version import __version__
 from dsbench.config import KINDS
 from dsbench.errors import RUNTIME, DsbenchError
 from dsbench.records import (

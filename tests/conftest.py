@@ -34,7 +34,7 @@ TINY_SETTINGS: dict[str, Any] = {
 
 def cifar_rows(images: np.ndarray) -> np.ndarray:
     """NHWC uint8 images -> CIFAR rows: 1024 R, 1024 G, 1024 B values, each plane row-major."""
-    return images.transpose(0, 3, 1, 2).reshape(len(images), 3072)
+    return np.asarray(images.transpose(0, 3, 1, 2).reshape(len(images), 3072))
 
 
 def _write_batch(path: Path, images: np.ndarray, labels: list[int], protocol: int = 4) -> None:

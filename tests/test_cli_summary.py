@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -63,7 +64,7 @@ def test_summary_one_model_and_other_architectures(runner: CliRunner) -> None:
     assert row["model"] == "separable" and row["params"] == expected
 
 
-def test_summary_reads_a_config_and_flags_override_it(runner: CliRunner, tmp_path) -> None:
+def test_summary_reads_a_config_and_flags_override_it(runner: CliRunner, tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[model]\nblocks = "8x1"\nkernel_size = 5\n')
     result = runner.invoke(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -136,7 +137,7 @@ config_dicts = st.dictionaries(
 
 
 @given(config_dicts)
-def test_any_config_validates_or_raises_the_documented_error(raw: dict) -> None:
+def test_any_config_validates_or_raises_the_documented_error(raw: dict[str, Any]) -> None:
     try:
         sections = validate_config(raw, "cfg.toml")
         build_run_spec(sections)

@@ -1,0 +1,138 @@
+"""The Python API as a notebook uses it: dsbench.compare / summary / sweep / report / resume."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import dsbench
+from dsbench.observer import Observer
+
+
+class Recorder(Observer):
+    """Records the progress calls a run makes."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def data_loaded(self, source: str, train_images: int, test_images: int, rescale: bool) -> None:
+        self.calls.append(("data", (train_images, test_images)))
+
+    def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None:
+        self.calls.append(("model", (kind, epochs, steps)))
+
+    def epoch_end(self, row: dict[str, Any]) -> None:
+        self.calls.append(("epoch", row["epoch"]))
+
+
+def test_compare_from_python_returns_frames_and_saves_the_cli_folder(
+    tiny_settings: dict[str, Any], tmp_path: Path, invoke: Any
+) -> None:
+    recorder = Recorder()
+    result = dsbench.compare(epochs=2, observer=recorder, **tiny_settings)
+    assert isinstance(result, dsbench.Comparison) and result.complete and result.run_dir is None
+    summary = result.summary.set_index("model")
+    assert list(summary.index) == ["normal", "separable"]
+    assert summary["epochs_completed"].tolist() == [2, 2]
+    assert summary["steady_epoch_s"].notna().all()
+    history = result.history
+    assert len(history) == 4 and set(history.columns) >= {
+        "model",
+        "repeat",
+        "epoch",
+        "val_accuracy",
+    }
+    assert result.ratios["params_ratio"] == pytest.approx(
+        summary.loc["separable", "params"] / summary.loc["normal", "params"]
+    )
+    assert recorder.calls[:2] == [("data", (256, 64)), ("model", ("normal", 2, 8))]
+    assert [c[1] for c in recorder.calls if c[0] == "epoch"] == [1, 2, 1, 2]
+    # save() writes the folder the CLI writes, and `report` reads it back
+    folder = result.save(tmp_path / "x")
+    assert json.loads((folder / "summary.json").read_text()) == result.document
+    assert (folder / "history.csv").is_file() and (folder / "curves.png").is_file()
+    report = dsbench.report([folder])
+    assert report["run"].tolist() == [str(folder)] * 2
+    assert report["best_val_acc"].tolist() == pytest.approx(summary["best_val_acc"].tolist())
+    assert invoke(["report", str(folder)]).exit_code == 0
+    with pytest.raises(dsbench.DsbenchError, match="already exists"):
+        result.save(tmp_path / "x")
+
+
+def test_summary_needs_neither_tensorflow_nor_training() -> None:
+    code = (
+        "import sys, dsbench\n"
+        "frame = dsbench.summary()\n"
+        "layers = dsbench.layers(model='separable', kernel_size=5)\n"
+        "print(frame.set_index('model')['params'].to_dict(), len(layers))\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    counts, imported = proc.stdout.splitlines()
+    assert counts == "{'normal': 1186378, 'separable': 174821} 11"
+    assert imported == "False False"
+
+
+def test_sweep_summary_only_from_python(tmp_path: Path) -> None:
+    result = dsbench.sweep(kernel_size=[3, 5], width="1,2", summary_only=True)
+    assert len(result.rows) == 8 and len(result.ratios) == 4
+    reference = result.rows[(result.rows["kernel_size"] == 3) & (result.rows["width"] == 1.0)]
+    assert reference.set_index("model")["params"].to_dict() == {
+        "normal": 1_186_378,
+        "separable": 174_821,
+    }
+    folder = result.save(tmp_path / "s")
+    assert (folder / "sweep.json").is_file() and (folder / "sweep.png").is_file()
+    rows = dsbench.report([folder])
+    assert len(rows) == 8 and set(rows["run"]) == {str(folder)}
+
+
+@pytest.mark.parametrize(
+    ("settings", "message", "setting"),
+    [
+        ({"epoch": 3}, "unknown setting 'epoch' (did you mean 'epochs'?)", None),
+        ({"batch_size": 0}, "batch_size must be >= 1, got 0", "batch_size"),
+        ({"learning_rate": -1.0}, "learning_rate must be a positive number", "learning_rate"),
+        ({"dataset": "mnist"}, "dataset must be one of cifar10, synthetic", "dataset"),
+        ({"blocks": "64x"}, "malformed blocks '64x'", "blocks"),
+        ({"jit": "sometimes"}, "jit must be true or false", "jit"),
+    ],
+)
+def test_bad_settings_raise_an_error_naming_the_setting(
+    settings: dict[str, Any], message: str, setting: str | None
+) -> None:
+    with pytest.raises(dsbench.DsbenchError) as info:
+        dsbench.compare(**settings)
+    assert message in info.value.message
+    assert info.value.settings == ((setting,) if setting else ())
+    assert "--" not in info.value.message + info.value.hint  # a library caller sees no flags
+
+
+def test_a_config_file_works_as_config_does(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[model]\nkernel_size = 5\nblocks = "8x1"\n')
+    frame = dsbench.summary(config=config)
+    assert frame["params"].tolist() == [25 * 3 * 8 + 8 + 16 * 16 * 8 * 10 + 10,
+                                        25 * 3 + 3 * 8 + 8 + 16 * 16 * 8 * 10 + 10]  # fmt: skip
+    assert dsbench.summary(config=config, kernel_size=3)["params"][0] == 9 * 3 * 8 + 8 + 20490
+
+
+@pytest.mark.slow
+def test_the_readme_example_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's Python API block, executed as a notebook would, in a scratch folder."""
+    monkeypatch.chdir(tmp_path)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "dsbench.compare(" in block and "result.save(" in block
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert isinstance(namespace["result"].summary, pd.DataFrame)
+    assert (tmp_path / "runs" / "x" / "summary.json").is_file()

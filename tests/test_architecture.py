@@ -1,0 +1,76 @@
+"""The shape of the package: no import cycles, no terminal libraries below the CLI, choices
+that agree with config, a fast path for --help and summary."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from dsbench import cli, config
+
+PACKAGE = Path(cli.__file__).parent
+MODULES = {f"dsbench.{p.stem}": p for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
+MODULES["dsbench"] = PACKAGE / "__init__.py"
+
+
+def imports(path: Path) -> set[str]:
+    """dsbench modules a file imports, at any depth (lazy ones too), except for type checking."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+               and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}  # fmt: skip
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("dsbench")}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dsbench"):
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                found.add(full if full in MODULES else node.module or "")
+    return found
+
+
+def test_the_package_has_no_import_cycles() -> None:
+    graph = {name: imports(path) & set(MODULES) for name, path in MODULES.items()}
+    graph["dsbench.__main__"].discard("dsbench")
+
+    def visit(name: str, stack: list[str]) -> None:
+        assert name not in stack, " -> ".join([*stack, name])
+        for child in graph[name]:
+            visit(child, [*stack, name])
+
+    for name in graph:
+        visit(name, [])
+
+
+def test_nothing_below_the_cli_imports_typer_and_only_render_imports_rich() -> None:
+    for name, path in MODULES.items():
+        source = path.read_text(encoding="utf-8")
+        if name not in ("dsbench.cli",):
+            assert "import typer" not in source, name
+        if name not in ("dsbench.cli", "dsbench.render"):
+            assert "from rich" not in source and "import rich" not in source, name
+
+
+def test_cli_choices_agree_with_config() -> None:
+    expected = {"model": config.KINDS, "dataset": config.DATASETS, "precision": config.PRECISIONS,
+                "strategy": config.STRATEGIES, "depthwise_init": config.DEPTHWISE_INITS}  # fmt: skip
+    for name, values in expected.items():
+        assert tuple(member.value for member in cli.CHOICES[name]) == values
+    # every setting a config file takes has a flag, and every flag's help is written down
+    assert set(config.SETTINGS) - set(cli.OPTIONS) == {"input_shape", "num_classes"}
+    assert set(cli.FLAGS) >= set(cli.HELP)
+
+
+def test_help_and_summary_import_neither_tensorflow_nor_pandas() -> None:
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom dsbench.cli import app\n"
+        "for args in (['--help'], ['compare', '--help'], ['summary', '--json']):\n"
+        "    assert CliRunner().invoke(app, args).exit_code == 0\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'pandas') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"

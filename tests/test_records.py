@@ -1,0 +1,96 @@
+"""Records, ratios, folders and tables from hand-made RunResults: exact figures, no TensorFlow."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from dsbench import render, store, sweeps
+from dsbench.config import ModelSpec
+from dsbench.records import Status, run_metrics, separable_over_normal, summary_frame
+
+
+def test_metrics_follow_from_the_recorded_times(made_results: Any) -> None:
+    normal, _ = made_results()
+    metrics = run_metrics(normal)
+    # steady state: median of epochs 2..4 (train 2.0, 2.2, 1.8 s; epoch = train + 0.5 s)
+    assert metrics["first_epoch_s"] == 3.5
+    assert metrics["steady_train_s"] == pytest.approx(2.0)
+    assert metrics["steady_epoch_s"] == pytest.approx(2.5)
+    assert metrics["ms_per_step"] == pytest.approx(2.0 / 10 * 1e3)  # 10 steps per epoch
+    assert metrics["train_images_per_s"] == pytest.approx(10 * 32 / 2.0)
+    assert metrics["est_train_gflop_per_s"] == pytest.approx(6 * 152_805_376 * 160 / 1e9)
+    assert (metrics["best_val_acc"], metrics["best_epoch"]) == (0.6, 3)
+    assert metrics["final_val_acc"] == 0.55
+    assert metrics["overfit_gap"] == pytest.approx(0.05)
+
+
+def test_steady_state_leaves_out_every_tracing_epoch(made_results: Any) -> None:
+    normal, _ = made_results()
+    normal.epochs[2]["includes_tracing"] = True  # the first epoch after a resume traced again
+    assert run_metrics(normal)["steady_train_s"] == pytest.approx((2.0 + 1.8) / 2)
+    one_epoch, _ = made_results(normal_s=[3.0])
+    assert math.isnan(run_metrics(one_epoch)["steady_epoch_s"])
+
+
+def test_ratios_are_separable_over_normal(made_results: Any) -> None:
+    summary = summary_frame(made_results()).set_index("model")
+    ratios = separable_over_normal(summary)
+    assert ratios["params_ratio"] == pytest.approx(174_821 / 1_186_378)
+    assert ratios["ms_per_step_ratio"] == pytest.approx(1.0 / 2.0)
+    assert ratios["images_per_s_ratio"] == pytest.approx(2.0)
+    assert math.isnan(ratios["latency_ratio"])  # no inference measured
+    assert separable_over_normal(summary.loc[["normal"]]) == {}
+
+
+def test_repeats_average_with_std_and_the_worst_status_wins(made_results: Any) -> None:
+    first = made_results()
+    second = made_results(normal_s=[3.0, 4.0, 4.4, 3.6], separable_s=[1.5, 1.0, 1.1, 0.9])
+    for result in second:
+        result.repeat, result.seed = 1, 1
+    second[1].status = Status.diverged
+    summary = summary_frame(first + second).set_index("model")
+    assert summary.loc["normal", "runs"] == 2
+    assert summary.loc["normal", "steady_train_s"] == pytest.approx(3.0)
+    assert summary.loc["normal", "steady_train_s_std"] == pytest.approx(pd.Series([2.0, 4.0]).std())
+    assert summary.loc["separable", "status"] == "diverged"
+    assert summary.loc["separable", "diverged_epoch"] == 4
+
+
+def test_a_folder_round_trips_through_store(made_results: Any, tmp_path: Path) -> None:
+    results = made_results()
+    results[1].status = Status.interrupted
+    store.write_run(tmp_path, results, "compare", {"train": {"epochs": 4}}, {}, complete=False)
+    loaded = store.load_results(tmp_path)
+    assert [(r.model, r.status, len(r.epochs)) for r in loaded] == [
+        ("normal", Status.complete, 4),
+        ("separable", Status.interrupted, 4),
+    ]
+    assert loaded[0].epochs[1]["train_s"] == results[0].epochs[1]["train_s"]
+    assert store.read_run(tmp_path)["document"]["status"] == "incomplete"
+
+
+def test_compare_table_shows_each_figure_and_its_ratio(made_results: Any) -> None:
+    summary = summary_frame(made_results())
+    console = Console(file=io.StringIO(), width=160, force_terminal=True, color_system=None)
+    console.print(render.compare_table(summary, "t"))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "1,186,378" in text and "174,821" in text and "0.147x" in text
+    assert "200.0" in text and "100.0" in text and "0.500x" in text  # ms/step and their ratio
+
+
+def test_sweep_rows_and_ratios_from_constructed_points(made_results: Any) -> None:
+    base = ModelSpec(blocks=((8, 1), (16, 1)))
+    points = sweeps.points_for(base, "3,5", None, None)
+    frames = [sweeps.trained_rows(p, base, summary_frame(made_results())) for p in points]
+    rows = pd.concat(frames, ignore_index=True)
+    ratios = sweeps.ratios(rows)
+    assert ratios["kernel_size"].tolist() == [3, 5]
+    assert ratios["time_ratio"].tolist() == pytest.approx([1.5 / 2.5] * 2)
+    assert sweeps.swept_axes(points) == ["kernel_size"]
