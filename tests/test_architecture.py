@@ -68,7 +68,7 @@ def test_cli_choices_agree_with_config() -> None:
 def test_help_and_summary_import_neither_tensorflow_nor_pandas() -> None:
     code = (
         "import sys\nfrom typer.testing import CliRunner\nfrom dsbench.cli import app\n"
-        "for args in (['--help'], ['compare', '--help'], ['summary', '--json']):\n"
+        "for args in (['--help'], ['--version'], ['compare', '--help'], ['summary', '--json']):\n"
         "    assert CliRunner().invoke(app, args).exit_code == 0\n"
         "print(sorted(m for m in ('tensorflow', 'keras', 'pandas') if m in sys.modules))\n"
     )

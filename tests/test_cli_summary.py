@@ -92,20 +92,6 @@ def test_summary_bad_input_is_one_clear_error(
     assert "Traceback" not in result.output
 
 
-def test_help_and_version_do_not_import_tensorflow() -> None:
-    code = (
-        "import sys\n"
-        "from typer.testing import CliRunner\n"
-        "from dsbench.cli import app\n"
-        "for args in (['--help'], ['--version'], ['compare', '--help']):\n"
-        "    result = CliRunner().invoke(app, args)\n"
-        "    assert result.exit_code == 0, result.output\n"
-        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False False"
-
-
 def test_version_and_python_dash_m(runner: CliRunner) -> None:
     assert runner.invoke(app, ["--version"]).output.strip() == f"dsbench {__version__}"
     out = subprocess.run(

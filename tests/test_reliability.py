@@ -58,34 +58,28 @@ def test_unknown_model_is_refused(
     assert result.exit_code == 2 and "Invalid value for '--model'" in one_line(result.output)
 
 
-def test_bad_data_dirs_are_clear_errors(
-    tmp_path: Path, cifar_dir: Path, invoke: Any, one_line: Any
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("missing", "does not exist"),
+        ("empty", "holds neither cifar-10-batches-py/"),
+        ("malicious", "refuses to run"),
+    ],
+)
+def test_bad_data_dirs_are_clear_errors_and_leave_no_folder(
+    where: str, message: str, tmp_path: Path, cifar_dir: Path, invoke: Any, one_line: Any
 ) -> None:
-    cases = [
-        (["--data-dir", str(tmp_path / "missing")], "does not exist"),
-        (["--data-dir", str(tmp_path / "o")], "holds neither cifar-10-batches-py/"),
-    ]
-    (tmp_path / "o").mkdir()
-    batches = cifar_dir / "cifar-10-batches-py"
-    with open(batches / "test_batch", "wb") as stream:
+    (tmp_path / "empty").mkdir()
+    with open(cifar_dir / "cifar-10-batches-py" / "test_batch", "wb") as stream:
         pickle.dump({b"data": os.system, b"labels": []}, stream, protocol=4)
-    cases.append((["--data-dir", str(cifar_dir)], "refuses to run"))
-    for extra, message in cases:
-        result = invoke(
-            [
-                "compare",
-                "--epochs",
-                "1",
-                "--no-progress",
-                "--output-dir",
-                str(tmp_path / "out"),
-                "--force",
-                *extra,
-            ]
-        )
-        assert result.exit_code == 2, result.output
-        assert message in one_line(result.output)
-        assert "Traceback" not in result.output
+    data_dir = cifar_dir if where == "malicious" else tmp_path / where
+    out = tmp_path / "out"
+    result = invoke(["compare", "--epochs", "1", "--no-progress", "--output-dir", str(out),
+                     "--data-dir", str(data_dir)])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert message in one_line(result.output)
+    assert "Traceback" not in result.output
+    assert not out.exists()  # the folder is made only when training starts
 
 
 @pytest.mark.parametrize(
@@ -157,17 +151,23 @@ def test_output_dir_that_cannot_be_written(
     assert "cannot write to --output-dir" in one_line(result.output)
 
 
-def test_bad_config_files_through_the_cli(tmp_path: Path, invoke: Any, one_line: Any) -> None:
-    for text, message in (
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
         ("[train\n", "is not valid TOML"),
         ("[train]\nwarmup = 1\n", "unknown key 'warmup' in [train]"),
+        ("[train]\nepoch = 1\n", "unknown key 'epoch' in [train] (did you mean 'epochs'?)"),
         ('[train]\nbatch_size = "big"\n', "[train] batch_size must be an integer"),
-    ):
-        config = tmp_path / "bad.toml"
-        config.write_text(text)
-        result = invoke(["compare", "--config", str(config)])
-        assert result.exit_code == 2 and message in one_line(result.output)
-        assert "Traceback" not in result.output
+    ],
+)
+def test_bad_config_files_through_the_cli(
+    text: str, message: str, tmp_path: Path, invoke: Any, one_line: Any
+) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    result = invoke(["compare", "--config", str(config)])
+    assert result.exit_code == 2 and message in one_line(result.output)
+    assert "Traceback" not in result.output
 
 
 def test_report_on_folders_that_are_not_results(tmp_path: Path, invoke: Any, one_line: Any) -> None:

@@ -123,7 +123,10 @@ def test_trained_two_point_sweep_writes_rows_per_point_and_model(
     assert rows["steady_epoch_s"].notna().all() and rows["best_val_acc"].notna().all()
     document = json.loads((out / "sweep.json").read_text())
     assert document["status"] == "complete" and len(document["ratios"]) == 2
-    assert all(r["time_ratio"] > 0 for r in document["ratios"])
+    for ratio in document["ratios"]:
+        point = rows[rows["kernel_size"] == ratio["kernel_size"]].set_index("model")
+        steady = point["steady_epoch_s"]
+        assert ratio["time_ratio"] == pytest.approx(steady["separable"] / steady["normal"])
     assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
     for point in ("k3-w1-b8x1_16x1", "k5-w1-b8x1_16x1"):
         assert (out / "points" / point / "history.csv").is_file()
