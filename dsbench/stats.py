@@ -1,0 +1,205 @@
+"""How sure a timing is: medians, spreads, paired ratios with intervals, and warnings.
+
+Pure numpy, no TensorFlow: every function here is tested on constructed series whose right
+answer is known (tests/test_stats.py). `compare` and `bench` use the same functions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+BOOTSTRAP_SAMPLES = 4000
+CONFIDENCE = 0.95
+CV_LIMIT = 0.10  # steady epoch times varying more than this are flagged
+INTERVAL_LIMIT = 0.15  # a ratio interval wider than ±15% is flagged
+DRIFT_LIMIT = 0.15  # the calibration probe moving more than this during a run is flagged
+MIN_STEADY = 3  # fewer steady epochs (or pairs) than this leave a ratio unresolved
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The median of a series with its spread: min, max, coefficient of variation, count."""
+
+    median: float
+    low: float
+    high: float
+    cv: float
+    n: int
+
+    @staticmethod
+    def of(values: Sequence[float]) -> Spread:
+        """The spread of the finite values (NaNs when there are none)."""
+        x = _finite(values)
+        if not len(x):
+            return Spread(math.nan, math.nan, math.nan, math.nan, 0)
+        cv = float(np.std(x, ddof=1) / np.mean(x)) if len(x) >= 2 and np.mean(x) else math.nan
+        return Spread(float(np.median(x)), float(x.min()), float(x.max()), cv, len(x))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A median ratio with its 95% confidence interval (NaN bounds when not resolvable)."""
+
+    median: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def half_width(self) -> float:
+        """Half the interval's width relative to the median (0.1 means ±10%)."""
+        if not (math.isfinite(self.low) and math.isfinite(self.high) and self.median):
+            return math.nan
+        return (self.high - self.low) / 2 / abs(self.median)
+
+    def contains(self, value: float) -> bool:
+        """Whether `value` lies within the interval."""
+        return bool(self.low <= value <= self.high)
+
+
+def _finite(values: Sequence[float]) -> np.ndarray:
+    x = np.asarray(values, dtype=float)
+    return x[np.isfinite(x)]
+
+
+def median_interval(values: Sequence[float], seed: int = 0) -> Interval:
+    """The median of `values` with a seeded percentile-bootstrap 95% interval.
+
+    Deterministic for the same values and seed. With fewer than MIN_STEADY values the median
+    is given but the interval is not (NaN): two numbers cannot say how sure a median is.
+    """
+    x = _finite(values)
+    if not len(x):
+        return Interval(math.nan, math.nan, math.nan, 0)
+    median = float(np.median(x))
+    if len(x) < MIN_STEADY:
+        return Interval(median, math.nan, math.nan, len(x))
+    rng = np.random.default_rng(seed)
+    samples = np.median(rng.choice(x, size=(BOOTSTRAP_SAMPLES, len(x)), replace=True), axis=1)
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(samples, [tail, 100 - tail])
+    return Interval(median, float(low), float(high), len(x))
+
+
+def paired_ratios(numerators: Sequence[float], denominators: Sequence[float]) -> np.ndarray:
+    """Element-wise ratios of two aligned series (epoch i of one model over epoch i of the
+    other, measured next to each other), where both are finite and the denominator is not 0."""
+    a, b = np.asarray(numerators, dtype=float), np.asarray(denominators, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(b) & (b != 0)
+    return np.asarray(a[ok] / b[ok])
+
+
+def bimodal(values: Sequence[float], gap: float = 1.25) -> bool:
+    """Whether the values fall into two clusters whose medians differ by `gap` or more.
+
+    The best split of the sorted values into a low and a high group (each of at least two
+    values) is the one with the least within-group spread; the series is bimodal when that
+    split's groups are each tight (CV under 10%) and their medians `gap` apart.
+    """
+    x = np.sort(_finite(values))
+    if len(x) < 4:
+        return False
+    best: tuple[float, int] | None = None
+    for cut in range(2, len(x) - 1):
+        within = float(np.var(x[:cut]) * cut + np.var(x[cut:]) * (len(x) - cut))
+        if best is None or within < best[0]:
+            best = (within, cut)
+    assert best is not None
+    low, high = x[: best[1]], x[best[1] :]
+    tight = all(np.std(g) / np.mean(g) < CV_LIMIT for g in (low, high))
+    return bool(tight and np.median(high) >= gap * np.median(low))
+
+
+def significant(value: float, interval: Interval | None = None, unit: str = "x") -> str:
+    """`value` with as many digits as its interval supports: ±20% gets 2 significant digits,
+    ±2% 3, tighter 4; without an interval, 3. E.g. 0.3612 with ±15% -> '0.36x'."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    half = interval.half_width if interval is not None else math.nan
+    digits = 3 if not math.isfinite(half) else 2 if half >= 0.05 else 3 if half >= 0.005 else 4
+    return f"{_round_sig(value, digits)}{unit}"
+
+
+def _round_sig(value: float, digits: int) -> str:
+    if value == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{value:.{decimals}f}"
+
+
+def format_interval(interval: Interval, unit: str = "x") -> str:
+    """'0.36x [0.33, 0.40]', digits following the interval; the median alone when unresolved."""
+    text = significant(interval.median, interval, unit)
+    if not math.isfinite(interval.low):
+        return text
+    digits = significant(interval.median, interval, "")
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    return f"{text} [{interval.low:.{decimals}f}, {interval.high:.{decimals}f}]"
+
+
+# ---------------------------------------------------------------- warnings
+
+
+def timing_warnings(
+    model: str, first: float, steady: Sequence[float], probe: Sequence[float] = ()
+) -> list[str]:
+    """What makes one model's timing doubtful: too few steady epochs, noise, two speeds, a
+    first epoch faster than the steady state, a probe that drifted."""
+    out = []
+    spread = Spread.of(steady)
+    if spread.n < MIN_STEADY:
+        out.append(
+            f"{model}: {spread.n} steady epoch{'s' if spread.n != 1 else ''}: ratio not "
+            f"resolved (use epochs {MIN_STEADY + 1} or more)"
+        )
+    if bimodal(steady):
+        out.append(
+            f"{model}: steady epoch times are bimodal ({spread.low:.2f}–{spread.high:.2f} s): "
+            "the machine ran at two speeds; trust the paired ratio, not the absolute times"
+        )
+    elif math.isfinite(spread.cv) and spread.cv > CV_LIMIT:
+        out.append(f"{model}: steady epoch times vary by {spread.cv:.0%} (CV over 10%)")
+    if math.isfinite(first) and spread.n and first < spread.median:
+        out.append(
+            f"{model}: the first epoch ({first:.2f} s, with tracing) was faster than the steady "
+            f"state ({spread.median:.2f} s): the machine changed speed during the run"
+        )
+    drift = drift_of(probe)
+    if math.isfinite(drift) and drift > DRIFT_LIMIT:
+        out.append(f"{model}: the calibration probe moved {drift:.0%} during the run")
+    return out
+
+
+def drift_of(probe: Sequence[float]) -> float:
+    """How far a series of probe rates moved: max/min - 1 (NaN for fewer than 2 values)."""
+    x = _finite(probe)
+    x = x[x > 0]
+    return float(x.max() / x.min() - 1) if len(x) >= 2 else math.nan
+
+
+def interval_warning(name: str, interval: Interval) -> list[str]:
+    """A ratio interval wider than ±15%, or none at all."""
+    if interval.n and not math.isfinite(interval.low):
+        return [f"{name}: {interval.n} paired epochs: ratio not resolved (use epochs 4 or more)"]
+    half = interval.half_width
+    if math.isfinite(half) and half > INTERVAL_LIMIT:
+        return [f"{name}: the 95% interval is ±{half:.0%}, wider than ±15%: run more epochs"]
+    return []
+
+
+def load_warning(start: float, end: float, cores: int) -> list[str]:
+    """Other work on the machine: the 1-minute load average above the cores in use.
+
+    At the start dsbench itself is idle, so any load is someone else's; at the end its own
+    training threads account for up to `cores`, so only load beyond that counts.
+    """
+    out = []
+    if math.isfinite(start) and start >= 1.0:
+        out.append(f"load average {start:.2f} at the start: other programs were running")
+    if math.isfinite(end) and end > cores + 1.0:
+        out.append(f"load average {end:.2f} at the end, above the {cores} cores in use")
+    return out

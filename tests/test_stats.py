@@ -1,0 +1,96 @@
+"""Statistics on constructed series whose right answer is known."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dsbench import stats
+
+# Epoch times measured on the 2-core machine (FIELD-NOTES): two speeds, 1.6-1.75x apart.
+TWO_SPEEDS = [2.88, 2.77, 2.73, 2.83, 5.06, 4.9]
+
+
+def test_spread_gives_median_range_and_cv() -> None:
+    spread = stats.Spread.of([1.0, 2.0, 3.0, math.nan])
+    assert (spread.median, spread.low, spread.high, spread.n) == (2.0, 1.0, 3.0, 3)
+    assert spread.cv == pytest.approx(0.5)
+    assert stats.Spread.of([]).n == 0
+
+
+def test_median_interval_is_seeded_and_covers_the_median() -> None:
+    values = [0.30, 0.32, 0.29, 0.31, 0.33, 0.30, 0.31]
+    first, again = stats.median_interval(values), stats.median_interval(values)
+    assert first == again  # deterministic for the same data
+    assert first.median == pytest.approx(0.31)
+    assert 0.29 <= first.low <= first.median <= first.high <= 0.33
+    assert first.half_width < 0.05
+
+
+def test_two_values_give_a_median_but_no_interval() -> None:
+    interval = stats.median_interval([0.23, 0.50])
+    assert interval.median == pytest.approx(0.365) and math.isnan(interval.low)
+    assert stats.interval_warning("time", interval) == [
+        "time: 2 paired epochs: ratio not resolved (use epochs 4 or more)"
+    ]
+
+
+def test_a_wide_interval_is_flagged_and_a_tight_one_is_not() -> None:
+    wide = stats.median_interval([0.2, 0.5, 0.25, 0.45, 0.3])
+    assert wide.half_width > 0.15
+    assert "wider than ±15%" in stats.interval_warning("time", wide)[0]
+    tight = stats.median_interval([0.30, 0.31, 0.30, 0.31, 0.30])
+    assert stats.interval_warning("time", tight) == []
+
+
+def test_paired_ratios_skip_missing_epochs() -> None:
+    ratios = stats.paired_ratios([1.0, 2.0, math.nan, 3.0], [2.0, 4.0, 1.0, 0.0])
+    np.testing.assert_allclose(ratios, [0.5, 0.5])
+
+
+def test_paired_ratios_cancel_a_machine_that_changes_speed() -> None:
+    # Both models slow down together in the slow mode: their times swing 1.75x, the ratio not.
+    normal = np.array(TWO_SPEEDS) * 3
+    separable = np.array(TWO_SPEEDS)
+    interval = stats.median_interval(stats.paired_ratios(separable, normal))
+    assert interval.median == pytest.approx(1 / 3) and interval.half_width < 1e-9
+
+
+def test_bimodal_series_are_recognised() -> None:
+    assert stats.bimodal(TWO_SPEEDS)
+    assert not stats.bimodal([2.8, 2.85, 2.79, 2.9, 2.83])
+    assert not stats.bimodal([1.0, 2.0, 3.0, 4.0, 5.0])  # spread, but no two clusters
+    assert not stats.bimodal([2.8, 5.0])  # too few to say
+
+
+def test_timing_warnings_on_constructed_histories() -> None:
+    two_epochs = stats.timing_warnings("normal", 3.0, [2.0])
+    assert two_epochs == ["normal: 1 steady epoch: ratio not resolved (use epochs 4 or more)"]
+    bimodal = stats.timing_warnings("separable", 2.5, TWO_SPEEDS)
+    assert len(bimodal) == 2 and "bimodal" in bimodal[0] and "faster than the steady" in bimodal[1]
+    noisy = stats.timing_warnings("normal", 4.0, [2.0, 2.6, 2.2, 1.9])
+    assert noisy == ["normal: steady epoch times vary by 14% (CV over 10%)"]
+    assert stats.timing_warnings("normal", 4.0, [2.0, 2.02, 1.98]) == []
+    drift = stats.timing_warnings("normal", 4.0, [2.0, 2.02, 1.98], probe=[180, 150, 178])
+    assert drift == ["normal: the calibration probe moved 20% during the run"]
+
+
+def test_load_warnings() -> None:
+    assert stats.load_warning(0.2, 2.1, cores=2) == []
+    assert "at the start" in stats.load_warning(1.5, 2.0, cores=2)[0]
+    assert "above the 2 cores" in stats.load_warning(0.1, 3.5, cores=2)[0]
+
+
+@pytest.mark.parametrize(
+    ("median", "low", "high", "text"),
+    [
+        (0.36123, 0.30, 0.42, "0.36x [0.30, 0.42]"),  # ±17%: two digits
+        (0.36123, 0.355, 0.367, "0.361x [0.355, 0.367]"),  # ±1.7%: three
+        (0.36123, 0.3611, 0.3614, "0.3612x [0.3611, 0.3614]"),  # ±0.04%: four
+        (2.5, math.nan, math.nan, "2.50x"),  # no interval: three
+    ],
+)
+def test_digits_follow_the_interval(median: float, low: float, high: float, text: str) -> None:
+    assert stats.format_interval(stats.Interval(median, low, high, 5)) == text
