@@ -23,7 +23,15 @@ import typer
 
 from dsbench import api
 from dsbench._version import __version__
-from dsbench.config import DATASETS, DEPTHWISE_INITS, KINDS, PRECISIONS, SETTINGS, STRATEGIES
+from dsbench.config import (
+    DATASETS,
+    DEPTHWISE_INITS,
+    KINDS,
+    PRECISIONS,
+    SCHEDULES,
+    SETTINGS,
+    STRATEGIES,
+)
 from dsbench.errors import DsbenchError
 
 app = typer.Typer(
@@ -48,6 +56,7 @@ CHOICES = {
     "precision": choice("Precision", PRECISIONS),
     "strategy": choice("Strategy", STRATEGIES),
     "depthwise_init": choice("DepthwiseInit", DEPTHWISE_INITS),
+    "schedule": choice("Schedule", SCHEDULES),
 }
 
 # Every option, by the name of what it sets (settings use their TOML key); None = not given.
@@ -74,6 +83,8 @@ HELP = {
     "deterministic": "TensorFlow op determinism: identical reruns, slower.",
     "inference": "Measure inference latency/throughput after training (default on).",
     "checkpoint": "Save weights and optimizer state after every epoch, so `dsbench resume` can continue.",
+    "schedule": "interleaved (default): both models epoch by epoch in alternating order, so both meet the machine in the same state; sequential: one model, then the other.",
+    "target_accuracy": "Time to accuracy target (validation accuracy, 0..1); default 95% of the lower best.",
     "config": "TOML file with \\[model], \\[data], \\[train] settings; flags override it.",
     "output_dir": "Results folder (default runs/<UTC time>-<command>/).",
     "force": "Overwrite an existing results folder.",
@@ -90,7 +101,8 @@ HELP = {
     "summary_only": "Train nothing: sweep params and MACs alone, in seconds.",
 }
 KIND_OF: dict[str, Any] = {
-    "learning_rate": float, "config": Path, "output_dir": Path, "blocks": str, "data_dir": str,
+    "learning_rate": float,
+    "target_accuracy": float, "config": Path, "output_dir": Path, "blocks": str, "data_dir": str,
     "devices": str, "kernel_sizes": str, "widths": str, "block_lists": list[str],
     **dict.fromkeys(("rescale", "jit", "scale_lr", "deterministic", "inference", "checkpoint"), bool),
     **dict.fromkeys(("force", "json_output", "no_progress", "debug", "verbose", "layers",

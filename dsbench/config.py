@@ -28,6 +28,7 @@ DATASETS = ("cifar10", "synthetic")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multiworker")
 DEPTHWISE_INITS = ("corrected", "keras")
+SCHEDULES = ("interleaved", "sequential")
 REFERENCE_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 2))
 BLOCKS_HELP = "comma-separated FILTERSxCONVS per block, e.g. 64x2,128x2,256x2"
 
@@ -97,6 +98,12 @@ class TrainSpec:
     deterministic: bool = False
     inference: bool = True
     checkpoint: bool = False
+    # interleaved: both models built up front and trained epoch by epoch in alternating order
+    # (N S, S N, ...), so both meet the machine in the same state; sequential: one, then the other.
+    schedule: str = "interleaved"
+    # Time to accuracy: training seconds until validation accuracy first reaches this; None:
+    # 95% of the lower of the models' best validation accuracies, so that both reach it.
+    target_accuracy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -274,6 +281,13 @@ def _devices(value: Any, key: str) -> tuple[str, ...]:
     raise DsbenchError(f'{key} must be a list of device names like ["/gpu:0", "/gpu:1"]')
 
 
+def _fraction(value: Any, key: str) -> float:
+    value = positive_float(value, key)
+    if value > 1:
+        raise DsbenchError(f"{key} must be a fraction in (0, 1], got {value}")
+    return value
+
+
 def _optional_jit(value: Any, key: str) -> bool | None:
     if value == "auto":
         return None
@@ -318,6 +332,8 @@ SECTIONS: dict[str, tuple[type, dict[str, Converter]]] = {
             "deterministic": _bool,
             "inference": _bool,
             "checkpoint": _bool,
+            "schedule": _choice(SCHEDULES),
+            "target_accuracy": _fraction,
         },
     ),
 }

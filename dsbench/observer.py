@@ -28,14 +28,14 @@ class Observer:
     def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None:
         """A model starts training."""
 
-    def epoch_start(self, epoch: int) -> None:
-        """An epoch starts (1-based)."""
+    def epoch_start(self, kind: str, epoch: int) -> None:
+        """An epoch of the `kind` model starts (1-based)."""
 
-    def batch_end(self, step: int, logs: dict[str, Any]) -> None:
-        """A training step ended, with Keras' running logs."""
+    def batch_end(self, kind: str, step: int, logs: dict[str, Any]) -> None:
+        """A training step of the `kind` model ended, with Keras' running logs."""
 
-    def epoch_end(self, row: dict[str, Any]) -> None:
-        """An epoch ended: its history row (losses, accuracies, seconds)."""
+    def epoch_end(self, kind: str, row: dict[str, Any]) -> None:
+        """An epoch of the `kind` model ended: its history row (losses, accuracies, seconds)."""
 
     def model_end(self, result: RunResult) -> None:
         """A model finished training (complete, diverged or interrupted)."""

@@ -55,6 +55,11 @@ def epoch_number(value: Any) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
+def plural(n: int, word: str) -> str:
+    """'1 epoch', '3 epochs'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def ratio(value: Any) -> str:
     """0.1473 -> '0.147x'."""
     return "–" if _missing(value) else f"{value:.3f}x"
@@ -266,7 +271,6 @@ class RichObserver(Observer):
         self.wants_batches = self.progress is not None
         self.task: TaskID | None = None
         self.overall: TaskID | None = None
-        self.kind = ""
         self.epochs = 0
         self.steps = 0
 
@@ -293,29 +297,29 @@ class RichObserver(Observer):
             self.progress.advance(self.overall)
 
     def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None:
-        self.kind, self.epochs, self.steps = kind, epochs, steps
+        self.epochs, self.steps = epochs, steps
         label = f"training {kind}" + (f" (repeat {repeat + 1})" if repeat else "")
-        self.console.print(f"[bold]{label}[/]: {epochs} epochs x {steps} steps")
+        self.console.print(f"[bold]{label}[/]: {plural(epochs, 'epoch')} x {plural(steps, 'step')}")
 
-    def epoch_start(self, epoch: int) -> None:
+    def epoch_start(self, kind: str, epoch: int) -> None:
         if self.progress:
             self.task = self.progress.add_task(
-                f"{self.kind} epoch {epoch}/{self.epochs}", total=self.steps, metrics=""
+                f"{kind} epoch {epoch}/{self.epochs}", total=self.steps, metrics=""
             )
 
-    def batch_end(self, step: int, logs: dict[str, Any]) -> None:
+    def batch_end(self, kind: str, step: int, logs: dict[str, Any]) -> None:
         if self.progress and self.task is not None:
             loss, acc = float(logs.get("loss", math.nan)), float(logs.get("accuracy", math.nan))
             self.progress.update(
                 self.task, completed=step, metrics=f"loss {loss:.4f} acc {acc:.4f}"
             )
 
-    def epoch_end(self, row: dict[str, Any]) -> None:
+    def epoch_end(self, kind: str, row: dict[str, Any]) -> None:
         if self.progress and self.task is not None:
             self.progress.remove_task(self.task)
             self.task = None
         self.console.print(
-            f"  {self.kind} epoch {row['epoch']}/{self.epochs}: loss {row['loss']:.4f} "
+            f"  {kind} epoch {row['epoch']}/{self.epochs}: loss {row['loss']:.4f} "
             f"acc {row['accuracy']:.4f} val_acc {row['val_accuracy']:.4f} "
             f"(train {row['train_s']:.2f} s, val {row['val_s']:.2f} s)"
         )

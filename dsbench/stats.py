@@ -63,7 +63,8 @@ class Interval:
 
 def _finite(values: Sequence[float]) -> np.ndarray:
     x = np.asarray(values, dtype=float)
-    return x[np.isfinite(x)]
+    finite: np.ndarray = x[np.isfinite(x)]
+    return finite
 
 
 def median_interval(values: Sequence[float], seed: int = 0) -> Interval:
@@ -90,7 +91,8 @@ def paired_ratios(numerators: Sequence[float], denominators: Sequence[float]) ->
     other, measured next to each other), where both are finite and the denominator is not 0."""
     a, b = np.asarray(numerators, dtype=float), np.asarray(denominators, dtype=float)
     ok = np.isfinite(a) & np.isfinite(b) & (b != 0)
-    return np.asarray(a[ok] / b[ok])
+    ratios: np.ndarray = a[ok] / b[ok]
+    return ratios
 
 
 def bimodal(values: Sequence[float], gap: float = 1.25) -> bool:

@@ -1,9 +1,16 @@
-"""Train one model with honest timing, and run the normal/separable comparison.
+"""Train the models of a comparison with honest timing, sequentially or interleaved.
 
-Timing comes from Keras callbacks around `model.fit`: an epoch's training time runs from
-on_epoch_begin to on_test_begin (the steps only), its validation time from on_test_begin to
-on_test_end. Epoch 1 includes graph tracing (and XLA compilation when on) and is reported
-apart from the steady state. Nothing here prints: progress goes to an optional Observer.
+Timing comes from Keras callbacks around `model.fit`, one call per epoch: an epoch's training
+time runs from on_epoch_begin to on_test_begin (the steps only), its validation time from
+on_test_begin to on_test_end; on a GPU the device is synchronised before each timestamp. The
+first epoch of each model in a process includes graph tracing (and XLA compilation when on)
+and is kept apart from the steady state. Before every epoch a calibration probe (probe.py)
+records the machine's dense rate. Nothing here prints: progress goes to an Observer.
+
+The interleaved schedule (the default) builds both models up front and trains them epoch by
+epoch in alternating order — N S, S N, N S, ... — so that a machine that changes speed for
+minutes at a time slows both alike and their per-epoch ratio stays honest. Each model keeps its
+own optimizer, metrics and data pipeline (same seed, same batches as when trained alone).
 """
 
 from __future__ import annotations
@@ -18,12 +25,14 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from dsbench import bench, custom_loop, distribute
+from dsbench import bench, distribute
 from dsbench.config import RunSpec
+from dsbench.custom_loop import Trainer
 from dsbench.data import Data, pipeline
 from dsbench.errors import DsbenchError
 from dsbench.models import build, total_macs
 from dsbench.observer import Observer
+from dsbench.probe import Probe, device_sync
 from dsbench.records import RunResult, Status
 from dsbench.store import load_checkpoint, save_checkpoint
 
@@ -45,33 +54,37 @@ def raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def now() -> float:
+    """A timestamp after all queued device work has finished."""
+    device_sync()
+    return time.perf_counter()
+
+
 class _EpochRecorder(keras.callbacks.Callback):
     """Times each epoch's training steps and validation apart, and stops on a NaN loss."""
 
-    def __init__(
-        self, result: RunResult, observer: Observer | None, checkpoints: Path | None
-    ) -> None:
+    def __init__(self, result: RunResult, observer: Observer, checkpoints: Path | None) -> None:
         super().__init__()
         self.result = result
         self.observer = observer
         self.checkpoints = checkpoints
+        self.probe_rate = math.nan  # set before each epoch
         self._traced = False  # the first epoch of this process traces the train function
         self._start = self._val_start = self._val_end = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._start = time.perf_counter()
+        self.observer.epoch_start(self.result.model, epoch + 1)
         self._val_start = self._val_end = 0.0
-        if self.observer:
-            self.observer.epoch_start(epoch + 1)
+        self._start = now()
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._val_start = time.perf_counter()
+        self._val_start = now()
 
     def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
-        self._val_end = time.perf_counter()
+        self._val_end = now()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        end = time.perf_counter()
+        end = now()
         logs = logs or {}
         val_start = self._val_start or end
         row = {
@@ -84,6 +97,7 @@ class _EpochRecorder(keras.callbacks.Callback):
             "val_s": (self._val_end or end) - val_start,
             "epoch_s": end - self._start,
             "includes_tracing": not self._traced,
+            "probe_gflop_per_s": self.probe_rate,
         }
         self._traced = True
         self.result.epochs.append(row)
@@ -92,8 +106,7 @@ class _EpochRecorder(keras.callbacks.Callback):
             self.model.stop_training = True
         elif self.checkpoints is not None:
             save_checkpoint(self.checkpoints, self.model, self.result)
-        if self.observer:
-            self.observer.epoch_end(row)
+        self.observer.epoch_end(self.result.model, row)
 
 
 class _ProgressForwarder(keras.callbacks.Callback):
@@ -101,12 +114,12 @@ class _ProgressForwarder(keras.callbacks.Callback):
 
     async_safe = True
 
-    def __init__(self, observer: Observer) -> None:
+    def __init__(self, observer: Observer, kind: str) -> None:
         super().__init__()
-        self.observer = observer
+        self.observer, self.kind = observer, kind
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        self.observer.batch_end(batch + 1, dict(logs or {}))
+        self.observer.batch_end(self.kind, batch + 1, dict(logs or {}))
 
 
 def steps_per_epoch(spec: RunSpec, data: Data) -> int:
@@ -122,115 +135,133 @@ def steps_per_epoch(spec: RunSpec, data: Data) -> int:
     return steps
 
 
-def train_model(
-    kind: str,
-    spec: RunSpec,
-    data: Data,
-    repeat: int = 0,
-    observer: Observer | None = None,
-    strategy: tf.distribute.Strategy | None = None,
-    checkpoints: Path | None = None,
-    resume: bool = False,
-) -> RunResult:
-    """Train the `kind` model once (seed = spec seed + repeat) and measure it.
+class ModelRun:
+    """One model of one repeat, built (or restored from its checkpoint) and trained an epoch
+    at a time. Seed = spec seed + repeat, for the weights and for the shuffling."""
 
-    Ctrl-C or SIGTERM ends training early with status "interrupted" and the completed
-    epochs kept; a NaN or infinite loss ends it with status "diverged". With `checkpoints`,
-    weights and optimizer state are saved there after every epoch; with `resume`, training
-    continues from the last checkpoint (or starts over when there is none).
-    """
-    train = spec.train
-    seed = train.seed + repeat
-    if train.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    strategy = strategy or tf.distribute.get_strategy()
-    replicas = strategy.num_replicas_in_sync
-    steps = steps_per_epoch(spec, data)
-    keras.utils.set_random_seed(seed)
-    learning_rate = train.learning_rate * (replicas if train.scale_lr else 1)
-    previous_policy = keras.config.dtype_policy()
-    restored = load_checkpoint(checkpoints, kind, repeat) if resume and checkpoints else None
-    with strategy.scope():
-        if restored:
-            model = keras.models.load_model(restored[0])
-        else:
-            keras.config.set_dtype_policy(train.precision)
-            try:
-                model = build(spec.model, kind)
-            finally:
-                keras.config.set_dtype_policy(previous_policy)
-            model.compile(
-                optimizer=keras.optimizers.Adam(learning_rate),
-                loss="sparse_categorical_crossentropy",
-                metrics=["accuracy"],
-                jit_compile="auto" if train.jit is None else train.jit,
-                steps_per_execution=train.steps_per_execution,
+    def __init__(
+        self,
+        kind: str,
+        spec: RunSpec,
+        data: Data,
+        repeat: int,
+        observer: Observer,
+        strategy: tf.distribute.Strategy,
+        checkpoints: Path | None,
+        resume: bool,
+    ) -> None:
+        train = spec.train
+        self.spec, self.observer = spec, observer
+        seed = train.seed + repeat
+        steps = steps_per_epoch(spec, data)
+        multiworker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        if multiworker and (train.jit or train.steps_per_execution > 1):
+            raise DsbenchError(
+                "strategy multiworker trains with its own loop, which has no XLA and runs one "
+                "step per call",
+                "drop jit and steps_per_execution with strategy multiworker",
+                setting=("strategy", "jit", "steps_per_execution"),
             )
-    result = RunResult(
-        model=kind,
-        repeat=repeat,
-        seed=seed,
-        params=int(model.count_params()),
-        macs_per_image=total_macs(spec.model, kind),
-        steps_per_epoch=steps,
-        batch_size=train.batch_size,
-        replicas=replicas,
-        epochs=list(restored[1]) if restored else [],
-    )
-    # The last partial batch is dropped so every step has the same shape and cost.
-    train_ds = pipeline(
-        data.x_train,
-        data.y_train,
-        train.batch_size,
-        rescale=spec.data.rescale,
-        shuffle_seed=seed,
-        drop_remainder=True,
-    )
-    val_ds = pipeline(
-        data.x_test,
-        data.y_test,
-        train.batch_size,
-        rescale=spec.data.rescale,
-        shuffle_seed=None,
-        drop_remainder=False,
-    )
-    callbacks: list[keras.callbacks.Callback] = [_EpochRecorder(result, observer, checkpoints)]
-    if observer:
+        keras.utils.set_random_seed(seed)
+        replicas = strategy.num_replicas_in_sync
+        learning_rate = train.learning_rate * (replicas if train.scale_lr else 1)
+        restored = load_checkpoint(checkpoints, kind, repeat) if resume and checkpoints else None
+        previous_policy = keras.config.dtype_policy()
+        with strategy.scope():
+            if restored:
+                model = keras.models.load_model(restored[0])
+            else:
+                keras.config.set_dtype_policy(train.precision)
+                try:
+                    model = build(spec.model, kind)
+                finally:
+                    keras.config.set_dtype_policy(previous_policy)
+                model.compile(
+                    optimizer=keras.optimizers.Adam(learning_rate),
+                    loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"],
+                    jit_compile=False
+                    if multiworker
+                    else "auto"
+                    if train.jit is None
+                    else train.jit,
+                    steps_per_execution=train.steps_per_execution,
+                )
+        self.model = model
+        self.result = RunResult(
+            model=kind,
+            repeat=repeat,
+            seed=seed,
+            params=int(model.count_params()),
+            macs_per_image=total_macs(spec.model, kind),
+            steps_per_epoch=steps,
+            batch_size=train.batch_size,
+            replicas=replicas,
+            epochs=list(restored[1]) if restored else [],
+        )
+        rescale = spec.data.rescale
+        # The last partial batch is dropped so every step has the same shape and cost.
+        self.train_ds = pipeline(data.x_train, data.y_train, train.batch_size, rescale=rescale,
+                                 shuffle_seed=seed, drop_remainder=True)  # fmt: skip
+        self.val_ds = pipeline(data.x_test, data.y_test, train.batch_size, rescale=rescale,
+                               shuffle_seed=None, drop_remainder=False)  # fmt: skip
+        self.recorder = _EpochRecorder(self.result, observer, checkpoints)
+        self.callbacks: list[keras.callbacks.Callback] = [self.recorder]
         if observer.wants_batches:  # no per-step callback unless displayed
-            callbacks.append(_ProgressForwarder(observer))
+            self.callbacks.append(_ProgressForwarder(observer, kind))
+        self.trainer = None
+        if multiworker:
+            self.trainer = Trainer(model, strategy, self.train_ds, self.val_ds, steps=steps,
+                                   global_batch=train.batch_size)  # fmt: skip
         observer.model_start(kind, repeat, train.epochs, steps)
-    try:
-        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            custom_loop.fit(
-                model,
-                strategy,
-                train_ds,
-                val_ds,
-                epochs=train.epochs,
-                initial_epoch=len(result.epochs),
-                steps=steps,
-                global_batch=train.batch_size,
-                callbacks=callbacks,
+
+    @property
+    def finished(self) -> bool:
+        """Whether this run trained all its epochs or stopped (diverged, interrupted)."""
+        return (
+            self.result.status != Status.complete
+            or len(self.result.epochs) >= self.spec.train.epochs
+        )
+
+    def epoch(self, probe: Probe | None) -> None:
+        """Train the next epoch, after measuring the calibration probe."""
+        self.recorder.probe_rate = probe.rate() if probe is not None else math.nan
+        epoch = len(self.result.epochs)
+        if self.trainer is not None:
+            self.trainer.epoch(epoch, self.callbacks, self.observer.wants_batches)
+            return
+        self.model.fit(
+            self.train_ds,
+            validation_data=self.val_ds,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            verbose=0,
+            callbacks=self.callbacks,
+            shuffle=False,  # the pipeline shuffles, from the seed
+        )
+
+    def finish(self) -> None:
+        """Measure inference (when asked and complete) and report the run's end."""
+        self.result.jit = self.trainer is None and bool(getattr(self.model, "jit_compile", False))
+        if self.result.status == Status.complete and self.spec.train.inference:
+            self.result.inference = bench.inference(
+                self.model, self.spec.model.input_shape, self.result.jit
             )
-        else:
-            model.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=train.epochs,
-                verbose=0,
-                callbacks=callbacks,
-                initial_epoch=len(result.epochs),
-                shuffle=False,  # the pipeline shuffles, from the seed
-            )
-        result.jit = bool(getattr(model, "jit_compile", False))
-        if result.status == Status.complete and train.inference:
-            result.inference = bench.inference(model, spec.model.input_shape, result.jit)
-    except KeyboardInterrupt as exc:
-        result.status = Status.interrupted
-        result.stopped_by = getattr(exc, "signum", signal.SIGINT)
-    if observer:
-        observer.model_end(result)
-    return result
+        self.observer.model_end(self.result)
+
+
+def epoch_order(runs: list[ModelRun], schedule: str) -> list[ModelRun]:
+    """The runs that train next, in order: sequential, the first unfinished run; interleaved,
+    every unfinished run with the fewest epochs, in the kinds' order on even epochs (N S) and
+    reversed on odd ones (S N), so neither model always goes first."""
+    waiting = [run for run in runs if not run.finished]
+    if not waiting:
+        return []
+    if schedule == "sequential":
+        return waiting[:1]
+    fewest = min(len(run.result.epochs) for run in waiting)
+    behind = [run for run in waiting if len(run.result.epochs) == fewest]
+    return behind if fewest % 2 == 0 else behind[::-1]
 
 
 def run_experiment(
@@ -238,39 +269,56 @@ def run_experiment(
     data: Data,
     kinds: tuple[str, ...],
     observer: Observer | None = None,
-    on_result: Callable[[list[RunResult]], None] | None = None,
+    on_epochs: Callable[[list[RunResult]], None] | None = None,
     strategy: tf.distribute.Strategy | None = None,
     checkpoints: Path | None = None,
     previous: list[RunResult] | None = None,
 ) -> list[RunResult]:
-    """Train every kind for every repeat, interleaved (A B A B), same data and seeds for each.
+    """Train every kind for every repeat on the same data and seeds, in `spec.train.schedule`.
 
-    `on_result` sees the list after each model, so results can be saved as they come.
-    Stops after an interrupted model; a diverged model does not stop the others.
-    `previous` (from an interrupted run) supplies finished runs, which are kept as they are;
-    an unfinished one continues from its checkpoint.
+    `on_epochs` sees every result so far after each round of epochs, so results can be saved
+    as they come. Ctrl-C or SIGTERM marks every unfinished run "interrupted" (its completed
+    epochs kept) and stops; a NaN or infinite loss marks a run "diverged" and the others go on.
+    `previous` (from an interrupted run) supplies finished runs, kept as they are; an
+    unfinished one continues from its checkpoint (or starts over without one).
     """
+    observer = observer or Observer()
     strategy = strategy or distribute.make_strategy(spec.train)
-    done = {(r.model, r.repeat): r for r in previous or [] if r.status != Status.interrupted}
+    if spec.train.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    kept = {(r.model, r.repeat): r for r in previous or [] if r.status != Status.interrupted}
+    probe = Probe()
     results: list[RunResult] = []
     for repeat in range(spec.train.repeats):
+        runs: list[ModelRun] = []
+        ordered: list[RunResult | ModelRun] = []
         for kind in kinds:
-            if (kind, repeat) in done:
-                results.append(done[(kind, repeat)])
+            if (kind, repeat) in kept:
+                ordered.append(kept[(kind, repeat)])
                 continue
-            result = train_model(
-                kind,
-                spec,
-                data,
-                repeat,
-                observer,
-                strategy,
-                checkpoints,
-                resume=previous is not None,
-            )
-            results.append(result)
-            if on_result:
-                on_result(results)
-            if result.status == Status.interrupted:
-                return results
+            run = ModelRun(kind, spec, data, repeat, observer, strategy, checkpoints,
+                           resume=previous is not None)  # fmt: skip
+            runs.append(run)
+            ordered.append(run)
+        current = [item.result if isinstance(item, ModelRun) else item for item in ordered]
+        ended: set[int] = set()
+        try:
+            while batch := epoch_order(runs, spec.train.schedule):
+                for run in batch:
+                    run.epoch(probe)
+                if on_epochs:
+                    on_epochs(results + current)
+            for run in runs:
+                run.finish()
+                ended.add(id(run))
+        except KeyboardInterrupt as exc:
+            for run in runs:
+                if id(run) not in ended:
+                    run.result.status = Status.interrupted
+                    run.result.stopped_by = getattr(exc, "signum", signal.SIGINT)
+                    observer.model_end(run.result)
+            return results + current
+        results += current
+        if on_epochs:
+            on_epochs(results)
     return results

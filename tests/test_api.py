@@ -27,8 +27,8 @@ class Recorder(Observer):
     def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None:
         self.calls.append(("model", (kind, epochs, steps)))
 
-    def epoch_end(self, row: dict[str, Any]) -> None:
-        self.calls.append(("epoch", row["epoch"]))
+    def epoch_end(self, kind: str, row: dict[str, Any]) -> None:
+        self.calls.append(("epoch", (kind, row["epoch"])))
 
 
 def test_compare_from_python_returns_frames_and_saves_the_cli_folder(
@@ -51,8 +51,11 @@ def test_compare_from_python_returns_frames_and_saves_the_cli_folder(
     assert result.ratios["params_ratio"] == pytest.approx(
         summary.loc["separable", "params"] / summary.loc["normal", "params"]
     )
-    assert recorder.calls[:2] == [("data", (256, 64)), ("model", ("normal", 2, 8))]
-    assert [c[1] for c in recorder.calls if c[0] == "epoch"] == [1, 2, 1, 2]
+    assert recorder.calls[:3] == [("data", (256, 64)), ("model", ("normal", 2, 8)),
+                                  ("model", ("separable", 2, 8))]  # fmt: skip
+    # interleaved: epoch 1 normal then separable, epoch 2 separable then normal
+    assert [c[1] for c in recorder.calls if c[0] == "epoch"] == [
+        ("normal", 1), ("separable", 1), ("separable", 2), ("normal", 2)]  # fmt: skip
     # save() writes the folder the CLI writes, and `report` reads it back
     folder = result.save(tmp_path / "x")
     assert json.loads((folder / "summary.json").read_text()) == result.document
@@ -136,3 +139,17 @@ def test_the_readme_example_runs_as_written(
     exec(compile(block, "README.md", "exec"), namespace)
     assert isinstance(namespace["result"].summary, pd.DataFrame)
     assert (tmp_path / "runs" / "x" / "summary.json").is_file()
+
+
+@pytest.mark.slow
+def test_interleaving_trains_each_model_exactly_as_alone(tiny_settings: dict[str, Any]) -> None:
+    """Deterministic ops: each model's per-epoch history in an interleaved compare equals
+    training it alone, so alternating the models changes when they run, not what they learn."""
+    settings = dict(tiny_settings, epochs=3, deterministic=True)
+    both = dsbench.compare(**settings).history
+    assert set(dsbench.compare(schedule="sequential", **settings).summary["status"]) == {"complete"}
+    columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+    for kind in ("normal", "separable"):
+        alone = dsbench.train(kind, **settings).history[columns].reset_index(drop=True)
+        mine = both[both["model"] == kind][columns].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, alone)
