@@ -65,7 +65,7 @@ class Comparison:
         """A row per model: the comparison table's figures (means over repeats, *_std)."""
         from dsbench.records import summary_frame
 
-        return summary_frame(self.results)
+        return summary_frame(self.results, self.spec.train.target_accuracy)
 
     @property
     def history(self) -> pd.DataFrame:
@@ -79,7 +79,7 @@ class Comparison:
         """A row per model and repeat."""
         from dsbench.records import runs_frame
 
-        return runs_frame(self.results)
+        return runs_frame(self.results, self.spec.train.target_accuracy)
 
     @property
     def ratios(self) -> dict[str, float]:
@@ -94,9 +94,13 @@ class Comparison:
         """summary.json's content."""
         from dsbench.store import summary_document
 
-        return summary_document(
-            self.summary, self.command, self.spec.as_dict(), self.complete, self.kinds
-        )
+        return summary_document(self.results, self.command, self.spec.as_dict(),
+                                self.environment, self.complete, self.kinds)  # fmt: skip
+
+    @property
+    def warnings(self) -> list[str]:
+        """What makes this comparison's timing doubtful (also in summary.json)."""
+        return list(self.document["warnings"])
 
     def save(self, path: PathLike, force: bool = False) -> Path:
         """Write the results folder (history.csv, summary.json, curves.png, ...) to `path`."""

@@ -249,7 +249,7 @@ def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> Non
         if not result.summary.empty:
             title = render.comparison_title(result.command, spec.data.dataset, spec.train.epochs,
                                             spec.train.batch_size)  # fmt: skip
-            console.print(render.compare_table(result.summary, title))
+            render.comparison(console, result.summary, title, result.warnings)
         last = result
     where = f"{result.run_dir}/" if result.run_dir else "not written here (a non-chief worker)"
     console.print(f"results: {where}")

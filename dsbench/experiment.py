@@ -8,6 +8,7 @@ run keeps everything it finished and `resume` can continue it.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +29,17 @@ class Setup:
 
     data: Data
     strategy: tf.distribute.Strategy
+    load_start: float  # the 1-minute load average before anything ran
 
 
 def setup(spec: RunSpec, observer: Observer) -> Setup:
     """Load the data once and make the tf.distribute strategy; SIGTERM then stops like Ctrl-C."""
+    load_start = os.getloadavg()[0]
     training.raise_on_sigterm()
     loaded = data_module.load(spec.data, spec.train.seed)
     observer.data_loaded(loaded.source, len(loaded.y_train), len(loaded.y_test), spec.data.rescale)
     training.steps_per_epoch(spec, loaded)  # a batch larger than the data fails before any folder
-    return Setup(loaded, distribute.make_strategy(spec.train))
+    return Setup(loaded, distribute.make_strategy(spec.train), load_start)
 
 
 def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any]:
@@ -52,6 +55,10 @@ def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any
                 "train_last_partial_batch": "dropped (every step has the same shape)",
             },
             **distribute.describe(shared.strategy),
+            "schedule": spec.train.schedule,
+            "cores_in_use": len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count(),
         },
     )
 
@@ -70,6 +77,7 @@ def compare(
     Returns the results and the environment record they were measured in.
     """
     environment = run_environment(command, spec, shared)
+    environment["load_average"] = {"start": shared.load_start, "end": None}
     settings = spec.as_dict()
 
     def save(done: list[RunResult], complete: bool) -> None:
@@ -87,6 +95,7 @@ def compare(
         checkpoints,
         previous,
     )
+    environment["load_average"]["end"] = os.getloadavg()[0]
     save(done, complete=not any(r.status == Status.interrupted for r in done))
     return done, environment
 

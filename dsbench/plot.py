@@ -7,32 +7,41 @@ from pathlib import Path
 import pandas as pd
 
 
-def curves(history: pd.DataFrame, path: Path) -> None:
-    """Train and validation accuracy and loss per epoch for every model (mean over repeats)."""
+def curves(history: pd.DataFrame, path: Path, title: str = "") -> None:
+    """Accuracy and loss per epoch for every model (mean over repeats), and validation accuracy
+    against cumulative training seconds: the picture that answers "is it worth it?"."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    history = history.assign(train_clock_s=history.groupby(["model", "repeat"])["train_s"].cumsum())
     means = history.groupby(["model", "epoch"], as_index=False)[
-        ["accuracy", "val_accuracy", "loss", "val_loss"]
+        ["accuracy", "val_accuracy", "loss", "val_loss", "train_clock_s"]
     ].mean()
-    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (acc_ax, loss_ax, time_ax) = plt.subplots(1, 3, figsize=(15, 4.4))
     colors = {"normal": "tab:blue", "separable": "tab:orange"}
     for model, group in means.groupby("model"):
         color = colors.get(str(model))
-        acc_ax.plot(group["epoch"], group["accuracy"], "--", color=color, label=f"{model} train")
+        acc_ax.plot(group["epoch"], group["accuracy"], "--x", color=color, label=f"{model} train")
         acc_ax.plot(group["epoch"], group["val_accuracy"], "-o", color=color, label=f"{model} val")
-        loss_ax.plot(group["epoch"], group["loss"], "--", color=color, label=f"{model} train")
+        loss_ax.plot(group["epoch"], group["loss"], "--x", color=color, label=f"{model} train")
         loss_ax.plot(group["epoch"], group["val_loss"], "-o", color=color, label=f"{model} val")
+        time_ax.plot(group["train_clock_s"], group["val_accuracy"], "-o", color=color,
+                     label=f"{model} val")  # fmt: skip
     repeats = history.groupby("model")["repeat"].nunique().max()
     note = f" (mean of {repeats} runs)" if repeats > 1 else ""
     acc_ax.set(title=f"Accuracy{note}", xlabel="epoch", ylabel="accuracy")
     loss_ax.set(title=f"Loss{note}", xlabel="epoch", ylabel="cross-entropy")
-    for ax in (acc_ax, loss_ax):
+    time_ax.set(title="Validation accuracy vs training time", ylabel="validation accuracy",
+                xlabel="cumulative training seconds (first epoch includes tracing)")  # fmt: skip
+    for ax in (acc_ax, loss_ax, time_ax):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    for ax in (acc_ax, loss_ax):
         ax.xaxis.get_major_locator().set_params(integer=True)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)

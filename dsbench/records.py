@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dsbench import stats
 from dsbench.config import KINDS
 
 
@@ -68,6 +69,7 @@ HISTORY_COLUMNS = (
     "val_s",
     "epoch_s",
     "includes_tracing",
+    "probe_gflop_per_s",
 )
 
 # Measured per run; with --repeats they are shown as mean ± std over runs.
@@ -79,10 +81,14 @@ PER_RUN_METRICS = (
     "ms_per_step",
     "train_images_per_s",
     "est_train_gflop_per_s",
+    "probe_gflop_per_s",
+    "gflop_share_of_probe",
     "best_val_acc",
     "best_epoch",
     "final_val_acc",
     "overfit_gap",
+    "time_to_target_s",
+    "epochs_to_target",
     "latency_b1_ms",
     "latency_b1_p90_ms",
     "infer_images_per_s",
@@ -98,6 +104,7 @@ RATIOS = {
     "train_images_per_s": "images_per_s_ratio",
     "est_train_gflop_per_s": "gflop_per_s_ratio",
     "best_val_acc": "acc_ratio",
+    "time_to_target_s": "time_to_target_ratio",
     "final_val_acc": "final_acc_ratio",
     "latency_b1_ms": "latency_ratio",
     "latency_b1_p90_ms": "latency_p90_ratio",
@@ -116,7 +123,35 @@ def history_frame(results: list[RunResult]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
 
 
-def run_metrics(result: RunResult) -> dict[str, Any]:
+def steady_epochs(result: RunResult) -> pd.DataFrame:
+    """The epochs that count for the steady state: from epoch 2 on, none that traced."""
+    history = pd.DataFrame(result.epochs)
+    if history.empty:
+        return history
+    traced = history["includes_tracing"].astype(bool) if "includes_tracing" in history else False
+    return history[(history["epoch"] >= 2) & ~traced]
+
+
+def time_to_accuracy(epochs: list[dict[str, Any]], target: float) -> tuple[float, float]:
+    """(cumulative training seconds, epoch) when validation accuracy first reached `target`;
+    NaNs when it never did. Training seconds include the first epoch's tracing, as a user
+    waiting for the accuracy waits for it too; validation time is left out."""
+    seconds = 0.0
+    for row in epochs:
+        seconds += float(row["train_s"])
+        if float(row["val_accuracy"]) >= target:
+            return seconds, float(row["epoch"])
+    return math.nan, math.nan
+
+
+def default_target(results: list[RunResult]) -> float:
+    """95% of the lowest best validation accuracy of any run, so that every run reaches it."""
+    bests = [max((float(e["val_accuracy"]) for e in r.epochs), default=math.nan) for r in results]
+    bests = [b for b in bests if math.isfinite(b)]
+    return 0.95 * min(bests) if bests else math.nan
+
+
+def run_metrics(result: RunResult, target: float = math.nan) -> dict[str, Any]:
     """The figures of one training run: timing (first vs steady state), accuracy, inference.
 
     Steady state is the median over epochs 2..E (and, after a resume, without the first epoch
@@ -129,9 +164,10 @@ def run_metrics(result: RunResult) -> dict[str, Any]:
     out["epochs_completed"] = len(history)
     if history.empty:
         return out
-    traced = history["includes_tracing"].astype(bool) if "includes_tracing" in history else False
-    steady = history[(history["epoch"] >= 2) & ~traced]
+    steady = steady_epochs(result)
     out["first_epoch_s"] = float(history["epoch_s"].iloc[0])
+    if "probe_gflop_per_s" in history and history["probe_gflop_per_s"].notna().any():
+        out["probe_gflop_per_s"] = float(history["probe_gflop_per_s"].max())
     if not steady.empty:
         out["steady_epoch_s"] = float(steady["epoch_s"].median())
         out["steady_train_s"] = float(steady["train_s"].median())
@@ -140,6 +176,7 @@ def run_metrics(result: RunResult) -> dict[str, Any]:
         images_per_s = result.steps_per_epoch * result.batch_size / out["steady_train_s"]
         out["train_images_per_s"] = images_per_s
         out["est_train_gflop_per_s"] = 6 * result.macs_per_image * images_per_s / 1e9
+        out["gflop_share_of_probe"] = out["est_train_gflop_per_s"] / out["probe_gflop_per_s"]
     valid = history.dropna(subset=["val_accuracy"])
     if not valid.empty:
         best = valid.loc[valid["val_accuracy"].idxmax()]
@@ -147,12 +184,16 @@ def run_metrics(result: RunResult) -> dict[str, Any]:
         out["best_epoch"] = int(best["epoch"])
         out["final_val_acc"] = float(valid["val_accuracy"].iloc[-1])
         out["overfit_gap"] = float(best["accuracy"] - best["val_accuracy"])
+    if math.isfinite(target):
+        out["time_to_target_s"], out["epochs_to_target"] = time_to_accuracy(result.epochs, target)
     out.update(result.inference)
     return out
 
 
-def runs_frame(results: list[RunResult]) -> pd.DataFrame:
-    """A row per training run (model x repeat) with its figures."""
+def runs_frame(results: list[RunResult], target: float | None = None) -> pd.DataFrame:
+    """A row per training run (model x repeat) with its figures (time to `target` accuracy,
+    by default 95% of the lowest best validation accuracy among `results`)."""
+    goal = default_target(results) if target is None else target
     rows = []
     for r in results:
         rows.append(
@@ -168,15 +209,18 @@ def runs_frame(results: list[RunResult]) -> pd.DataFrame:
                 "replicas": r.replicas,
                 "jit": r.jit,
                 "model_file_bytes": math.nan,
-                **run_metrics(r),
+                "target_val_acc": goal,
+                **run_metrics(r, goal),
             }
         )
     return pd.DataFrame(rows)
 
 
-def summary_frame(results: list[RunResult]) -> pd.DataFrame:
-    """A row per model: figures averaged over repeats (with *_std columns when runs >= 2)."""
-    runs = runs_frame(results)
+def summary_frame(results: list[RunResult], target: float | None = None) -> pd.DataFrame:
+    """A row per model: figures averaged over repeats (with *_std columns when runs >= 2),
+    the spread of steady epochs (*_low, *_high) and, on the separable row, the paired
+    separable/normal timing ratios with their 95% intervals (*_ratio, *_ratio_low, ...)."""
+    runs = runs_frame(results, target)
     if runs.empty:
         return pd.DataFrame()
     rows = []
@@ -194,6 +238,7 @@ def summary_frame(results: list[RunResult]) -> pd.DataFrame:
             "replicas": int(group["replicas"].iloc[0]),
             "jit": bool(group["jit"].iloc[0]),
             "model_file_bytes": group["model_file_bytes"].max(),
+            "target_val_acc": float(group["target_val_acc"].iloc[0]),
         }
         if row["status"] == Status.diverged:
             diverged = group[group["status"] == Status.diverged.value]
@@ -204,8 +249,77 @@ def summary_frame(results: list[RunResult]) -> pd.DataFrame:
             if len(group) >= 2:
                 enough = values.notna().sum() >= 2
                 row[f"{name}_std"] = float(values.std(ddof=1)) if enough else math.nan
+        row.update(steady_spread([r for r in results if r.model == kind]))
+        if kind == "separable":
+            for name, interval in ratio_intervals(results).items():
+                row.update({name: interval.median, f"{name}_low": interval.low,
+                            f"{name}_high": interval.high, f"{name}_n": interval.n})  # fmt: skip
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def steady_spread(results: list[RunResult]) -> dict[str, float]:
+    """Min and max over every steady epoch of these runs: steady_epoch_s, ms_per_step and
+    train_images_per_s, as *_low and *_high."""
+    frames = [steady_epochs(r).assign(steps=r.steps_per_epoch, batch=r.batch_size) for r in results]
+    frames = [frame for frame in frames if not frame.empty]
+    if not frames:
+        return {}
+    steady = pd.concat(frames)
+    series = {
+        "steady_epoch_s": steady["epoch_s"],
+        "ms_per_step": steady["train_s"] / steady["steps"] * 1e3,
+        "train_images_per_s": steady["steps"] * steady["batch"] / steady["train_s"],
+    }
+    out: dict[str, float] = {}
+    for name, values in series.items():
+        out[f"{name}_low"], out[f"{name}_high"] = float(values.min()), float(values.max())
+    return out
+
+
+# Paired timing ratios: (ratio name, history column, invert?) — images/s is 1 / time.
+PAIRED = (("time_ratio", "epoch_s", False), ("ms_per_step_ratio", "train_s", False),
+          ("images_per_s_ratio", "train_s", True))  # fmt: skip
+
+
+def paired_epoch_ratios(results: list[RunResult], column: str) -> list[float]:
+    """separable/normal of `column` for every epoch both models of a repeat measured in their
+    steady state (epoch e of one beside epoch e of the other), over all repeats."""
+    out: list[float] = []
+    for repeat in sorted({r.repeat for r in results}):
+        mine = {r.model: steady_epochs(r) for r in results if r.repeat == repeat}
+        if not set(KINDS) <= set(mine) or any(f.empty for f in mine.values()):
+            continue
+        both = mine["normal"].merge(mine["separable"], on="epoch", suffixes=("_n", "_s"))
+        out += [float(v) for v in stats.paired_ratios(both[f"{column}_s"], both[f"{column}_n"])]
+    return out
+
+
+def ratio_intervals(results: list[RunResult]) -> dict[str, stats.Interval]:
+    """The headline timing ratios: median of per-epoch paired ratios, 95% bootstrap interval."""
+    out = {}
+    for name, column, invert in PAIRED:
+        ratios = paired_epoch_ratios(results, column)
+        if ratios:
+            out[name] = stats.median_interval([1 / r for r in ratios] if invert else ratios)
+    return out
+
+
+def warnings(results: list[RunResult]) -> list[str]:
+    """Everything that makes this comparison's timing doubtful (see stats.timing_warnings)."""
+    out = []
+    for result in results:
+        history = pd.DataFrame(result.epochs)
+        if history.empty:
+            continue
+        steady = steady_epochs(result)["epoch_s"].tolist()
+        probe = history["probe_gflop_per_s"].tolist() if "probe_gflop_per_s" in history else []
+        name = result.model + (f" (repeat {result.repeat + 1})" if result.repeat else "")
+        out += stats.timing_warnings(name, float(history["epoch_s"].iloc[0]), steady, probe)
+    intervals = ratio_intervals(results)
+    if "ms_per_step_ratio" in intervals:
+        out += stats.interval_warning("time/step ratio", intervals["ms_per_step_ratio"])
+    return out
 
 
 def separable_over_normal(by_model: pd.DataFrame) -> dict[str, float]:
@@ -214,6 +328,10 @@ def separable_over_normal(by_model: pd.DataFrame) -> dict[str, float]:
     if not set(KINDS) <= set(by_model.index):
         return out
     for column, name in RATIOS.items():
+        paired = by_model.loc["separable", name] if name in by_model.columns else math.nan
+        if not _missing(paired):  # a median of paired per-epoch ratios, measured side by side
+            out[name] = float(paired)
+            continue
         if column not in by_model.columns:
             continue
         normal, separable = by_model.loc["normal", column], by_model.loc["separable", column]

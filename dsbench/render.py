@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -53,6 +54,11 @@ def epoch_number(value: Any) -> str:
     if _missing(value):
         return "–"
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def percent(value: Any) -> str:
+    """0.423 -> '42%'."""
+    return "–" if _missing(value) else f"{value:.0%}"
 
 
 def plural(n: int, word: str) -> str:
@@ -153,14 +159,18 @@ COMPARE_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("parameters", "params", count),
     ("MACs / image (forward)", "macs_per_image", millions),
     ("first epoch s (train+val, incl. tracing)", "first_epoch_s", fixed(2)),
-    ("steady-state s/epoch (train+val, median of epochs 2..E)", "steady_epoch_s", fixed(2)),
-    ("steady-state train ms/step", "ms_per_step", fixed(1)),
-    ("train images/s (steady state)", "train_images_per_s", fixed(0)),
-    ("est. train GFLOP/s (6 x MACs x images/s)", "est_train_gflop_per_s", fixed(1)),
+    ("steady-state s/epoch (train+val; median, range)", "steady_epoch_s", fixed(2)),
+    ("steady-state train ms/step (median, range)", "ms_per_step", fixed(1)),
+    ("train images/s (steady state; median, range)", "train_images_per_s", fixed(0)),
+    ("est. train GFLOP/s (nominal: 6 x MACs x images/s) *", "est_train_gflop_per_s", fixed(1)),
+    ("  as share of the measured matmul rate", "gflop_share_of_probe", percent),
+    ("matmul probe GFLOP/s (best before an epoch)", "probe_gflop_per_s", fixed(0)),
     ("best val acc", "best_val_acc", fixed(4)),
     ("epoch of best val acc", "best_epoch", epoch_number),
     ("final val acc", "final_val_acc", fixed(4)),
     ("overfit: train - val acc at best epoch", "overfit_gap", fixed(4)),
+    ("time to target val acc, train s", "time_to_target_s", fixed(1)),
+    ("epochs to target val acc", "epochs_to_target", epoch_number),
     ("inference latency, batch 1, median ms", "latency_b1_ms", fixed(2)),
     ("inference latency, batch 1, p90 ms", "latency_b1_p90_ms", fixed(2)),
     ("inference images/s, batch 256", "infer_images_per_s", fixed(0)),
@@ -168,15 +178,39 @@ COMPARE_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
 )
 
 
-def _cell(row: pd.Series, column: str, fmt: Callable[[Any], str]) -> str:
+def _cell(row: pd.Series, column: str, fmt: Callable[[Any], str], spread: bool = False) -> str:
     value = row.get(column, math.nan)
     if column == "status" and value == "diverged" and not _missing(row.get("diverged_epoch")):
         return f"diverged at epoch {int(row['diverged_epoch'])}"
+    if column == "epochs_to_target" and _missing(value) and not _missing(row.get("best_val_acc")):
+        return "not reached"
     text = fmt(value)
     std = row.get(f"{column}_std", math.nan)
     if not _missing(std) and text != "–":
         text += f" ± {fmt(std)}"
+    low, high = row.get(f"{column}_low", math.nan), row.get(f"{column}_high", math.nan)
+    if spread and not _missing(low) and not _missing(high) and text != "–":
+        text += f" ({fmt(low)}–{fmt(high)})"
     return text
+
+
+def ratio_cell(summary: pd.DataFrame, column: str) -> str:
+    """The separable/normal cell of `column`: a paired median with its 95% interval where one
+    was measured, else the plain ratio of the two figures."""
+    from dsbench import stats
+    from dsbench.records import RATIOS, separable_over_normal
+
+    name = RATIOS.get(column, "")
+    by_model = summary.set_index("model")
+    value = separable_over_normal(by_model).get(name, math.nan)
+    if _missing(value):
+        return ""
+    separable = by_model.loc["separable"]
+    low, high = separable.get(f"{name}_low", math.nan), separable.get(f"{name}_high", math.nan)
+    if _missing(low) or _missing(high):
+        return stats.significant(value)
+    n = int(separable.get(f"{name}_n", 0))
+    return stats.format_interval(stats.Interval(value, low, high, n))
 
 
 def compare_table(summary: pd.DataFrame, title: str) -> Table:
@@ -189,25 +223,57 @@ def compare_table(summary: pd.DataFrame, title: str) -> Table:
     show_ratio = {"normal", "separable"} <= set(kinds)
     if show_ratio:
         table.add_column("separable / normal", justify="right", no_wrap=True)
-    from dsbench.records import RATIOS, separable_over_normal
-
     rows = {kind: summary[summary["model"] == kind].iloc[0] for kind in kinds}
-    ratios = separable_over_normal(summary.set_index("model"))
     for label, column, fmt in COMPARE_ROWS:
         if column not in summary.columns or summary[column].isna().all():
             continue
-        cells = [_cell(rows[kind], column, fmt) for kind in kinds]
+        if column == "time_to_target_s":
+            target = float(summary["target_val_acc"].iloc[0])
+            label = f"time to {target:.1%} val acc, train s (incl. tracing)"
+        cells = [_cell(rows[kind], column, fmt, spread=True) for kind in kinds]
         if show_ratio:
-            value = ratios.get(RATIOS.get(column, ""), math.nan)
-            cells.append("" if _missing(value) else ratio(value))
+            cells.append(ratio_cell(summary, column))
         table.add_row(label, *cells)
     runs = int(summary["runs"].max()) if "runs" in summary.columns else 1
     table.caption = (
         f"means ± std over {runs} runs (seeds differ)" if runs > 1 else "from 1 run per model"
     ) + "; time columns are wall-clock on this machine"
+    if show_ratio:
+        table.caption += (
+            "; timing ratios: median of per-epoch paired ratios [95% bootstrap interval]"
+        )
     if "steady_epoch_s" not in summary.columns or summary["steady_epoch_s"].isna().all():
         table.caption += "; steady-state figures need --epochs >= 2"
+    if (
+        "est_train_gflop_per_s" in summary.columns
+        and summary["est_train_gflop_per_s"].notna().any()
+    ):
+        table.caption += (
+            "; * nominal work per second, not executed FLOPs: oneDNN may run 3x3 convolutions"
+            " with fewer multiplies (Winograd), so it can exceed the matmul rate"
+        )
     return table
+
+
+def verdict(summary: pd.DataFrame) -> str:
+    """One line above the table: what separable buys and costs, e.g. 'separable vs normal:
+    0.15x params, 0.12x MACs, 0.36x time/step [0.33, 0.40], best val acc 0.712 vs 0.701'."""
+    if not {"normal", "separable"} <= set(summary["model"]):
+        return ""
+    by_model = summary.set_index("model")
+    parts = [
+        f"{ratio_cell(summary, 'params')} params",
+        f"{ratio_cell(summary, 'macs_per_image')} MACs",
+    ]
+    if "ms_per_step" in by_model and not _missing(by_model.loc["separable", "ms_per_step"]):
+        parts.append(f"{ratio_cell(summary, 'ms_per_step')} time/step")
+    acc = by_model.get("best_val_acc")
+    if acc is not None and acc.notna().all():
+        parts.append(f"best val acc {acc['separable']:.3f} vs {acc['normal']:.3f}")
+    if "time_to_target_s" in by_model and by_model["time_to_target_s"].notna().all():
+        target = float(by_model["target_val_acc"].iloc[0])
+        parts.append(f"{ratio_cell(summary, 'time_to_target_s')} time to {target:.1%} val acc")
+    return "separable vs normal: " + ", ".join(parts)
 
 
 REPORT_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
@@ -382,6 +448,16 @@ def sweep_title(points: int, summary_only: bool, dataset: str, epochs: int, batc
     return f"dsbench sweep: {points} points, {dataset}, {epochs} epochs, batch {batch}"
 
 
+def comparison(console: Console, summary: pd.DataFrame, title: str, warnings: list[str]) -> None:
+    """The verdict line, the comparison table and the warnings under it (as hyperfine does)."""
+    line = verdict(summary)
+    if line:
+        console.print(f"[bold]{escape(line)}[/]")
+    console.print(compare_table(summary, title))
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+
+
 def run_folder(console: Console, run: dict[str, Any]) -> None:
     """One results folder read back by store.read_run: its comparison table, titled by it."""
     doc = run["document"]
@@ -400,7 +476,7 @@ def run_folder(console: Console, run: dict[str, Any]) -> None:
     if run["summary"].empty:
         console.print(f"{title}: no model finished an epoch")
     else:
-        console.print(compare_table(run["summary"], title))
+        comparison(console, run["summary"], title, list(doc.get("warnings") or []))
 
 
 def sweep_folder(console: Console, run_dir: Any, document: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from dsbench import stats
 from dsbench._version import __version__
 from dsbench.config import KINDS
 from dsbench.errors import RUNTIME, DsbenchError
@@ -27,9 +28,11 @@ from dsbench.records import (
     RunResult,
     Status,
     history_frame,
+    ratio_intervals,
     runs_frame,
     summary_frame,
     to_jsonable,
+    warnings,
 )
 
 if TYPE_CHECKING:
@@ -129,21 +132,34 @@ def prepare_run_dir(output_dir: str | Path, force: bool) -> Path:
 
 
 def summary_document(
-    summary: pd.DataFrame,
+    results: list[RunResult],
     command: str,
     settings: dict[str, Any],
+    environment: dict[str, Any],
     complete: bool,
     kinds: tuple[str, ...] = KINDS,
 ) -> dict[str, Any]:
-    """The summary.json content (also what `--json` prints)."""
+    """The summary.json content (also what `--json` prints): a row per model, the paired
+    timing ratios with their 95% intervals, and every warning about the timing."""
+    train = settings.get("train", {})
+    load = environment.get("load_average") or {}
+    cores = int(environment.get("cores_in_use") or os.cpu_count() or 1)
     return to_jsonable(
         {
             "dsbench_version": __version__,
             "command": command,
             "kinds": list(kinds),
             "status": "complete" if complete else "incomplete",
+            "schedule": train.get("schedule"),
             "settings": settings,
-            "models": summary.to_dict(orient="records"),
+            "models": summary_frame(results, train.get("target_accuracy")).to_dict(
+                orient="records"
+            ),
+            "ratios": {name: vars(interval) for name, interval in ratio_intervals(results).items()},
+            "warnings": warnings(results)
+            + stats.load_warning(
+                float(load.get("start", math.nan)), float(load.get("end") or math.nan), cores
+            ),
         }
     )
 
@@ -161,9 +177,10 @@ def write_run(
     from dsbench import plot
 
     history = history_frame(results)
-    runs = runs_frame(results)
-    summary = summary_frame(results)
-    document = summary_document(summary, command, settings, complete, kinds)
+    target = settings.get("train", {}).get("target_accuracy")
+    runs = runs_frame(results, target)
+    summary = summary_frame(results, target)
+    document = summary_document(results, command, settings, environment, complete, kinds)
     try:
         Path(run_dir).mkdir(parents=True, exist_ok=True)
         atomic_write(run_dir / "history.csv", lambda p: history.to_csv(p, index=False))
@@ -172,12 +189,30 @@ def write_run(
         atomic_json(run_dir / "summary.json", document)
         atomic_json(run_dir / "environment.json", environment)
         if not history.empty:
-            atomic_write(run_dir / "curves.png", lambda p: plot.curves(history, p))
+            title = _curves_title(settings, environment)
+            atomic_write(run_dir / "curves.png", lambda p: plot.curves(history, p, title))
     except OSError as err:
         raise DsbenchError(
             f"cannot write results to {run_dir}: {err.strerror}", exit_code=RUNTIME
         ) from None
     return document
+
+
+def _curves_title(settings: dict[str, Any], environment: dict[str, Any]) -> str:
+    """'synthetic, 5,000 train images, batch 128, /CPU:0 (AMD EPYC ...)' for curves.png."""
+    data = environment.get("data") or {}
+    devices = environment.get("devices") or []
+    gpus = environment.get("gpus") or []
+    device = (
+        gpus[0].get("model", "GPU") if gpus else (environment.get("cpu") or {}).get("model", "")
+    )
+    parts = [
+        str(settings.get("data", {}).get("dataset", "")),
+        f"{data['train_images']:,} train images" if "train_images" in data else "",
+        f"batch {settings.get('train', {}).get('batch_size', '?')}",
+        f"{', '.join(devices)} ({device})" if devices else device,
+    ]
+    return ", ".join(part for part in parts if part)
 
 
 # ---------------------------------------------------------------- reading back

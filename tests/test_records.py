@@ -94,3 +94,65 @@ def test_sweep_rows_and_ratios_from_constructed_points(made_results: Any) -> Non
     assert ratios["kernel_size"].tolist() == [3, 5]
     assert ratios["time_ratio"].tolist() == pytest.approx([1.5 / 2.5] * 2)
     assert sweeps.swept_axes(points) == ["kernel_size"]
+
+
+def test_time_to_accuracy_counts_training_seconds_until_the_target(made_results: Any) -> None:
+    from dsbench.records import default_target, time_to_accuracy
+
+    normal, separable = made_results()
+    # val acc per epoch 0.3, 0.5, 0.6, 0.55; train s 3.0, 2.0, 2.2, 1.8 (normal)
+    assert time_to_accuracy(normal.epochs, 0.5) == (5.0, 2.0)
+    assert time_to_accuracy(normal.epochs, 0.6) == pytest.approx((7.2, 3.0))
+    assert all(math.isnan(v) for v in time_to_accuracy(normal.epochs, 0.9))
+    assert default_target([normal, separable]) == pytest.approx(0.95 * 0.6)
+    summary = summary_frame([normal, separable]).set_index("model")
+    assert summary.loc["separable", "time_to_target_s"] == pytest.approx(3.6)  # 1.5+1.0+1.1
+    assert separable_over_normal(summary)["time_to_target_ratio"] == pytest.approx(3.6 / 7.2)
+    chosen = summary_frame([normal, separable], target=0.5).set_index("model")
+    assert chosen.loc["normal", "time_to_target_s"] == 5.0
+
+
+def test_summary_holds_paired_intervals_and_steady_ranges(made_results: Any) -> None:
+    summary = summary_frame(made_results()).set_index("model")
+    separable = summary.loc["separable"]
+    assert separable["ms_per_step_ratio"] == pytest.approx(0.5)
+    assert separable["ms_per_step_ratio_low"] == pytest.approx(0.5)
+    assert separable["ms_per_step_ratio_n"] == 3  # epochs 2, 3, 4
+    assert summary.loc["normal", "ms_per_step_low"] == pytest.approx(180.0)
+    assert summary.loc["normal", "ms_per_step_high"] == pytest.approx(220.0)
+
+
+def test_warnings_and_the_document_on_a_two_epoch_run(made_results: Any) -> None:
+    results = made_results(normal_s=[3.0, 2.0], separable_s=[1.5, 1.0])
+    settings = {"train": {"schedule": "interleaved", "target_accuracy": None}}
+    document = store.summary_document(results, "compare", settings, {}, complete=True)
+    assert document["schedule"] == "interleaved"
+    assert document["ratios"]["ms_per_step_ratio"]["n"] == 1
+    assert document["ratios"]["ms_per_step_ratio"]["low"] is None  # not resolvable from one pair
+    text = " ".join(document["warnings"])
+    assert "normal: 1 steady epoch: ratio not resolved" in text
+    assert "time/step ratio: 1 paired epochs: ratio not resolved" in text
+
+
+def test_verdict_line(made_results: Any) -> None:
+    line = render.verdict(summary_frame(made_results()))
+    # every paired ratio is exactly 0.5: a zero-width interval earns four digits
+    assert line == (
+        "separable vs normal: 0.147x params, 0.120x MACs, 0.5000x [0.5000, 0.5000] time/step, "
+        "best val acc 0.600 vs 0.600, 0.500x time to 57.0% val acc"
+    )
+
+
+def test_timestamps_wait_for_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tensorflow as tf
+
+    from dsbench import probe, training
+
+    calls: list[str] = []
+    monkeypatch.setattr(probe, "_GPU", [True])  # as if a GPU were present
+    monkeypatch.setattr(tf.test.experimental, "sync_devices", lambda: calls.append("sync"))
+    training.now()
+    assert calls == ["sync"]
+    monkeypatch.setattr(probe, "_GPU", [False])
+    training.now()
+    assert calls == ["sync"]  # no GPU: no sync
