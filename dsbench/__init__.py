@@ -6,8 +6,10 @@ layers; every error a user can act on is a DsbenchError.
 
 from dsbench._version import __version__
 from dsbench.api import (
+    BenchResult,
     Comparison,
     SweepResult,
+    bench,
     compare,
     layers,
     report,
@@ -20,11 +22,13 @@ from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 
 __all__ = [
+    "BenchResult",
     "Comparison",
     "DsbenchError",
     "Observer",
     "SweepResult",
     "__version__",
+    "bench",
     "compare",
     "layers",
     "report",

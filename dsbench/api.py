@@ -335,24 +335,195 @@ def _saved_spec(document: dict[str, Any], source: str, data_dir: PathLike | None
     )
 
 
+@dataclass
+class BenchResult:
+    """The result of `bench`: a row per mode and batch size with both models' speed and the
+    separable/normal ratio with its 95% interval."""
+
+    spec: RunSpec
+    rows: pd.DataFrame
+    environment: dict[str, Any]
+    warnings: list[str]
+    target: float
+    run_dir: Path | None = None
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """bench.json's content."""
+        from dsbench._version import __version__
+        from dsbench.records import to_jsonable
+
+        return to_jsonable({
+            "dsbench_version": __version__, "command": "bench", "status": "complete",
+            "precision_target": self.target, "settings": self.spec.as_dict(),
+            "rows": self.rows.to_dict(orient="records"), "warnings": self.warnings,
+        })  # fmt: skip
+
+    def save(self, path: PathLike, force: bool = False) -> Path:
+        """Write bench.csv, bench.json and environment.json to `path`."""
+        from dsbench import store
+
+        run_dir = store.prepare_run_dir(path, force)
+        store.write_bench(run_dir, self.rows, self.document, self.environment)
+        self.run_dir = run_dir
+        return run_dir
+
+
+def bench(
+    *,
+    mode: str = "train",
+    batch_size: int | str | Sequence[int] | None = None,
+    precision_target: float = 0.05,
+    max_time: float = 60.0,
+    config: PathLike | None = None,
+    output_dir: PathLike | None = None,
+    force: bool = False,
+    observer: Observer | None = None,
+    verbose: bool = False,
+    **settings: Any,
+) -> BenchResult:
+    """How much faster is the separable model? Speed only, to ±`precision_target` (95%).
+
+    Both models run in alternating chunks of steps on the same batches until the ratio's
+    interval is within the target or `max_time` seconds (from this call, TensorFlow's start
+    included) are spent. `mode` is train (forward, backward, Adam), infer (forward) or both;
+    `batch_size` may list several ("1,32,128"). Data default to synthetic batches.
+    """
+    import time
+
+    from dsbench import runtime, store
+    from dsbench.config import parse_number_list, whole_number
+    from dsbench.speed import MODES
+
+    start = time.perf_counter()
+    if mode not in MODES:
+        raise DsbenchError(f"mode must be one of {', '.join(MODES)}; got {mode!r}", setting="mode")
+    if not (0 < precision_target < 1) or not (max_time > 0):
+        raise DsbenchError("precision_target must be in (0, 1) and max_time positive",
+                           setting=("precision_target", "max_time"))  # fmt: skip
+    sizes = [batch_size] if isinstance(batch_size, int) else batch_size
+    batch_sizes = parse_number_list(sizes, "batch_size", whole_number) if sizes else [128]
+    if config is None and "dataset" not in settings:
+        settings = {"dataset": "synthetic", "train_size": 512, "test_size": 10, **settings}
+    spec = run_spec({**settings, "batch_size": max(batch_sizes)}, config)
+    if spec.train.strategy != "default":
+        raise DsbenchError("bench times one device", "use compare for tf.distribute runs",
+                           setting="strategy")  # fmt: skip
+    if output_dir is not None:
+        store.check_run_dir(output_dir, force)
+    runtime.load_tensorflow(verbose)
+    from dsbench import experiment
+
+    shared = experiment.setup(spec, observer or Observer())
+    modes = ["train", "infer"] if mode == "both" else [mode]
+    rows, warnings = experiment.bench(spec, shared, modes, batch_sizes, precision_target,
+                                      start + max_time)  # fmt: skip
+    environment = experiment.run_environment("bench", spec, shared)
+    result = BenchResult(spec, rows, environment, warnings, precision_target)
+    if output_dir is not None:
+        result.save(output_dir, force)
+    return result
+
+
 # ---------------------------------------------------------------- reading and describing
 
 
 def report(paths: Sequence[PathLike]) -> pd.DataFrame:
-    """Results folders (run or sweep) as one DataFrame: a row per folder, point and model."""
+    """Results folders of every kind (run, sweep, bench, or a parent folder holding many) as one
+    DataFrame: a row per folder, point and model, with the columns that say where and how it
+    was measured (dataset, images, epochs, device, host) and the separable/normal ratios.
+
+    `frame.attrs["warnings"]` says when the rows differ in settings that change the numbers.
+    """
     import pandas as pd
 
     from dsbench import store
 
     frames = []
     for path in paths:
-        if store.is_sweep_dir(Path(path)):
-            frame = pd.DataFrame(store.read_sweep(Path(path), "rows")["rows"])
-        else:
-            frame = store.read_run(Path(path))["summary"]
-        frames.append(frame.assign(run=str(path)))
+        for kind, folder in store.find_results(Path(path)):
+            frames.append(_report_rows(kind, folder))
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run"])
-    return rows[["run", *[c for c in rows.columns if c != "run"]]]
+    first = [c for c in REPORT_CONTEXT if c in rows.columns]
+    rows = rows[first + [c for c in rows.columns if c not in first]]
+    rows.attrs["warnings"] = _report_warnings(rows)
+    return rows
+
+
+REPORT_CONTEXT = ("run", "kind", "point", "mode", "batch_size", "model", "dataset",
+                  "train_images", "epochs", "device", "host", "schedule", "status")  # fmt: skip
+# Settings that change the numbers: rows that differ in them are not comparable.
+COMPARABLE = ("dataset", "train_images", "epochs", "batch_size", "device", "precision", "jit")
+
+
+def _report_rows(kind: str, folder: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    from dsbench import store
+    from dsbench.records import separable_over_normal
+
+    environment_file = folder / "environment.json"
+    environment = store.read_json(environment_file) if environment_file.is_file() else {}
+    if kind == "bench":
+        document = store.read_json(folder / "bench.json", "rows")
+        frame = _bench_rows(pd.DataFrame(document["rows"]))
+    elif kind == "sweep":
+        document = store.read_sweep(folder, "rows")
+        frame = pd.DataFrame(document["rows"])
+    else:
+        run = store.read_run(folder)
+        document, frame = run["document"], run["summary"].copy()
+        if {"normal", "separable"} <= set(frame.get("model", [])):
+            ratios = separable_over_normal(frame.set_index("model"))
+            for name, value in ratios.items():
+                if name not in frame.columns:
+                    frame[name] = float("nan")
+                frame.loc[frame["model"] == "separable", name] = value
+    settings = document.get("settings") or {}
+    train, data = settings.get("train") or {}, settings.get("data") or {}
+    context = {
+        "run": str(folder), "kind": kind, "dataset": data.get("dataset"),
+        "train_images": (environment.get("data") or {}).get("train_images"),
+        "epochs": None if kind == "bench" else train.get("epochs"),
+        "device": environment.get("device"), "host": environment.get("hostname"),
+        "schedule": train.get("schedule"), "precision": train.get("precision"),
+        "jit": train.get("jit"), "status": document.get("status"),
+    }  # fmt: skip
+    for key, setting in context.items():
+        if key not in frame.columns or key in ("run", "kind"):
+            frame[key] = setting
+    if kind != "bench" and "batch_size" not in frame.columns:
+        frame["batch_size"] = train.get("batch_size")
+    return frame
+
+
+def _bench_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """A bench.json row (both models side by side) as two rows, one per model."""
+    import pandas as pd
+
+    out = []
+    for row in rows.to_dict(orient="records"):
+        for kind in KINDS:
+            mine = {k.removeprefix(f"{kind}_"): v for k, v in row.items() if k.startswith(kind)}
+            record = {"mode": row["mode"], "batch_size": row["batch_size"], "model": kind, **mine}
+            if kind == "separable":
+                record.update({"ms_per_step_ratio": row["ratio"],
+                               "ms_per_step_ratio_low": row["ratio_low"],
+                               "ms_per_step_ratio_high": row["ratio_high"]})  # fmt: skip
+            out.append(record)
+    return pd.DataFrame(out)
+
+
+def _report_warnings(rows: pd.DataFrame) -> list[str]:
+    differing = []
+    for column in COMPARABLE:
+        if column in rows.columns:
+            values = sorted({str(v) for v in rows[column].dropna()})
+            if len(values) > 1:
+                differing.append(f"{column} ({', '.join(values)})")
+    if not differing:
+        return []
+    return [f"the folders differ in {'; '.join(differing)}: compare their ratios, not their times"]
 
 
 def describe(

@@ -1,7 +1,7 @@
 """The `dsbench` command line: Typer options over the Python API (dsbench.api), Rich output.
 
-Options are defined once, in HELP/OPTIONS, under the names of the settings they set; each
-command lists the ones it takes and receives them as one `Opts`. TensorFlow is imported only
+Every option is defined once, in cli_options.py; each command lists the ones it takes and
+receives them as one `Opts`. TensorFlow is imported only
 by the commands that train.
 """
 
@@ -14,138 +14,62 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
 
 from dsbench import api
 from dsbench._version import __version__
-from dsbench.config import (
-    DATASETS,
-    DEPTHWISE_INITS,
-    KINDS,
-    PRECISIONS,
-    SCHEDULES,
-    SETTINGS,
-    STRATEGIES,
+from dsbench.cli_options import (
+    BENCHED,
+    COMMON,
+    FLAGS,
+    OPTIONS,
+    RUN,
+    SWEPT,
+    TRAINING,
+    Opts,
+    default,
 )
+from dsbench.config import KINDS, SETTINGS
 from dsbench.errors import DsbenchError
 
+
+class OneLineErrors(TyperGroup):
+    """Usage errors (a bad choice, a number out of range) as one red line and exit code 2."""
+
+    def main(  # type: ignore[override]
+        self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
+             standalone_mode: bool = True, **kwargs: Any) -> Any:  # fmt: skip
+        try:
+            code = super().main(args, prog_name, complete_var, False, **kwargs)
+        except UsageError as err:
+            if isinstance(err, NoArgsIsHelpError) or err.ctx is None:
+                err.show()
+            else:
+                _error(err.format_message(), f"see: {err.ctx.command_path} --help")
+            code = err.exit_code
+        except typer.Abort:
+            code = 1
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     name="dsbench",
     help="What do depthwise separable convolutions buy over normal ones? "
     "Train and measure two VGG-style CNNs on CIFAR-10 side by side.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
-
-
-def choice(name: str, values: tuple[str, ...]) -> Any:
-    """A str Enum for a Typer choice, made from config's tuple of allowed values."""
-    return Enum(name, [(v, v) for v in values], type=str)
-
-
-CHOICES = {
-    "model": choice("Model", KINDS),
-    "summary_model": choice("SummaryModel", ("both", *KINDS)),
-    "dataset": choice("Dataset", DATASETS),
-    "precision": choice("Precision", PRECISIONS),
-    "strategy": choice("Strategy", STRATEGIES),
-    "depthwise_init": choice("DepthwiseInit", DEPTHWISE_INITS),
-    "schedule": choice("Schedule", SCHEDULES),
-}
-
-# Every option, by the name of what it sets (settings use their TOML key); None = not given.
-HELP = {
-    "blocks": 'Blocks as FILTERSxCONVS, e.g. "64x2,128x2,256x2" (the default).',
-    "kernel_size": "Convolution kernel size (default 3).",
-    "depthwise_init": "Separable model's depthwise initializer: corrected (default, glorot with fan k*k) or keras (Keras' default, as in the reference).",
-    "dataset": "cifar10 (default) or synthetic (offline, learnable).",
-    "data_dir": "Folder with cifar-10-batches-py/ or cifar-10-python.tar.gz (or env DSBENCH_DATA_DIR).",
-    "train_size": "Seeded class-balanced subset of the training split.",
-    "test_size": "Seeded class-balanced subset of the test split.",
-    "rescale": "Scale pixels to [0, 1] (default) or feed raw 0..255 like the reference.",
-    "epochs": "Epochs per model (default 10).",
-    "batch_size": "Global batch size (default 128); with several replicas it is split across them.",
-    "learning_rate": "Adam learning rate (default 0.001).",
-    "seed": "Seed for data subset, shuffling and weights (default 0).",
-    "repeats": "Runs per model with seeds seed, seed+1, ...; >= 2 shows mean ± std.",
-    "jit": 'XLA compilation on/off (default off: measured slower here, see benchmarks/RESULTS.md; jit = "auto" in a config leaves it to Keras).',
-    "precision": "Keras dtype policy (softmax stays float32).",
-    "steps_per_execution": "Training steps per graph call (default 1).",
-    "strategy": "tf.distribute: default (one device), mirrored (all GPUs of a box), multiworker (TF_CONFIG).",
-    "devices": 'Devices for --strategy mirrored, e.g. "/gpu:0,/gpu:1".',
-    "scale_lr": "Multiply the learning rate by the number of replicas.",
-    "deterministic": "TensorFlow op determinism: identical reruns, slower.",
-    "inference": "Measure inference latency/throughput after training (default on).",
-    "checkpoint": "Save weights and optimizer state after every epoch, so `dsbench resume` can continue.",
-    "schedule": "interleaved (default): both models epoch by epoch in alternating order, so both meet the machine in the same state; sequential: one model, then the other.",
-    "target_accuracy": "Time to accuracy target (validation accuracy, 0..1); default 95% of the lower best.",
-    "config": "TOML file with \\[model], \\[data], \\[train] settings; flags override it.",
-    "output_dir": "Results folder (default runs/<UTC time>-<command>/).",
-    "force": "Overwrite an existing results folder.",
-    "json_output": "Print the results as JSON on stdout and nothing else there.",
-    "no_progress": "No live progress bars (off anyway when stdout is not a terminal).",
-    "debug": "Show Python tracebacks on errors.",
-    "verbose": "Let TensorFlow's own log messages through.",
-    "model": "Which model to train.",
-    "summary_model": "Which model(s) to show.",
-    "layers": "Add a per-layer table for each model.",
-    "kernel_sizes": "Kernel sizes to sweep, e.g. 3,5,7.",
-    "widths": "Width multipliers of every block's filters, e.g. 0.5,1,2.",
-    "block_lists": 'Block lists to sweep (depth); repeat the option: --blocks "64x2,128x2,256x2" --blocks "64x3,128x3,256x3".',
-    "summary_only": "Train nothing: sweep params and MACs alone, in seconds.",
-}
-KIND_OF: dict[str, Any] = {
-    "learning_rate": float,
-    "target_accuracy": float, "config": Path, "output_dir": Path, "blocks": str, "data_dir": str,
-    "devices": str, "kernel_sizes": str, "widths": str, "block_lists": list[str],
-    **dict.fromkeys(("rescale", "jit", "scale_lr", "deterministic", "inference", "checkpoint"), bool),
-    **dict.fromkeys(("force", "json_output", "no_progress", "debug", "verbose", "layers",
-                     "summary_only"), "flag"),
-    **CHOICES,
-}  # fmt: skip
-DEFAULTS = {"model": "normal", "summary_model": "both"}
-FLAGS = {name: "--" + name.replace("_", "-") for name in HELP} | {
-    "json_output": "--json", "summary_model": "--model", "kernel_sizes": "--kernel-size",
-    "widths": "--width", "block_lists": "--blocks",
-}  # fmt: skip
-
-
-def _option(name: str) -> Any:
-    kind, flag = KIND_OF.get(name, int), FLAGS[name]
-    if kind == "flag":
-        return Annotated[bool, typer.Option(flag, help=HELP[name])]
-    if kind is bool:
-        flag = f"{flag}/--no-{flag[2:]}"
-    minimum = (0 if name == "seed" else 1) if kind is int else None
-    optional = kind if name in DEFAULTS else Optional[kind]
-    return Annotated[optional, typer.Option(flag, help=HELP[name], min=minimum)]
-
-
-OPTIONS = {name: _option(name) for name in HELP}
-COMMON = ("config", "json_output", "debug", "verbose")
-RUN = ("output_dir", "force", "no_progress", *COMMON)
-TRAINING = tuple(name for name in SETTINGS if name in OPTIONS)  # every setting with a flag
-SWEPT = ("kernel_sizes", "widths", "block_lists", "summary_only",
-         *(n for n in TRAINING if n not in ("kernel_size", "blocks")))  # fmt: skip
-
-
-@dataclass
-class Opts:
-    """The options a command received: `settings` holds only the settings given."""
-
-    settings: dict[str, Any] = field(default_factory=dict)
-    other: dict[str, Any] = field(default_factory=dict)  # command options, e.g. model, layers
-
-    def __getattr__(self, name: str) -> Any:
-        if name in ("settings", "other"):
-            raise AttributeError(name)
-        return self.other.get(name, False if KIND_OF.get(name) == "flag" else None)
 
 
 def command(*names: str, name: str | None = None) -> Callable[[Callable[..., None]], Any]:
@@ -159,7 +83,7 @@ def command(*names: str, name: str | None = None) -> Callable[[Callable[..., Non
         own = [p for p in inspect.signature(function, eval_str=True).parameters.values()
                if p.name != "opts"]  # fmt: skip
         added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=OPTIONS[n],
-                 default=DEFAULTS.get(n, False if KIND_OF.get(n) == "flag" else None))
+                 default=default(n))
                  for n in names]  # fmt: skip
 
         @functools.wraps(function)
@@ -234,25 +158,14 @@ def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> Non
         result = run(options)
     finally:
         observer.close()
-    console, spec = _console(opts.json_output), result.spec
+    if opts.json_output and result.run_dir is not None:
+        typer.echo(json.dumps(result.document, indent=2))
+    render.result(_console(opts.json_output), result)
+    if isinstance(result, api.BenchResult):
+        return
+    last = result
     if isinstance(result, api.SweepResult):
-        if opts.json_output:
-            typer.echo(json.dumps(result.document, indent=2))
-        if not result.ratios.empty:
-            title = render.sweep_title(len(result.points), result.summary_only, spec.data.dataset,
-                                       spec.train.epochs, spec.train.batch_size)  # fmt: skip
-            console.print(render.sweep_table(result.rows, result.ratios, title))
-        last = api.Comparison("compare", KINDS, spec, result.last or [], {}, result.run_dir)
-    else:
-        if opts.json_output and result.run_dir is not None:
-            typer.echo(json.dumps(result.document, indent=2))
-        if not result.summary.empty:
-            title = render.comparison_title(result.command, spec.data.dataset, spec.train.epochs,
-                                            spec.train.batch_size)  # fmt: skip
-            render.comparison(console, result.summary, title, result.warnings)
-        last = result
-    where = f"{result.run_dir}/" if result.run_dir else "not written here (a non-chief worker)"
-    console.print(f"results: {where}")
+        last = api.Comparison("compare", KINDS, result.spec, result.last or [], {}, result.run_dir)
     if (interrupted := last.interrupted) is not None:
         signum = interrupted.stopped_by or 2
         _error(f"interrupted by signal {signum} while running {interrupted.model} "
@@ -294,12 +207,12 @@ def summary(opts: Opts) -> None:
     console, model = _console(), spec.model
     title = (f"Models for {model.input_shape[0]}x{model.input_shape[1]} images: blocks "
              f"{model.blocks_text}, kernel {model.kernel_size}x{model.kernel_size}")  # fmt: skip
-    console.print(render.summary_table(models, title))
+    console.print(render.fit(console, render.summary_table(models, title)))
     console.print(
         "[dim]MACs = multiply-accumulates for one image's forward pass; FLOPs = 2 x MACs.[/]"
     )
     for kind in dict.fromkeys(row["model"] for row in models) if opts.layers else ():
-        console.print(render.layers_table(layers, kind))
+        console.print(render.fit(console, render.layers_table(layers, kind)))
 
 
 @command(*TRAINING, *RUN)
@@ -322,10 +235,18 @@ def sweep(opts: Opts) -> None:
                                                    **options))  # fmt: skip
 
 
+@command("mode", "bench_batch_sizes", "precision_target", "max_time", *BENCHED, *RUN)
+def bench(opts: Opts) -> None:
+    """How much faster? Both models timed in alternating chunks of steps until the ratio is known to ±5%."""
+    _show(opts, "bench", lambda options: api.bench(
+        mode=opts.mode, batch_size=opts.bench_batch_sizes, precision_target=opts.precision_target,
+        max_time=opts.max_time, **options))  # fmt: skip
+
+
 @command("data_dir", "no_progress", "json_output", "debug", "verbose")
 def resume(
     opts: Opts,
-    run_dir: Annotated[Path, typer.Argument(help="An interrupted results folder of train, compare or sweep.")],
+    run_dir: Annotated[Path, typer.Argument(help="An interrupted results folder of train, compare or sweep.", metavar="FOLDER")],
 ) -> None:  # fmt: skip
     """Continue an interrupted train/compare/sweep run with its own settings, from its last epoch."""
     _show(opts, "resume", lambda options: api.resume(
@@ -333,28 +254,39 @@ def resume(
         verbose=opts.verbose))  # fmt: skip
 
 
-@command("json_output", "debug", "verbose")
+@command("report_format", "report_output", "json_output", "debug", "verbose")
 def report(
     opts: Opts,
-    run_dirs: Annotated[list[Path], typer.Argument(help="Results folders written by train, compare or sweep.")],
+    run_dirs: Annotated[list[Path], typer.Argument(help="Results folders of train, compare, sweep or bench, or folders holding many.", metavar="FOLDER")],
 ) -> None:  # fmt: skip
-    """Print the comparison table of one or more results folders again (sweep folders too)."""
+    """Show results folders again, any mix and any number, as a table, Markdown, CSV or JSON."""
     from dsbench import render, store
 
-    if len(run_dirs) == 1 and store.is_sweep_dir(run_dirs[0]):
-        document = store.read_sweep(run_dirs[0], "rows", "ratios")
-        if opts.json_output:
-            typer.echo(json.dumps(document, indent=2))
+    form = "json" if opts.json_output else opts.report_format
+    found = [hit for path in run_dirs for hit in store.find_results(path)]
+    if form == "table" and len(found) == 1 and opts.report_output is None:
+        kind, folder = found[0]
+        if kind == "bench":
+            render.bench_folder(_console(), folder, store.read_json(folder / "bench.json", "rows"))
+        elif kind == "sweep":
+            render.sweep_folder(_console(), folder, store.read_sweep(folder, "rows", "ratios"))
         else:
-            render.sweep_folder(_console(), run_dirs[0], document)
+            render.run_folder(_console(), store.read_run(folder))
         return
-    runs = [store.read_run(path) for path in run_dirs]
-    if opts.json_output:
-        typer.echo(json.dumps([dict(r["document"], path=str(r["path"])) for r in runs], indent=2))
-    elif len(runs) > 1:
-        _console().print(render.report_table(api.report(run_dirs)))
+    rows = api.report(run_dirs)
+    text = render.export(rows, form)
+    if opts.report_output is not None:
+        try:
+            opts.report_output.write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise DsbenchError(f"cannot write {opts.report_output}: {err.strerror}") from None
+    elif form == "table":
+        console = _console()
+        console.print(render.fit(console, render.report_table(rows)))
+        for warning in rows.attrs.get("warnings", []):
+            console.print(f"[yellow]warning:[/] {warning}")
     else:
-        render.run_folder(_console(), runs[0])
+        typer.echo(text, nl=False)
 
 
 def main() -> None:

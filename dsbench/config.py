@@ -11,7 +11,7 @@ import difflib
 import math
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ class ModelSpec:
     input_shape: tuple[int, int, int] = (32, 32, 3)
     num_classes: int = 10
     # "keras": Keras' default glorot_uniform, whose fans count input channels a depthwise
-    # kernel never mixes, so its weights are ~sqrt(Cin) too small and a deep separable stack
+    # kernel never mixes, so its weights are sqrt((Cin+1)/2) too small and a deep separable stack
     # on [0, 1] inputs starts with a vanishing signal. "corrected": glorot with fan = k*k.
     depthwise_init: str = "corrected"
 
@@ -101,6 +101,9 @@ class TrainSpec:
     # interleaved: both models built up front and trained epoch by epoch in alternating order
     # (N S, S N, ...), so both meet the machine in the same state; sequential: one, then the other.
     schedule: str = "interleaved"
+    # The last partial training batch is dropped (every step the same shape and cost: 390
+    # steps of 128 on CIFAR-10); true keeps it, as the reference's model.fit did (391 steps).
+    keep_partial_batch: bool = False
     # Time to accuracy: training seconds until validation accuracy first reaches this; None:
     # 95% of the lower of the models' best validation accuracies, so that both reach it.
     target_accuracy: float | None = None
@@ -167,7 +170,7 @@ def format_blocks(blocks: tuple[tuple[int, int], ...]) -> str:
 
 
 def parse_number_list(
-    values: str | list[Any] | tuple[Any, ...], setting: str, cast: Callable[[str], Any]
+    values: str | Sequence[Any], setting: str, cast: Callable[[str], Any]
 ) -> list[Any]:
     """Parse '3,5,7' (or a list) for a sweep axis; a clear error names the setting."""
     parts = values.split(",") if isinstance(values, str) else list(values)
@@ -333,6 +336,7 @@ SECTIONS: dict[str, tuple[type, dict[str, Converter]]] = {
             "inference": _bool,
             "checkpoint": _bool,
             "schedule": _choice(SCHEDULES),
+            "keep_partial_batch": _bool,
             "target_accuracy": _fraction,
         },
     ),
@@ -410,13 +414,19 @@ def check_settings(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def build_run_spec(*layers: dict[str, dict[str, Any]] | None) -> RunSpec:
-    """Defaults, then each layer of validated overrides in turn (a config file, then settings)."""
+    """Defaults, then each layer of validated overrides in turn (a config file, then settings).
+
+    Devices given with the default strategy mean mirrored over those devices (a device list
+    has no other use)."""
     parts: dict[str, Any] = {}
     for section, (cls, _) in SECTIONS.items():
         values: dict[str, Any] = {}
         for layer in layers:
             values.update((layer or {}).get(section, {}))
         parts[section] = cls(**values)
+    train = parts["train"]
+    if train.devices and train.strategy == "default":
+        parts["train"] = dataclasses.replace(train, strategy="mirrored")
     return RunSpec(**parts)
 
 

@@ -82,10 +82,36 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"forbidden global {module}.{name}")
 
 
+BATCH_ROWS = 10_000  # images in every CIFAR-10 python batch file
+ROW_BYTES = 3072  # 32 x 32 x 3
+
+
+def _max_batch_bytes() -> int:
+    # A real batch file is 31,035,xxx bytes; anything much larger is not one (checked before
+    # unpickling, so a crafted file cannot make dsbench read gigabytes).
+    return BATCH_ROWS * ROW_BYTES + 4_000_000
+
+
+def check_batch_size(size: int, label: str) -> None:
+    """Refuse a batch file too large to be one, before reading it."""
+    if size > _max_batch_bytes():
+        raise DsbenchError(
+            f"{label} is not a CIFAR-10 batch: {size:,} bytes, more than the "
+            f"{_max_batch_bytes():,} a batch of {BATCH_ROWS:,} images can take",
+            "use an original copy of CIFAR-10 (python version)",
+        )
+
+
 def _read_batch(stream: IO[bytes], label: str) -> tuple[np.ndarray, np.ndarray]:
-    """Decode one CIFAR-10 python batch into NHWC uint8 images and int64 labels."""
+    """Decode one CIFAR-10 python batch into NHWC uint8 images and int64 labels.
+
+    Everything is checked before any array is copied or reshaped: a crafted file (an array
+    with zero strides over one byte, labels that are nested lists sharing one memoised list,
+    a wrong number of rows) is refused with one line instead of filling the memory.
+    """
     try:
         batch = _NumpyOnlyUnpickler(stream, encoding="bytes").load()
+        return _check_batch(batch, label)
     except pickle.UnpicklingError as err:
         if "forbidden global" in str(err):
             raise DsbenchError(
@@ -94,44 +120,59 @@ def _read_batch(stream: IO[bytes], label: str) -> tuple[np.ndarray, np.ndarray]:
                 "delete the file and use an original copy of CIFAR-10",
             ) from None
         raise _corrupt(label, err) from None
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, MemoryError) as err:
+    except MemoryError:
+        raise DsbenchError(
+            f"{label}: not enough memory to read it (is it really a CIFAR-10 batch?)",
+            "use an original copy of CIFAR-10 (python version)",
+        ) from None
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, RecursionError) as err:
         raise _corrupt(label, err) from None
+
+
+def _check_batch(batch: Any, label: str) -> tuple[np.ndarray, np.ndarray]:
+    damaged = "the file is damaged; use an original copy of CIFAR-10"
+    original = "use an original copy of CIFAR-10 (python version)"
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
         raise DsbenchError(
-            f"{label} is not a CIFAR-10 batch: expected a dict with b'data' and b'labels'",
-            "use an original copy of CIFAR-10 (python version)",
+            f"{label} is not a CIFAR-10 batch: expected a dict with b'data' and b'labels'", original
         )
     data, labels = batch[b"data"], batch[b"labels"]
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2:
         raise DsbenchError(
             f"{label}: b'data' must be a uint8 array of shape (N, 3072), got "
             f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}",
-            "use an original copy of CIFAR-10 (python version)",
+            original,
         )
-    if data.shape[1] != 3072:
+    if data.shape[1] != ROW_BYTES:
         raise DsbenchError(
-            f"{label}: b'data' rows must hold 3072 values (32x32x3), got {data.shape[1]}",
-            "use an original copy of CIFAR-10 (python version)",
+            f"{label}: b'data' rows must hold 3072 values (32x32x3), got {data.shape[1]}", original
         )
-    try:
-        labels = np.asarray(labels)
-    except (ValueError, TypeError):
-        labels = np.asarray([], dtype=object)
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise DsbenchError(f"{label}: b'labels' must be a list of integers")
+    # An array over a buffer smaller than it claims (zero strides) or over memory it does not
+    # hold in full would be materialised by the first copy: refuse it first.
+    base = data.base
+    holds_its_bytes = base is None or (isinstance(base, bytes) and len(base) == data.nbytes)
+    if not data.flags.c_contiguous or 0 in data.strides or not holds_its_bytes:
+        raise DsbenchError(
+            f"{label}: b'data' is not a plain array (strides {data.strides}, over a buffer that "
+            "does not hold its values)",
+            original,
+        )
+    if not isinstance(labels, list) or not all(type(v) is int for v in labels):
+        raise DsbenchError(f"{label}: b'labels' must be a flat list of integers", original)
     if len(labels) != len(data):
+        raise DsbenchError(f"{label}: {len(data)} images but {len(labels)} labels", damaged)
+    if labels and (min(labels) < 0 or max(labels) > 9):
         raise DsbenchError(
-            f"{label}: {len(data)} images but {len(labels)} labels",
-            "the file is damaged; use an original copy of CIFAR-10",
+            f"{label}: labels must be 0..9, found {min(labels)}..{max(labels)}", damaged
         )
-    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+    if len(data) != BATCH_ROWS:
         raise DsbenchError(
-            f"{label}: labels must be 0..9, found {labels.min()}..{labels.max()}",
-            "the file is damaged; use an original copy of CIFAR-10",
+            f"{label}: a CIFAR-10 batch holds exactly {BATCH_ROWS:,} images, this one {len(data):,}",
+            damaged,
         )
     # Each row is 1024 R, 1024 G, 1024 B values, each plane row-major 32x32.
     images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    return np.ascontiguousarray(images), labels.astype(np.int64)
+    return np.ascontiguousarray(images), np.asarray(labels, dtype=np.int64)
 
 
 def _corrupt(label: str, err: BaseException) -> DsbenchError:
@@ -156,6 +197,7 @@ def _load_folder(folder: Path) -> Data:
     parts = []
     for name in (*TRAIN_FILES, TEST_FILE):
         try:
+            check_batch_size((folder / name).stat().st_size, str(folder / name))
             with open(folder / name, "rb") as stream:
                 parts.append(_read_batch(stream, str(folder / name)))
         except OSError as err:
@@ -179,6 +221,7 @@ def _load_archive(archive: Path) -> Data:
                 stream = tar.extractfile(member)
                 if stream is None:
                     raise DsbenchError(f"{label}: {FOLDER}/{name} is not a regular file")
+                check_batch_size(member.size, f"{label}:{FOLDER}/{name}")
                 # Read fully first, so a truncated archive fails here with a clear message.
                 parts.append(_read_batch(io.BytesIO(stream.read()), f"{label}:{FOLDER}/{name}"))
     except DsbenchError:
@@ -396,6 +439,10 @@ def pipeline(
 
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    # tf.data's default graph rewrites serialise the dataset's graph, and with it the captured
+    # image tensor: the first iterator then held a second copy of every image (+425 MiB for a
+    # 399 MB array). Without them the images stay shared (tests/test_data.py measures it).
+    options.experimental_optimization.apply_default_optimizations = False
     return (
         batches.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)

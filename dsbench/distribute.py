@@ -16,10 +16,29 @@ _multiworker: tf.distribute.Strategy | None = None
 def make_strategy(train: TrainSpec) -> tf.distribute.Strategy:
     """The strategy `train.strategy` names; `--batch-size` is the global batch under all three."""
     if train.strategy == "mirrored":
+        check_devices(train.devices)
         return tf.distribute.MirroredStrategy(devices=list(train.devices) or None)
     if train.strategy == "multiworker":
         return multiworker_strategy()
     return tf.distribute.get_strategy()
+
+
+def _short(name: str) -> str:
+    """'/job:localhost/replica:0/task:0/device:GPU:0' or '/gpu:0' -> 'gpu:0'."""
+    return name.rsplit("/", 1)[-1].lower().removeprefix("device:")
+
+
+def check_devices(devices: tuple[str, ...]) -> None:
+    """Refuse device names this machine does not have, listing the ones it has."""
+    present = {_short(d.name): d.name for d in tf.config.list_logical_devices()}
+    missing = [d for d in devices if _short(d) not in present]
+    if missing:
+        have = ", ".join("/" + short for short in present)
+        raise DsbenchError(
+            f"devices {', '.join(missing)} not found on this machine",
+            f"it has {have}",
+            setting="devices",
+        )
 
 
 def multiworker_strategy() -> tf.distribute.Strategy:

@@ -19,6 +19,7 @@ from dsbench import data as data_module
 from dsbench import distribute, plot, runtime, store, sweeps, training
 from dsbench.config import KINDS, RunSpec
 from dsbench.data import Data
+from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 from dsbench.records import RunResult, Status, summary_frame, to_jsonable
 
@@ -37,9 +38,31 @@ def setup(spec: RunSpec, observer: Observer) -> Setup:
     load_start = os.getloadavg()[0]
     training.raise_on_sigterm()
     loaded = data_module.load(spec.data, spec.train.seed)
+    check_fits(spec, loaded)
     observer.data_loaded(loaded.source, len(loaded.y_train), len(loaded.y_test), spec.data.rescale)
     training.steps_per_epoch(spec, loaded)  # a batch larger than the data fails before any folder
-    return Setup(loaded, distribute.make_strategy(spec.train), load_start)
+    strategy = distribute.make_strategy(spec.train)
+    observer.device(runtime.device_line(distribute.describe(strategy)))
+    return Setup(loaded, strategy, load_start)
+
+
+def check_fits(spec: RunSpec, data: Data) -> None:
+    """The model's input_shape and num_classes must be the data's; errors name the setting."""
+    shape = tuple(int(v) for v in data.x_train.shape[1:])
+    if shape != tuple(spec.model.input_shape):
+        raise DsbenchError(
+            f"input_shape {list(spec.model.input_shape)} does not match the data's "
+            f"{'x'.join(map(str, shape))} images",
+            f"set input_shape = {list(shape)} or leave it out",
+            setting="input_shape",
+        )
+    classes = int(max(data.y_train.max(initial=0), data.y_test.max(initial=0))) + 1
+    if classes != spec.model.num_classes:
+        raise DsbenchError(
+            f"num_classes {spec.model.num_classes} does not match the data's {classes} classes",
+            f"set num_classes = {classes} or leave it out",
+            setting="num_classes",
+        )
 
 
 def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any]:
@@ -52,10 +75,13 @@ def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any
                 "source": shared.data.source,
                 "train_images": len(shared.data.y_train),
                 "test_images": len(shared.data.y_test),
-                "train_last_partial_batch": "dropped (every step has the same shape)",
+                "train_last_partial_batch": "kept (as the reference)"
+                if spec.train.keep_partial_batch
+                else "dropped (every step has the same shape)",
             },
             **distribute.describe(shared.strategy),
             "schedule": spec.train.schedule,
+            "device": runtime.device_line(distribute.describe(shared.strategy)),
             "cores_in_use": len(os.sched_getaffinity(0))
             if hasattr(os, "sched_getaffinity")
             else os.cpu_count(),
@@ -174,3 +200,60 @@ def run_sweep(
     if run_dir is not None:
         write_sweep(run_dir, spec, points, rows, complete)
     return rows, done, complete
+
+
+def bench(
+    spec: RunSpec,
+    shared: Setup,
+    modes: list[str],
+    batch_sizes: list[int],
+    target: float,
+    deadline: float,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Time both models at every mode x batch size (speed.bench_cell), sharing the time left
+    until `deadline` (a time.perf_counter() value) among the cells still to run.
+
+    Returns a row per mode and batch size, and the warnings about the timing.
+    """
+    import time
+
+    import keras
+    import numpy as np
+
+    from dsbench import speed, stats
+    from dsbench.models import build, total_macs
+
+    rows, warnings = [], []
+    cells = [(mode, batch) for mode in modes for batch in batch_sizes]
+    images = shared.data.x_train
+    for index, (mode, batch) in enumerate(cells):
+        take = np.resize(np.arange(len(images)), batch)  # repeats images when batch > data
+        x = images[take].astype("float32") / (255.0 if spec.data.rescale else 1.0)
+        y = shared.data.y_train[take].astype("int32")
+        steppers = {}
+        for kind in KINDS:
+            keras.utils.set_random_seed(spec.train.seed)
+            previous = keras.config.dtype_policy()
+            keras.config.set_dtype_policy(spec.train.precision)
+            try:
+                model = build(spec.model, kind)
+            finally:
+                keras.config.set_dtype_policy(previous)
+            steppers[kind] = speed.Stepper(model, x, y, mode, bool(spec.train.jit))
+        budget = max(1.0, (deadline - time.perf_counter()) / (len(cells) - index))
+        row = {"mode": mode, **speed.bench_cell(steppers, batch, budget, target)}
+        work = (6 if mode == "train" else 2) * np.array([total_macs(spec.model, k) for k in KINDS])
+        for kind, macs in zip(KINDS, work, strict=True):
+            row[f"{kind}_est_gflop_per_s"] = float(macs * row[f"{kind}_images_per_s"] / 1e9)
+        rows.append(row)
+        where = f"{mode}, batch {batch}"
+        if not row["target_reached"]:
+            warnings.append(
+                f"{where}: ratio ±{row['ratio_half_width']:.0%} after {row['pairs']} pairs in "
+                f"{row['seconds']:.0f} s, not within ±{target:.0%}: give it more max_time"
+            )
+        for kind in KINDS:
+            if row[f"{kind}_bimodal"]:
+                warnings.append(f"{where}: {kind} chunk times are bimodal (two machine speeds)")
+    warnings += stats.load_warning(shared.load_start, os.getloadavg()[0], os.cpu_count() or 1)
+    return pd.DataFrame(rows), warnings

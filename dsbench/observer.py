@@ -16,6 +16,9 @@ class Observer:
 
     wants_batches = False
 
+    def device(self, line: str) -> None:
+        """Where the models will run: 'device: ... , TensorFlow ..., N replicas'."""
+
     def data_loaded(self, source: str, train_images: int, test_images: int, rescale: bool) -> None:
         """The images are in memory."""
 

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -18,6 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from dsbench.observer import Observer
 
@@ -71,6 +72,48 @@ def ratio(value: Any) -> str:
     return "–" if _missing(value) else f"{value:.3f}x"
 
 
+# ---------------------------------------------------------------- fitting the terminal
+
+
+def fits(console: Console, table: Table) -> bool:
+    """Whether `table`, drawn at the console's width, shows every figure and row name whole."""
+    import io
+
+    cells = [[str(cell) for cell in column._cells] for column in table.columns]
+    trial = Console(file=io.StringIO(), width=console.width, color_system=None)
+    trial.print(table)
+    shown = trial.file.getvalue()  # type: ignore[attr-defined]
+    # the figures (cells of no-wrap columns; each line of a two-line cell) must show whole
+    figures = [c for column, col in zip(cells, table.columns, strict=True) if col.no_wrap
+               for c in column]  # fmt: skip
+    whole = [line for c in figures for line in c.splitlines() if any(ch.isdigit() for ch in line)]
+    whole += [c for c in cells[0] if " " not in c] if cells else []
+    return "…" not in shown and all(c in shown for c in whole)
+
+
+def fit(console: Console, table: Table, *narrower: Table) -> RenderableType:
+    """`table` itself when it fits the console (see `fits`), else the first of `narrower` that
+    does, else one small field/value table per row, stacked: no figure is ever cut ('1,1…')."""
+    from rich.console import Group
+
+    for candidate in (table, *narrower):
+        if fits(console, candidate):
+            return candidate
+    headers = [str(column.header) for column in table.columns]
+    cells = [[str(cell) for cell in column._cells] for column in table.columns]
+    records: list[RenderableType] = [Text(str(table.title or ""), style="italic")]
+    for index in range(table.row_count):
+        record = Table(title=cells[0][index], title_justify="left", show_header=False)
+        record.add_column("field")
+        record.add_column("value", justify="right", no_wrap=True)
+        for header, column in zip(headers[1:], cells[1:], strict=True):
+            record.add_row(header, column[index])
+        records.append(record)
+    if table.caption:
+        records.append(Text(str(table.caption), style="dim"))
+    return Group(*records)
+
+
 # ---------------------------------------------------------------- summary
 
 
@@ -113,7 +156,7 @@ def layers_table(layers: Iterable[dict[str, Any]], kind: str) -> Table:
         ("params", "right"),
         ("MACs", "right"),
     ):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for row in rows:
         table.add_row(
             row["layer"], row["type"], row["output_shape"], count(row["params"]), count(row["macs"])
@@ -174,7 +217,7 @@ COMPARE_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("inference latency, batch 1, median ms", "latency_b1_ms", fixed(2)),
     ("inference latency, batch 1, p90 ms", "latency_b1_p90_ms", fixed(2)),
     ("inference images/s, batch 256", "infer_images_per_s", fixed(0)),
-    (".keras file size, bytes", "model_file_bytes", count),
+    (".keras size, weights + architecture (no optimizer), bytes", "model_file_bytes", count),
 )
 
 
@@ -213,8 +256,9 @@ def ratio_cell(summary: pd.DataFrame, column: str) -> str:
     return stats.format_interval(stats.Interval(value, low, high, n))
 
 
-def compare_table(summary: pd.DataFrame, title: str) -> Table:
-    """Metrics as rows, one column per model, and separable/normal where a ratio means something."""
+def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> Table:
+    """Metrics as rows, one column per model, and separable/normal where a ratio means something;
+    `compact` leaves out the ranges and puts intervals under their ratio (narrow terminals)."""
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     for row in summary.itertuples():
@@ -230,9 +274,10 @@ def compare_table(summary: pd.DataFrame, title: str) -> Table:
         if column == "time_to_target_s":
             target = float(summary["target_val_acc"].iloc[0])
             label = f"time to {target:.1%} val acc, train s (incl. tracing)"
-        cells = [_cell(rows[kind], column, fmt, spread=True) for kind in kinds]
+        cells = [_cell(rows[kind], column, fmt, spread=not compact) for kind in kinds]
         if show_ratio:
-            cells.append(ratio_cell(summary, column))
+            text = ratio_cell(summary, column)
+            cells.append(text.replace(" [", "\n[") if compact else text)
         table.add_row(label, *cells)
     runs = int(summary["runs"].max()) if "runs" in summary.columns else 1
     table.caption = (
@@ -243,7 +288,12 @@ def compare_table(summary: pd.DataFrame, title: str) -> Table:
             "; timing ratios: median of per-epoch paired ratios [95% bootstrap interval]"
         )
     if "steady_epoch_s" not in summary.columns or summary["steady_epoch_s"].isna().all():
-        table.caption += "; steady-state figures need --epochs >= 2"
+        resumed = "epochs_completed" in summary.columns and (summary["epochs_completed"] >= 2).any()
+        table.caption += (
+            "; no steady epoch: epoch 1 and the first epoch after a resume traced the graph"
+            if resumed
+            else "; steady-state figures need --epochs >= 2"
+        )
     if (
         "est_train_gflop_per_s" in summary.columns
         and summary["est_train_gflop_per_s"].notna().any()
@@ -346,6 +396,9 @@ class RichObserver(Observer):
             self.progress.stop()
             self.progress = None
 
+    def device(self, line: str) -> None:
+        self.console.print(escape(line))
+
     def data_loaded(self, source: str, train_images: int, test_images: int, rescale: bool) -> None:
         self.console.print(
             f"data: {source}, {train_images:,} train / {test_images:,} validation images"
@@ -394,7 +447,7 @@ class RichObserver(Observer):
         if self.progress and self.task is not None:
             self.progress.remove_task(self.task)
             self.task = None
-        self.console.print(epoch_table(result))
+        self.console.print(fit(self.console, epoch_table(result)))
 
 
 def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
@@ -453,9 +506,31 @@ def comparison(console: Console, summary: pd.DataFrame, title: str, warnings: li
     line = verdict(summary)
     if line:
         console.print(f"[bold]{escape(line)}[/]")
-    console.print(compare_table(summary, title))
+    console.print(fit(console, compare_table(summary, title),
+                      compare_table(summary, title, compact=True)))  # fmt: skip
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
+
+
+def result(console: Console, result: Any) -> None:
+    """A result of the API (compare, sweep, bench): its table (verdict, warnings) and folder."""
+    spec = result.spec
+    if hasattr(result, "target"):  # a bench
+        console.print(fit(console, bench_table(result.rows, f"dsbench bench: {spec.data.dataset}, "
+                      f"target ±{result.target:.0%} (95% interval)")))  # fmt: skip
+        for warning in result.warnings:
+            console.print(f"[yellow]warning:[/] {escape(warning)}")
+    elif hasattr(result, "points"):  # a sweep
+        if not result.ratios.empty:
+            title = sweep_title(len(result.points), result.summary_only, spec.data.dataset,
+                                spec.train.epochs, spec.train.batch_size)  # fmt: skip
+            console.print(fit(console, sweep_table(result.rows, result.ratios, title)))
+    elif not result.summary.empty:
+        title = comparison_title(result.command, spec.data.dataset, spec.train.epochs,
+                                 spec.train.batch_size)  # fmt: skip
+        comparison(console, result.summary, title, result.warnings)
+    where = f"{result.run_dir}/" if result.run_dir else "not written here (a non-chief worker)"
+    console.print(f"results: {where}")
 
 
 def run_folder(console: Console, run: dict[str, Any]) -> None:
@@ -488,4 +563,69 @@ def sweep_folder(console: Console, run_dir: Any, document: dict[str, Any]) -> No
     if ratios.empty:
         console.print(f"{title}: no point has finished yet")
     else:
-        console.print(sweep_table(rows, ratios, title))
+        console.print(fit(console, sweep_table(rows, ratios, title)))
+
+
+def bench_table(rows: pd.DataFrame, title: str) -> Table:
+    """A row per mode and batch size: both models' median ms/step (range), images/s, est.
+    GFLOP/s, and the separable/normal time ratio with its 95% interval."""
+    from dsbench import stats
+
+    table = Table(title=title, title_justify="left")
+    for header in ("mode", "batch", "normal ms/step", "separable ms/step", "img/s N / S",
+                   "est. GFLOP/s N / S", "separable / normal time", "pairs", "in target"):  # fmt: skip
+        table.add_column(header, justify="left" if header == "mode" else "right", no_wrap=True)
+    for row in rows.to_dict(orient="records"):
+
+        def ms(kind: str, r: dict[str, Any] = row) -> str:
+            low, high = r[f"{kind}_ms_per_step_low"], r[f"{kind}_ms_per_step_high"]
+            return f"{r[f'{kind}_ms_per_step']:.2f} ({low:.2f}–{high:.2f})"
+
+        interval = stats.Interval(row["ratio"], row["ratio_low"], row["ratio_high"], row["pairs"])
+        table.add_row(
+            row["mode"], str(row["batch_size"]), ms("normal"), ms("separable"),
+            f"{row['normal_images_per_s']:,.0f} / {row['separable_images_per_s']:,.0f}",
+            f"{row['normal_est_gflop_per_s']:.1f} / {row['separable_est_gflop_per_s']:.1f}",
+            stats.format_interval(interval), str(row["pairs"]),
+            "yes" if row["target_reached"] else "no",
+        )  # fmt: skip
+    table.caption = (
+        "medians over chunks of steps, timed in alternating order (N S S N ...); the ratio is "
+        "the median of adjacent chunk pairs [95% bootstrap interval]; GFLOP/s are nominal "
+        "(6 x MACs per image for train, 2 x MACs for infer)"
+    )
+    return table
+
+
+def bench_folder(console: Console, run_dir: Any, document: dict[str, Any]) -> None:
+    """A bench folder's table from its bench.json."""
+    import pandas as pd
+
+    title = f"{run_dir}: dsbench bench, target ±{document.get('precision_target', 0.05):.0%}"
+    console.print(fit(console, bench_table(pd.DataFrame(document["rows"]), title)))
+    for warning in document.get("warnings") or []:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+
+
+# Columns of a Markdown report: what a reader pastes into an issue or a paper.
+MARKDOWN_COLUMNS = ("run", "point", "mode", "batch_size", "model", "dataset", "train_images",
+                    "epochs", "device", "params", "macs_per_image", "ms_per_step",
+                    "ms_per_step_ratio", "ms_per_step_ratio_low", "ms_per_step_ratio_high",
+                    "train_images_per_s", "best_val_acc", "time_to_target_s", "status")  # fmt: skip
+
+
+def export(rows: pd.DataFrame, form: str) -> str:
+    """`report`'s rows as markdown (pandas + tabulate), csv or json ({"rows", "warnings"})."""
+    import json
+
+    from dsbench.records import to_jsonable
+
+    warnings = list(rows.attrs.get("warnings", []))
+    if form == "json":
+        document = {"rows": rows.to_dict(orient="records"), "warnings": warnings}
+        return json.dumps(to_jsonable(document), indent=2) + "\n"
+    if form == "csv":
+        return str(rows.to_csv(index=False))
+    columns = [c for c in MARKDOWN_COLUMNS if c in rows.columns and rows[c].notna().any()]
+    text = str(rows[columns].to_markdown(index=False, floatfmt=".4g")) + "\n"
+    return text + "".join(f"\n> warning: {w}\n" for w in warnings)

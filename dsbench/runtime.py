@@ -7,9 +7,11 @@ multi-worker strategy) happens in `load_tensorflow`, called once by every traini
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
 import platform
 import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -48,16 +50,62 @@ def load_tensorflow(verbose: bool = False, multiworker: bool = False) -> None:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            tf = _import_tensorflow(multiworker)
+            tf.get_logger().setLevel("ERROR")
+            tf.config.list_logical_devices()  # device start-up logs its own lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        captured.seek(0)
+        text = captured.read().decode(errors="replace")
+    for line in device_errors(text, gpu_machine=bool(glob.glob("/dev/nvidia[0-9]*"))):
+        print(f"TensorFlow: {line}", file=sys.stderr)
+
+
+def device_errors(log: str, gpu_machine: bool) -> list[str]:
+    """The lines of TensorFlow's start-up log a user must see: errors about devices, on a
+    machine that has an NVIDIA device (on a CPU box a CUDA build always fails cuInit)."""
+    if not gpu_machine:
+        return []
+    wanted = ("cuinit", "cuda error", "driver", "libcud", "gpu will not be used", "failed")
+    benign = ("unable to register", "cpu_feature_guard")
+    return [
+        line.strip()
+        for line in log.splitlines()
+        if any(w in line.lower() for w in wanted) and not any(b in line.lower() for b in benign)
+    ][:8]
+
+
+def device_line(described: dict[str, Any]) -> str:
+    """'device: /device:CPU:0 (CPU: <model>), TensorFlow 2.21.0, 1 replica' for the log."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        kind = "GPU: " + tf.config.experimental.get_device_details(gpus[0]).get("device_name", "?")
+    else:
+        kind = f"CPU: {cpu_model()}"
+    replicas = int(described.get("replicas", 1))
+    line = (f"device: {', '.join(described.get('devices', []))} ({kind}), TensorFlow "
+            f"{tf.__version__}, {replicas} replica{'s' if replicas != 1 else ''}")  # fmt: skip
+    if not gpus and tf.test.is_built_with_cuda():
+        line += " (this TensorFlow supports CUDA but found no GPU; --verbose shows why)"
+    return line
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (the platform's processor name elsewhere)."""
     try:
-        tf = _import_tensorflow(multiworker)
-        tf.get_logger().setLevel("ERROR")
-        tf.config.list_logical_devices()  # device start-up logs its own lines (cuInit on CPU boxes)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _import_tensorflow(multiworker: bool) -> Any:
@@ -81,18 +129,12 @@ def environment(settings: dict[str, Any], extra: dict[str, Any]) -> dict[str, An
     from dsbench._version import __version__
     from dsbench.records import to_jsonable
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     gpus = []
     for device in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(device)
-        gpus.append({"name": device.name, "model": details.get("device_name", "unknown")})
+        gpus.append({"name": device.name, "model": details.get("device_name", "unknown"),
+                     "compute_capability": details.get("compute_capability")})  # fmt: skip
+    build = dict(tf.sysconfig.get_build_info())
     return to_jsonable(
         {
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -106,8 +148,11 @@ def environment(settings: dict[str, Any], extra: dict[str, Any]) -> dict[str, An
             },
             "platform": platform.platform(),
             "hostname": platform.node(),
-            "cpu": {"model": cpu, "logical_cores": os.cpu_count()},
+            "cpu": {"model": cpu_model(), "logical_cores": os.cpu_count()},
             "gpus": gpus,
+            "build": {
+                key: build.get(key) for key in ("is_cuda_build", "cuda_version", "cudnn_version")
+            },
             "settings": settings,
             **extra,
         }

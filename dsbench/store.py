@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -114,10 +115,26 @@ def check_run_dir(output_dir: str | Path, force: bool) -> Path:
     return output_dir
 
 
+RESULTS = ("history.csv", "runs.csv", "summary.csv", "summary.json", "environment.json",
+           "curves.png", "sweep.csv", "sweep.json", "sweep.png", "points", "checkpoints",
+           "bench.csv", "bench.json")  # fmt: skip
+
+
 def prepare_run_dir(output_dir: str | Path, force: bool) -> Path:
-    """Create the results folder after check_run_dir's checks, and make sure it is writable."""
+    """Create the results folder after check_run_dir's checks, and make sure it is writable.
+
+    With `force`, what dsbench wrote there before (results, sweep points, checkpoints) is
+    removed first, so a forced run starts over instead of reusing old points; other files
+    stay untouched.
+    """
     output_dir = check_run_dir(output_dir, force)
     try:
+        for name in RESULTS if force else ():
+            old = output_dir / name
+            if old.is_dir() and not old.is_symlink():
+                shutil.rmtree(old)
+            elif old.exists() or old.is_symlink():
+                old.unlink()
         output_dir.mkdir(parents=True, exist_ok=True)
         probe = output_dir / ".dsbench-write-test"
         probe.write_text("")
@@ -215,6 +232,19 @@ def _curves_title(settings: dict[str, Any], environment: dict[str, Any]) -> str:
     return ", ".join(part for part in parts if part)
 
 
+def write_bench(run_dir: Path, rows: pd.DataFrame, document: dict[str, Any],
+                environment: dict[str, Any]) -> None:  # fmt: skip
+    """bench.csv (a row per mode and batch size), bench.json and environment.json."""
+    atomic_write(run_dir / "bench.csv", lambda p: rows.to_csv(p, index=False))
+    atomic_json(run_dir / "bench.json", document)
+    atomic_json(run_dir / "environment.json", environment)
+
+
+def is_bench_dir(run_dir: Path) -> bool:
+    """A folder written by `bench`."""
+    return (Path(run_dir) / "bench.json").is_file()
+
+
 # ---------------------------------------------------------------- reading back
 
 
@@ -222,6 +252,47 @@ def is_sweep_dir(run_dir: Path) -> bool:
     """A folder written by `sweep` (its points' own results live below it, under points/)."""
     run_dir = Path(run_dir)
     return (run_dir / "sweep.json").is_file() and not (run_dir / "summary.json").is_file()
+
+
+MARKERS = {"summary.json": "run", "sweep.json": "sweep", "bench.json": "bench"}
+
+
+def find_results(path: Path) -> list[tuple[str, Path]]:
+    """(kind, folder) for a results folder, or for every results folder below `path` (a
+    parent holding many runs); a sweep's own points and checkpoints are not listed apart."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DsbenchError(f"{path} is not a folder", "give a results folder written by dsbench")
+    kind = folder_kind(path)
+    if kind:
+        return [(kind, path)]
+    found: list[tuple[str, Path]] = []
+    for child in sorted(p for p in path.iterdir() if p.is_dir()):
+        found += [] if child.name in ("points", "checkpoints") else _quiet_find(child)
+    if not found:
+        raise DsbenchError(
+            f"{path} is not a dsbench results folder (no summary.json) and holds none",
+            "give a folder written by dsbench train, compare, sweep or bench",
+        )
+    return found
+
+
+def _quiet_find(path: Path) -> list[tuple[str, Path]]:
+    try:
+        return find_results(path)
+    except DsbenchError:
+        return []
+
+
+def folder_kind(path: Path) -> str | None:
+    """'run', 'sweep' or 'bench' for a results folder, None for any other folder."""
+    if (path / "summary.json").is_file():
+        return "run"
+    if (path / "sweep.json").is_file():
+        return "sweep"
+    if (path / "bench.json").is_file():
+        return "bench"
+    return None
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:

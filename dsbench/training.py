@@ -25,7 +25,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from dsbench import bench, distribute
+from dsbench import distribute, speed
 from dsbench.config import RunSpec
 from dsbench.custom_loop import Trainer
 from dsbench.data import Data, pipeline
@@ -124,7 +124,8 @@ class _ProgressForwarder(keras.callbacks.Callback):
 
 def steps_per_epoch(spec: RunSpec, data: Data) -> int:
     """Training steps per epoch (the last partial batch is dropped); an error when there are none."""
-    steps = len(data.y_train) // spec.train.batch_size
+    images, batch = len(data.y_train), spec.train.batch_size
+    steps = -(-images // batch) if spec.train.keep_partial_batch else images // batch
     if steps == 0:
         raise DsbenchError(
             f"batch_size {spec.train.batch_size} is larger than the {len(data.y_train)} training "
@@ -200,9 +201,10 @@ class ModelRun:
             epochs=list(restored[1]) if restored else [],
         )
         rescale = spec.data.rescale
-        # The last partial batch is dropped so every step has the same shape and cost.
+        # The last partial batch is dropped so every step has the same shape and cost (unless
+        # asked to keep it, as the reference did).
         self.train_ds = pipeline(data.x_train, data.y_train, train.batch_size, rescale=rescale,
-                                 shuffle_seed=seed, drop_remainder=True)  # fmt: skip
+                                 shuffle_seed=seed, drop_remainder=not train.keep_partial_batch)  # fmt: skip
         self.val_ds = pipeline(data.x_test, data.y_test, train.batch_size, rescale=rescale,
                                shuffle_seed=None, drop_remainder=False)  # fmt: skip
         self.recorder = _EpochRecorder(self.result, observer, checkpoints)
@@ -244,7 +246,7 @@ class ModelRun:
         """Measure inference (when asked and complete) and report the run's end."""
         self.result.jit = self.trainer is None and bool(getattr(self.model, "jit_compile", False))
         if self.result.status == Status.complete and self.spec.train.inference:
-            self.result.inference = bench.inference(
+            self.result.inference = speed.inference(
                 self.model, self.spec.model.input_shape, self.result.jit
             )
         self.observer.model_end(self.result)

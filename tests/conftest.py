@@ -75,8 +75,15 @@ def images_per_batch() -> int:
 
 
 @pytest.fixture
-def cifar_dir(tmp_path: Path) -> Path:
-    """A data dir holding cifar-10-batches-py/ with five train batches and a test batch."""
+def cifar_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data dir holding cifar-10-batches-py/ with five train batches and a test batch.
+
+    Real batch files hold 10,000 images each and dsbench insists on it; these hold
+    IMAGES_PER_BATCH, so the loader is told to expect that many while the fixture is in use.
+    """
+    from dsbench import data
+
+    monkeypatch.setattr(data, "BATCH_ROWS", IMAGES_PER_BATCH)
     folder = tmp_path / "data" / "cifar-10-batches-py"
     folder.mkdir(parents=True)
     for seed, name in enumerate(BATCH_NAMES):

@@ -16,7 +16,7 @@ def test_compare_prints_the_side_by_side_table(compared: tuple[Path, Any]) -> No
     for label in ("parameters", "MACs / image", "first epoch s", "steady-state s/epoch",
                   "train ms/step", "train images/s", "est. train GFLOP/s", "best val acc",
                   "overfit", "inference latency, batch 1", "inference images/s",
-                  ".keras file size", "separable / normal"):  # fmt: skip
+                  ".keras size", "separable / normal"):  # fmt: skip
         assert label in result.output, label
     assert "from 1 run per model" in result.output
     assert "epoch 1 includes graph tracing" in result.output
@@ -47,6 +47,10 @@ def test_compare_writes_every_file_and_they_read_back(compared: tuple[Path, Any]
     train_s = normal["train_s"].iloc[1:].median()
     assert row["ms_per_step"] == pytest.approx(train_s / 8 * 1e3)  # 256 images / 32 = 8 steps
     assert row["train_images_per_s"] == pytest.approx(256 / train_s)
+    # the model size is weights + architecture: about 4 bytes per parameter, not Adam's 12
+    for kind in ("normal", "separable"):
+        size, params = summary.loc[kind, "model_file_bytes"], summary.loc[kind, "params"]
+        assert 4 * params < size < 4 * params + 60_000, (kind, size, params)
     environment = json.loads((out / "environment.json").read_text())
     assert environment["versions"]["keras"].startswith("3")
     assert environment["settings"]["train"]["epochs"] == 3

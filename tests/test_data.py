@@ -226,3 +226,100 @@ def test_unaligned_arrays_are_copied_instead() -> None:
     unaligned[0, 0, 0, 0] = 9
     assert int(tensor[0, 0, 0, 0]) == 0
     assert data.aligned(unaligned).ctypes.data % data.TENSOR_ALIGNMENT == 0
+
+
+# ---------------------------------------------------------------- crafted files (denial of service)
+
+
+class _Crafted:
+    """Pickles as a call numpy.ndarray(*args): what a crafted batch file asks the unpickler to do."""
+
+    def __init__(self, *args: Any) -> None:
+        self.args = args
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (np.ndarray, self.args)
+
+
+def test_a_zero_stride_array_is_refused_before_it_is_materialised(cifar_dir: Path) -> None:
+    # numpy.ndarray((100000, 3072), 'u1', b'\0', 0, (0, 0)): 307 MB of zeros from one byte
+    target = cifar_dir / "cifar-10-batches-py" / "data_batch_1"
+    crafted = _Crafted((100_000, 3072), "u1", b"\0", 0, (0, 0))
+    target.write_bytes(pickle.dumps({b"data": crafted, b"labels": []}, protocol=3))
+    assert target.stat().st_size < 200
+    with pytest.raises(DsbenchError, match="is not a plain array") as info:
+        data.load_cifar10(cifar_dir)
+    assert "data_batch_1" in info.value.message
+
+
+def test_labels_made_of_one_memoised_list_are_refused_at_once(cifar_dir: Path) -> None:
+    # pickle's memo makes every level one shared list: a few hundred bytes, 20,000 values
+    inner = [0] * 10
+    nested = [[[inner] * 10] * 10] * 20
+    target = cifar_dir / "cifar-10-batches-py" / "data_batch_2"
+    target.write_bytes(pickle.dumps({b"data": np.zeros((20, 3072), np.uint8), b"labels": nested}))
+    with pytest.raises(DsbenchError, match="must be a flat list of integers"):
+        data.load_cifar10(cifar_dir)
+
+
+def test_a_batch_must_hold_exactly_its_number_of_images(
+    cifar_dir: Path, write_batch: Any, make_split: Any, images_per_batch: int
+) -> None:
+    images, labels = make_split(0, images_per_batch - 1)
+    write_batch(cifar_dir / "cifar-10-batches-py" / "data_batch_3", images, labels)
+    with pytest.raises(DsbenchError, match=f"holds exactly {images_per_batch} images, this one"):
+        data.load_cifar10(cifar_dir)
+    assert images_per_batch == data.BATCH_ROWS  # the fixture's; real files must hold 10,000
+
+
+def test_the_real_batch_size_is_10000_and_large_files_are_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert data.BATCH_ROWS == 10_000
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in (*data.TRAIN_FILES, data.TEST_FILE):
+        (folder / name).write_bytes(b"")
+    huge = folder / "data_batch_1"
+    with open(huge, "wb") as stream:
+        stream.truncate(40_000_000)  # sparse: 40 MB that take no disk
+    read: list[str] = []
+    monkeypatch.setattr(data, "_read_batch", lambda stream, label: read.append(label))
+    with pytest.raises(DsbenchError, match="not a CIFAR-10 batch: 40,000,000 bytes"):
+        data.load_cifar10(tmp_path)
+    assert read == []  # refused before a byte was unpickled
+
+
+def test_running_out_of_memory_is_one_clear_error(
+    cifar_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_memory(batch: Any, label: str) -> Any:
+        raise MemoryError
+
+    monkeypatch.setattr(data, "_check_batch", no_memory)
+    with pytest.raises(DsbenchError, match="not enough memory to read it"):
+        data.load_cifar10(cifar_dir)
+
+
+@pytest.mark.slow
+def test_iterating_the_pipeline_does_not_copy_the_images() -> None:
+    """Resident memory while building and iterating the pipeline over a 300 MB image array
+    grows by far less than the array: the images are held once (DLPack), not copied."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, tensorflow as tf\n"
+        "from dsbench.data import aligned_empty, pipeline\n"
+        "def rss(): return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20\n"
+        "x = aligned_empty((100_000, 32, 32, 3), np.uint8); x[...] = 7\n"
+        "y = np.zeros(100_000, np.int64)\n"
+        "tf.constant(1.0) + 1; before = rss()\n"
+        "ds = pipeline(x, y, 128, rescale=True, shuffle_seed=0, drop_remainder=True)\n"
+        "for i, (a, b) in enumerate(ds):\n"
+        "    if i == 20: break\n"
+        "print(rss() - before)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    grown_mib = float(out.stdout.strip().splitlines()[-1])
+    assert grown_mib < 120, f"RSS grew {grown_mib:.0f} MiB for a 293 MiB array"

@@ -1,0 +1,168 @@
+"""Speed alone: `dsbench bench` (both models timed in alternating chunks of steps until the
+ratio is known to ±5%), and inference latency, throughput and size of a trained model.
+
+`bench` answers "how much faster?" without training to accuracy. Both models are built and
+warmed up (tracing and a few steps apart from the timing), then timed in chunks of K steps in
+the order N S S N N S ..., so each separable chunk has a normal chunk beside it measured in the
+same state of the machine. The separable/normal ratio of each adjacent pair is one sample; the
+median of the samples gets a seeded bootstrap 95% interval (stats.py, as `compare` uses), and
+timing stops when the interval is within the precision target, or when the time budget is spent.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+
+LATENCY_CALLS = 50
+THROUGHPUT_BATCH = 256
+THROUGHPUT_CALLS = 5
+WARMUP_CALLS = 5
+
+
+def inference(
+    model: keras.Model, input_shape: tuple[int, ...], jit: bool = False
+) -> dict[str, Any]:
+    """Median/p90 batch-1 latency over 50 calls and batch-256 images/s, after warm-up.
+
+    Uses one compiled predict function (a tf.function around the model), not
+    `model.predict` per call, which would time Keras' per-call set-up instead of the model.
+    Also reports the deployable size: the .keras file of the model's architecture and
+    weights, without the optimizer's state (Adam's two slots per weight would triple it).
+    """
+    import tensorflow as tf
+
+    predict = tf.function(
+        lambda x: model(x, training=False), jit_compile=jit, reduce_retracing=True
+    )
+    one = tf.random.uniform((1, *input_shape))
+    many = tf.random.uniform((THROUGHPUT_BATCH, *input_shape))
+
+    def timed(x: tf.Tensor, calls: int) -> np.ndarray:
+        for _ in range(WARMUP_CALLS):
+            predict(x).numpy()
+        times = np.empty(calls)
+        for i in range(calls):
+            start = time.perf_counter()
+            predict(x).numpy()  # .numpy() waits for the result
+            times[i] = time.perf_counter() - start
+        return times
+
+    latency = timed(one, LATENCY_CALLS)
+    batch_times = timed(many, THROUGHPUT_CALLS)
+    size = deployable_bytes(model)
+    return {
+        "latency_b1_ms": float(np.median(latency) * 1e3),
+        "latency_b1_p90_ms": float(np.percentile(latency, 90) * 1e3),
+        "infer_images_per_s": float(THROUGHPUT_BATCH / np.median(batch_times)),
+        "model_file_bytes": int(size),
+    }
+
+
+def deployable_bytes(model: keras.Model) -> int:
+    """Size of the .keras file of an uncompiled copy of `model`: architecture and weights only."""
+
+    # Rebuilt from its layer config alone: clone_model and model_from_json also restore the
+    # compile config, and with it Adam's slots.
+    copy = type(model).from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    with tempfile.TemporaryDirectory(prefix="dsbench-") as folder:
+        path = os.path.join(folder, f"{model.name}.keras")
+        copy.save(path)
+        return os.path.getsize(path)
+
+
+# ---------------------------------------------------------------- dsbench bench
+
+MODES = ("train", "infer", "both")
+WARMUP_STEPS = 3
+MIN_PAIRS = 6  # pairs of chunks before the interval may stop the timing
+CHUNK_SECONDS = 0.25  # a chunk's target length: long enough to time, short enough to interleave
+
+
+class Stepper:
+    """One model's compiled step on a fixed batch: a training step or a forward pass."""
+
+    def __init__(self, model: keras.Model, x: Any, y: Any, mode: str, jit: bool) -> None:
+        import keras
+        import tensorflow as tf
+
+        self.x, self.y = x, y
+        if mode == "infer":
+            self.step = tf.function(lambda x, y: model(x, training=False), jit_compile=jit)
+            return
+        optimizer = keras.optimizers.Adam(1e-3)
+        loss_fn = keras.losses.SparseCategoricalCrossentropy()
+        if model.dtype_policy.name.startswith("mixed_float16"):
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+
+        def train_step(x: Any, y: Any) -> Any:
+            # Keras' own train step, minus metrics: forward, loss (scaled under mixed
+            # precision), gradients, Adam update.
+            with tf.GradientTape() as tape:
+                loss = loss_fn(y, model(x, training=True))
+                scaled = optimizer.scale_loss(loss)
+            grads = tape.gradient(scaled, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+            return loss
+
+        self.step = tf.function(train_step, jit_compile=jit)
+
+    def run(self, steps: int) -> float:
+        """Seconds for `steps` steps, waiting for the last one to finish."""
+        from dsbench.probe import device_sync
+
+        start = time.perf_counter()
+        for _ in range(steps):
+            out = self.step(self.x, self.y)
+        np.asarray(out)  # waits for the result
+        device_sync()
+        return time.perf_counter() - start
+
+
+def bench_cell(
+    steppers: dict[str, Stepper], batch_size: int, budget_s: float, target: float
+) -> dict[str, Any]:
+    """Time both models in alternating chunks until the ratio's interval is within `target`
+    (relative half-width) or `budget_s` is spent; a dict of per-model and ratio figures."""
+    from dsbench import stats
+
+    start = time.perf_counter()
+    for stepper in steppers.values():
+        stepper.run(WARMUP_STEPS)  # tracing and the first, slower steps
+    one = {kind: stepper.run(1) for kind, stepper in steppers.items()}
+    chunk = max(1, round(CHUNK_SECONDS / max(min(one.values()), 1e-6)))
+    times: dict[str, list[float]] = {kind: [] for kind in steppers}
+    ratios: list[float] = []
+    interval = stats.median_interval([])
+    pair = 0
+    while True:
+        order = ["normal", "separable"] if pair % 2 == 0 else ["separable", "normal"]
+        for kind in order:
+            times[kind].append(steppers[kind].run(chunk) / chunk)
+        ratios.append(times["separable"][-1] / times["normal"][-1])
+        pair += 1
+        interval = stats.median_interval(ratios)
+        reached = len(ratios) >= MIN_PAIRS and interval.half_width <= target
+        spent = time.perf_counter() - start >= budget_s
+        if reached or (spent and len(ratios) >= stats.MIN_STEADY):  # 3 pairs: an interval
+            break
+    row: dict[str, Any] = {"batch_size": batch_size, "chunk_steps": chunk, "pairs": len(ratios)}
+    for kind, series in times.items():
+        spread = stats.Spread.of(series)
+        row[f"{kind}_ms_per_step"] = spread.median * 1e3
+        row[f"{kind}_ms_per_step_low"] = spread.low * 1e3
+        row[f"{kind}_ms_per_step_high"] = spread.high * 1e3
+        row[f"{kind}_images_per_s"] = batch_size / spread.median
+        row[f"{kind}_bimodal"] = stats.bimodal(series)
+    row.update({"ratio": interval.median, "ratio_low": interval.low, "ratio_high": interval.high,
+                "ratio_half_width": interval.half_width, "target_reached": reached,
+                "seconds": time.perf_counter() - start})  # fmt: skip
+    return row

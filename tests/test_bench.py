@@ -1,0 +1,82 @@
+"""`dsbench bench`: the interleaved chunk timing on a fake stepper (exact), and for real."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import dsbench
+from dsbench import speed
+
+
+class FakeStepper:
+    """Times from a script instead of a model, as hyperfine tests its exporters."""
+
+    def __init__(self, seconds_per_step: float, factors: list[float] | None = None) -> None:
+        self.seconds = seconds_per_step
+        self.factors = itertools.cycle(factors or [1.0])
+        self.calls: list[int] = []
+
+    def run(self, steps: int) -> float:
+        self.calls.append(steps)
+        return steps * self.seconds * next(self.factors)
+
+
+def test_a_steady_machine_reaches_the_target_after_the_minimum_pairs() -> None:
+    steppers = {"normal": FakeStepper(0.010), "separable": FakeStepper(0.004)}
+    row = speed.bench_cell(steppers, 32, budget_s=60, target=0.05)  # type: ignore[arg-type]
+    assert row["target_reached"] and row["pairs"] == speed.MIN_PAIRS
+    assert row["ratio"] == pytest.approx(0.4) and row["ratio_half_width"] == pytest.approx(0)
+    assert row["normal_ms_per_step"] == pytest.approx(10.0)
+    assert row["separable_images_per_s"] == pytest.approx(32 / 0.004)
+    chunk = row["chunk_steps"]
+    assert chunk == round(speed.CHUNK_SECONDS / 0.004)  # sized from the faster model's step
+    # warm-up, one timing step, then chunks
+    assert steppers["normal"].calls[:2] == [speed.WARMUP_STEPS, 1]
+    assert set(steppers["normal"].calls[2:]) == {chunk}
+
+
+def test_a_machine_that_changes_speed_for_both_models_alike_cancels_out() -> None:
+    # both models slow down 1.7x together every other chunk pair: the times are bimodal...
+    slow = [1.0, 1.0, 1.7, 1.7]
+    steppers = {"normal": FakeStepper(0.010, slow), "separable": FakeStepper(0.004, slow)}
+    row = speed.bench_cell(steppers, 32, budget_s=60, target=0.05)  # type: ignore[arg-type]
+    # ...but each pair is measured in one state of the machine, so the ratio holds
+    assert row["target_reached"] and row["ratio"] == pytest.approx(0.4)
+
+
+def test_noise_that_does_not_cancel_runs_until_the_budget() -> None:
+    steppers = {"normal": FakeStepper(0.010, [1.0, 1.6, 0.9]), "separable": FakeStepper(0.004)}
+    row = speed.bench_cell(steppers, 32, budget_s=0.0, target=0.01)  # type: ignore[arg-type]
+    assert not row["target_reached"] and row["pairs"] == 3  # the least that gives an interval
+
+
+def test_bench_from_python_and_the_cli(tmp_path: Path, invoke: Any) -> None:
+    result = dsbench.bench(mode="both", batch_size="1,8", max_time=6, blocks="8x1,16x1")
+    rows = result.rows
+    assert list(zip(rows["mode"], rows["batch_size"], strict=True)) == [
+        ("train", 1), ("train", 8), ("infer", 1), ("infer", 8)]  # fmt: skip
+    assert (rows["normal_ms_per_step"] > 0).all() and (rows["ratio"] > 0).all()
+    assert (rows["ratio_low"] <= rows["ratio"]).all() and (rows["ratio"] <= rows["ratio_high"]).all()
+    folder = result.save(tmp_path / "b")
+    assert {p.name for p in folder.iterdir()} >= {"bench.csv", "bench.json", "environment.json"}
+    report = invoke(["report", str(folder)])
+    assert report.exit_code == 0 and "separable / normal time" in report.output
+    out = tmp_path / "c"
+    cli = invoke(["bench", "--batch-size", "4", "--max-time", "3", "--blocks", "8x1",
+                  "--json", "--no-progress", "--output-dir", str(out)])  # fmt: skip
+    assert cli.exit_code == 0, cli.output
+    document = json.loads(cli.stdout)
+    assert document["command"] == "bench" and document["rows"][0]["batch_size"] == 4
+    assert json.loads((out / "bench.json").read_text()) == document
+
+
+def test_bench_refuses_bad_modes_and_targets() -> None:
+    with pytest.raises(dsbench.DsbenchError, match="mode must be one of train, infer, both"):
+        dsbench.bench(mode="fast")
+    with pytest.raises(dsbench.DsbenchError, match="precision_target must be in"):
+        dsbench.bench(precision_target=2.0)

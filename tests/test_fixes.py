@@ -1,0 +1,157 @@
+"""Figures that were wrong and inputs that got through (issue 12): each fails without its fix."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import dsbench
+from dsbench import runtime, store
+from dsbench.config import run_spec
+
+
+def test_the_multiworker_loop_updates_weights_as_fit_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One step of the custom loop against one step of model.fit, same batch and weights,
+    in float32 and in mixed_float16 (where the loss must be scaled before the gradients)."""
+    import keras
+    import tensorflow as tf
+
+    from dsbench.config import ModelSpec
+    from dsbench.custom_loop import Trainer
+    from dsbench.models import build
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, size=(32, 32, 32, 3)).astype("float32")
+    y = rng.integers(0, 10, size=32)
+    batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+    for policy in ("float32", "mixed_float16"):
+        keras.config.set_dtype_policy(policy)
+        try:
+            models = [build(ModelSpec(blocks=((8, 1),)), "separable") for _ in range(2)]
+        finally:
+            keras.config.set_dtype_policy("float32")
+        models[1].set_weights(models[0].get_weights())
+        start = [w.copy() for w in models[0].get_weights()]
+        for model in models:
+            model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # fmt: skip
+        models[0].fit(batches, epochs=1, verbose=0, shuffle=False)
+        trainer = Trainer(models[1], tf.distribute.get_strategy(), batches, batches, steps=1,
+                          global_batch=32)  # fmt: skip
+        trainer.epoch(0, [], step_logs=False)
+        for fitted, looped, first in zip(models[0].get_weights(), models[1].get_weights(), start,
+                                         strict=True):  # fmt: skip
+            moved = np.abs(fitted - first).max()
+            assert moved > 1e-4, policy  # Adam's first step moves weights by about lr
+            np.testing.assert_allclose(looped, fitted, rtol=1e-2, atol=1e-5 + moved * 1e-2)
+
+
+def test_model_size_leaves_out_the_optimizer_state() -> None:
+    import keras
+
+    from dsbench.speed import deployable_bytes
+    from dsbench.config import ModelSpec
+    from dsbench.models import build
+
+    model = build(ModelSpec(blocks=((32, 1),)), "normal")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(np.zeros((8, 32, 32, 3), "float32"), np.zeros(8, "int32"), verbose=0)  # Adam slots
+    params = model.count_params()
+    size = deployable_bytes(model)
+    assert 4 * params < size < 4 * params + 60_000  # weights and architecture, not 3x for Adam
+    assert isinstance(model.optimizer, keras.optimizers.Adam)  # the model itself is untouched
+
+
+def test_force_starts_over_but_leaves_other_files(tmp_path: Path) -> None:
+    (tmp_path / "points" / "k3").mkdir(parents=True)
+    (tmp_path / "points" / "k3" / "summary.json").write_text("{}")
+    (tmp_path / "sweep.json").write_text("{}")
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(dsbench.DsbenchError, match="already exists"):
+        store.prepare_run_dir(tmp_path, force=False)
+    store.prepare_run_dir(tmp_path, force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_seed_config_is_faithful_to_the_reference() -> None:
+    spec = run_spec(config=Path(__file__).resolve().parents[1] / "configs" / "seed.toml")
+    assert spec.train.jit is None  # Keras' "auto": XLA with a GPU, as the reference compiled
+    assert spec.train.keep_partial_batch  # model.fit's 391 steps of 128 on 50,000 images
+
+
+def test_the_partial_batch_can_be_kept(tiny_settings: dict[str, Any]) -> None:
+    result = dsbench.train("separable", epochs=1, keep_partial_batch=True,
+                           **{**tiny_settings, "train_size": 250})  # fmt: skip
+    assert result.results[0].steps_per_epoch == 8  # 7 full batches of 32 and one of 26
+    assert result.environment["data"]["train_last_partial_batch"].startswith("kept")
+
+
+@pytest.mark.parametrize(
+    ("settings", "message", "setting"),
+    [
+        (
+            {"input_shape": [64, 64, 3]},
+            "input_shape [64, 64, 3] does not match the data's 32x32x3",
+            "input_shape",
+        ),
+        (
+            {"num_classes": 100},
+            "num_classes 100 does not match the data's 10 classes",
+            "num_classes",
+        ),
+        ({"devices": "/gpu:7"}, "devices /gpu:7 not found on this machine", "devices"),
+    ],
+)
+def test_settings_that_do_not_fit_the_data_or_machine_are_refused(
+    settings: dict[str, Any],
+    message: str,
+    setting: str,
+    tiny_settings: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(dsbench.DsbenchError, match=message.replace("[", r"\[")) as info:
+        dsbench.compare(epochs=1, output_dir=out, **{**tiny_settings, **settings})
+    assert info.value.settings == (setting,)
+    assert not out.exists()
+
+
+def test_devices_alone_mean_mirrored() -> None:
+    spec = run_spec({"devices": "/cpu:0"})
+    assert spec.train.strategy == "mirrored" and spec.train.devices == ("/cpu:0",)
+    assert run_spec({}).train.strategy == "default"
+
+
+def test_usage_errors_are_one_line_from_the_console_script() -> None:
+    proc = subprocess.run([sys.executable, "-m", "dsbench", "compare", "--epochs", "0"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: Invalid value for '--epochs'")
+    assert "see: python -m dsbench compare --help" in lines[0]
+
+
+def test_device_errors_are_shown_only_on_gpu_machines() -> None:
+    log = (
+        "I0000 port.cc:153] oneDNN custom operations are on.\n"
+        "E0000 cuda_platform.cc:52] failed call to cuInit: CUDA_ERROR_NO_DEVICE\n"
+        "E0000 cuda_fft.cc:477] Unable to register cuFFT factory\n"
+    )
+    assert runtime.device_errors(log, gpu_machine=False) == []
+    assert runtime.device_errors(log, gpu_machine=True) == [
+        "E0000 cuda_platform.cc:52] failed call to cuInit: CUDA_ERROR_NO_DEVICE"
+    ]
+
+
+def test_runs_say_where_they_ran(compared: tuple[Path, Any]) -> None:
+    out, result = compared
+    assert "device: " in result.output and "TensorFlow" in result.output
+    environment = json.loads((out / "environment.json").read_text())
+    assert environment["device"].startswith("device: ") and environment["hostname"]
+    assert set(environment["build"]) == {"is_cuda_build", "cuda_version", "cudnn_version"}

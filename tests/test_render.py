@@ -1,0 +1,81 @@
+"""Every table on consoles 80, 100, 120 and 160 columns wide: no figure is ever cut."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import pytest
+from rich.console import Console
+from rich.table import Table
+
+from dsbench import render, sweeps
+from dsbench.config import ModelSpec
+from dsbench.models import describe
+from dsbench.records import summary_frame
+
+WIDTHS = (80, 100, 120, 160)
+
+
+def figures(table: Table) -> list[str]:
+    """The cells of the table's no-wrap (figure) columns that hold a number."""
+    return [str(cell) for column in table.columns if column.no_wrap for cell in column._cells
+            if any(ch.isdigit() for ch in str(cell))]  # fmt: skip
+
+
+def rendered(table: Table, width: int) -> str:
+    console = Console(file=io.StringIO(), width=width, force_terminal=True, color_system=None)
+    console.print(render.fit(console, table))
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def bench_rows() -> pd.DataFrame:
+    row: dict[str, Any] = {"mode": "train", "batch_size": 128, "chunk_steps": 3, "pairs": 9,
+                           "ratio": 0.3612, "ratio_low": 0.3402, "ratio_high": 0.3811,
+                           "ratio_half_width": 0.057, "target_reached": False, "seconds": 58.1}  # fmt: skip
+    for kind, ms in (("normal", 516.2), ("separable", 186.4)):
+        row.update({f"{kind}_ms_per_step": ms, f"{kind}_ms_per_step_low": ms * 0.9,
+                    f"{kind}_ms_per_step_high": ms * 1.7, f"{kind}_images_per_s": 128e3 / ms,
+                    f"{kind}_est_gflop_per_s": 300.0, f"{kind}_bimodal": False})  # fmt: skip
+    return pd.DataFrame([row, {**row, "mode": "infer", "batch_size": 1}])
+
+
+def tables(made_results: Any) -> dict[str, Callable[[], Table]]:
+    models, layers = describe(ModelSpec())
+    summary = summary_frame(made_results())
+    base = ModelSpec()
+    points = sweeps.points_for(base, "3,5,7", "0.5,1", None)
+    trained = pd.concat([sweeps.trained_rows(p, base, summary) for p in points], ignore_index=True)
+    report = pd.concat([summary.assign(run="runs/20261126T101500Z-compare-a-long-folder-name"),
+                        summary.assign(run="runs/b")], ignore_index=True)  # fmt: skip
+    return {
+        "summary": lambda: render.summary_table(models, "Models for 32x32 images"),
+        "layers": lambda: render.layers_table(layers, "separable"),
+        "compare": lambda: render.compare_table(summary, "dsbench compare: synthetic"),
+        "report": lambda: render.report_table(report),
+        "sweep (params only)": lambda: render.sweep_table(
+            sweeps.summary_rows(points, base), sweeps.ratios(sweeps.summary_rows(points, base)), "s"
+        ),
+        "sweep (trained)": lambda: render.sweep_table(trained, sweeps.ratios(trained), "t"),
+        "bench": lambda: render.bench_table(bench_rows(), "dsbench bench"),
+        "epochs": lambda: render.epoch_table(made_results()[0]),
+    }
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_table_shows_every_figure_whole(made_results: Any, width: int) -> None:
+    for name, make in tables(made_results).items():
+        expected = figures(make())
+        assert expected, name
+        text = rendered(make(), width)
+        assert "…" not in text, (name, width)
+        missing = [figure for figure in expected if figure not in text]
+        assert not missing, (name, width, missing[:5])
+
+
+def test_a_table_that_fits_keeps_its_layout(made_results: Any) -> None:
+    table = render.summary_table(describe(ModelSpec())[0], "Models")
+    assert rendered(table, 160).count("┏") == 1  # one table, models as rows
+    assert rendered(render.summary_table(describe(ModelSpec())[0], "Models"), 80).count("┏") == 0
