@@ -106,9 +106,9 @@ def compare(
     environment["load_average"] = {"start": shared.load_start, "end": None}
     settings = spec.as_dict()
 
-    def save(done: list[RunResult], complete: bool) -> None:
+    def save(done: list[RunResult], complete: bool, plot: bool = True) -> None:
         if run_dir is not None:
-            store.write_run(run_dir, done, command, settings, environment, complete, kinds)
+            store.write_run(run_dir, done, command, settings, environment, complete, kinds, plot)
 
     checkpoints = run_dir / "checkpoints" if run_dir is not None and spec.train.checkpoint else None
     done = training.run_experiment(
@@ -116,7 +116,7 @@ def compare(
         shared.data,
         kinds,
         observer,
-        lambda rs: save(rs, complete=False),
+        lambda rs: save(rs, complete=False, plot=False),
         shared.strategy,
         checkpoints,
         previous,

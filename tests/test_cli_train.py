@@ -90,13 +90,16 @@ def test_existing_results_folder_is_refused_without_force(
 
 def test_json_output_is_only_json(tmp_path: Path, invoke: Any, tiny: list[str]) -> None:
     result = invoke(["train", "--model", "separable", *tiny, "--epochs", "2", "--json",
-                     "--output-dir", str(tmp_path / "j")])  # fmt: skip
+                     "--no-rescale", "--output-dir", str(tmp_path / "j")])  # fmt: skip
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     (row,) = document["models"]
     assert row["model"] == "separable" and row["epochs_completed"] == 2
     assert document["status"] == "complete"
     assert json.loads((tmp_path / "j" / "summary.json").read_text()) == document
+    # --no-rescale is recorded and changes the inputs only (test_rescale_decides_...)
+    assert document["settings"]["data"]["rescale"] is False
+    assert row["params"] == (9 * 3 + 3 * 8 + 8) + (9 * 8 + 8 * 16 + 16) + (8 * 8 * 16 * 10 + 10)
 
 
 @pytest.mark.slow
@@ -121,13 +124,3 @@ def test_rescale_decides_the_pixel_values_the_models_see(rescale: bool, scale: f
                        drop_remainder=False)  # fmt: skip
     ((x, _),) = list(batches.as_numpy_iterator())
     np.testing.assert_allclose(x, images.astype(np.float32) * np.float32(scale), rtol=1e-6)
-
-
-def test_no_rescale_is_recorded_and_keeps_parameter_counts(invoke: Any, tiny: list[str],
-                                                           tmp_path: Path) -> None:  # fmt: skip
-    result = invoke(["train", "--model", "normal", *tiny, "--epochs", "1", "--no-rescale",
-                     "--json", "--output-dir", str(tmp_path / "raw")])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    document = json.loads(result.stdout)
-    assert document["settings"]["data"]["rescale"] is False
-    assert document["models"][0]["params"] == 8 * 27 + 8 + 16 * 72 + 16 + 8 * 8 * 16 * 10 + 10

@@ -55,9 +55,9 @@ def test_the_multiworker_loop_updates_weights_as_fit_does(monkeypatch: pytest.Mo
 def test_model_size_leaves_out_the_optimizer_state() -> None:
     import keras
 
-    from dsbench.speed import deployable_bytes
     from dsbench.config import ModelSpec
     from dsbench.models import build
+    from dsbench.speed import deployable_bytes
 
     model = build(ModelSpec(blocks=((32, 1),)), "normal")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
