@@ -13,6 +13,7 @@ progress. TensorFlow is imported only by the functions that train.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,11 +211,12 @@ def _train(
 
     if output_dir is not None and previous is None:
         store.check_run_dir(output_dir, force)  # before the slow TensorFlow start
+    _check_data_dir(spec)
     runtime.load_tensorflow(verbose, multiworker=spec.train.strategy == "multiworker")
     from dsbench import distribute, experiment
 
     observer = observer or Observer()
-    shared = experiment.setup(spec, observer)
+    spec, shared = experiment.setup(spec, observer)
     run_dir = None
     if output_dir is not None and distribute.is_chief():  # only the chief of a cluster writes
         run_dir = (
@@ -224,6 +226,17 @@ def _train(
         command, kinds, spec, shared, run_dir, observer, previous
     )
     return Comparison(command, kinds, spec, results, environment, run_dir)
+
+
+def _check_data_dir(spec: RunSpec) -> None:
+    """A data_dir that does not exist is refused before TensorFlow's slow start."""
+    if spec.data.dataset != "synthetic" and spec.data.data_dir:
+        root = Path(spec.data.data_dir).expanduser()
+        if not root.exists():
+            from dsbench.data import OFFLINE_HINT
+
+            raise DsbenchError(f"data dir {root} does not exist", OFFLINE_HINT,
+                               setting=("data_dir", "dataset"))  # fmt: skip
 
 
 def sweep(
@@ -274,7 +287,7 @@ def _train_sweep(
     from dsbench import distribute, experiment
 
     observer = observer or Observer()
-    shared = experiment.setup(spec, observer)
+    spec, shared = experiment.setup(spec, observer)
     run_dir = None
     if output_dir is not None and distribute.is_chief():
         run_dir = Path(output_dir) if resuming else store.prepare_run_dir(output_dir, force)
@@ -375,6 +388,7 @@ def bench(
     batch_size: int | str | Sequence[int] | None = None,
     precision_target: float = 0.05,
     max_time: float = 60.0,
+    width: float = 1.0,
     config: PathLike | None = None,
     output_dir: PathLike | None = None,
     force: bool = False,
@@ -387,7 +401,8 @@ def bench(
     Both models run in alternating chunks of steps on the same batches until the ratio's
     interval is within the target or `max_time` seconds (from this call, TensorFlow's start
     included) are spent. `mode` is train (forward, backward, Adam), infer (forward) or both;
-    `batch_size` may list several ("1,32,128"). Data default to synthetic batches.
+    `batch_size` may list several ("1,32,128"); `width` multiplies every block's filters.
+    Data default to synthetic batches.
     """
     import time
 
@@ -406,6 +421,9 @@ def bench(
     if config is None and "dataset" not in settings:
         settings = {"dataset": "synthetic", "train_size": 512, "test_size": 10, **settings}
     spec = run_spec({**settings, "batch_size": max(batch_sizes)}, config)
+    if not width > 0:
+        raise DsbenchError(f"width must be a positive number, got {width}", setting="width")
+    spec = dataclasses.replace(spec, model=spec.model.scaled(width))
     if spec.train.strategy != "default":
         raise DsbenchError("bench times one device", "use compare for tf.distribute runs",
                            setting="strategy")  # fmt: skip
@@ -414,7 +432,7 @@ def bench(
     runtime.load_tensorflow(verbose)
     from dsbench import experiment
 
-    shared = experiment.setup(spec, observer or Observer())
+    spec, shared = experiment.setup(spec, observer or Observer())
     modes = ["train", "infer"] if mode == "both" else [mode]
     rows, warnings = experiment.bench(spec, shared, modes, batch_sizes, precision_target,
                                       start + max_time)  # fmt: skip

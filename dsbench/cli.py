@@ -37,6 +37,7 @@ from dsbench.cli_options import (
 )
 from dsbench.config import KINDS, SETTINGS
 from dsbench.errors import DsbenchError
+from dsbench.observer import Observer
 
 
 class OneLineErrors(TyperGroup):
@@ -50,6 +51,9 @@ class OneLineErrors(TyperGroup):
         except UsageError as err:
             if isinstance(err, NoArgsIsHelpError) or err.ctx is None:
                 err.show()
+            elif "'--kernel-size'" in err.format_message() and "," in err.format_message():
+                _error(err.format_message(), "to compare several kernel sizes, use "
+                       "dsbench sweep --kernel-size 3,5")  # fmt: skip
             else:
                 _error(err.format_message(), f"see: {err.ctx.command_path} --help")
             code = err.exit_code
@@ -149,8 +153,8 @@ def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> Non
     """
     from dsbench import render, store
 
-    show = not opts.no_progress and not opts.json_output and sys.stdout.isatty()
-    observer = render.RichObserver(_console(opts.json_output), show)
+    show = not opts.no_progress and not opts.json_output and not opts.quiet and sys.stdout.isatty()
+    observer = Observer() if opts.quiet else render.RichObserver(_console(opts.json_output), show)
     output_dir = opts.output_dir or store.default_run_dir(command)
     options = dict(config=opts.config, output_dir=output_dir, force=opts.force,
                    observer=observer, verbose=opts.verbose, **opts.settings)  # fmt: skip
@@ -160,7 +164,10 @@ def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> Non
         observer.close()
     if opts.json_output and result.run_dir is not None:
         typer.echo(json.dumps(result.document, indent=2))
-    render.result(_console(opts.json_output), result)
+    if opts.quiet:
+        typer.echo(str(result.run_dir or ""), err=opts.json_output)
+    else:
+        render.result(_console(opts.json_output), result)
     if isinstance(result, api.BenchResult):
         return
     last = result
@@ -194,7 +201,7 @@ def root(
     """What do depthwise separable convolutions buy over normal ones?"""
 
 
-@command("summary_model", "layers", "kernel_size", "blocks", *COMMON)
+@command("summary_model", "layers", "kernel_size", "blocks", "input_shape", *COMMON)
 def summary(opts: Opts) -> None:
     """Parameters and MACs per image of the normal and separable models (trains nothing)."""
     spec, models, layers = api.describe(opts.summary_model, config=opts.config, **opts.settings)
@@ -235,12 +242,13 @@ def sweep(opts: Opts) -> None:
                                                    **options))  # fmt: skip
 
 
-@command("mode", "bench_batch_sizes", "precision_target", "max_time", *BENCHED, *RUN)
+@command("mode", "bench_batch_sizes", "precision_target", "max_time", "bench_width", *BENCHED,
+         *RUN)  # fmt: skip
 def bench(opts: Opts) -> None:
     """How much faster? Both models timed in alternating chunks of steps until the ratio is known to ±5%."""
     _show(opts, "bench", lambda options: api.bench(
         mode=opts.mode, batch_size=opts.bench_batch_sizes, precision_target=opts.precision_target,
-        max_time=opts.max_time, **options))  # fmt: skip
+        max_time=opts.max_time, width=opts.bench_width, **options))  # fmt: skip
 
 
 @command("data_dir", "no_progress", "json_output", "debug", "verbose")

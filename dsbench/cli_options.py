@@ -46,9 +46,10 @@ CHOICES = {
 HELP = {
     "blocks": 'Blocks as FILTERSxCONVS, e.g. "64x2,128x2,256x2" (the default).',
     "kernel_size": "Convolution kernel size (default 3).",
+    "input_shape": "Image shape H,W,C (default 32,32,3; your own image folders set it themselves).",
     "depthwise_init": "Separable model's depthwise initializer: corrected (default, glorot with fan k*k) or keras (Keras' default, as in the reference).",
     "dataset": "cifar10 (default) or synthetic (offline, learnable).",
-    "data_dir": "Folder with cifar-10-batches-py/ or cifar-10-python.tar.gz (or env DSBENCH_DATA_DIR).",
+    "data_dir": "Folder with cifar-10-batches-py/ or cifar-10-python.tar.gz (or env DSBENCH_DATA_DIR), or your own images as train/<class>/*.png and test/<class>/*.png.",
     "train_size": "Seeded class-balanced subset of the training split.",
     "test_size": "Seeded class-balanced subset of the test split.",
     "rescale": "Scale pixels to [0, 1] (default) or feed raw 0..255 like the reference.",
@@ -69,11 +70,14 @@ HELP = {
     "schedule": "interleaved (default): both models epoch by epoch in alternating order, so both meet the machine in the same state; sequential: one model, then the other.",
     "target_accuracy": "Time to accuracy target (validation accuracy, 0..1); default 95% of the lower best.",
     "keep_partial_batch": "Keep the last partial training batch (391 steps of 128 on CIFAR-10, as the reference) instead of dropping it (390; every step the same shape).",
+    "tensorboard": "Write TensorBoard logs per model into this folder (scalars per epoch, the model graph).",
+    "profile_steps": "With --tensorboard: profile steps A,B of each model's first steady epoch (TensorBoard's profile tab).",
     "config": "TOML file with \\[model], \\[data], \\[train] settings; flags override it.",
     "output_dir": "Results folder (default runs/<UTC time>-<command>/).",
     "force": "Overwrite an existing results folder.",
     "json_output": "Print the results as JSON on stdout and nothing else there.",
     "no_progress": "No live progress bars (off anyway when stdout is not a terminal).",
+    "quiet": "For scripts: print nothing but errors and the results folder's path.",
     "debug": "Show Python tracebacks on errors.",
     "verbose": "Let TensorFlow's own log messages through.",
     "model": "Which model to train.",
@@ -88,6 +92,7 @@ HELP = {
     "precision_target": "Stop when the ratio's 95% interval is within this (0.05: ±5%).",
     "report_format": "table (default), markdown, csv or json: one shape for every kind of folder.",
     "report_output": "Write the report to this file instead of the terminal.",
+    "bench_width": "Multiply every block's filter count by this (default 1).",
     "max_time": "Time budget in seconds for the whole run, TensorFlow's start included.",
 }
 KIND_OF: dict[str, Any] = {
@@ -95,18 +100,19 @@ KIND_OF: dict[str, Any] = {
     "target_accuracy": float, "config": Path, "output_dir": Path, "blocks": str, "data_dir": str,
     "devices": str, "kernel_sizes": str, "widths": str, "block_lists": list[str],
     "bench_batch_sizes": str, "precision_target": float, "max_time": float,
-    "report_output": Path,
+    "report_output": Path, "bench_width": float, "tensorboard": str, "profile_steps": str, "input_shape": str,
     **dict.fromkeys(("rescale", "jit", "scale_lr", "deterministic", "inference", "checkpoint", "keep_partial_batch"), bool),
-    **dict.fromkeys(("force", "json_output", "no_progress", "debug", "verbose", "layers",
+    **dict.fromkeys(("force", "json_output", "no_progress", "quiet", "debug", "verbose", "layers",
                      "summary_only"), "flag"),
     **CHOICES,
 }  # fmt: skip
 DEFAULTS = {"model": "normal", "summary_model": "both", "mode": "train",
-            "precision_target": 0.05, "max_time": 60.0, "report_format": "table"}  # fmt: skip
+            "precision_target": 0.05, "max_time": 60.0, "report_format": "table",
+            "bench_width": 1.0}  # fmt: skip
 FLAGS = {name: "--" + name.replace("_", "-") for name in HELP} | {
     "json_output": "--json", "summary_model": "--model", "kernel_sizes": "--kernel-size",
     "widths": "--width", "block_lists": "--blocks", "bench_batch_sizes": "--batch-size",
-    "report_format": "--format", "report_output": "--output",
+    "report_format": "--format", "report_output": "--output", "bench_width": "--width",
 }  # fmt: skip
 
 
@@ -129,7 +135,7 @@ def _option(name: str) -> Any:
 
 OPTIONS = {name: _option(name) for name in HELP}
 COMMON = ("config", "json_output", "debug", "verbose")
-RUN = ("output_dir", "force", "no_progress", *COMMON)
+RUN = ("output_dir", "force", "no_progress", "quiet", *COMMON)
 TRAINING = tuple(name for name in SETTINGS if name in OPTIONS)  # every setting with a flag
 SWEPT = ("kernel_sizes", "widths", "block_lists", "summary_only",
          *(n for n in TRAINING if n not in ("kernel_size", "blocks")))  # fmt: skip

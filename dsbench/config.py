@@ -104,6 +104,10 @@ class TrainSpec:
     # The last partial training batch is dropped (every step the same shape and cost: 390
     # steps of 128 on CIFAR-10); true keeps it, as the reference's model.fit did (391 steps).
     keep_partial_batch: bool = False
+    # TensorBoard logs per model under this folder (scalars per epoch, the model graph), and a
+    # profiler trace of steps (first, last) of each model's first steady epoch.
+    tensorboard: str | None = None
+    profile_steps: tuple[int, int] | None = None
     # Time to accuracy: training seconds until validation accuracy first reaches this; None:
     # 95% of the lower of the models' best validation accuracies, so that both reach it.
     target_accuracy: float | None = None
@@ -123,6 +127,8 @@ class RunSpec:
         out["model"]["blocks"] = self.model.blocks_text
         out["model"]["input_shape"] = list(self.model.input_shape)
         out["train"]["devices"] = list(self.train.devices)
+        steps = self.train.profile_steps
+        out["train"]["profile_steps"] = list(steps) if steps else None
         return out
 
 
@@ -267,6 +273,11 @@ def _blocks(value: Any, key: str) -> tuple[tuple[int, int], ...]:
 
 
 def _shape(value: Any, key: str) -> tuple[int, int, int]:
+    if isinstance(value, str):  # "64,64,3" or "64x64x3", as the flag takes it
+        parts = value.replace("x", ",").split(",")
+        value = [int(p) if p.strip().isdigit() else p for p in parts]
+    if isinstance(value, tuple):
+        value = list(value)
     if (
         isinstance(value, list)
         and len(value) == 3
@@ -282,6 +293,18 @@ def _devices(value: Any, key: str) -> tuple[str, ...]:
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return tuple(value)
     raise DsbenchError(f'{key} must be a list of device names like ["/gpu:0", "/gpu:1"]')
+
+
+def _steps(value: Any, key: str) -> tuple[int, int]:
+    """'A,B' or [A, B]: the first and last step to profile, 1 <= A <= B."""
+    parts = value.split(",") if isinstance(value, str) else value
+    try:
+        first, last = (int(str(v).strip()) for v in parts)
+    except (TypeError, ValueError):
+        raise DsbenchError(f"{key} must be two step numbers A,B, got {value!r}") from None
+    if not 1 <= first <= last:
+        raise DsbenchError(f"{key} must satisfy 1 <= A <= B, got {first},{last}")
+    return first, last
 
 
 def _fraction(value: Any, key: str) -> float:
@@ -337,6 +360,8 @@ SECTIONS: dict[str, tuple[type, dict[str, Converter]]] = {
             "checkpoint": _bool,
             "schedule": _choice(SCHEDULES),
             "keep_partial_batch": _bool,
+            "tensorboard": _str,
+            "profile_steps": _steps,
             "target_accuracy": _fraction,
         },
     ),

@@ -14,6 +14,7 @@ import io
 import os
 import pickle
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -52,13 +53,14 @@ OFFLINE_HINT = (
 
 @dataclass(frozen=True)
 class Data:
-    """Train and test splits: uint8 images (N, 32, 32, 3) and int labels (N,)."""
+    """Train and test splits: uint8 images (N, H, W, 3) and int labels (N,)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     source: str  # where the images came from, for the results' environment record
+    classes: tuple[str, ...] = ()  # class names, for an image-folder tree
 
 
 # ---------------------------------------------------------------- safe unpickling
@@ -348,16 +350,111 @@ def synthetic(train_size: int, test_size: int, seed: int) -> Data:
 SYNTHETIC_DEFAULT_SIZES = (5000, 1000)
 
 
-def load(spec: DataSpec, seed: int) -> Data:
-    """The data `spec` asks for, subset to train_size/test_size (seeded, class-balanced)."""
+def load(spec: DataSpec, seed: int, progress: Callable[[int, int], None] | None = None) -> Data:
+    """The data `spec` asks for, subset to train_size/test_size (seeded, class-balanced).
+
+    A `data_dir` holding train/<class>/ and test/<class>/ (or val/<class>/) image folders is
+    read as such, whatever the dataset setting; `progress(done, total)` follows the decoding.
+    """
     if spec.dataset == "synthetic":
         train_size = spec.train_size or SYNTHETIC_DEFAULT_SIZES[0]
         test_size = spec.test_size or SYNTHETIC_DEFAULT_SIZES[1]
         return synthetic(train_size, test_size, seed)
-    data = load_cifar10(spec.data_dir)
+    root = Path(spec.data_dir).expanduser() if spec.data_dir else None
+    if root is not None and is_image_tree(root):
+        data = load_image_tree(root, progress)
+    else:
+        data = load_cifar10(spec.data_dir)
     x_train, y_train = balanced_subset(data.x_train, data.y_train, spec.train_size, seed, "train")
     x_test, y_test = balanced_subset(data.x_test, data.y_test, spec.test_size, seed + 1, "test")
-    return Data(x_train, y_train, x_test, y_test, data.source)
+    return Data(x_train, y_train, x_test, y_test, data.source, data.classes)
+
+
+# ---------------------------------------------------------------- your own images
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+TREE_HINT = "lay images out as train/<class>/*.png and test/<class>/*.png (or val/<class>/)"
+
+
+def is_image_tree(root: Path) -> bool:
+    """A folder with train/ and test/ (or val/) subfolders: the image_dataset_from_directory
+    layout, one folder per class."""
+    return (root / "train").is_dir() and ((root / "test").is_dir() or (root / "val").is_dir())
+
+
+def load_image_tree(root: Path, progress: Callable[[int, int], None] | None = None) -> Data:
+    """Decode every image of train/<class>/ and test/<class>/ (or val/) into uint8 arrays.
+
+    Any size and number of classes; all images must share one size (say which do not). Class
+    indices follow the sorted class folder names of train/.
+    """
+    held_out = root / "test" if (root / "test").is_dir() else root / "val"
+    classes = sorted(d.name for d in (root / "train").iterdir() if d.is_dir())
+    if len(classes) < 2:
+        raise DsbenchError(f"{root / 'train'} holds {len(classes)} class folders; a "
+                           "comparison needs 2 or more", TREE_HINT, setting="data_dir")  # fmt: skip
+    held_classes = sorted(d.name for d in held_out.iterdir() if d.is_dir())
+    if held_classes != classes:
+        missing = sorted(set(classes) - set(held_classes)) or sorted(
+            set(held_classes) - set(classes)
+        )
+        raise DsbenchError(
+            f"{held_out} and {root / 'train'} hold different classes: {', '.join(missing)} "
+            f"{'missing from' if set(classes) - set(held_classes) else 'only in'} {held_out.name}/",
+            TREE_HINT,
+            setting="data_dir",
+        )
+    files = {
+        split: [(p, index) for index, name in enumerate(classes)
+                for p in sorted((folder / name).iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+        for split, folder in (("train", root / "train"), ("test", held_out))
+    }  # fmt: skip
+    for split, folder in (("train", root / "train"), ("test", held_out)):
+        counts = {name: 0 for name in classes}
+        for _, index in files[split]:
+            counts[classes[index]] += 1
+        empty = [name for name, n in counts.items() if n == 0]
+        if empty:
+            raise DsbenchError(f"{folder}: no images in {', '.join(empty)}",
+                               f"add {', '.join(IMAGE_SUFFIXES)} files", setting="data_dir")  # fmt: skip
+    total = len(files["train"]) + len(files["test"])
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    shape: tuple[int, ...] | None = None
+    done = 0
+    for split in ("train", "test"):
+        images: np.ndarray | None = None
+        labels = np.array([index for _, index in files[split]], dtype=np.int64)
+        for i, (path, _) in enumerate(files[split]):
+            pixels = _decode(path)
+            if shape is None:
+                shape = pixels.shape
+            if pixels.shape != shape:
+                raise DsbenchError(
+                    f"{path} is {pixels.shape[1]}x{pixels.shape[0]}, the images before it "
+                    f"{shape[1]}x{shape[0]}: all images must share one size",
+                    "resize them to one size first", setting="data_dir",
+                )  # fmt: skip
+            if images is None:
+                images = aligned_empty((len(files[split]), *shape), np.uint8)
+            images[i] = pixels
+            done += 1
+            if progress is not None and (done % 256 == 0 or done == total):
+                progress(done, total)
+        assert images is not None
+        arrays[split] = (images, labels)
+    source = f"image folders {root} ({len(classes)} classes)"
+    return Data(*arrays["train"], *arrays["test"], source, tuple(classes))
+
+
+def _decode(path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except (OSError, UnidentifiedImageError, ValueError) as err:
+        raise DsbenchError(f"cannot read image {path} ({err})", "delete or replace the file",
+                           setting="data_dir") from None  # fmt: skip
 
 
 def balanced_subset(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import resource
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import tensorflow as tf
 
 from dsbench import data as data_module
 from dsbench import distribute, plot, runtime, store, sweeps, training
-from dsbench.config import KINDS, RunSpec
+from dsbench.config import KINDS, ModelSpec, RunSpec
 from dsbench.data import Data
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
@@ -33,17 +34,36 @@ class Setup:
     load_start: float  # the 1-minute load average before anything ran
 
 
-def setup(spec: RunSpec, observer: Observer) -> Setup:
-    """Load the data once and make the tf.distribute strategy; SIGTERM then stops like Ctrl-C."""
+def setup(spec: RunSpec, observer: Observer) -> tuple[RunSpec, Setup]:
+    """Load the data once and make the tf.distribute strategy; SIGTERM then stops like Ctrl-C.
+
+    Returns the spec to use: for your own images, the models take the images' shape and
+    number of classes (unless input_shape / num_classes were set, and then they must match).
+    """
     load_start = os.getloadavg()[0]
     training.raise_on_sigterm()
-    loaded = data_module.load(spec.data, spec.train.seed)
+    loaded = data_module.load(spec.data, spec.train.seed, observer.decoding)
+    spec = fitted_spec(spec, loaded)
     check_fits(spec, loaded)
     observer.data_loaded(loaded.source, len(loaded.y_train), len(loaded.y_test), spec.data.rescale)
     training.steps_per_epoch(spec, loaded)  # a batch larger than the data fails before any folder
     strategy = distribute.make_strategy(spec.train)
     observer.device(runtime.device_line(distribute.describe(strategy)))
-    return Setup(loaded, strategy, load_start)
+    return spec, Setup(loaded, strategy, load_start)
+
+
+def fitted_spec(spec: RunSpec, data: Data) -> RunSpec:
+    """An image-folder tree's shape and class count replace the defaults (32x32x3, 10)."""
+    defaults = ModelSpec()
+    if not data.classes:
+        return spec
+    model = spec.model
+    if model.input_shape == defaults.input_shape:
+        height, width, channels = (int(v) for v in data.x_train.shape[1:])
+        model = dataclasses.replace(model, input_shape=(height, width, channels))
+    if model.num_classes == defaults.num_classes:
+        model = dataclasses.replace(model, num_classes=len(data.classes))
+    return dataclasses.replace(spec, model=model)
 
 
 def check_fits(spec: RunSpec, data: Data) -> None:
@@ -106,9 +126,9 @@ def compare(
     environment["load_average"] = {"start": shared.load_start, "end": None}
     settings = spec.as_dict()
 
-    def save(done: list[RunResult], complete: bool, plot: bool = True) -> None:
+    def save(done: list[RunResult], complete: bool, draw: bool = True) -> None:
         if run_dir is not None:
-            store.write_run(run_dir, done, command, settings, environment, complete, kinds, plot)
+            store.write_run(run_dir, done, command, settings, environment, complete, kinds, draw)
 
     checkpoints = run_dir / "checkpoints" if run_dir is not None and spec.train.checkpoint else None
     done = training.run_experiment(
@@ -116,12 +136,13 @@ def compare(
         shared.data,
         kinds,
         observer,
-        lambda rs: save(rs, complete=False, plot=False),
+        lambda rs: save(rs, complete=False, draw=False),
         shared.strategy,
         checkpoints,
         previous,
     )
     environment["load_average"]["end"] = os.getloadavg()[0]
+    environment["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     save(done, complete=not any(r.status == Status.interrupted for r in done))
     return done, environment
 

@@ -19,6 +19,9 @@ class Observer:
     def device(self, line: str) -> None:
         """Where the models will run: 'device: ... , TensorFlow ..., N replicas'."""
 
+    def decoding(self, done: int, total: int) -> None:
+        """Images of an image-folder tree decoded so far."""
+
     def data_loaded(self, source: str, train_images: int, test_images: int, rescale: bool) -> None:
         """The images are in memory."""
 

@@ -47,49 +47,63 @@ def curves(history: pd.DataFrame, path: Path, title: str = "") -> None:
     plt.close(fig)
 
 
+SWEEP_SERIES = (
+    ("time_ratio", "time (steady s/epoch)", "-", "o"),
+    ("macs_ratio", "MACs", "--", "s"),
+    ("params_ratio", "params", ":", "^"),
+    ("acc_ratio", "best val acc", "-.", "D"),
+)
+
+
 def sweep(ratios: pd.DataFrame, axes: list[str], path: Path) -> None:
-    """Separable/normal time and MAC ratios against each swept axis, so a user sees where the
-    measured speed-up departs from the FLOP ratio. One panel per axis; a line per combination
-    of the other axes."""
+    """Separable/normal ratios (time, MACs, params, accuracy) against the first swept axis, so
+    a user sees where the measured speed-up departs from the FLOP ratio. A second swept axis
+    gives a colour per value, a third a panel per value (small multiples); series differ by
+    line style and marker, so even a one-point sweep shows as points."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter, LogLocator
 
     axes = axes or ["point"]
-    fig, panels = plt.subplots(1, len(axes), figsize=(5.5 * len(axes), 4.2), squeeze=False)
-    series = [("macs_ratio", "MAC ratio", "--"), ("params_ratio", "params ratio", ":")]
-    if "time_ratio" in ratios and ratios["time_ratio"].notna().any():
-        series.insert(0, ("time_ratio", "time ratio (steady s/epoch)", "-o"))
-    for panel, axis in zip(panels[0], axes, strict=True):
-        others = [a for a in axes if a != axis]
-        groups = ratios.groupby(others, sort=False) if others else [("", ratios)]
-        for key, group in groups:
-            categories = list(dict.fromkeys(group[axis]))
-            x = (
-                [categories.index(v) for v in group[axis]]
-                if axis in ("blocks", "point")
-                else group[axis]
-            )
-            suffix = (
-                f" ({', '.join(f'{o}={k}' for o, k in zip(others, _tuple(key), strict=True))})"
-                if others
-                else ""
-            )
-            for column, label, style in series:
-                if column in group:
-                    panel.plot(x, group[column], style, label=label + suffix)
-            if axis in ("blocks", "point"):
-                panel.set_xticks(range(len(categories)), categories, rotation=20, fontsize=8)
-        panel.axhline(1.0, color="grey", linewidth=0.8)
-        panel.set(xlabel=axis, ylabel="separable / normal", title=f"ratio vs {axis}")
-        panel.set_yscale("log")
-        panel.grid(alpha=0.3, which="both")
-        panel.legend(fontsize=7)
-    fig.tight_layout()
+    x_axis = axes[0]
+    colour_axis = axes[1] if len(axes) > 1 else None
+    panel_axis = axes[2] if len(axes) > 2 else None
+    panels = list(dict.fromkeys(ratios[panel_axis])) if panel_axis else [None]
+    fig, grid = plt.subplots(1, len(panels), figsize=(5.5 * len(panels) + 2.5, 4.5),
+                             squeeze=False, sharey=True)  # fmt: skip
+    categorical = x_axis in ("blocks", "point")
+    categories = list(dict.fromkeys(ratios[x_axis]))
+    colours = plt.get_cmap("tab10")
+    shades = list(dict.fromkeys(ratios[colour_axis])) if colour_axis else [None]
+    for ax, panel in zip(grid[0], panels, strict=True):
+        mine = ratios if panel is None else ratios[ratios[panel_axis] == panel]
+        for shade_index, shade in enumerate(shades):
+            group = mine if shade is None else mine[mine[colour_axis] == shade]
+            x = [categories.index(v) for v in group[x_axis]] if categorical else group[x_axis]
+            for column, label, line, marker in SWEEP_SERIES:
+                if column not in group or group[column].isna().all():
+                    continue
+                name = label + (f", {colour_axis} {shade}" if shade is not None else "")
+                ax.plot(x, group[column], linestyle=line, marker=marker, label=name,
+                        color=colours(shade_index % 10))  # fmt: skip
+        if categorical:
+            ax.set_xticks(range(len(categories)), categories, rotation=20, fontsize=8)
+        else:
+            ax.set_xticks(sorted(set(ratios[x_axis])))  # the swept values, not 3.25 or 3.5
+            ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.axhline(1.0, color="grey", linewidth=0.8)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(FormatStrFormatter(""))
+        title = f"{panel_axis} {panel}" if panel is not None else f"ratio vs {x_axis}"
+        ax.set(xlabel=x_axis, title=title)
+        ax.grid(alpha=0.3, which="both")
+    grid[0][0].set_ylabel("separable / normal (log scale)")
+    handles, labels = grid[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1 - 2.4 / fig.get_figwidth(), 1))  # the legend outside
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
-
-
-def _tuple(key: object) -> tuple[object, ...]:
-    return key if isinstance(key, tuple) else (key,)

@@ -54,3 +54,17 @@ class Probe:
             self.product(self.a, self.b).numpy()
             times.append(time.perf_counter() - start)
         return float(self.flops / np.median(times) / 1e9)
+
+
+def reset_device_memory() -> None:
+    """Start a new peak of GPU memory (a no-op on CPUs)."""
+    if _has_gpu():
+        tf.config.experimental.reset_memory_stats("GPU:0")
+
+
+def device_memory_peak_mib() -> float:
+    """The GPU's peak memory since the last reset, MiB (NaN on CPUs, where TensorFlow keeps
+    no per-device count; the process's peak RSS is in environment.json)."""
+    if not _has_gpu():
+        return float("nan")
+    return float(tf.config.experimental.get_memory_info("GPU:0")["peak"]) / 2**20

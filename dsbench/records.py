@@ -55,7 +55,11 @@ class RunResult:
     jit: bool = False
 
 
-INFERENCE_COLUMNS = ("latency_b1_ms", "latency_b1_p90_ms", "infer_images_per_s", "model_file_bytes")
+INFERENCE_COLUMNS = (
+    "latency_b1_ms", "latency_b1_p90_ms", "infer_images_per_s", "model_file_bytes",
+    *(f"{name}{part}" for name in ("latency_ratio", "infer_images_per_s_ratio")
+      for part in ("", "_low", "_high", "_n")),
+)  # fmt: skip
 HISTORY_COLUMNS = (
     "model",
     "repeat",
@@ -70,6 +74,7 @@ HISTORY_COLUMNS = (
     "epoch_s",
     "includes_tracing",
     "probe_gflop_per_s",
+    "device_peak_mib",
 )
 
 # Measured per run; with --repeats they are shown as mean ± std over runs.
@@ -83,6 +88,7 @@ PER_RUN_METRICS = (
     "est_train_gflop_per_s",
     "probe_gflop_per_s",
     "gflop_share_of_probe",
+    "device_peak_mib",
     "best_val_acc",
     "best_epoch",
     "final_val_acc",
@@ -110,6 +116,7 @@ RATIOS = {
     "latency_b1_p90_ms": "latency_p90_ratio",
     "infer_images_per_s": "infer_images_per_s_ratio",
     "model_file_bytes": "file_size_ratio",
+    "device_peak_mib": "device_memory_ratio",
 }
 
 
@@ -168,6 +175,8 @@ def run_metrics(result: RunResult, target: float = math.nan) -> dict[str, Any]:
     out["first_epoch_s"] = float(history["epoch_s"].iloc[0])
     if "probe_gflop_per_s" in history and history["probe_gflop_per_s"].notna().any():
         out["probe_gflop_per_s"] = float(history["probe_gflop_per_s"].max())
+    if "device_peak_mib" in history and history["device_peak_mib"].notna().any():
+        out["device_peak_mib"] = float(history["device_peak_mib"].max())
     if not steady.empty:
         out["steady_epoch_s"] = float(steady["epoch_s"].median())
         out["steady_train_s"] = float(steady["train_s"].median())
@@ -251,11 +260,27 @@ def summary_frame(results: list[RunResult], target: float | None = None) -> pd.D
                 row[f"{name}_std"] = float(values.std(ddof=1)) if enough else math.nan
         row.update(steady_spread([r for r in results if r.model == kind]))
         if kind == "separable":
+            row.update(inference_intervals([r for r in results if r.model == kind]))
             for name, interval in ratio_intervals(results).items():
                 row.update({name: interval.median, f"{name}_low": interval.low,
                             f"{name}_high": interval.high, f"{name}_n": interval.n})  # fmt: skip
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def inference_intervals(separable: list[RunResult]) -> dict[str, float]:
+    """The paired inference ratios measured with the separable runs: as they are for one run;
+    the median of their medians, without an interval, for several."""
+    keys = [f"{n}{p}" for n in ("latency_ratio", "infer_images_per_s_ratio")
+            for p in ("", "_low", "_high", "_n")]  # fmt: skip
+    measured = [r.inference for r in separable if "latency_ratio" in r.inference]
+    if len(measured) == 1:
+        return {k: float(measured[0][k]) for k in keys if k in measured[0]}
+    out: dict[str, float] = {}
+    for name in ("latency_ratio", "infer_images_per_s_ratio"):
+        if measured:
+            out[name] = float(np.median([m[name] for m in measured]))
+    return out
 
 
 def steady_spread(results: list[RunResult]) -> dict[str, float]:

@@ -146,9 +146,7 @@ def summary_table(models: Iterable[dict[str, Any]], title: str) -> Table:
 def layers_table(layers: Iterable[dict[str, Any]], kind: str) -> Table:
     """The per-layer breakdown of one model: output shape, params and MACs for one image."""
     rows = [row for row in layers if row["model"] == kind]
-    table = Table(
-        title=f"{kind} model, per layer (MACs for one 32x32x3 image)", title_justify="left"
-    )
+    table = Table(title=f"{kind} model, per layer (MACs for one image)", title_justify="left")
     for header, justify in (
         ("layer", "left"),
         ("type", "left"),
@@ -208,6 +206,7 @@ COMPARE_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("est. train GFLOP/s (nominal: 6 x MACs x images/s) *", "est_train_gflop_per_s", fixed(1)),
     ("  as share of the measured matmul rate", "gflop_share_of_probe", percent),
     ("matmul probe GFLOP/s (best before an epoch)", "probe_gflop_per_s", fixed(0)),
+    ("peak GPU memory in an epoch, MiB", "device_peak_mib", fixed(0)),
     ("best val acc", "best_val_acc", fixed(4)),
     ("epoch of best val acc", "best_epoch", epoch_number),
     ("final val acc", "final_val_acc", fixed(4)),
@@ -385,6 +384,9 @@ class RichObserver(Observer):
             )
             self.progress.start()
         self.wants_batches = self.progress is not None
+        self.done: dict[str, int] = {}  # epochs finished per model, for the time estimate
+        self.last_s: dict[str, float] = {}
+        self.estimated = False
         self.task: TaskID | None = None
         self.overall: TaskID | None = None
         self.epochs = 0
@@ -398,6 +400,16 @@ class RichObserver(Observer):
 
     def device(self, line: str) -> None:
         self.console.print(escape(line))
+
+    def decoding(self, done: int, total: int) -> None:
+        if self.progress is None:
+            return
+        if self.task is None:
+            self.task = self.progress.add_task("decoding images", total=total, metrics="")
+        self.progress.update(self.task, completed=done)
+        if done >= total:
+            self.progress.remove_task(self.task)
+            self.task = None
 
     def data_loaded(self, source: str, train_images: int, test_images: int, rescale: bool) -> None:
         self.console.print(
@@ -417,6 +429,7 @@ class RichObserver(Observer):
 
     def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None:
         self.epochs, self.steps = epochs, steps
+        self.done[kind], self.last_s[kind] = 0, 0.0
         label = f"training {kind}" + (f" (repeat {repeat + 1})" if repeat else "")
         self.console.print(f"[bold]{label}[/]: {plural(epochs, 'epoch')} x {plural(steps, 'step')}")
 
@@ -442,6 +455,13 @@ class RichObserver(Observer):
             f"acc {row['accuracy']:.4f} val_acc {row['val_accuracy']:.4f} "
             f"(train {row['train_s']:.2f} s, val {row['val_s']:.2f} s)"
         )
+        self.done[kind], self.last_s[kind] = int(row["epoch"]), float(row["epoch_s"])
+        if not self.estimated and all(self.done.values()):
+            # after every model's first epoch: the rest at each model's latest epoch time
+            left = sum((self.epochs - self.done[k]) * self.last_s[k] for k in self.done)
+            self.console.print(f"[dim]about {left / 60:.1f} min left for this run "
+                               "(this repeat; epoch 1 traced, so likely less)[/]")  # fmt: skip
+            self.estimated = True
 
     def model_end(self, result: RunResult) -> None:
         if self.progress and self.task is not None:
@@ -491,23 +511,30 @@ def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
 
 def comparison_title(command: str, dataset: str, epochs: Any, batch_size: Any) -> str:
     """The title of a comparison table."""
-    return f"dsbench {command}: {dataset}, {epochs} epochs, batch {batch_size}"
+    epochs_text = plural(epochs, "epoch") if isinstance(epochs, int) else f"{epochs} epochs"
+    return f"dsbench {command}: {dataset}, {epochs_text}, batch {batch_size}"
 
 
 def sweep_title(points: int, summary_only: bool, dataset: str, epochs: int, batch: int) -> str:
     """The title of a sweep table."""
     if summary_only:
         return f"dsbench sweep: {points} points (params and MACs only)"
-    return f"dsbench sweep: {points} points, {dataset}, {epochs} epochs, batch {batch}"
+    return f"dsbench sweep: {plural(points, 'point')}, {dataset}, {plural(epochs, 'epoch')}, batch {batch}"
 
 
-def comparison(console: Console, summary: pd.DataFrame, title: str, warnings: list[str]) -> None:
-    """The verdict line, the comparison table and the warnings under it (as hyperfine does)."""
+def comparison(console: Console, summary: pd.DataFrame, title: str, warnings: list[str],
+               device: str = "") -> None:  # fmt: skip
+    """The verdict line, the comparison table (its caption saying where it ran) and the
+    warnings under it (as hyperfine does)."""
     line = verdict(summary)
     if line:
         console.print(f"[bold]{escape(line)}[/]")
-    console.print(fit(console, compare_table(summary, title),
-                      compare_table(summary, title, compact=True)))  # fmt: skip
+    tables = [compare_table(summary, title, compact) for compact in (False, True)]
+    for table in tables:
+        table.caption = (
+            f"{device.removeprefix('device: ')}; {table.caption}" if device else table.caption
+        )
+    console.print(fit(console, *tables))
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
 
@@ -528,7 +555,8 @@ def result(console: Console, result: Any) -> None:
     elif not result.summary.empty:
         title = comparison_title(result.command, spec.data.dataset, spec.train.epochs,
                                  spec.train.batch_size)  # fmt: skip
-        comparison(console, result.summary, title, result.warnings)
+        comparison(console, result.summary, title, result.warnings,
+                   str(result.environment.get("device", "")))  # fmt: skip
     where = f"{result.run_dir}/" if result.run_dir else "not written here (a non-chief worker)"
     console.print(f"results: {where}")
 
@@ -551,7 +579,13 @@ def run_folder(console: Console, run: dict[str, Any]) -> None:
     if run["summary"].empty:
         console.print(f"{title}: no model finished an epoch")
     else:
-        comparison(console, run["summary"], title, list(doc.get("warnings") or []))
+        environment = run["path"] / "environment.json"
+        device = ""
+        if environment.is_file():
+            from dsbench.store import read_json
+
+            device = str(read_json(environment).get("device", ""))
+        comparison(console, run["summary"], title, list(doc.get("warnings") or []), device)
 
 
 def sweep_folder(console: Console, run_dir: Any, document: dict[str, Any]) -> None:

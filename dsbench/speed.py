@@ -23,47 +23,64 @@ if TYPE_CHECKING:
 
 LATENCY_CALLS = 50
 THROUGHPUT_BATCH = 256
-THROUGHPUT_CALLS = 5
+THROUGHPUT_CALLS = 7  # enough pairs for an interval of the throughput ratio
 WARMUP_CALLS = 5
 
 
 def inference(
-    model: keras.Model, input_shape: tuple[int, ...], jit: bool = False
-) -> dict[str, Any]:
-    """Median/p90 batch-1 latency over 50 calls and batch-256 images/s, after warm-up.
+    models: dict[str, keras.Model], input_shape: tuple[int, ...], jit: bool = False
+) -> dict[str, dict[str, Any]]:
+    """Batch-1 latency (median, p90 of 50 calls) and batch-256 images/s of each model, after
+    warm-up, measured in alternating order (N S, S N, ...) so that with two models every call
+    has a call of the other beside it; and each model's deployable size.
 
-    Uses one compiled predict function (a tf.function around the model), not
+    Uses one compiled predict function per model (a tf.function around it), not
     `model.predict` per call, which would time Keras' per-call set-up instead of the model.
-    Also reports the deployable size: the .keras file of the model's architecture and
-    weights, without the optimizer's state (Adam's two slots per weight would triple it).
+    With both models, the separable model's dict also holds the paired ratios with their 95%
+    intervals: latency_ratio(_low, _high, _n) and infer_images_per_s_ratio(...).
     """
     import tensorflow as tf
 
-    predict = tf.function(
-        lambda x: model(x, training=False), jit_compile=jit, reduce_retracing=True
-    )
+    from dsbench import stats
+
+    predict = {kind: tf.function(lambda x, m=model: m(x, training=False), jit_compile=jit,
+                                 reduce_retracing=True) for kind, model in models.items()}  # fmt: skip
     one = tf.random.uniform((1, *input_shape))
     many = tf.random.uniform((THROUGHPUT_BATCH, *input_shape))
 
-    def timed(x: tf.Tensor, calls: int) -> np.ndarray:
+    def timed(x: tf.Tensor, calls: int) -> dict[str, np.ndarray]:
         for _ in range(WARMUP_CALLS):
-            predict(x).numpy()
-        times = np.empty(calls)
+            for function in predict.values():
+                function(x).numpy()
+        times = {kind: np.empty(calls) for kind in predict}
         for i in range(calls):
-            start = time.perf_counter()
-            predict(x).numpy()  # .numpy() waits for the result
-            times[i] = time.perf_counter() - start
+            for kind in list(predict) if i % 2 == 0 else list(predict)[::-1]:
+                start = time.perf_counter()
+                predict[kind](x).numpy()  # .numpy() waits for the result
+                times[kind][i] = time.perf_counter() - start
         return times
 
     latency = timed(one, LATENCY_CALLS)
     batch_times = timed(many, THROUGHPUT_CALLS)
-    size = deployable_bytes(model)
-    return {
-        "latency_b1_ms": float(np.median(latency) * 1e3),
-        "latency_b1_p90_ms": float(np.percentile(latency, 90) * 1e3),
-        "infer_images_per_s": float(THROUGHPUT_BATCH / np.median(batch_times)),
-        "model_file_bytes": int(size),
+    out = {
+        kind: {
+            "latency_b1_ms": float(np.median(latency[kind]) * 1e3),
+            "latency_b1_p90_ms": float(np.percentile(latency[kind], 90) * 1e3),
+            "infer_images_per_s": float(THROUGHPUT_BATCH / np.median(batch_times[kind])),
+            "model_file_bytes": int(deployable_bytes(model)),
+        }
+        for kind, model in models.items()
     }
+    if set(models) == {"normal", "separable"}:
+        pairs = {
+            "latency_ratio": latency["separable"] / latency["normal"],
+            "infer_images_per_s_ratio": batch_times["normal"] / batch_times["separable"],
+        }
+        for name, ratios in pairs.items():
+            interval = stats.median_interval(list(ratios))
+            out["separable"].update({name: interval.median, f"{name}_low": interval.low,
+                                     f"{name}_high": interval.high, f"{name}_n": interval.n})  # fmt: skip
+    return out
 
 
 def deployable_bytes(model: keras.Model) -> int:

@@ -189,11 +189,11 @@ def write_run(
     environment: dict[str, Any],
     complete: bool,
     kinds: tuple[str, ...] = KINDS,
-    plot: bool = True,
+    draw: bool = True,
 ) -> dict[str, Any]:
     """Write every results file for what has been measured so far; return the summary doc.
 
-    `plot=False` leaves curves.png for later (saves between epochs need only the data)."""
+    `draw=False` leaves curves.png for later (saves between epochs need only the data)."""
     from dsbench import plot
 
     history = history_frame(results)
@@ -208,7 +208,7 @@ def write_run(
         atomic_write(run_dir / "summary.csv", lambda p: summary.to_csv(p, index=False))
         atomic_json(run_dir / "summary.json", document)
         atomic_json(run_dir / "environment.json", environment)
-        if plot and not history.empty:
+        if draw and not history.empty:
             title = _curves_title(settings, environment)
             atomic_write(run_dir / "curves.png", lambda p: plot.curves(history, p, title))
     except OSError as err:

@@ -32,7 +32,7 @@ from dsbench.data import Data, pipeline
 from dsbench.errors import DsbenchError
 from dsbench.models import build, total_macs
 from dsbench.observer import Observer
-from dsbench.probe import Probe, device_sync
+from dsbench.probe import Probe, device_memory_peak_mib, device_sync, reset_device_memory
 from dsbench.records import RunResult, Status
 from dsbench.store import load_checkpoint, save_checkpoint
 
@@ -75,6 +75,7 @@ class _EpochRecorder(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.observer.epoch_start(self.result.model, epoch + 1)
         self._val_start = self._val_end = 0.0
+        reset_device_memory()  # each model's own peak, even when the models alternate
         self._start = now()
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -98,6 +99,7 @@ class _EpochRecorder(keras.callbacks.Callback):
             "epoch_s": end - self._start,
             "includes_tracing": not self._traced,
             "probe_gflop_per_s": self.probe_rate,
+            "device_peak_mib": device_memory_peak_mib(),
         }
         self._traced = True
         self.result.epochs.append(row)
@@ -211,6 +213,18 @@ class ModelRun:
         self.callbacks: list[keras.callbacks.Callback] = [self.recorder]
         if observer.wants_batches:  # no per-step callback unless displayed
             self.callbacks.append(_ProgressForwarder(observer, kind))
+        self.tensorboard: list[keras.callbacks.Callback] = []
+        self.profiled: keras.callbacks.Callback | None = None
+        if train.tensorboard:
+            # Two writers into one folder: the plain one every epoch, the profiling one for
+            # the first steady epoch only (Keras counts profiled steps anew in every fit call).
+            log_dir = str(Path(train.tensorboard) / kind)
+            plain = keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=True, profile_batch=0)
+            self.tensorboard = [plain]
+            if train.profile_steps:
+                self.profiled = keras.callbacks.TensorBoard(
+                    log_dir=log_dir, write_graph=False, profile_batch=train.profile_steps
+                )
         self.trainer = None
         if multiworker:
             self.trainer = Trainer(model, strategy, self.train_ds, self.val_ds, steps=steps,
@@ -232,24 +246,34 @@ class ModelRun:
         if self.trainer is not None:
             self.trainer.epoch(epoch, self.callbacks, self.observer.wants_batches)
             return
+        first_steady = epoch == min(1, self.spec.train.epochs - 1)
+        profiling = [self.profiled] if first_steady and self.profiled is not None else []
         self.model.fit(
             self.train_ds,
             validation_data=self.val_ds,
             epochs=epoch + 1,
             initial_epoch=epoch,
             verbose=0,
-            callbacks=self.callbacks,
+            callbacks=self.callbacks + self.tensorboard + profiling,
             shuffle=False,  # the pipeline shuffles, from the seed
         )
 
     def finish(self) -> None:
-        """Measure inference (when asked and complete) and report the run's end."""
-        self.result.jit = self.trainer is None and bool(getattr(self.model, "jit_compile", False))
-        if self.result.status == Status.complete and self.spec.train.inference:
-            self.result.inference = speed.inference(
-                self.model, self.spec.model.input_shape, self.result.jit
-            )
+        """Report the run's end (inference is measured for all runs together: measure_inference)."""
         self.observer.model_end(self.result)
+
+
+def measure_inference(runs: list[ModelRun], spec: RunSpec) -> None:
+    """Inference of every completed run, the models side by side (speed.inference)."""
+    for run in runs:
+        run.result.jit = run.trainer is None and bool(getattr(run.model, "jit_compile", False))
+    done = [run for run in runs if run.result.status == Status.complete]
+    if not done or not spec.train.inference:
+        return
+    measured = speed.inference({run.result.model: run.model for run in done},
+                               spec.model.input_shape, done[0].result.jit)  # fmt: skip
+    for run in done:
+        run.result.inference = measured[run.result.model]
 
 
 def epoch_order(runs: list[ModelRun], schedule: str) -> list[ModelRun]:
@@ -310,6 +334,7 @@ def run_experiment(
                     run.epoch(probe)
                 if on_epochs:
                     on_epochs(results + current)
+            measure_inference(runs, spec)
             for run in runs:
                 run.finish()
                 ended.add(id(run))

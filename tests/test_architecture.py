@@ -61,7 +61,7 @@ def test_cli_choices_agree_with_config() -> None:
     for name, values in expected.items():
         assert tuple(member.value for member in cli_options.CHOICES[name]) == values
     # every setting a config file takes has a flag, and every flag's help is written down
-    assert set(config.SETTINGS) - set(cli_options.OPTIONS) == {"input_shape", "num_classes"}
+    assert set(config.SETTINGS) - set(cli_options.OPTIONS) == {"num_classes"}
     assert set(cli_options.FLAGS) >= set(cli_options.HELP)
 
 

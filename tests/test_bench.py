@@ -55,7 +55,10 @@ def test_noise_that_does_not_cancel_runs_until_the_budget() -> None:
     assert not row["target_reached"] and row["pairs"] == 3  # the least that gives an interval
 
 
-def test_bench_from_python_and_the_cli(tmp_path: Path, invoke: Any) -> None:
+def test_bench_from_python_and_the_cli(
+    tmp_path: Path, invoke: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(speed, "CHUNK_SECONDS", 0.05)  # short chunks: the test checks plumbing
     result = dsbench.bench(mode="both", batch_size=[4], max_time=3, blocks="8x1,16x1")
     rows = result.rows
     assert list(zip(rows["mode"], rows["batch_size"], strict=True)) == [("train", 4), ("infer", 4)]
@@ -68,13 +71,16 @@ def test_bench_from_python_and_the_cli(tmp_path: Path, invoke: Any) -> None:
     report = invoke(["report", str(folder)])
     assert report.exit_code == 0 and "separable / normal time" in report.output
     out = tmp_path / "c"
-    cli = invoke(["bench", "--batch-size", "1,2", "--max-time", "1", "--blocks", "8x1",
+    cli = invoke(["bench", "--batch-size", "2", "--max-time", "1", "--blocks", "8x1",
                   "--json", "--no-progress", "--output-dir", str(out)])  # fmt: skip
     assert cli.exit_code == 0, cli.output
     document = json.loads(cli.stdout)
     assert document["command"] == "bench"
-    assert [row["batch_size"] for row in document["rows"]] == [1, 2]
+    assert [row["batch_size"] for row in document["rows"]] == [2]
     assert json.loads((out / "bench.json").read_text()) == document
+    quiet = invoke(["sweep", "--kernel-size", "3,5", "--summary-only", "--quiet",
+                    "--output-dir", str(tmp_path / "q")])  # fmt: skip
+    assert quiet.exit_code == 0 and quiet.output.strip() == str(tmp_path / "q")
 
 
 def test_bench_refuses_bad_modes_and_targets() -> None:

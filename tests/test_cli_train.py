@@ -51,8 +51,14 @@ def test_compare_writes_every_file_and_they_read_back(compared: tuple[Path, Any]
     for kind in ("normal", "separable"):
         size, params = summary.loc[kind, "model_file_bytes"], summary.loc[kind, "params"]
         assert 4 * params < size < 4 * params + 60_000, (kind, size, params)
+    # inference was measured side by side: paired ratios with intervals
+    assert sep["latency_ratio_n"] == 50 and sep["infer_images_per_s_ratio_n"] == 7
+    assert sep["latency_ratio_low"] <= sep["latency_ratio"] <= sep["latency_ratio_high"]
+    assert "[" in result.output.split("inference latency, batch 1, median ms")[1].splitlines()[0]
     environment = json.loads((out / "environment.json").read_text())
     assert environment["versions"]["keras"].startswith("3")
+    assert environment["peak_rss_mib"] > 100  # TensorFlow alone takes more
+    assert history["device_peak_mib"].isna().all()  # no GPU here: no per-device count
     assert environment["settings"]["train"]["epochs"] == 3
     assert environment["replicas"] == 1
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

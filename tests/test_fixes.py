@@ -155,3 +155,33 @@ def test_runs_say_where_they_ran(compared: tuple[Path, Any]) -> None:
     environment = json.loads((out / "environment.json").read_text())
     assert environment["device"].startswith("device: ") and environment["hostname"]
     assert set(environment["build"]) == {"is_cuda_build", "cuda_version", "cudnn_version"}
+
+
+def test_the_habits_of_a_good_cli(invoke: Any, one_line: Any) -> None:
+    from dsbench import render
+
+    from typer.testing import CliRunner
+
+    from dsbench.cli import app
+
+    help_text = CliRunner().invoke(app, ["compare", "-h"], env={"COLUMNS": "200"})
+    assert help_text.exit_code == 0 and "Usage" in help_text.output
+    assert help_text.output.count("<bool>") == 1  # Typer's own -h/--help; none of ours
+    for flag in ("--no-deterministic", "--no-checkpoint", "--schedule", "--target-accuracy"):
+        assert flag in help_text.output, flag
+    several = invoke(["compare", "--kernel-size", "3,5"])
+    assert several.exit_code == 2 and "dsbench sweep --kernel-size 3,5" in one_line(several.output)
+    assert render.comparison_title("compare", "synthetic", 1, 32).endswith("1 epoch, batch 32")
+    assert render.comparison_title("compare", "synthetic", 3, 32).endswith("3 epochs, batch 32")
+
+
+@pytest.mark.slow
+def test_tensorboard_logs_and_a_profile_for_each_model(
+    tiny_settings: dict[str, Any], tmp_path: Path
+) -> None:
+    logs = tmp_path / "tb"
+    dsbench.compare(epochs=2, tensorboard=str(logs), profile_steps="2,3", **tiny_settings)
+    for kind in ("normal", "separable"):
+        events = list((logs / kind).rglob("events.out.tfevents.*"))
+        assert events, kind
+        assert list((logs / kind).rglob("*.xplane.pb")), f"no profiler trace for {kind}"

@@ -79,3 +79,21 @@ def test_a_table_that_fits_keeps_its_layout(made_results: Any) -> None:
     table = render.summary_table(describe(ModelSpec())[0], "Models")
     assert rendered(table, 160).count("┏") == 1  # one table, models as rows
     assert rendered(render.summary_table(describe(ModelSpec())[0], "Models"), 80).count("┏") == 0
+
+
+@pytest.mark.parametrize("axes", [["kernel_size"], ["kernel_size", "width"],
+                                  ["kernel_size", "width", "blocks"], []])  # fmt: skip
+def test_sweep_plots_for_one_to_three_axes_and_a_single_point(
+    tmp_path: Any, axes: list[str]
+) -> None:
+    from dsbench import plot
+
+    base = ModelSpec()
+    kernels = "3,5,7" if "kernel_size" in axes else None
+    widths = "0.5,1" if "width" in axes else None
+    blocks = ["64x2,128x2,256x2", "64x3,128x3,256x3"] if "blocks" in axes else None
+    points = sweeps.points_for(base, kernels, widths, blocks)
+    ratios = sweeps.ratios(sweeps.summary_rows(points, base))
+    path = tmp_path / "sweep.png"
+    plot.sweep(ratios, sweeps.swept_axes(points), path)
+    assert path.read_bytes()[:4] == b"\x89PNG" and len(ratios) == max(1, len(points))
