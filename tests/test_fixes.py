@@ -158,10 +158,9 @@ def test_runs_say_where_they_ran(compared: tuple[Path, Any]) -> None:
 
 
 def test_the_habits_of_a_good_cli(invoke: Any, one_line: Any) -> None:
-    from dsbench import render
-
     from typer.testing import CliRunner
 
+    from dsbench import render
     from dsbench.cli import app
 
     help_text = CliRunner().invoke(app, ["compare", "-h"], env={"COLUMNS": "200"})
