@@ -34,6 +34,9 @@ class Trainer:
         self.model, self.strategy, self.val_ds, self.steps = model, strategy, val_ds, steps
         self.dist_train = strategy.experimental_distribute_dataset(train_ds)
         optimizer = model.optimizer
+        if not optimizer.built:  # its slots must exist before a replica step updates them
+            with strategy.scope():
+                optimizer.build(model.trainable_variables)
 
         def replica_step(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
             with tf.GradientTape() as tape:

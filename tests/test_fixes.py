@@ -184,3 +184,42 @@ def test_tensorboard_logs_and_a_profile_for_each_model(
         events = list((logs / kind).rglob("events.out.tfevents.*"))
         assert events, kind
         assert list((logs / kind).rglob("*.xplane.pb")), f"no profiler trace for {kind}"
+
+
+MIRRORED_STEP = """
+import sys
+import numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+from dsbench.config import ModelSpec
+from dsbench.custom_loop import Trainer
+from dsbench.models import build
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+rng = np.random.default_rng(0)
+x = rng.uniform(0, 1, size=(32, 32, 32, 3)).astype("float32")
+y = rng.integers(0, 10, size=32)
+batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+keras.config.set_dtype_policy(sys.argv[1])
+with strategy.scope():
+    models = [build(ModelSpec(blocks=((8, 1),)), "separable") for _ in range(2)]
+    models[1].set_weights(models[0].get_weights())
+    for model in models:
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+start = [w.copy() for w in models[0].get_weights()]
+models[0].fit(batches, epochs=1, verbose=0, shuffle=False)
+Trainer(models[1], strategy, batches, batches, steps=1, global_batch=32).epoch(0, [], False)
+moved = max(float(np.abs(a - b).max()) for a, b in zip(models[0].get_weights(), start))
+diff = max(float(np.abs(a - b).max()) for a, b in zip(models[0].get_weights(), models[1].get_weights()))
+print(moved, diff)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])
+def test_the_loop_matches_fit_on_two_mirrored_replicas(policy: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", MIRRORED_STEP, policy], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    moved, diff = (float(v) for v in proc.stdout.split()[-2:])
+    assert moved > 1e-4 and diff < max(1e-5, moved * 1e-2), (moved, diff)
