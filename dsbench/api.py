@@ -143,14 +143,14 @@ class SweepResult:
     @property
     def document(self) -> dict[str, Any]:
         """sweep.json's content."""
-        from dsbench.experiment import sweep_document
+        from dsbench.sweeps import sweep_document
 
         return sweep_document(self.spec, self.points, self.rows, self.complete)
 
     def save(self, path: PathLike, force: bool = False) -> Path:
         """Write sweep.csv, sweep.json and sweep.png to `path`."""
         from dsbench import store
-        from dsbench.experiment import write_sweep
+        from dsbench.sweeps import write_sweep
 
         run_dir = store.prepare_run_dir(path, force)
         write_sweep(run_dir, self.spec, self.points, self.rows, self.complete)

@@ -17,12 +17,12 @@ import pandas as pd
 import tensorflow as tf
 
 from dsbench import data as data_module
-from dsbench import distribute, plot, runtime, store, sweeps, training
+from dsbench import distribute, runtime, store, sweeps, training
 from dsbench.config import KINDS, ModelSpec, RunSpec
 from dsbench.data import Data
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
-from dsbench.records import RunResult, Status, summary_frame, to_jsonable
+from dsbench.records import RunResult, Status, summary_frame
 
 
 @dataclasses.dataclass
@@ -147,41 +147,6 @@ def compare(
     return done, environment
 
 
-def sweep_document(
-    spec: RunSpec, points: list[sweeps.Point], rows: pd.DataFrame, complete: bool
-) -> dict[str, Any]:
-    """sweeps.json's content (also what `sweep --json` prints)."""
-    from dsbench._version import __version__
-
-    return to_jsonable(
-        {
-            "dsbench_version": __version__,
-            "command": "sweep",
-            "status": "complete" if complete else "incomplete",
-            "settings": spec.as_dict(),
-            "axes": sweeps.axes(points),
-            "rows": rows.to_dict(orient="records"),
-            "ratios": sweeps.ratios(rows).to_dict(orient="records"),
-        }
-    )
-
-
-def write_sweep(
-    run_dir: Path, spec: RunSpec, points: list[sweeps.Point], rows: pd.DataFrame, complete: bool
-) -> dict[str, Any]:
-    """Write sweeps.csv, sweeps.json and sweeps.png; return the document."""
-    document = sweep_document(spec, points, rows, complete)
-    ratios = sweeps.ratios(rows)
-    drawing = None
-    if not ratios.empty:
-
-        def drawing(path: Path) -> None:
-            plot.sweep(ratios, sweeps.swept_axes(points), path)
-
-    store.write_sweep(run_dir, document, rows, drawing)
-    return document
-
-
 def run_sweep(
     spec: RunSpec,
     points: list[sweeps.Point],
@@ -212,14 +177,14 @@ def run_sweep(
         frames.append(sweeps.trained_rows(point, spec.model, summary_frame(done)))
         interrupted = any(r.status == Status.interrupted for r in done)
         if run_dir is not None:
-            write_sweep(run_dir, spec, points, pd.concat(frames, ignore_index=True), False)
+            sweeps.write_sweep(run_dir, spec, points, pd.concat(frames, ignore_index=True), False)
         if interrupted:
             break
         observer.point_done(point.slug)
     rows = pd.concat(frames, ignore_index=True)
     complete = len(frames) == len(points) and not any(r.status == Status.interrupted for r in done)
     if run_dir is not None:
-        write_sweep(run_dir, spec, points, rows, complete)
+        sweeps.write_sweep(run_dir, spec, points, rows, complete)
     return rows, done, complete
 
 

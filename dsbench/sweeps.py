@@ -11,12 +11,20 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from dsbench.config import ModelSpec, format_blocks, parse_blocks, parse_number_list, whole_number
-from dsbench.records import separable_over_normal
+from dsbench.config import (
+    ModelSpec,
+    RunSpec,
+    format_blocks,
+    parse_blocks,
+    parse_number_list,
+    whole_number,
+)
+from dsbench.records import separable_over_normal, to_jsonable
 
 AXES = ("kernel_size", "width", "blocks")
 
@@ -137,3 +145,42 @@ def ratios(rows: pd.DataFrame) -> pd.DataFrame:
         first = by_model.iloc[0]
         out.append({"point": point, **{axis: first[axis] for axis in AXES}, **point_ratios})
     return pd.DataFrame(out)
+
+
+def sweep_document(
+    spec: RunSpec, points: list[Point], rows: pd.DataFrame, complete: bool
+) -> dict[str, Any]:
+    """sweep.json's content (also what `sweep --json` prints)."""
+    from dsbench._version import __version__
+
+    return to_jsonable(
+        {
+            "dsbench_version": __version__,
+            "command": "sweep",
+            "status": "complete" if complete else "incomplete",
+            "settings": spec.as_dict(),
+            "axes": axes(points),
+            "rows": rows.to_dict(orient="records"),
+            "ratios": ratios(rows).to_dict(orient="records"),
+        }
+    )
+
+
+def write_sweep(
+    run_dir: Path, spec: RunSpec, points: list[Point], rows: pd.DataFrame, complete: bool
+) -> dict[str, Any]:
+    """Write sweep.csv, sweep.json and sweep.png; return the document."""
+    document = sweep_document(spec, points, rows, complete)
+    point_ratios = ratios(rows)
+    drawing = None
+    if not point_ratios.empty:
+
+        def drawing(path: Path) -> None:
+            from dsbench import plot
+
+            plot.sweep(point_ratios, swept_axes(points), path)
+
+    from dsbench import store
+
+    store.write_sweep(run_dir, document, rows, drawing)
+    return document
