@@ -31,6 +31,9 @@ class Observer:
     def point_done(self, label: str) -> None:
         """A sweep point is finished (or was kept from before)."""
 
+    def run_start(self, kinds: tuple[str, ...], epochs: int, repeats: int, done: int) -> None:
+        """Training begins: `done` of the len(kinds) x epochs x repeats epochs exist already."""
+
     def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None:
         """A model starts training."""
 

@@ -387,6 +387,8 @@ class RichObserver(Observer):
         self.done: dict[str, int] = {}  # epochs finished per model, for the time estimate
         self.last_s: dict[str, float] = {}
         self.estimated = False
+        self.repeat, self.repeats = 0, 1
+        self.run_task: TaskID | None = None
         self.task: TaskID | None = None
         self.overall: TaskID | None = None
         self.epochs = 0
@@ -427,8 +429,15 @@ class RichObserver(Observer):
         if self.progress and self.overall is not None:
             self.progress.advance(self.overall)
 
+    def run_start(self, kinds: tuple[str, ...], epochs: int, repeats: int, done: int) -> None:
+        self.repeats = repeats
+        if self.progress:  # the whole run: elapsed and remaining time over every epoch
+            self.run_task = self.progress.add_task(
+                "all epochs", total=len(kinds) * epochs * repeats, completed=done, metrics=""
+            )
+
     def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None:
-        self.epochs, self.steps = epochs, steps
+        self.epochs, self.steps, self.repeat = epochs, steps, repeat
         self.done[kind], self.last_s[kind] = 0, 0.0
         label = f"training {kind}" + (f" (repeat {repeat + 1})" if repeat else "")
         self.console.print(f"[bold]{label}[/]: {plural(epochs, 'epoch')} x {plural(steps, 'step')}")
@@ -456,11 +465,15 @@ class RichObserver(Observer):
             f"(train {row['train_s']:.2f} s, val {row['val_s']:.2f} s)"
         )
         self.done[kind], self.last_s[kind] = int(row["epoch"]), float(row["epoch_s"])
+        if self.progress and self.run_task is not None:
+            self.progress.advance(self.run_task)
         if not self.estimated and all(self.done.values()):
-            # after every model's first epoch: the rest at each model's latest epoch time
+            # after every model's first epoch: the rest, repeats included, at each model's
+            # latest epoch time (epoch 1 traced, so the estimate errs long)
             left = sum((self.epochs - self.done[k]) * self.last_s[k] for k in self.done)
-            self.console.print(f"[dim]about {left / 60:.1f} min left for this run "
-                               "(this repeat; epoch 1 traced, so likely less)[/]")  # fmt: skip
+            left += (self.repeats - self.repeat - 1) * self.epochs * sum(self.last_s.values())
+            self.console.print(f"[dim]about {left / 60:.1f} min of training left "
+                               f"(all models, {plural(self.repeats, 'repeat')})[/]")  # fmt: skip
             self.estimated = True
 
     def model_end(self, result: RunResult) -> None:

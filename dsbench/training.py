@@ -314,6 +314,8 @@ def run_experiment(
         tf.config.experimental.enable_op_determinism()
     kept = {(r.model, r.repeat): r for r in previous or [] if r.status != Status.interrupted}
     probe = Probe()
+    done_before = sum(len(r.epochs) for r in previous or [])
+    observer.run_start(kinds, spec.train.epochs, spec.train.repeats, done_before)
     results: list[RunResult] = []
     for repeat in range(spec.train.repeats):
         runs: list[ModelRun] = []

@@ -97,3 +97,18 @@ def test_sweep_plots_for_one_to_three_axes_and_a_single_point(
     path = tmp_path / "sweep.png"
     plot.sweep(ratios, sweeps.swept_axes(points), path)
     assert path.read_bytes()[:4] == b"\x89PNG" and len(ratios) == max(1, len(points))
+
+
+def test_the_time_left_is_estimated_after_every_model_s_first_epoch() -> None:
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    observer = render.RichObserver(console, show_progress=False)
+    observer.run_start(("normal", "separable"), epochs=3, repeats=2, done=0)
+    for kind in ("normal", "separable"):
+        observer.model_start(kind, repeat=0, epochs=3, steps=10)
+    row = {"epoch": 1, "loss": 1.0, "accuracy": 0.5, "val_accuracy": 0.5, "train_s": 9.0,
+           "val_s": 1.0}  # fmt: skip
+    observer.epoch_end("normal", {**row, "epoch_s": 10.0})
+    assert "left" not in console.file.getvalue()  # type: ignore[attr-defined]
+    observer.epoch_end("separable", {**row, "epoch_s": 4.0})
+    # this repeat: 2 x 10 + 2 x 4 = 28 s; the second repeat: 3 x (10 + 4) = 42 s
+    assert "about 1.2 min of training left (all models, 2 repeats)" in console.file.getvalue()  # type: ignore[attr-defined]
