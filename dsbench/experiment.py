@@ -87,6 +87,7 @@ def check_fits(spec: RunSpec, data: Data) -> None:
 
 def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any]:
     """environment.json for a run: versions, machine, settings, data and strategy."""
+    described = distribute.describe(shared.strategy)
     return runtime.environment(
         spec.as_dict(),
         {
@@ -99,9 +100,9 @@ def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any
                 if spec.train.keep_partial_batch
                 else "dropped (every step has the same shape)",
             },
-            **distribute.describe(shared.strategy),
+            **described,
             "schedule": spec.train.schedule,
-            "device": runtime.device_line(distribute.describe(shared.strategy)),
+            "device": runtime.device_line(described),
             "cores_in_use": len(os.sched_getaffinity(0))
             if hasattr(os, "sched_getaffinity")
             else os.cpu_count(),
@@ -219,12 +220,7 @@ def bench(
         steppers = {}
         for kind in KINDS:
             keras.utils.set_random_seed(spec.train.seed)
-            previous = keras.config.dtype_policy()
-            keras.config.set_dtype_policy(spec.train.precision)
-            try:
-                model = build(spec.model, kind)
-            finally:
-                keras.config.set_dtype_policy(previous)
+            model = build(spec.model, kind, spec.train.precision)
             steppers[kind] = speed.Stepper(model, x, y, mode, bool(spec.train.jit))
         budget = max(1.0, (deadline - time.perf_counter()) / (len(cells) - index))
         row = {"mode": mode, **speed.bench_cell(steppers, batch, budget, target)}

@@ -89,12 +89,27 @@ def total_params(spec: ModelSpec, kind: str) -> int:
     return sum(layer.params for layer in layer_costs(spec, kind))
 
 
-def build(spec: ModelSpec, kind: str) -> keras.Model:
+def build(spec: ModelSpec, kind: str, precision: str | None = None) -> keras.Model:
     """Build the uncompiled `normal` (Conv2D) or `separable` (SeparableConv2D) VGG model.
 
     Inputs may be uint8 or float; the first layer casts them to the compute dtype.
     The softmax output stays float32 under mixed precision, for a stable loss.
+    `precision` (a Keras dtype policy) applies to this model only; Keras' global policy is
+    restored afterwards.
     """
+    import keras
+
+    if precision is None:
+        return _build(spec, kind)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        return _build(spec, kind)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _build(spec: ModelSpec, kind: str) -> keras.Model:
     import keras
 
     if kind not in KINDS:

@@ -169,16 +169,11 @@ class ModelRun:
         replicas = strategy.num_replicas_in_sync
         learning_rate = train.learning_rate * (replicas if train.scale_lr else 1)
         restored = load_checkpoint(checkpoints, kind, repeat) if resume and checkpoints else None
-        previous_policy = keras.config.dtype_policy()
         with strategy.scope():
             if restored:
                 model = keras.models.load_model(restored[0])
             else:
-                keras.config.set_dtype_policy(train.precision)
-                try:
-                    model = build(spec.model, kind)
-                finally:
-                    keras.config.set_dtype_policy(previous_policy)
+                model = build(spec.model, kind, train.precision)
                 model.compile(
                     optimizer=keras.optimizers.Adam(learning_rate),
                     loss="sparse_categorical_crossentropy",
