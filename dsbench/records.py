@@ -225,10 +225,15 @@ def runs_frame(results: list[RunResult], target: float | None = None) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def summary_frame(results: list[RunResult], target: float | None = None) -> pd.DataFrame:
+def summary_frame(
+    results: list[RunResult],
+    target: float | None = None,
+    intervals: dict[str, stats.Interval] | None = None,
+) -> pd.DataFrame:
     """A row per model: figures averaged over repeats (with *_std columns when runs >= 2),
     the spread of steady epochs (*_low, *_high) and, on the separable row, the paired
-    separable/normal timing ratios with their 95% intervals (*_ratio, *_ratio_low, ...)."""
+    separable/normal timing ratios with their 95% intervals (*_ratio, *_ratio_low, ...;
+    `intervals` when the caller has them from ratio_intervals already)."""
     runs = runs_frame(results, target)
     if runs.empty:
         return pd.DataFrame()
@@ -261,7 +266,9 @@ def summary_frame(results: list[RunResult], target: float | None = None) -> pd.D
         row.update(steady_spread([r for r in results if r.model == kind]))
         if kind == "separable":
             row.update(inference_intervals([r for r in results if r.model == kind]))
-            for name, interval in ratio_intervals(results).items():
+            if intervals is None:
+                intervals = ratio_intervals(results)
+            for name, interval in intervals.items():
                 row.update({name: interval.median, f"{name}_low": interval.low,
                             f"{name}_high": interval.high, f"{name}_n": interval.n})  # fmt: skip
         rows.append(row)
@@ -330,8 +337,11 @@ def ratio_intervals(results: list[RunResult]) -> dict[str, stats.Interval]:
     return out
 
 
-def warnings(results: list[RunResult]) -> list[str]:
-    """Everything that makes this comparison's timing doubtful (see stats.timing_warnings)."""
+def warnings(
+    results: list[RunResult], intervals: dict[str, stats.Interval] | None = None
+) -> list[str]:
+    """Everything that makes this comparison's timing doubtful (see stats.timing_warnings);
+    `intervals` when the caller has them from ratio_intervals already."""
     out = []
     for result in results:
         history = pd.DataFrame(result.epochs)
@@ -341,7 +351,8 @@ def warnings(results: list[RunResult]) -> list[str]:
         probe = history["probe_gflop_per_s"].tolist() if "probe_gflop_per_s" in history else []
         name = result.model + (f" (repeat {result.repeat + 1})" if result.repeat else "")
         out += stats.timing_warnings(name, float(history["epoch_s"].iloc[0]), steady, probe)
-    intervals = ratio_intervals(results)
+    if intervals is None:
+        intervals = ratio_intervals(results)
     if "ms_per_step_ratio" in intervals:
         out += stats.interval_warning("time/step ratio", intervals["ms_per_step_ratio"])
     return out

@@ -155,10 +155,19 @@ def summary_document(
     environment: dict[str, Any],
     complete: bool,
     kinds: tuple[str, ...] = KINDS,
+    summary: pd.DataFrame | None = None,
+    intervals: dict[str, stats.Interval] | None = None,
 ) -> dict[str, Any]:
     """The summary.json content (also what `--json` prints): a row per model, the paired
-    timing ratios with their 95% intervals, and every warning about the timing."""
+    timing ratios with their 95% intervals, and every warning about the timing.
+
+    `summary` and `intervals` are summary_frame's and ratio_intervals' results, when the caller
+    has them already: one bootstrap serves the rows, the ratios and the warnings."""
     train = settings.get("train", {})
+    if intervals is None:
+        intervals = ratio_intervals(results)
+    if summary is None:
+        summary = summary_frame(results, train.get("target_accuracy"), intervals)
     load = environment.get("load_average") or {}
     cores = int(environment.get("cores_in_use") or os.cpu_count() or 1)
     return to_jsonable(
@@ -169,11 +178,9 @@ def summary_document(
             "status": "complete" if complete else "incomplete",
             "schedule": train.get("schedule"),
             "settings": settings,
-            "models": summary_frame(results, train.get("target_accuracy")).to_dict(
-                orient="records"
-            ),
-            "ratios": {name: vars(interval) for name, interval in ratio_intervals(results).items()},
-            "warnings": warnings(results)
+            "models": summary.to_dict(orient="records"),
+            "ratios": {name: vars(interval) for name, interval in intervals.items()},
+            "warnings": warnings(results, intervals)
             + stats.load_warning(
                 float(load.get("start", math.nan)), float(load.get("end") or math.nan), cores
             ),
@@ -199,8 +206,11 @@ def write_run(
     history = history_frame(results)
     target = settings.get("train", {}).get("target_accuracy")
     runs = runs_frame(results, target)
-    summary = summary_frame(results, target)
-    document = summary_document(results, command, settings, environment, complete, kinds)
+    intervals = ratio_intervals(results)
+    summary = summary_frame(results, target, intervals)
+    document = summary_document(
+        results, command, settings, environment, complete, kinds, summary, intervals
+    )
     try:
         Path(run_dir).mkdir(parents=True, exist_ok=True)
         atomic_write(run_dir / "history.csv", lambda p: history.to_csv(p, index=False))
