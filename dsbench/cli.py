@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import json
 import os
 import re
@@ -51,7 +52,9 @@ class OneLineErrors(TyperGroup):
         except UsageError as err:
             if isinstance(err, NoArgsIsHelpError) or err.ctx is None:
                 err.show()
-            elif "'--kernel-size'" in err.format_message() and "," in err.format_message():
+            elif getattr(getattr(err, "param", None), "name", None) == "kernel_size" and any(
+                "," in value for value in _values_of("--kernel-size", args)
+            ):
                 _error(err.format_message(), "to compare several kernel sizes, use "
                        "dsbench sweep --kernel-size 3,5")  # fmt: skip
             else:
@@ -63,6 +66,14 @@ class OneLineErrors(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _values_of(flag: str, args: Any) -> list[str]:
+    """The values given to `flag` on the command line (`--flag V` or `--flag=V`)."""
+    words = list(sys.argv[1:] if args is None else args)
+    return [after for before, after in itertools.pairwise(words) if before == flag] + [
+        word.split("=", 1)[1] for word in words if word.startswith(f"{flag}=")
+    ]
 
 
 app = typer.Typer(

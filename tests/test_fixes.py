@@ -177,6 +177,8 @@ def test_the_habits_of_a_good_cli(invoke: Any, one_line: Any) -> None:
         assert flag in help_text.output, flag
     several = invoke(["compare", "--kernel-size", "3,5"])
     assert several.exit_code == 2 and "dsbench sweep --kernel-size 3,5" in one_line(several.output)
+    typo = invoke(["compare", "--kernel-size", "x"])  # not a list: no sweep hint
+    assert typo.exit_code == 2 and "dsbench sweep" not in typo.output
     assert render.comparison_title("compare", "synthetic", 1, 32).endswith("1 epoch, batch 32")
     assert render.comparison_title("compare", "synthetic", 3, 32).endswith("3 epochs, batch 32")
 
