@@ -39,7 +39,75 @@ def worker(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         result = api._train("compare", kinds, spec, Path(folder) / "run", False, None, False)
         document = result.document
-    print(json.dumps({"ratios": document["ratios"], "warnings": document["warnings"]}))
+    from dsbench.records import paired_epoch_ratios, steady_epochs
+
+    ms_per_step = {
+        r.model: [float(s) / r.steps_per_epoch * 1e3 for s in steady_epochs(r)["train_s"]]
+        for r in result.results
+    }
+    print(json.dumps({"ratios": document["ratios"], "warnings": document["warnings"],
+                      "paired": paired_epoch_ratios(result.results, "train_s"),
+                      "ms_per_step": ms_per_step}))  # fmt: skip
+
+
+def run_once(args: argparse.Namespace, variant: str) -> dict[str, Any]:
+    """One comparison in a fresh process: its summary.json ratios, paired epochs, ms/step."""
+    command = [sys.executable, __file__, "--worker", "--variant", variant,
+               "--dataset", args.dataset, "--train-size", str(args.train_size),
+               "--test-size", str(args.test_size), "--epochs", str(args.epochs)]  # fmt: skip
+    if args.data_dir:
+        command += ["--data-dir", args.data_dir]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    document: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    document["variant"] = variant
+    return document
+
+
+def interval_of(run: dict[str, Any]) -> tuple[float, float, float]:
+    """(median, low, high) of the run's ms/step ratio, recomputed from its paired epochs with
+    the current dsbench.stats (so a raw file can be re-read after the method changes)."""
+    from dsbench import stats
+
+    interval = stats.median_interval(run["paired"])
+    return interval.median, interval.low, interval.high
+
+
+def row(run: dict[str, Any], number: int) -> str:
+    median, low, high = interval_of(run)
+    return (f"| {run['variant']} | {number} | {median:.3f} | [{low:.3f}, {high:.3f}] | "
+            f"{len(run['paired'])} | {len(run['warnings'])} |")  # fmt: skip
+
+
+def tables(runs: list[dict[str, Any]]) -> None:
+    """Per variant: the medians, their spread, how many intervals hold >= 3 of 4 (or the
+    share of the other medians each holds); then each model's steady ms/step per variant."""
+    variants = list(dict.fromkeys(r["variant"] for r in runs))
+    by = {v: [r for r in runs if r["variant"] == v] for v in variants}
+    print()
+    print("| variant | medians | max/min | intervals holding >= 3 of 4 medians "
+          "| other medians held |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- |")
+    for variant, mine in by.items():
+        cis = [interval_of(r) for r in mine]
+        medians = [m for m, _, _ in cis]
+        holding = sum(sum(lo <= m <= hi for m in medians) >= 3 for _, lo, hi in cis)
+        others = sum(lo <= m <= hi for i, (_, lo, hi) in enumerate(cis)
+                     for j, m in enumerate(medians) if i != j)  # fmt: skip
+        pairs = len(cis) * (len(cis) - 1)
+        print(f"| {variant} | {' '.join(f'{m:.3f}' for m in medians)} | "
+              f"{max(medians) / min(medians):.3f} | {holding} of {len(cis)} "
+              f"{'(needs 4 runs)' if len(cis) != 4 else ''} | {others} of {pairs} |")  # fmt: skip
+    if len(by) > 1:
+        overall = {v: statistics.median(interval_of(r)[0] for r in rs) for v, rs in by.items()}
+        print("\nmedian of medians: " + ", ".join(f"{v} {m:.3f}" for v, m in overall.items()))
+        print()
+        print("| variant | model | steady ms/step: median of run medians | min | max | runs |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for variant, mine in by.items():
+            for model in ("normal", "separable"):
+                values = [statistics.median(r["ms_per_step"][model]) for r in mine]
+                print(f"| {variant} | {model} | {statistics.median(values):.1f} | "
+                      f"{min(values):.1f} | {max(values):.1f} | {len(values)} |")  # fmt: skip
 
 
 def main() -> None:
@@ -51,43 +119,38 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--variants", default="interleaved,sequential")
+    parser.add_argument("--out", type=Path, help="write the raw runs here (JSON, after each run)")
+    parser.add_argument("--from", dest="source", type=Path,
+                        help="print the tables of a raw file from --out instead of running")  # fmt: skip
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--variant", default="interleaved", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)
         return
+    print("| variant | run | ms/step ratio | 95% interval | pairs | warnings |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    if args.source:
+        runs = json.loads(args.source.read_text())["runs"]
+        counts: dict[str, int] = {}
+        for run in runs:
+            counts[run["variant"]] = counts.get(run["variant"], 0) + 1
+            print(row(run, counts[run["variant"]]))
+        tables(runs)
+        return
     variants = args.variants.split(",")
-    results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
-    print(f"# {args.dataset}, {args.train_size} / {args.test_size} images, {args.epochs} epochs, "
-          f"{args.runs} runs per variant, fresh process per run, variants alternating")  # fmt: skip
-    print("| variant | run | ms/step ratio | 95% interval | warnings |")
-    print("| --- | --- | --- | --- | --- |")
-    for run in range(args.runs):
-        for variant in variants if run % 2 == 0 else variants[::-1]:
-            command = [sys.executable, __file__, "--worker", "--variant", variant,
-                       "--dataset", args.dataset, "--train-size", str(args.train_size),
-                       "--test-size", str(args.test_size), "--epochs", str(args.epochs)]  # fmt: skip
-            if args.data_dir:
-                command += ["--data-dir", args.data_dir]
-            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-            document = json.loads(out.strip().splitlines()[-1])
-            ratio = document["ratios"]["ms_per_step_ratio"]
-            results[variant].append(ratio)
-            print(f"| {variant} | {run + 1} | {ratio['median']:.3f} | "
-                  f"[{ratio['low']:.3f}, {ratio['high']:.3f}] | {len(document['warnings'])} |",
-                  flush=True)  # fmt: skip
-    print()
-    print("| variant | medians | max/min | intervals holding >= 3 of the medians |")
-    print("| --- | --- | --- | --- |")
-    for variant, ratios in results.items():
-        medians = [r["median"] for r in ratios]
-        holding = sum(sum(r["low"] <= m <= r["high"] for m in medians) >= 3 for r in ratios)
-        print(f"| {variant} | {' '.join(f'{m:.3f}' for m in medians)} | "
-              f"{max(medians) / min(medians):.3f} | {holding} of {len(ratios)} |")  # fmt: skip
-    if len(results) > 1:
-        overall = {v: statistics.median(r["median"] for r in rs) for v, rs in results.items()}
-        print("\nmedian of medians: " + ", ".join(f"{v} {m:.3f}" for v, m in overall.items()))
+    print(f"<!-- {args.dataset}, {args.train_size} / {args.test_size} images, {args.epochs} "
+          f"epochs, {args.runs} runs per variant, fresh process per run, variants alternating "
+          "-->")  # fmt: skip
+    runs = []
+    for number in range(args.runs):
+        for variant in variants if number % 2 == 0 else variants[::-1]:
+            runs.append(run_once(args, variant))
+            print(row(runs[-1], number + 1), flush=True)
+            if args.out:
+                args.out.write_text(json.dumps({"args": vars(args) | {"out": str(args.out),
+                                    "source": None}, "runs": runs}, indent=1))  # fmt: skip
+    tables(runs)
 
 
 if __name__ == "__main__":
