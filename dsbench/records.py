@@ -328,7 +328,7 @@ def paired_epoch_ratios(results: list[RunResult], column: str) -> list[float]:
 
 
 def ratio_intervals(results: list[RunResult]) -> dict[str, stats.Interval]:
-    """The headline timing ratios: median of per-epoch paired ratios, 95% bootstrap interval."""
+    """The headline timing ratios: median of per-epoch paired ratios, 95% interval (stats.median_interval)."""
     out = {}
     for name, column, invert in PAIRED:
         ratios = paired_epoch_ratios(results, column)

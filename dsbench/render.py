@@ -283,9 +283,7 @@ def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> T
         f"means ± std over {runs} runs (seeds differ)" if runs > 1 else "from 1 run per model"
     ) + "; time columns are wall-clock on this machine"
     if show_ratio:
-        table.caption += (
-            "; timing ratios: median of per-epoch paired ratios [95% bootstrap interval]"
-        )
+        table.caption += "; timing ratios: median of per-epoch paired ratios [95% interval]"
     if "steady_epoch_s" not in summary.columns or summary["steady_epoch_s"].isna().all():
         resumed = "epochs_completed" in summary.columns and (summary["epochs_completed"] >= 2).any()
         table.caption += (
@@ -638,7 +636,7 @@ def bench_table(rows: pd.DataFrame, title: str) -> Table:
         )  # fmt: skip
     table.caption = (
         "medians over chunks of steps, timed in alternating order (N S S N ...); the ratio is "
-        "the median of adjacent chunk pairs [95% bootstrap interval]; GFLOP/s are nominal "
+        "the median of adjacent chunk pairs [95% interval]; GFLOP/s are nominal "
         "(6 x MACs per image for train, 2 x MACs for infer)"
     )
     return table

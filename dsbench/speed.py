@@ -5,7 +5,7 @@ ratio is known to ±5%), and inference latency, throughput and size of a trained
 warmed up (tracing and a few steps apart from the timing), then timed in chunks of K steps in
 the order N S S N N S ..., so each separable chunk has a normal chunk beside it measured in the
 same state of the machine. The separable/normal ratio of each adjacent pair is one sample; the
-median of the samples gets a seeded bootstrap 95% interval (stats.py, as `compare` uses), and
+median of the samples gets a 95% interval (stats.py, as `compare` uses), and
 timing stops when the interval is within the precision target, or when the time budget is spent.
 """
 

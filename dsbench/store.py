@@ -162,7 +162,7 @@ def summary_document(
     timing ratios with their 95% intervals, and every warning about the timing.
 
     `summary` and `intervals` are summary_frame's and ratio_intervals' results, when the caller
-    has them already: one bootstrap serves the rows, the ratios and the warnings."""
+    has them already: one interval computation serves the rows, the ratios and the warnings."""
     train = settings.get("train", {})
     if intervals is None:
         intervals = ratio_intervals(results)

@@ -29,6 +29,25 @@ def test_median_interval_is_seeded_and_covers_the_median() -> None:
     assert first.half_width < 0.05
 
 
+def test_few_values_get_students_t_on_their_logs() -> None:
+    # logs -1, 0, 1: mean 0, sd 1, n 3 -> exp(±t(0.975, 2) / sqrt(3)), t(0.975, 2) = 4.3027
+    interval = stats.median_interval([math.exp(-1), 1.0, math.exp(1)])
+    half = 4.302653 / math.sqrt(3)
+    assert (interval.low, interval.high) == (
+        pytest.approx(math.exp(-half), rel=1e-5),
+        pytest.approx(math.exp(half), rel=1e-5),
+    )
+
+
+def test_four_paired_epochs_get_an_interval_beyond_their_extremes() -> None:
+    # A bootstrap of 4 values never reaches past the smallest and largest, which hold the true
+    # median with 87.5% probability only: a 95% interval has to be wider than that.
+    values = [0.280, 0.290, 0.285, 0.294]
+    interval = stats.median_interval(values)
+    assert interval.low < min(values) and interval.high > max(values)
+    assert interval.low <= interval.median <= interval.high
+
+
 def test_two_values_give_a_median_but_no_interval() -> None:
     interval = stats.median_interval([0.23, 0.50])
     assert interval.median == pytest.approx(0.365) and math.isnan(interval.low)
