@@ -63,13 +63,23 @@ def run_once(args: argparse.Namespace, variant: str) -> dict[str, Any]:
     return document
 
 
-def interval_of(run: dict[str, Any]) -> tuple[float, float, float]:
-    """(median, low, high) of the run's ms/step ratio, recomputed from its paired epochs with
-    the current dsbench.stats (so a raw file can be re-read after the method changes)."""
+def interval_of(run: dict[str, Any], method: str = "dsbench") -> tuple[float, float, float]:
+    """(median, low, high) of the run's ms/step ratio, recomputed from its paired epochs:
+    "dsbench" with the current dsbench.stats (so a raw file can be re-read after the method
+    changes), "bootstrap" with the percentile bootstrap of the median alone (the first
+    session's method, same seed and sample count) for comparison."""
+    import numpy as np
+
     from dsbench import stats
 
     interval = stats.median_interval(run["paired"])
-    return interval.median, interval.low, interval.high
+    if method == "dsbench":
+        return interval.median, interval.low, interval.high
+    x = np.asarray(run["paired"], dtype=float)
+    rng = np.random.default_rng(0)
+    samples = np.median(rng.choice(x, size=(stats.BOOTSTRAP_SAMPLES, len(x))), axis=1)
+    low, high = np.percentile(samples, [2.5, 97.5])
+    return interval.median, float(low), float(high)
 
 
 def row(run: dict[str, Any], number: int) -> str:
@@ -78,36 +88,55 @@ def row(run: dict[str, Any], number: int) -> str:
             f"{len(run['paired'])} | {len(run['warnings'])} |")  # fmt: skip
 
 
+def holding(cis: list[tuple[float, float, float]]) -> tuple[list[int], int]:
+    """For each window of four consecutive runs: how many of its intervals hold >= 3 of its 4
+    medians (the issue's goal); and how many (interval, other run's median) pairs hold."""
+    medians = [m for m, _, _ in cis]
+    windows = [sum(sum(lo <= m <= hi for m in medians[s : s + 4]) >= 3
+                   for _, lo, hi in cis[s : s + 4])
+               for s in range(len(cis) - 3)]  # fmt: skip
+    others = sum(lo <= m <= hi for i, (_, lo, hi) in enumerate(cis)
+                 for j, m in enumerate(medians) if i != j)  # fmt: skip
+    return windows, others
+
+
 def tables(runs: list[dict[str, Any]]) -> None:
-    """Per variant: the medians, their spread, how many intervals hold >= 3 of 4 (or the
-    share of the other medians each holds); then each model's steady ms/step per variant."""
+    """Per variant: the medians and their spread; per variant and interval method, how many
+    intervals hold >= 3 of 4 medians in each window of four runs, and how many of the other
+    runs' medians they hold; then each model's steady ms/step per variant."""
     variants = list(dict.fromkeys(r["variant"] for r in runs))
     by = {v: [r for r in runs if r["variant"] == v] for v in variants}
     print()
-    print("| variant | medians | max/min | intervals holding >= 3 of 4 medians "
-          "| other medians held |")  # fmt: skip
+    print("| variant | medians | max/min |")
+    print("| --- | --- | --- |")
+    for variant, mine in by.items():
+        medians = [interval_of(r)[0] for r in mine]
+        print(f"| {variant} | {' '.join(f'{m:.3f}' for m in medians)} | "
+              f"{max(medians) / min(medians):.3f} |")  # fmt: skip
+    print()
+    print("| variant | interval | windows of 4 runs: intervals holding >= 3 of the 4 medians "
+          "| other runs' medians held | median half-width |")  # fmt: skip
     print("| --- | --- | --- | --- | --- |")
     for variant, mine in by.items():
-        cis = [interval_of(r) for r in mine]
-        medians = [m for m, _, _ in cis]
-        holding = sum(sum(lo <= m <= hi for m in medians) >= 3 for _, lo, hi in cis)
-        others = sum(lo <= m <= hi for i, (_, lo, hi) in enumerate(cis)
-                     for j, m in enumerate(medians) if i != j)  # fmt: skip
-        pairs = len(cis) * (len(cis) - 1)
-        print(f"| {variant} | {' '.join(f'{m:.3f}' for m in medians)} | "
-              f"{max(medians) / min(medians):.3f} | {holding} of {len(cis)} "
-              f"{'(needs 4 runs)' if len(cis) != 4 else ''} | {others} of {pairs} |")  # fmt: skip
+        for method in ("bootstrap", "dsbench"):
+            cis = [interval_of(r, method) for r in mine]
+            windows, others = holding(cis)
+            width = statistics.median((hi - lo) / 2 / m for m, lo, hi in cis)
+            print(f"| {variant} | {method} | {', '.join(f'{w} of 4' for w in windows) or '-'} | "
+                  f"{others} of {len(cis) * (len(cis) - 1)} | ±{width:.1%} |")  # fmt: skip
     if len(by) > 1:
         overall = {v: statistics.median(interval_of(r)[0] for r in rs) for v, rs in by.items()}
         print("\nmedian of medians: " + ", ".join(f"{v} {m:.3f}" for v, m in overall.items()))
-        print()
-        print("| variant | model | steady ms/step: median of run medians | min | max | runs |")
-        print("| --- | --- | --- | --- | --- | --- |")
-        for variant, mine in by.items():
-            for model in ("normal", "separable"):
-                values = [statistics.median(r["ms_per_step"][model]) for r in mine]
-                print(f"| {variant} | {model} | {statistics.median(values):.1f} | "
-                      f"{min(values):.1f} | {max(values):.1f} | {len(values)} |")  # fmt: skip
+    print()
+    print("| variant | model | steady ms/step: median of run medians | min | max "
+          "| median of all steady epochs |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- |")
+    for variant, mine in by.items():
+        for model in ("normal", "separable"):
+            values = [statistics.median(r["ms_per_step"][model]) for r in mine]
+            pooled = statistics.median(x for r in mine for x in r["ms_per_step"][model])
+            print(f"| {variant} | {model} | {statistics.median(values):.1f} | "
+                  f"{min(values):.1f} | {max(values):.1f} | {pooled:.1f} |")  # fmt: skip
 
 
 def main() -> None:
