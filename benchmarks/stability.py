@@ -104,39 +104,37 @@ def tables(runs: list[dict[str, Any]]) -> None:
     """Per variant: the medians and their spread; per variant and interval method, how many
     intervals hold >= 3 of 4 medians in each window of four runs, and how many of the other
     runs' medians they hold; then each model's steady ms/step per variant."""
+    import pandas as pd
+
     variants = list(dict.fromkeys(r["variant"] for r in runs))
     by = {v: [r for r in runs if r["variant"] == v] for v in variants}
-    print()
-    print("| variant | medians | max/min |")
-    print("| --- | --- | --- |")
+    spreads, methods, models = [], [], []
     for variant, mine in by.items():
         medians = [interval_of(r)[0] for r in mine]
-        print(f"| {variant} | {' '.join(f'{m:.3f}' for m in medians)} | "
-              f"{max(medians) / min(medians):.3f} |")  # fmt: skip
-    print()
-    print("| variant | interval | windows of 4 runs: intervals holding >= 3 of the 4 medians "
-          "| other runs' medians held | median half-width |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- |")
-    for variant, mine in by.items():
+        spreads.append({"variant": variant, "medians": " ".join(f"{m:.3f}" for m in medians),
+                        "max/min": f"{max(medians) / min(medians):.3f}"})  # fmt: skip
         for method in ("bootstrap", "dsbench"):
             cis = [interval_of(r, method) for r in mine]
             windows, others = holding(cis)
             width = statistics.median((hi - lo) / 2 / m for m, lo, hi in cis)
-            print(f"| {variant} | {method} | {', '.join(f'{w} of 4' for w in windows) or '-'} | "
-                  f"{others} of {len(cis) * (len(cis) - 1)} | ±{width:.1%} |")  # fmt: skip
+            methods.append({"variant": variant, "interval": method,
+                            "windows of 4 runs: intervals holding >= 3 of the 4 medians":
+                                ", ".join(f"{w} of 4" for w in windows) or "-",
+                            "other runs' medians held": f"{others} of {len(cis) * (len(cis) - 1)}",
+                            "median half-width": f"±{width:.1%}"})  # fmt: skip
+        for model in ("normal", "separable"):
+            values = [statistics.median(r["ms_per_step"][model]) for r in mine]
+            models.append({"variant": variant, "model": model,
+                           "steady ms/step: median of run medians": statistics.median(values),
+                           "min": min(values), "max": max(values),
+                           "median of all steady epochs": statistics.median(
+                               x for r in mine for x in r["ms_per_step"][model])})  # fmt: skip
+    for rows in (spreads, methods):
+        print("\n" + pd.DataFrame(rows).to_markdown(index=False))
     if len(by) > 1:
         overall = {v: statistics.median(interval_of(r)[0] for r in rs) for v, rs in by.items()}
         print("\nmedian of medians: " + ", ".join(f"{v} {m:.3f}" for v, m in overall.items()))
-    print()
-    print("| variant | model | steady ms/step: median of run medians | min | max "
-          "| median of all steady epochs |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- |")
-    for variant, mine in by.items():
-        for model in ("normal", "separable"):
-            values = [statistics.median(r["ms_per_step"][model]) for r in mine]
-            pooled = statistics.median(x for r in mine for x in r["ms_per_step"][model])
-            print(f"| {variant} | {model} | {statistics.median(values):.1f} | "
-                  f"{min(values):.1f} | {max(values):.1f} | {pooled:.1f} |")  # fmt: skip
+    print("\n" + pd.DataFrame(models).to_markdown(index=False, floatfmt=".1f"))
 
 
 def main() -> None:
