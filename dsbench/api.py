@@ -480,8 +480,7 @@ def _report_rows(kind: str, folder: Path) -> pd.DataFrame:
     from dsbench import store
     from dsbench.records import separable_over_normal
 
-    environment_file = folder / "environment.json"
-    environment = store.read_json(environment_file) if environment_file.is_file() else {}
+    environment = store.read_environment(folder)
     if kind == "bench":
         document = store.read_json(folder / "bench.json", "rows")
         frame = _bench_rows(pd.DataFrame(document["rows"]))

@@ -590,12 +590,9 @@ def run_folder(console: Console, run: dict[str, Any]) -> None:
     if run["summary"].empty:
         console.print(f"{title}: no model finished an epoch")
     else:
-        environment = run["path"] / "environment.json"
-        device = ""
-        if environment.is_file():
-            from dsbench.store import read_json
+        from dsbench.store import read_environment
 
-            device = str(read_json(environment).get("device", ""))
+        device = str(read_environment(run["path"]).get("device", ""))
         comparison(console, run["summary"], title, list(doc.get("warnings") or []), device)
 
 

@@ -253,20 +253,16 @@ def write_bench(run_dir: Path, rows: pd.DataFrame, document: dict[str, Any],
     atomic_json(run_dir / "environment.json", environment)
 
 
-def is_bench_dir(run_dir: Path) -> bool:
-    """A folder written by `bench`."""
-    return (Path(run_dir) / "bench.json").is_file()
-
-
 # ---------------------------------------------------------------- reading back
 
 
 def is_sweep_dir(run_dir: Path) -> bool:
     """A folder written by `sweep` (its points' own results live below it, under points/)."""
-    run_dir = Path(run_dir)
-    return (run_dir / "sweep.json").is_file() and not (run_dir / "summary.json").is_file()
+    return folder_kind(Path(run_dir)) == "sweep"
 
 
+# The file that marks each kind of results folder, in the order they are looked for (a folder
+# with summary.json is a run, whatever else it holds).
 MARKERS = {"summary.json": "run", "sweep.json": "sweep", "bench.json": "bench"}
 
 
@@ -299,13 +295,13 @@ def _quiet_find(path: Path) -> list[tuple[str, Path]]:
 
 def folder_kind(path: Path) -> str | None:
     """'run', 'sweep' or 'bench' for a results folder, None for any other folder."""
-    if (path / "summary.json").is_file():
-        return "run"
-    if (path / "sweep.json").is_file():
-        return "sweep"
-    if (path / "bench.json").is_file():
-        return "bench"
-    return None
+    return next((kind for name, kind in MARKERS.items() if (path / name).is_file()), None)
+
+
+def read_environment(run_dir: Path) -> dict[str, Any]:
+    """A results folder's environment.json ({} when it has none, as folders of old versions)."""
+    path = Path(run_dir) / "environment.json"
+    return read_json(path) if path.is_file() else {}
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:
