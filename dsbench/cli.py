@@ -302,8 +302,7 @@ def report(
     elif form == "table":
         console = _console()
         console.print(render.fit(console, render.report_table(rows)))
-        for warning in rows.attrs.get("warnings", []):
-            console.print(f"[yellow]warning:[/] {warning}")
+        render.warn(console, rows.attrs.get("warnings", []))
     else:
         typer.echo(text, nl=False)
 

@@ -546,6 +546,11 @@ def comparison(console: Console, summary: pd.DataFrame, title: str, warnings: li
             f"{device.removeprefix('device: ')}; {table.caption}" if device else table.caption
         )
     console.print(fit(console, *tables))
+    warn(console, warnings)
+
+
+def warn(console: Console, warnings: Iterable[str]) -> None:
+    """Warnings under a table, one line each (as hyperfine gives them)."""
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
 
@@ -554,10 +559,8 @@ def result(console: Console, result: Any) -> None:
     """A result of the API (compare, sweep, bench): its table (verdict, warnings) and folder."""
     spec = result.spec
     if hasattr(result, "target"):  # a bench
-        console.print(fit(console, bench_table(result.rows, f"dsbench bench: {spec.data.dataset}, "
-                      f"target ±{result.target:.0%} (95% interval)")))  # fmt: skip
-        for warning in result.warnings:
-            console.print(f"[yellow]warning:[/] {escape(warning)}")
+        title = f"dsbench bench: {spec.data.dataset}, target ±{result.target:.0%} (95% interval)"
+        bench_report(console, result.rows, title, result.warnings)
     elif hasattr(result, "points"):  # a sweep
         if not result.ratios.empty:
             title = sweep_title(len(result.points), result.summary_only, spec.data.dataset,
@@ -644,9 +647,13 @@ def bench_folder(console: Console, run_dir: Any, document: dict[str, Any]) -> No
     import pandas as pd
 
     title = f"{run_dir}: dsbench bench, target ±{document.get('precision_target', 0.05):.0%}"
-    console.print(fit(console, bench_table(pd.DataFrame(document["rows"]), title)))
-    for warning in document.get("warnings") or []:
-        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    bench_report(console, pd.DataFrame(document["rows"]), title, document.get("warnings") or [])
+
+
+def bench_report(console: Console, rows: pd.DataFrame, title: str, warnings: list[str]) -> None:
+    """The bench table (fitted to the terminal) and its warnings."""
+    console.print(fit(console, bench_table(rows, title)))
+    warn(console, warnings)
 
 
 # Columns of a Markdown report: what a reader pastes into an issue or a paper.

@@ -112,3 +112,11 @@ def test_the_time_left_is_estimated_after_every_model_s_first_epoch() -> None:
     observer.epoch_end("separable", {**row, "epoch_s": 4.0})
     # this repeat: 2 x 10 + 2 x 4 = 28 s; the second repeat: 3 x (10 + 4) = 42 s
     assert "about 1.2 min of training left (all models, 2 repeats)" in console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_warnings_print_their_text_literally() -> None:
+    # A warning quoting a value with brackets (a device, a path) is text, not Rich markup:
+    # `report` printed its warnings unescaped, so "[bold]" vanished and "[/x]" raised.
+    out = io.StringIO()
+    render.warn(Console(file=out, width=200, color_system=None), ["device ([bold]gpu[/bold])"])
+    assert out.getvalue() == "warning: device ([bold]gpu[/bold])\n"
