@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dsbench.config import KINDS, RunSpec, run_spec, validate_config
+from dsbench.config import BENCH_MODES, KINDS, RunSpec, run_spec, validate_config
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 
@@ -408,11 +408,11 @@ def bench(
 
     from dsbench import runtime, store
     from dsbench.config import parse_number_list, whole_number
-    from dsbench.speed import MODES
 
     start = time.perf_counter()
-    if mode not in MODES:
-        raise DsbenchError(f"mode must be one of {', '.join(MODES)}; got {mode!r}", setting="mode")
+    if mode not in BENCH_MODES:
+        raise DsbenchError(f"mode must be one of {', '.join(BENCH_MODES)}; got {mode!r}",
+                           setting="mode")  # fmt: skip
     if not (0 < precision_target < 1) or not (max_time > 0):
         raise DsbenchError("precision_target must be in (0, 1) and max_time positive",
                            setting=("precision_target", "max_time"))  # fmt: skip

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from dsbench.config import (
+    BENCH_MODES,
     DATASETS,
     DEPTHWISE_INITS,
     KINDS,
@@ -38,7 +39,7 @@ CHOICES = {
     "strategy": choice("Strategy", STRATEGIES),
     "depthwise_init": choice("DepthwiseInit", DEPTHWISE_INITS),
     "schedule": choice("Schedule", SCHEDULES),
-    "mode": choice("Mode", ("train", "infer", "both")),
+    "mode": choice("Mode", BENCH_MODES),
     "report_format": choice("Format", ("table", "markdown", "csv", "json")),
 }
 

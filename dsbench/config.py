@@ -29,6 +29,7 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multiworker")
 DEPTHWISE_INITS = ("corrected", "keras")
 SCHEDULES = ("interleaved", "sequential")
+BENCH_MODES = ("train", "infer", "both")  # what `bench` times: a training step, a forward pass
 REFERENCE_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 2))
 BLOCKS_HELP = "comma-separated FILTERSxCONVS per block, e.g. 64x2,128x2,256x2"
 

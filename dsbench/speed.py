@@ -98,7 +98,6 @@ def deployable_bytes(model: keras.Model) -> int:
 
 # ---------------------------------------------------------------- dsbench bench
 
-MODES = ("train", "infer", "both")
 WARMUP_STEPS = 3
 MIN_PAIRS = 6  # pairs of chunks before the interval may stop the timing
 CHUNK_SECONDS = 0.25  # a chunk's target length: long enough to time, short enough to interleave

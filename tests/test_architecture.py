@@ -57,7 +57,8 @@ def test_nothing_below_the_cli_imports_typer_and_only_render_imports_rich() -> N
 
 def test_cli_choices_agree_with_config() -> None:
     expected = {"model": config.KINDS, "dataset": config.DATASETS, "precision": config.PRECISIONS,
-                "strategy": config.STRATEGIES, "depthwise_init": config.DEPTHWISE_INITS}  # fmt: skip
+                "strategy": config.STRATEGIES, "depthwise_init": config.DEPTHWISE_INITS,
+                "schedule": config.SCHEDULES, "mode": config.BENCH_MODES}  # fmt: skip
     for name, values in expected.items():
         assert tuple(member.value for member in cli_options.CHOICES[name]) == values
     # every setting a config file takes has a flag, and every flag's help is written down
