@@ -55,11 +55,13 @@ class RunResult:
     jit: bool = False
 
 
-INFERENCE_COLUMNS = (
-    "latency_b1_ms", "latency_b1_p90_ms", "infer_images_per_s", "model_file_bytes",
-    *(f"{name}{part}" for name in ("latency_ratio", "infer_images_per_s_ratio")
-      for part in ("", "_low", "_high", "_n")),
-)  # fmt: skip
+# The paired inference ratios measured beside the separable model (speed.inference), each
+# with its interval's columns (stats.Interval.columns).
+INFERENCE_RATIOS = ("latency_ratio", "infer_images_per_s_ratio")
+INFERENCE_RATIO_COLUMNS = tuple(f"{name}{part}" for name in INFERENCE_RATIOS
+                                for part in ("", "_low", "_high", "_n"))  # fmt: skip
+INFERENCE_COLUMNS = ("latency_b1_ms", "latency_b1_p90_ms", "infer_images_per_s",
+                     "model_file_bytes", *INFERENCE_RATIO_COLUMNS)  # fmt: skip
 HISTORY_COLUMNS = (
     "model",
     "repeat",
@@ -269,8 +271,7 @@ def summary_frame(
             if intervals is None:
                 intervals = ratio_intervals(results)
             for name, interval in intervals.items():
-                row.update({name: interval.median, f"{name}_low": interval.low,
-                            f"{name}_high": interval.high, f"{name}_n": interval.n})  # fmt: skip
+                row.update(interval.columns(name))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -278,13 +279,11 @@ def summary_frame(
 def inference_intervals(separable: list[RunResult]) -> dict[str, float]:
     """The paired inference ratios measured with the separable runs: as they are for one run;
     the median of their medians, without an interval, for several."""
-    keys = [f"{n}{p}" for n in ("latency_ratio", "infer_images_per_s_ratio")
-            for p in ("", "_low", "_high", "_n")]  # fmt: skip
     measured = [r.inference for r in separable if "latency_ratio" in r.inference]
     if len(measured) == 1:
-        return {k: float(measured[0][k]) for k in keys if k in measured[0]}
+        return {k: float(measured[0][k]) for k in INFERENCE_RATIO_COLUMNS if k in measured[0]}
     out: dict[str, float] = {}
-    for name in ("latency_ratio", "infer_images_per_s_ratio"):
+    for name in INFERENCE_RATIOS:
         if measured:
             out[name] = float(np.median([m[name] for m in measured]))
     return out

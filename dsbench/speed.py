@@ -77,9 +77,7 @@ def inference(
             "infer_images_per_s_ratio": batch_times["normal"] / batch_times["separable"],
         }
         for name, ratios in pairs.items():
-            interval = stats.median_interval(list(ratios))
-            out["separable"].update({name: interval.median, f"{name}_low": interval.low,
-                                     f"{name}_high": interval.high, f"{name}_n": interval.n})  # fmt: skip
+            out["separable"].update(stats.median_interval(list(ratios)).columns(name))
     return out
 
 

@@ -60,6 +60,11 @@ class Interval:
         """Whether `value` lies within the interval."""
         return bool(self.low <= value <= self.high)
 
+    def columns(self, name: str) -> dict[str, float]:
+        """The interval as result columns: name, name_low, name_high, name_n."""
+        return {name: self.median, f"{name}_low": self.low, f"{name}_high": self.high,
+                f"{name}_n": self.n}  # fmt: skip
+
 
 def _finite(values: Sequence[float]) -> np.ndarray:
     x = np.asarray(values, dtype=float)
