@@ -88,18 +88,17 @@ BATCH_ROWS = 10_000  # images in every CIFAR-10 python batch file
 ROW_BYTES = 3072  # 32 x 32 x 3
 
 
-def _max_batch_bytes() -> int:
-    # A real batch file is 31,035,xxx bytes; anything much larger is not one (checked before
-    # unpickling, so a crafted file cannot make dsbench read gigabytes).
-    return BATCH_ROWS * ROW_BYTES + 4_000_000
+# A real batch file is 31,035,xxx bytes; anything much larger is not one (checked before
+# unpickling, so a crafted file cannot make dsbench read gigabytes).
+MAX_BATCH_BYTES = BATCH_ROWS * ROW_BYTES + 4_000_000
 
 
 def check_batch_size(size: int, label: str) -> None:
     """Refuse a batch file too large to be one, before reading it."""
-    if size > _max_batch_bytes():
+    if size > MAX_BATCH_BYTES:
         raise DsbenchError(
             f"{label} is not a CIFAR-10 batch: {size:,} bytes, more than the "
-            f"{_max_batch_bytes():,} a batch of {BATCH_ROWS:,} images can take",
+            f"{MAX_BATCH_BYTES:,} a batch of {BATCH_ROWS:,} images can take",
             "use an original copy of CIFAR-10 (python version)",
         )
 
