@@ -72,14 +72,14 @@ def interval_of(run: dict[str, Any], method: str = "dsbench") -> tuple[float, fl
 
     from dsbench import stats
 
-    interval = stats.median_interval(run["paired"])
     if method == "dsbench":
+        interval = stats.median_interval(run["paired"])
         return interval.median, interval.low, interval.high
     x = np.asarray(run["paired"], dtype=float)
     rng = np.random.default_rng(0)
     samples = np.median(rng.choice(x, size=(stats.BOOTSTRAP_SAMPLES, len(x))), axis=1)
     low, high = np.percentile(samples, [2.5, 97.5])
-    return interval.median, float(low), float(high)
+    return float(np.median(x)), float(low), float(high)
 
 
 def row(run: dict[str, Any], number: int) -> str:
