@@ -39,15 +39,26 @@ def worker(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         result = api._train("compare", kinds, spec, Path(folder) / "run", False, None, False)
         document = result.document
-    from dsbench.records import paired_epoch_ratios, steady_epochs
+    from dsbench.records import paired_epoch_ratios, paired_step_ratios, steady_epochs
 
     ms_per_step = {
         r.model: [float(s) / r.steps_per_epoch * 1e3 for s in steady_epochs(r)["train_s"]]
         for r in result.results
     }
+    # Each epoch's start (Unix s) and its step marks relative to its first one, to recompute
+    # the meeting-window pairing offline (any window length).
+    marks = {
+        r.model: [
+            {"epoch": row["epoch"], "start_unix_s": row["start_unix_s"],
+             "marks": [(step, s - epoch_marks[0][1]) for step, s in epoch_marks]}
+            for row, epoch_marks in zip(r.epochs, r.step_marks, strict=True) if epoch_marks
+        ]
+        for r in result.results
+    }  # fmt: skip
     print(json.dumps({"ratios": document["ratios"], "warnings": document["warnings"],
                       "paired": paired_epoch_ratios(result.results, "train_s"),
-                      "ms_per_step": ms_per_step}))  # fmt: skip
+                      "paired_window": paired_step_ratios(result.results),
+                      "ms_per_step": ms_per_step, "marks": marks}))  # fmt: skip
 
 
 def run_once(args: argparse.Namespace, variant: str) -> dict[str, Any]:

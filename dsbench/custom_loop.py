@@ -89,6 +89,8 @@ class Trainer:
         iterator = iter(self.dist_train)
         totals = [tf.constant(0.0)] * 3
         for step in range(self.steps):
+            for callback in callbacks:
+                callback.on_train_batch_begin(step)
             totals = [t + v for t, v in zip(totals, self.train_step(iterator), strict=True)]
             if step_logs:
                 loss_sum, correct_sum, seen = (float(t) for t in totals)
