@@ -2,8 +2,10 @@
 
 Each run is a fresh process training both models (`dsbench.compare` through the API); runs of
 the variants alternate (A B C A B C ...). For each run it prints the separable/normal ms/step
-ratio (median of paired per-epoch ratios) with its 95% interval; per variant, the spread of
-the medians (max/min) and how many of the other runs' medians each run's interval contains.
+ratio (median of paired per-epoch ratios with its 95% interval: `--pairing epoch`, dsbench's,
+on whole epochs; `--pairing window` on the windows where the two epochs meet, from raw marks);
+per variant, the spread of the medians (max/min) and how many of the other runs' medians each
+run's interval contains.
 Variant "separable-first" is the interleaved schedule with the separable model first in
 every pair, to measure order bias.
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -39,7 +42,7 @@ def worker(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         result = api._train("compare", kinds, spec, Path(folder) / "run", False, None, False)
         document = result.document
-    from dsbench.records import paired_epoch_ratios, paired_step_ratios, steady_epochs
+    from dsbench.records import paired_epoch_ratios, steady_epochs
 
     ms_per_step = {
         r.model: [float(s) / r.steps_per_epoch * 1e3 for s in steady_epochs(r)["train_s"]]
@@ -55,10 +58,11 @@ def worker(args: argparse.Namespace) -> None:
         ]
         for r in result.results
     }  # fmt: skip
-    print(json.dumps({"ratios": document["ratios"], "warnings": document["warnings"],
-                      "paired": paired_epoch_ratios(result.results, "train_s"),
-                      "paired_window": paired_step_ratios(result.results),
-                      "ms_per_step": ms_per_step, "marks": marks}))  # fmt: skip
+    run = {"ratios": document["ratios"], "warnings": document["warnings"],
+           "paired": paired_epoch_ratios(result.results, "train_s"),
+           "ms_per_step": ms_per_step, "marks": marks}  # fmt: skip
+    run["paired_window"] = window_pairs(run, WINDOW_DEFAULT_S)
+    print(json.dumps(run))
 
 
 def run_once(args: argparse.Namespace, variant: str) -> dict[str, Any]:
@@ -74,6 +78,53 @@ def run_once(args: argparse.Namespace, variant: str) -> dict[str, Any]:
     return document
 
 
+# Which paired ratios the tables use: "epoch" (whole epochs: dsbench's) or "window" (each
+# pair timed on the WINDOW_S seconds where the two epochs meet, from the raw step marks: tried
+# in the third session and not adopted, RESULTS §7d).
+PAIRING = "epoch"
+WINDOW_DEFAULT_S = 5.0
+WINDOW_S = WINDOW_DEFAULT_S
+
+
+def window_ms_per_step(marks: list[tuple[int, float]], window_s: float) -> tuple[float, float]:
+    """Training ms/step over the first and the last `window_s` seconds of an epoch, from its
+    marks: (step, seconds) when each train call began, then (steps, end of training). Each
+    window takes whole calls from its end inwards until they span `window_s` (or the epoch)."""
+
+    def from_anchor(points: list[tuple[int, float]]) -> float:
+        anchor_step, anchor_s = points[0]
+        step, seconds = next(
+            (p for p in points[1:] if abs(p[1] - anchor_s) >= window_s), points[-1]
+        )
+        steps = abs(step - anchor_step)
+        return abs(seconds - anchor_s) / steps * 1e3 if steps else math.nan
+
+    if len(marks) < 2:
+        return math.nan, math.nan
+    return from_anchor(marks), from_anchor(marks[::-1])
+
+
+def window_pairs(run: dict[str, Any], window_s: float) -> list[float]:
+    """separable/normal ms/step of each steady epoch pair on the windows where the two epochs
+    meet: the end of the one that ran first against the start of the one after it."""
+    by = {m: {e["epoch"]: e for e in run["marks"][m]} for m in ("normal", "separable")}
+    out = []
+    for epoch in sorted(set(by["normal"]) & set(by["separable"]) - {1}):
+        n, s = by["normal"][epoch], by["separable"][epoch]
+        n_head, n_tail = window_ms_per_step([tuple(x) for x in n["marks"]], window_s)
+        s_head, s_tail = window_ms_per_step([tuple(x) for x in s["marks"]], window_s)
+        normal_first = n["start_unix_s"] <= s["start_unix_s"]
+        out.append(s_head / n_tail if normal_first else s_tail / n_head)
+    return out
+
+
+def pairs(run: dict[str, Any]) -> list[float]:
+    """The run's paired ms/step ratios under PAIRING (raw files without marks: whole epochs)."""
+    if PAIRING == "epoch" or "marks" not in run:
+        return list(run["paired"])
+    return window_pairs(run, WINDOW_S)
+
+
 def interval_of(run: dict[str, Any], method: str = "dsbench") -> tuple[float, float, float]:
     """(median, low, high) of the run's ms/step ratio, recomputed from its paired epochs:
     "dsbench" with the current dsbench.stats (so a raw file can be re-read after the method
@@ -84,9 +135,9 @@ def interval_of(run: dict[str, Any], method: str = "dsbench") -> tuple[float, fl
     from dsbench import stats
 
     if method == "dsbench":
-        interval = stats.median_interval(run["paired"])
+        interval = stats.median_interval(pairs(run))
         return interval.median, interval.low, interval.high
-    x = np.asarray(run["paired"], dtype=float)
+    x = np.asarray(pairs(run), dtype=float)
     rng = np.random.default_rng(0)
     samples = np.median(rng.choice(x, size=(stats.BOOTSTRAP_SAMPLES, len(x))), axis=1)
     low, high = np.percentile(samples, [2.5, 97.5])
@@ -96,7 +147,7 @@ def interval_of(run: dict[str, Any], method: str = "dsbench") -> tuple[float, fl
 def row(run: dict[str, Any], number: int) -> str:
     median, low, high = interval_of(run)
     return (f"| {run['variant']} | {number} | {median:.3f} | [{low:.3f}, {high:.3f}] | "
-            f"{len(run['paired'])} | {len(run['warnings'])} |")  # fmt: skip
+            f"{len(pairs(run))} | {len(run['warnings'])} |")  # fmt: skip
 
 
 def holding(cis: list[tuple[float, float, float]]) -> tuple[list[int], int]:
@@ -160,12 +211,22 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the raw runs here (JSON, after each run)")
     parser.add_argument("--from", dest="source", type=Path,
                         help="print the tables of a raw file from --out instead of running")  # fmt: skip
+    parser.add_argument(
+        "--pairing",
+        default="epoch",
+        choices=["epoch", "window"],
+        help="tables from whole epochs (dsbench's) or the windows where they meet",
+    )
+    parser.add_argument("--window", type=float, default=WINDOW_DEFAULT_S,
+                        help="seconds of each window, with --pairing window")  # fmt: skip
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--variant", default="interleaved", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)
         return
+    global PAIRING, WINDOW_S
+    PAIRING, WINDOW_S = args.pairing, args.window
     print("| variant | run | ms/step ratio | 95% interval | pairs | warnings |")
     print("| --- | --- | --- | --- | --- | --- |")
     if args.source:

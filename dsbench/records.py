@@ -53,8 +53,9 @@ class RunResult:
     inference: dict[str, Any] = field(default_factory=dict)
     replicas: int = 1
     jit: bool = False
-    # Per epoch of this process: (step, seconds) when each train call began, then (steps, end
-    # of training). Kept in memory only (benchmarks read it); history rows keep what pairing needs.
+    # Per epoch trained in this process: (step, seconds) when each call of the train function
+    # began, then (steps, seconds) when training ended. In memory only, for benchmarks
+    # (benchmarks/stability.py); history.csv keeps the epochs' totals and start times.
     step_marks: list[list[tuple[int, float]]] = field(default_factory=list, repr=False)
 
 
@@ -78,8 +79,6 @@ HISTORY_COLUMNS = (
     "val_s",
     "epoch_s",
     "start_unix_s",
-    "head_ms_per_step",
-    "tail_ms_per_step",
     "includes_tracing",
     "probe_gflop_per_s",
     "device_peak_mib",
@@ -314,70 +313,32 @@ def steady_spread(results: list[RunResult]) -> dict[str, float]:
     return out
 
 
-ADJACENT_S = 5.0  # epochs of two models this close (a probe, callbacks) ran back to back
+# Paired timing ratios: (ratio name, history column, invert?) — images/s is 1 / time.
+PAIRED = (("time_ratio", "epoch_s", False), ("ms_per_step_ratio", "train_s", False),
+          ("images_per_s_ratio", "train_s", True))  # fmt: skip
 
 
 def paired_epoch_ratios(results: list[RunResult], column: str) -> list[float]:
     """separable/normal of `column` for every epoch both models of a repeat measured in their
     steady state (epoch e of one beside epoch e of the other), over all repeats."""
-    return [float(v) for both in _steady_pairs(results)
-            for v in stats.paired_ratios(both[f"{column}_s"], both[f"{column}_n"])]  # fmt: skip
-
-
-def paired_step_ratios(results: list[RunResult]) -> list[float]:
-    """separable/normal training ms/step of every steady epoch pair, each measured where the
-    two epochs meet: the last PAIR_WINDOW_S seconds of the one that ran first against the first
-    seconds of the one after it (stats.window_ms_per_step). A slow stretch of the machine lasting
-    seconds then falls on both sides of a pair alike, however unequal the models' epochs are.
-    Pairs that did not run back to back (sequential schedule, a resumed run) or have no step
-    marks (folders of older versions) are compared on their whole epochs."""
     out: list[float] = []
-    for both in _steady_pairs(results):
-        for row in both.to_dict(orient="records"):
-            ratio = _meeting_ratio(row)
-            if not math.isfinite(ratio) and row["train_s_n"] > 0:
-                ratio = row["train_s_s"] / row["train_s_n"]  # same steps per epoch for both
-            if math.isfinite(ratio) and ratio > 0:
-                out.append(float(ratio))
-    return out
-
-
-def _meeting_ratio(row: dict[str, Any]) -> float:
-    """The separable/normal ms/step of one merged epoch pair on the windows where the two
-    epochs meet; NaN when they did not run back to back or lack the columns."""
-    needed = [f"{c}_{k}" for c in ("start_unix_s", "epoch_s", "head_ms_per_step",
-                                   "tail_ms_per_step") for k in "ns"]  # fmt: skip
-    if not all(isinstance(row.get(c), (int, float)) and math.isfinite(row[c]) for c in needed):
-        return math.nan
-    normal_first = row["start_unix_s_n"] <= row["start_unix_s_s"]
-    first, second = ("n", "s") if normal_first else ("s", "n")
-    gap = row[f"start_unix_s_{second}"] - row[f"start_unix_s_{first}"] - row[f"epoch_s_{first}"]
-    if not -1.0 <= gap <= ADJACENT_S:
-        return math.nan
-    separable = row["head_ms_per_step_s"] if normal_first else row["tail_ms_per_step_s"]
-    normal = row["tail_ms_per_step_n"] if normal_first else row["head_ms_per_step_n"]
-    return float(separable / normal) if normal > 0 else math.nan
-
-
-def _steady_pairs(results: list[RunResult]) -> list[pd.DataFrame]:
-    """Per repeat, both models' steady epochs merged on the epoch number (suffixes _n, _s)."""
-    out = []
     for repeat in sorted({r.repeat for r in results}):
         mine = {r.model: steady_epochs(r) for r in results if r.repeat == repeat}
         if not set(KINDS) <= set(mine) or any(f.empty for f in mine.values()):
             continue
-        out.append(mine["normal"].merge(mine["separable"], on="epoch", suffixes=("_n", "_s")))
+        both = mine["normal"].merge(mine["separable"], on="epoch", suffixes=("_n", "_s"))
+        out += [float(v) for v in stats.paired_ratios(both[f"{column}_s"], both[f"{column}_n"])]
     return out
 
 
 def ratio_intervals(results: list[RunResult]) -> dict[str, stats.Interval]:
-    """The headline timing ratios, each the median of per-epoch paired ratios with a 95%
-    interval (stats.median_interval): whole epochs for time_ratio, the windows where the
-    epochs meet for ms/step and images/s (paired_step_ratios)."""
-    steps = paired_step_ratios(results)
-    paired = {"time_ratio": paired_epoch_ratios(results, "epoch_s"), "ms_per_step_ratio": steps,
-              "images_per_s_ratio": [1 / r for r in steps]}  # fmt: skip
-    return {name: stats.median_interval(ratios) for name, ratios in paired.items() if ratios}
+    """The headline timing ratios: median of per-epoch paired ratios, 95% interval (stats.median_interval)."""
+    out = {}
+    for name, column, invert in PAIRED:
+        ratios = paired_epoch_ratios(results, column)
+        if ratios:
+            out[name] = stats.median_interval([1 / r for r in ratios] if invert else ratios)
+    return out
 
 
 def warnings(

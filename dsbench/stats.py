@@ -18,8 +18,6 @@ CV_LIMIT = 0.10  # steady epoch times varying more than this are flagged
 INTERVAL_LIMIT = 0.15  # a ratio interval wider than ±15% is flagged
 DRIFT_LIMIT = 0.15  # the calibration probe moving more than this during a run is flagged
 MIN_STEADY = 3  # fewer steady epochs (or pairs) than this leave a ratio unresolved
-# Two models' epochs are compared on the PAIR_WINDOW_S seconds where they meet (window_ms_per_step).
-PAIR_WINDOW_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -121,31 +119,6 @@ def paired_ratios(numerators: Sequence[float], denominators: Sequence[float]) ->
     ok = np.isfinite(a) & np.isfinite(b) & (b != 0)
     ratios: np.ndarray = a[ok] / b[ok]
     return ratios
-
-
-def window_ms_per_step(
-    marks: Sequence[tuple[int, float]], window_s: float = PAIR_WINDOW_S
-) -> tuple[float, float]:
-    """Training ms/step over the first and over the last `window_s` seconds of an epoch.
-
-    `marks` are (step, seconds) when each call of the train function began, in order, then
-    (steps in the epoch, seconds) when training ended. Each window takes whole calls from its
-    end of the epoch inwards until they span `window_s` (the whole epoch when it is shorter),
-    so the window at the end of one model's epoch and the one at the start of the other's
-    next epoch cover equal, back-to-back stretches of the machine's time. NaN without marks.
-    """
-
-    def from_anchor(points: Sequence[tuple[int, float]]) -> float:
-        anchor_step, anchor_s = points[0]
-        step, seconds = next(
-            (p for p in points[1:] if abs(p[1] - anchor_s) >= window_s), points[-1]
-        )
-        steps = abs(step - anchor_step)
-        return abs(seconds - anchor_s) / steps * 1e3 if steps else math.nan
-
-    if len(marks) < 2:
-        return math.nan, math.nan
-    return from_anchor(marks), from_anchor(marks[::-1])
 
 
 def bimodal(values: Sequence[float], gap: float = 1.25) -> bool:

@@ -25,7 +25,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from dsbench import distribute, speed, stats
+from dsbench import distribute, speed
 from dsbench.config import RunSpec
 from dsbench.custom_loop import Trainer
 from dsbench.data import Data, pipeline
@@ -77,12 +77,12 @@ class _EpochRecorder(keras.callbacks.Callback):
         self._val_start = self._val_end = 0.0
         reset_device_memory()  # each model's own peak, even when the models alternate
         self._marks: list[tuple[int, float]] = []
-        self._start_unix = time.time()  # comparable across models and processes (pairing)
+        self._start_unix = time.time()  # wall clock: the order the models ran in, across runs
         self._start = now()
 
     def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        # When each call of the train function began (no device sync: on a GPU these are
-        # dispatch times), for the windows where two models' epochs meet (stats.window_ms_per_step).
+        # When each call of the train function began (RunResult.step_marks). No device sync:
+        # on a GPU these are dispatch times.
         self._marks.append((batch, time.perf_counter()))
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -96,7 +96,6 @@ class _EpochRecorder(keras.callbacks.Callback):
         logs = logs or {}
         val_start = self._val_start or end
         marks = [*self._marks, (self.result.steps_per_epoch, val_start)] if self._marks else []
-        head_ms, tail_ms = stats.window_ms_per_step(marks)
         self.result.step_marks.append(marks)
         row = {
             "epoch": epoch + 1,
@@ -108,8 +107,6 @@ class _EpochRecorder(keras.callbacks.Callback):
             "val_s": (self._val_end or end) - val_start,
             "epoch_s": end - self._start,
             "start_unix_s": self._start_unix,
-            "head_ms_per_step": head_ms,
-            "tail_ms_per_step": tail_ms,
             "includes_tracing": not self._traced,
             "probe_gflop_per_s": self.probe_rate,
             "device_peak_mib": device_memory_peak_mib(),

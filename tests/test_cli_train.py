@@ -29,6 +29,8 @@ def test_compare_writes_every_file_and_they_read_back(compared: tuple[Path, Any]
     history = pd.read_csv(out / "history.csv")
     assert len(history) == 6 and set(history["model"]) == {"normal", "separable"}
     assert (history["train_s"] > 0).all() and (history["val_s"] > 0).all()
+    order = history.sort_values("start_unix_s")["model"].str[0].tolist()
+    assert order == list("nssnns")  # interleaved: N S, S N, N S
     summary = pd.read_csv(out / "summary.csv").set_index("model")
     document = json.loads((out / "summary.json").read_text())
     assert document["status"] == "complete"
