@@ -70,13 +70,14 @@ class _EpochRecorder(keras.callbacks.Callback):
         self.checkpoints = checkpoints
         self.probe_rate = math.nan  # set before each epoch
         self._traced = False  # the first epoch of this process traces the train function
-        self._start = self._val_start = self._val_end = 0.0
+        self._start = self._val_start = self._val_end = self._start_unix = 0.0
+        self._marks: list[tuple[int, float]] = []  # this epoch's (step, when it began)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.observer.epoch_start(self.result.model, epoch + 1)
         self._val_start = self._val_end = 0.0
         reset_device_memory()  # each model's own peak, even when the models alternate
-        self._marks: list[tuple[int, float]] = []
+        self._marks = []
         self._start_unix = time.time()  # wall clock: the order the models ran in, across runs
         self._start = now()
 
