@@ -61,7 +61,6 @@ def worker(args: argparse.Namespace) -> None:
     run = {"ratios": document["ratios"], "warnings": document["warnings"],
            "paired": paired_epoch_ratios(result.results, "train_s"),
            "ms_per_step": ms_per_step, "marks": marks}  # fmt: skip
-    run["paired_window"] = window_pairs(run, WINDOW_DEFAULT_S)
     print(json.dumps(run))
 
 
@@ -138,10 +137,7 @@ def interval_of(run: dict[str, Any], method: str = "dsbench") -> tuple[float, fl
         interval = stats.median_interval(pairs(run))
         return interval.median, interval.low, interval.high
     x = np.asarray(pairs(run), dtype=float)
-    rng = np.random.default_rng(0)
-    samples = np.median(rng.choice(x, size=(stats.BOOTSTRAP_SAMPLES, len(x))), axis=1)
-    low, high = np.percentile(samples, [2.5, 97.5])
-    return float(np.median(x)), float(low), float(high)
+    return (float(np.median(x)), *stats.bootstrap_of_median(x))
 
 
 def row(run: dict[str, Any], number: int) -> str:
