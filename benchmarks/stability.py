@@ -2,16 +2,15 @@
 
 Each run is a fresh process training both models (`dsbench.compare` through the API); runs of
 the variants alternate (A B C A B C ...). For each run it prints the separable/normal ms/step
-ratio (median of paired ratios with its 95% interval: `--pairing epoch`, dsbench's: a ratio per
-segment where the models took turns inside epochs (`--segments`, default 4), grouped by epoch;
-`--pairing whole` on whole epochs of the same runs; `--pairing window` on the windows where two
-epochs meet, from the marks of older raw files); per variant, the spread of the medians
-(max/min) and how many of the other runs' medians each run's interval contains.
+ratio (median of paired per-epoch ratios with its 95% interval: `--pairing epoch`, dsbench's,
+on whole epochs; `--pairing window` on the windows where the two epochs meet, from raw marks);
+per variant, the spread of the medians (max/min) and how many of the other runs' medians each
+run's interval contains.
 Variant "separable-first" is the interleaved schedule with the separable model first in
-every pair, to measure order bias; "whole-epochs" is the interleaved schedule with segments 1
-(the models alternate by whole epochs only, as before segments).
+every pair, to measure order bias.
 
-    python benchmarks/stability.py --train-size 5000 --test-size 1000 --epochs 5 --runs 4"""
+    python benchmarks/stability.py --train-size 5000 --test-size 1000 --epochs 5 --runs 4
+"""
 
 from __future__ import annotations
 
@@ -25,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-VARIANTS = ("interleaved", "sequential", "separable-first", "whole-epochs")
+VARIANTS = ("interleaved", "sequential", "separable-first")
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -33,28 +32,35 @@ def worker(args: argparse.Namespace) -> None:
     from dsbench import api
     from dsbench.config import run_spec
 
-    schedule = "sequential" if args.variant == "sequential" else "interleaved"
-    segments = 1 if args.variant == "whole-epochs" else args.segments
+    schedule = "interleaved" if args.variant == "separable-first" else args.variant
     kinds = (
         ("separable", "normal") if args.variant == "separable-first" else ("normal", "separable")
     )
     spec = run_spec({"dataset": args.dataset, "data_dir": args.data_dir,
                      "train_size": args.train_size, "test_size": args.test_size,
-                     "epochs": args.epochs, "schedule": schedule, "inference": False,
-                     "segments": segments})  # fmt: skip
+                     "epochs": args.epochs, "schedule": schedule, "inference": False})  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:
         result = api._train("compare", kinds, spec, Path(folder) / "run", False, None, False)
         document = result.document
-    from dsbench.records import paired_ratios, steady_epochs
+    from dsbench.records import paired_epoch_ratios, steady_epochs
 
     ms_per_step = {
         r.model: [float(s) / r.steps_per_epoch * 1e3 for s in steady_epochs(r)["train_s"]]
         for r in result.results
     }
-    # "paired": a list per steady epoch pair: a ratio per segment (segments > 1), else one.
+    # Each epoch's start (Unix s) and its step marks relative to its first one, to recompute
+    # the meeting-window pairing offline (any window length).
+    marks = {
+        r.model: [
+            {"epoch": row["epoch"], "start_unix_s": row["start_unix_s"],
+             "marks": [(step, s - epoch_marks[0][1]) for step, s in epoch_marks]}
+            for row, epoch_marks in zip(r.epochs, r.step_marks, strict=True) if epoch_marks
+        ]
+        for r in result.results
+    }  # fmt: skip
     run = {"ratios": document["ratios"], "warnings": document["warnings"],
-           "paired": paired_ratios(result.results, "train_s"),
-           "ms_per_step": ms_per_step, "segments": segments}  # fmt: skip
+           "paired": paired_epoch_ratios(result.results, "train_s"),
+           "ms_per_step": ms_per_step, "marks": marks}  # fmt: skip
     print(json.dumps(run))
 
 
@@ -62,8 +68,7 @@ def run_once(args: argparse.Namespace, variant: str) -> dict[str, Any]:
     """One comparison in a fresh process: its summary.json ratios, paired epochs, ms/step."""
     command = [sys.executable, __file__, "--worker", "--variant", variant,
                "--dataset", args.dataset, "--train-size", str(args.train_size),
-               "--test-size", str(args.test_size), "--epochs", str(args.epochs),
-               "--segments", str(args.segments)]  # fmt: skip
+               "--test-size", str(args.test_size), "--epochs", str(args.epochs)]  # fmt: skip
     if args.data_dir:
         command += ["--data-dir", args.data_dir]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -72,11 +77,9 @@ def run_once(args: argparse.Namespace, variant: str) -> dict[str, Any]:
     return document
 
 
-# Which paired ratios the tables use: "epoch" (dsbench's: per segment where the models took
-# turns inside epochs, grouped by epoch; else per epoch), "whole" (whole epochs of the same
-# runs, one ratio each) or "window" (each pair timed on the WINDOW_S seconds where the two
-# epochs meet, from the raw step marks of runs made before segments: tried in the third
-# session and not adopted, RESULTS §7d).
+# Which paired ratios the tables use: "epoch" (whole epochs: dsbench's) or "window" (each
+# pair timed on the WINDOW_S seconds where the two epochs meet, from the raw step marks: tried
+# in the third session and not adopted, RESULTS §7d).
 PAIRING = "epoch"
 WINDOW_DEFAULT_S = 5.0
 WINDOW_S = WINDOW_DEFAULT_S
@@ -114,25 +117,11 @@ def window_pairs(run: dict[str, Any], window_s: float) -> list[float]:
     return out
 
 
-def grouped_pairs(run: dict[str, Any]) -> list[list[float]]:
-    """The run's paired ms/step ratios under PAIRING, a list per epoch pair (raw files without
-    marks: whole epochs; older raw files hold one ratio per epoch, not lists)."""
-    if PAIRING == "window" and "marks" in run:
-        return [[v] for v in window_pairs(run, WINDOW_S)]
-    if PAIRING == "whole":
-        ms = run["ms_per_step"]
-        return [[s / n] for n, s in zip(ms["normal"], ms["separable"], strict=False)]
-    return [g if isinstance(g, list) else [g] for g in run["paired"]]
-
-
 def pairs(run: dict[str, Any]) -> list[float]:
-    """The run's paired ms/step ratios under PAIRING, flat."""
-    return [v for group in grouped_pairs(run) for v in group]
-
-
-def labels(run: dict[str, Any]) -> list[int]:
-    """The epoch pair each of pairs(run) came from."""
-    return [i for i, group in enumerate(grouped_pairs(run)) for _ in group]
+    """The run's paired ms/step ratios under PAIRING (raw files without marks: whole epochs)."""
+    if PAIRING == "epoch" or "marks" not in run:
+        return list(run["paired"])
+    return window_pairs(run, WINDOW_S)
 
 
 def interval_of(run: dict[str, Any], method: str = "dsbench") -> tuple[float, float, float]:
@@ -145,7 +134,7 @@ def interval_of(run: dict[str, Any], method: str = "dsbench") -> tuple[float, fl
     from dsbench import stats
 
     if method == "dsbench":
-        interval = stats.median_interval(pairs(run), groups=labels(run))
+        interval = stats.median_interval(pairs(run))
         return interval.median, interval.low, interval.high
     x = np.asarray(pairs(run), dtype=float)
     return (float(np.median(x)), *stats.bootstrap_of_median(x))
@@ -221,12 +210,9 @@ def main() -> None:
     parser.add_argument(
         "--pairing",
         default="epoch",
-        choices=["epoch", "whole", "window"],
-        help="tables from dsbench's pairs (segments grouped by epoch), whole epochs of the same "
-        "runs, or the windows where epochs meet (old raw files with marks)",
+        choices=["epoch", "window"],
+        help="tables from whole epochs (dsbench's) or the windows where they meet",
     )
-    parser.add_argument("--segments", type=int, default=4,
-                        help="dsbench's segments setting for the runs (1: whole epochs)")  # fmt: skip
     parser.add_argument("--window", type=float, default=WINDOW_DEFAULT_S,
                         help="seconds of each window, with --pairing window")  # fmt: skip
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

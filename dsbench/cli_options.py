@@ -69,7 +69,6 @@ HELP = {
     "inference": "Measure inference latency/throughput after training (default on).",
     "checkpoint": "Save weights and optimizer state after every epoch, so `dsbench resume` can continue.",
     "schedule": "interleaved (default): both models epoch by epoch in alternating order, so both meet the machine in the same state; sequential: one model, then the other.",
-    "segments": "With --schedule interleaved: the models also take turns this many times per epoch (default 4), each segment timed beside the other model's; 1: whole epochs.",
     "target_accuracy": "Time to accuracy target (validation accuracy, 0..1); default 95% of the lower best.",
     "keep_partial_batch": "Keep the last partial training batch (391 steps of 128 on CIFAR-10, as the reference) instead of dropping it (390; every step the same shape).",
     "tensorboard": "Write TensorBoard logs per model into this folder (scalars per epoch, the model graph).",

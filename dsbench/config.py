@@ -102,10 +102,6 @@ class TrainSpec:
     # interleaved: both models built up front and trained epoch by epoch in alternating order
     # (N S, S N, ...), so both meet the machine in the same state; sequential: one, then the other.
     schedule: str = "interleaved"
-    # With the interleaved schedule, the models also take turns inside each epoch, every
-    # 1/segments of it (N1 S1 N2 S2 ...): `segments` paired ratios per epoch instead of one.
-    # 1: whole epochs only. Not with strategy multiworker (its own loop; whole epochs).
-    segments: int = 4
     # The last partial training batch is dropped (every step the same shape and cost: 390
     # steps of 128 on CIFAR-10); true keeps it, as the reference's model.fit did (391 steps).
     keep_partial_batch: bool = False
@@ -364,7 +360,6 @@ SECTIONS: dict[str, tuple[type, dict[str, Converter]]] = {
             "inference": _bool,
             "checkpoint": _bool,
             "schedule": _choice(SCHEDULES),
-            "segments": _int(1),
             "keep_partial_batch": _bool,
             "tensorboard": _str,
             "profile_steps": _steps,

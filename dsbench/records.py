@@ -53,6 +53,10 @@ class RunResult:
     inference: dict[str, Any] = field(default_factory=dict)
     replicas: int = 1
     jit: bool = False
+    # Per epoch trained in this process: (step, seconds) when each call of the train function
+    # began, then (steps, seconds) when training ended. In memory only, for benchmarks
+    # (benchmarks/stability.py); history.csv keeps the epochs' totals and start times.
+    step_marks: list[list[tuple[int, float]]] = field(default_factory=list, repr=False)
 
 
 # The paired inference ratios measured beside the separable model (speed.inference), each
@@ -78,7 +82,6 @@ HISTORY_COLUMNS = (
     "includes_tracing",
     "probe_gflop_per_s",
     "device_peak_mib",
-    "segment_ms_per_step",
 )
 
 # Measured per run; with --repeats they are shown as mean ± std over runs.
@@ -315,46 +318,26 @@ PAIRED = (("time_ratio", "epoch_s", False), ("ms_per_step_ratio", "train_s", Fal
           ("images_per_s_ratio", "train_s", True))  # fmt: skip
 
 
-def segment_ms(text: Any) -> list[float]:
-    """An epoch's ms/step per segment from history's segment_ms_per_step ("176.2 180.4 ..."),
-    [] when the models did not take turns inside it (empty, NaN)."""
-    return [float(v) for v in text.split()] if isinstance(text, str) else []
-
-
-def paired_ratios(results: list[RunResult], column: str) -> list[list[float]]:
+def paired_epoch_ratios(results: list[RunResult], column: str) -> list[float]:
     """separable/normal of `column` for every epoch both models of a repeat measured in their
-    steady state (epoch e of one beside epoch e of the other), over all repeats: a list per
-    epoch pair. For train_s, when the models took turns inside the epoch, the list holds a
-    ratio per segment (each segment beside the other model's same segment); else one."""
-    out: list[list[float]] = []
+    steady state (epoch e of one beside epoch e of the other), over all repeats."""
+    out: list[float] = []
     for repeat in sorted({r.repeat for r in results}):
         mine = {r.model: steady_epochs(r) for r in results if r.repeat == repeat}
         if not set(KINDS) <= set(mine) or any(f.empty for f in mine.values()):
             continue
         both = mine["normal"].merge(mine["separable"], on="epoch", suffixes=("_n", "_s"))
-        for _, row in both.iterrows():
-            normal = segment_ms(row.get("segment_ms_per_step_n"))
-            separable = segment_ms(row.get("segment_ms_per_step_s"))
-            if column == "train_s" and len(normal) > 1 and len(normal) == len(separable):
-                pairs = stats.paired_ratios(separable, normal)
-            else:
-                pairs = stats.paired_ratios([row[f"{column}_s"]], [row[f"{column}_n"]])
-            if len(pairs):
-                out.append([float(v) for v in pairs])
+        out += [float(v) for v in stats.paired_ratios(both[f"{column}_s"], both[f"{column}_n"])]
     return out
 
 
 def ratio_intervals(results: list[RunResult]) -> dict[str, stats.Interval]:
-    """The headline timing ratios: median of paired ratios (per segment where the models took
-    turns inside epochs, else per epoch), 95% interval with the epochs as groups
-    (stats.median_interval)."""
+    """The headline timing ratios: median of per-epoch paired ratios, 95% interval (stats.median_interval)."""
     out = {}
     for name, column, invert in PAIRED:
-        groups = paired_ratios(results, column)
-        values = [1 / v if invert else v for group in groups for v in group]
-        labels = [i for i, group in enumerate(groups) for _ in group]
-        if values:
-            out[name] = stats.median_interval(values, groups=labels)
+        ratios = paired_epoch_ratios(results, column)
+        if ratios:
+            out[name] = stats.median_interval([1 / r for r in ratios] if invert else ratios)
     return out
 
 

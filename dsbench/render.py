@@ -283,8 +283,7 @@ def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> T
         f"means ± std over {runs} runs (seeds differ)" if runs > 1 else "from 1 run per model"
     ) + "; time columns are wall-clock on this machine"
     if show_ratio:
-        table.caption += ("; timing ratios: median of paired ratios, a segment or epoch of one"
-                          " model beside the other's [95% interval, epochs as units]")  # fmt: skip
+        table.caption += "; timing ratios: median of per-epoch paired ratios [95% interval]"
     if "steady_epoch_s" not in summary.columns or summary["steady_epoch_s"].isna().all():
         resumed = "epochs_completed" in summary.columns and (summary["epochs_completed"] >= 2).any()
         table.caption += (
@@ -388,10 +387,7 @@ class RichObserver(Observer):
         self.estimated = False
         self.repeat, self.repeats = 0, 1
         self.run_task: TaskID | None = None
-        self.task: TaskID | None = None  # decoding images
-        self.epoch_tasks: dict[
-            str, TaskID
-        ] = {}  # per model: both are mid-epoch when they take turns
+        self.task: TaskID | None = None
         self.overall: TaskID | None = None
         self.epochs = 0
         self.steps = 0
@@ -444,26 +440,23 @@ class RichObserver(Observer):
         label = f"training {kind}" + (f" (repeat {repeat + 1})" if repeat else "")
         self.console.print(f"[bold]{label}[/]: {plural(epochs, 'epoch')} x {plural(steps, 'step')}")
 
-    def _end_task(self, kind: str) -> None:
-        task = self.epoch_tasks.pop(kind, None)
-        if self.progress and task is not None:
-            self.progress.remove_task(task)
-
     def epoch_start(self, kind: str, epoch: int) -> None:
-        self._end_task(kind)
         if self.progress:
-            self.epoch_tasks[kind] = self.progress.add_task(
+            self.task = self.progress.add_task(
                 f"{kind} epoch {epoch}/{self.epochs}", total=self.steps, metrics=""
             )
 
     def batch_end(self, kind: str, step: int, logs: dict[str, Any]) -> None:
-        task = self.epoch_tasks.get(kind)
-        if self.progress and task is not None:
+        if self.progress and self.task is not None:
             loss, acc = float(logs.get("loss", math.nan)), float(logs.get("accuracy", math.nan))
-            self.progress.update(task, completed=step, metrics=f"loss {loss:.4f} acc {acc:.4f}")
+            self.progress.update(
+                self.task, completed=step, metrics=f"loss {loss:.4f} acc {acc:.4f}"
+            )
 
     def epoch_end(self, kind: str, row: dict[str, Any]) -> None:
-        self._end_task(kind)
+        if self.progress and self.task is not None:
+            self.progress.remove_task(self.task)
+            self.task = None
         self.console.print(
             f"  {kind} epoch {row['epoch']}/{self.epochs}: loss {row['loss']:.4f} "
             f"acc {row['accuracy']:.4f} val_acc {row['val_accuracy']:.4f} "
@@ -482,7 +475,9 @@ class RichObserver(Observer):
             self.estimated = True
 
     def model_end(self, result: RunResult) -> None:
-        self._end_task(result.model)
+        if self.progress and self.task is not None:
+            self.progress.remove_task(self.task)
+            self.task = None
         self.console.print(fit(self.console, epoch_table(result)))
 
 

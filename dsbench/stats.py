@@ -47,8 +47,7 @@ class Interval:
     median: float
     low: float
     high: float
-    n: int  # paired ratios
-    groups: int = 0  # the independent units they came in (paired epochs); 0: n
+    n: int
 
     @property
     def half_width(self) -> float:
@@ -73,9 +72,7 @@ def _finite(values: Sequence[float]) -> np.ndarray:
     return finite
 
 
-def median_interval(
-    values: Sequence[float], seed: int = 0, groups: Sequence[int] | None = None
-) -> Interval:
+def median_interval(values: Sequence[float], seed: int = 0) -> Interval:
     """The median of `values` (positive ratios) with a 95% interval: the wider of two.
 
     - A seeded percentile bootstrap of the median (deterministic for the same values and seed).
@@ -86,68 +83,39 @@ def median_interval(
       spread estimated from few values; for positive ratios the log scale keeps it symmetric
       in the sense of "x times faster" and the bounds positive.
 
-    `groups` labels values that are not independent of each other: the segments of one epoch
-    (the models took turns inside it) share that epoch's stretch of the machine. Then both
-    methods work on the groups: the bootstrap resamples groups, then values within each
-    (a two-stage bootstrap), and t works on the groups' mean logs (groups - 1 degrees of
-    freedom). Without `groups` every value is its own group.
-
     With many values the two agree or the bootstrap (robust to outliers) is the wider; with
-    few, t is. With fewer than MIN_STEADY groups the median is given but no interval (NaN):
+    few, t is. With fewer than MIN_STEADY values the median is given but no interval (NaN):
     two numbers cannot say how sure a median is.
     """
-    x = np.asarray(values, dtype=float)
-    labels = np.arange(len(x)) if groups is None else np.asarray(groups)
-    finite = np.isfinite(x)
-    x, labels = x[finite], np.unique(labels[finite], return_inverse=True)[1]
+    x = _finite(values)
     if not len(x):
-        return Interval(math.nan, math.nan, math.nan, 0, 0)
+        return Interval(math.nan, math.nan, math.nan, 0)
     median = float(np.median(x))
-    count = int(labels.max()) + 1
-    if count < MIN_STEADY:
-        return Interval(median, math.nan, math.nan, len(x), count)
-    grouped = count < len(x)
-    low, high = bootstrap_of_median(x, seed, labels if grouped else None)
+    if len(x) < MIN_STEADY:
+        return Interval(median, math.nan, math.nan, len(x))
+    low, high = bootstrap_of_median(x, seed)
     if (x > 0).all():
-        logs = np.log(x)
-        means = np.array([logs[labels == g].mean() for g in range(count)]) if grouped else logs
-        t_low, t_high = _t_interval_of_logs(means)
+        t_low, t_high = _t_interval_of_logs(x)
         low, high = min(low, t_low), max(high, t_high)
-    return Interval(median, min(low, median), max(high, median), len(x), count)
+    return Interval(median, min(low, median), max(high, median), len(x))
 
 
-def bootstrap_of_median(
-    x: np.ndarray, seed: int = 0, groups: np.ndarray | None = None
-) -> tuple[float, float]:
+def bootstrap_of_median(x: np.ndarray, seed: int = 0) -> tuple[float, float]:
     """The seeded percentile-bootstrap 95% interval of the median of `x`, alone (median_interval
-    widens it with Student's t). With `groups` (labels 0..G-1), two-stage: each resample draws
-    G groups with replacement, then as many values as each drawn group has, from that group."""
+    widens it with Student's t)."""
     rng = np.random.default_rng(seed)
-    if groups is None:
-        samples = np.median(rng.choice(x, size=(BOOTSTRAP_SAMPLES, len(x)), replace=True), axis=1)
-    else:
-        count = int(groups.max()) + 1
-        sizes = np.bincount(groups, minlength=count)
-        padded = np.full((count, sizes.max()), np.nan)
-        for g in range(count):
-            padded[g, : sizes[g]] = x[groups == g]
-        picked = rng.integers(0, count, size=(BOOTSTRAP_SAMPLES, count))
-        size = sizes[picked][..., None]
-        within = (rng.random((*picked.shape, padded.shape[1])) * size).astype(int)
-        drawn = padded[picked[..., None], within]
-        drawn[np.arange(padded.shape[1]) >= size] = np.nan
-        samples = np.nanmedian(drawn.reshape(BOOTSTRAP_SAMPLES, -1), axis=1)
+    samples = np.median(rng.choice(x, size=(BOOTSTRAP_SAMPLES, len(x)), replace=True), axis=1)
     tail = (1 - CONFIDENCE) / 2 * 100
     low, high = np.percentile(samples, [tail, 100 - tail])
     return float(low), float(high)
 
 
-def _t_interval_of_logs(logs: np.ndarray) -> tuple[float, float]:
-    """Student's t 95% interval of the mean of `logs` (log values), back on the values' scale."""
+def _t_interval_of_logs(x: np.ndarray) -> tuple[float, float]:
+    """Student's t 95% interval of the mean of log(x), back on x's scale."""
     from scipy.stats import t
 
-    half = float(t.ppf(1 - (1 - CONFIDENCE) / 2, len(logs) - 1)) * logs.std(ddof=1)
-    half /= len(logs) ** 0.5
+    logs = np.log(x)
+    half = float(t.ppf(1 - (1 - CONFIDENCE) / 2, len(x) - 1)) * logs.std(ddof=1) / len(x) ** 0.5
     return float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))
 
 
@@ -251,8 +219,7 @@ def drift_of(probe: Sequence[float]) -> float:
 def interval_warning(name: str, interval: Interval) -> list[str]:
     """A ratio interval wider than ±15%, or none at all."""
     if interval.n and not math.isfinite(interval.low):
-        epochs = interval.groups or interval.n
-        return [f"{name}: {epochs} paired epochs: ratio not resolved (use epochs 4 or more)"]
+        return [f"{name}: {interval.n} paired epochs: ratio not resolved (use epochs 4 or more)"]
     half = interval.half_width
     if math.isfinite(half) and half > INTERVAL_LIMIT:
         return [f"{name}: the 95% interval is ±{half:.0%}, wider than ±15%: run more epochs"]

@@ -9,20 +9,14 @@ records the machine's dense rate. Nothing here prints: progress goes to an Obser
 
 The interleaved schedule (the default) builds both models up front and trains them epoch by
 epoch in alternating order — N S, S N, N S, ... — so that a machine that changes speed for
-minutes at a time slows both alike and their per-epoch ratio stays honest. Within an epoch the
-models also take turns every `segments`-th of it (N1 S1 N2 S2 ...): each model's `fit` runs in
-its own thread, but only one trains at a time, and it hands over at segment boundaries from a
-callback (a Baton). Each segment of one model is then timed next to the same segment of the
-other, which gives several paired ratios per epoch instead of one. Each model keeps its own
-optimizer, metrics and data pipeline (same seed, same batches as when trained alone); time spent
-waiting for the other model is not counted in its epoch.
+minutes at a time slows both alike and their per-epoch ratio stays honest. Each model keeps its
+own optimizer, metrics and data pipeline (same seed, same batches as when trained alone).
 """
 
 from __future__ import annotations
 
 import math
 import signal
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -60,67 +54,6 @@ def raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-class _Stopped(Exception):
-    """Raised inside a training thread to abort its `fit` when the main thread was interrupted."""
-
-
-class Baton:
-    """Whose turn it is when models take turns inside epochs: one model trains at a time, each
-    in its own thread; `hand_over` passes the turn to the next model still training, `leave`
-    drops out (its epoch is over), `stop` makes every waiting or training thread raise."""
-
-    def __init__(self, order: list[str]) -> None:
-        self._order = list(order)
-        self._active = set(order)
-        self._turn = 0
-        self._changed = threading.Condition()
-        self.stopped = False
-
-    def wait(self, me: str) -> None:
-        """Block until it is `me`'s turn; raise _Stopped once stopped."""
-        with self._changed:
-            self._changed.wait_for(lambda: self.stopped or self._order[self._turn] == me)
-        self.check()
-
-    def check(self) -> None:
-        """Raise _Stopped once stopped (called between steps)."""
-        if self.stopped:
-            raise _Stopped
-
-    def hand_over(self, me: str) -> None:
-        """Pass the turn on from `me` to the next model still training (none: keep it)."""
-        with self._changed:
-            self._advance(me)
-
-    def leave(self, me: str) -> None:
-        """`me` is done for this epoch: pass the turn on for good."""
-        with self._changed:
-            self._active.discard(me)
-            self._advance(me)
-
-    def stop(self) -> None:
-        """Wake and stop every thread."""
-        with self._changed:
-            self.stopped = True
-            self._changed.notify_all()
-
-    def _advance(self, me: str) -> None:
-        if self._order[self._turn] != me:
-            return
-        for step in range(1, len(self._order) + 1):
-            candidate = (self._turn + step) % len(self._order)
-            if self._order[candidate] in self._active:
-                self._turn = candidate
-                break
-        self._changed.notify_all()
-
-
-def segment_bounds(steps: int, segments: int) -> list[int]:
-    """The steps where each segment after the first begins: `segments` near-equal parts of an
-    epoch of `steps` steps (fewer when an epoch has fewer steps)."""
-    return sorted({round(i * steps / segments) for i in range(1, segments)} - {0, steps})
-
-
 def now() -> float:
     """A timestamp after all queued device work has finished."""
     device_sync()
@@ -138,48 +71,20 @@ class _EpochRecorder(keras.callbacks.Callback):
         self.probe_rate = math.nan  # set before each epoch
         self._traced = False  # the first epoch of this process traces the train function
         self._start = self._val_start = self._val_end = self._start_unix = 0.0
-        # Taking turns inside the epoch (Baton): set by alternate() for one epoch, else None.
-        self.baton: Baton | None = None
-        self.segments = 1
-        self._bounds: list[int] = []  # steps where the segments still to come begin
-        self._segment_start = self._paused = 0.0
-        self._segment_step = 0
-        self._segment_ms: list[float] = []  # this epoch's ms/step of each segment so far
+        self._marks: list[tuple[int, float]] = []  # this epoch's (step, when it began)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.observer.epoch_start(self.result.model, epoch + 1)
         self._val_start = self._val_end = 0.0
         reset_device_memory()  # each model's own peak, even when the models alternate
-        steps = self.result.steps_per_epoch
-        self._bounds = segment_bounds(steps, self.segments) if self.baton else []
-        self._segment_ms, self._segment_step, self._paused = [], 0, 0.0
+        self._marks = []
         self._start_unix = time.time()  # wall clock: the order the models ran in, across runs
-        self._start = self._segment_start = now()
-
-    def _end_segment(self, step: int, end: float) -> None:
-        steps = step - self._segment_step
-        if steps > 0:
-            self._segment_ms.append((end - self._segment_start) / steps * 1e3)
+        self._start = now()
 
     def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        if self.baton is None:
-            return
-        self.baton.check()
-        if not self._bounds or batch < self._bounds[0]:
-            return
-        # A segment boundary: time the segment, let the other model train its own, go on.
-        end = now()
-        self._end_segment(batch, end)
-        self._bounds = [b for b in self._bounds if b > batch]
-        self.baton.hand_over(self.result.model)
-        self.baton.wait(self.result.model)
-        self._segment_start = now()
-        self._segment_step = batch
-        self._paused += self._segment_start - end
-
-    def on_test_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        if self.baton is not None:
-            self.baton.check()
+        # When each call of the train function began (RunResult.step_marks). No device sync:
+        # on a GPU these are dispatch times.
+        self._marks.append((batch, time.perf_counter()))
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._val_start = now()
@@ -191,25 +96,21 @@ class _EpochRecorder(keras.callbacks.Callback):
         end = now()
         logs = logs or {}
         val_start = self._val_start or end
-        if self.baton is not None:
-            self._end_segment(self.result.steps_per_epoch, val_start)
+        marks = [*self._marks, (self.result.steps_per_epoch, val_start)] if self._marks else []
+        self.result.step_marks.append(marks)
         row = {
             "epoch": epoch + 1,
             "loss": float(logs.get("loss", math.nan)),
             "accuracy": float(logs.get("accuracy", math.nan)),
             "val_loss": float(logs.get("val_loss", math.nan)),
             "val_accuracy": float(logs.get("val_accuracy", math.nan)),
-            "train_s": val_start - self._start - self._paused,
+            "train_s": val_start - self._start,
             "val_s": (self._val_end or end) - val_start,
-            "epoch_s": end - self._start - self._paused,
+            "epoch_s": end - self._start,
             "start_unix_s": self._start_unix,
             "includes_tracing": not self._traced,
             "probe_gflop_per_s": self.probe_rate,
             "device_peak_mib": device_memory_peak_mib(),
-            # ms/step of each segment when the models took turns inside the epoch
-            "segment_ms_per_step": " ".join(f"{ms:.6g}" for ms in self._segment_ms)
-            if len(self._segment_ms) > 1
-            else "",
         }
         self._traced = True
         self.result.epochs.append(row)
@@ -344,38 +245,15 @@ class ModelRun:
             or len(self.result.epochs) >= self.spec.train.epochs
         )
 
-    @property
-    def can_take_turns(self) -> bool:
-        """Whether this run can hand over to another model inside its next epoch: not with
-        its own training loop (multiworker), nor in the epoch it profiles (the profiler is
-        one per process: the other model's steps would land in the trace)."""
-        return self.trainer is None and not self._profiles_next
-
-    @property
-    def _profiles_next(self) -> bool:
-        return self.profiled is not None and len(self.result.epochs) == self._first_steady
-
-    @property
-    def _first_steady(self) -> int:
-        return min(1, self.spec.train.epochs - 1)
-
-    def measure(self, probe: Probe | None) -> None:
-        """Measure the calibration probe for the next epoch."""
-        self.recorder.probe_rate = probe.rate() if probe is not None else math.nan
-
     def epoch(self, probe: Probe | None) -> None:
         """Train the next epoch, after measuring the calibration probe."""
-        self.measure(probe)
-        self.train_epoch()
-
-    def train_epoch(self) -> None:
-        """Train the next epoch (handing over to other models at segment boundaries while
-        recorder.baton is set)."""
+        self.recorder.probe_rate = probe.rate() if probe is not None else math.nan
         epoch = len(self.result.epochs)
         if self.trainer is not None:
             self.trainer.epoch(epoch, self.callbacks, self.observer.wants_batches)
             return
-        profiling = [self.profiled] if self._profiles_next and self.profiled is not None else []
+        first_steady = epoch == min(1, self.spec.train.epochs - 1)
+        profiling = [self.profiled] if first_steady and self.profiled is not None else []
         self.model.fit(
             self.train_ds,
             validation_data=self.val_ds,
@@ -402,48 +280,6 @@ def measure_inference(runs: list[ModelRun], spec: RunSpec) -> None:
                                spec.model.input_shape, done[0].result.jit)  # fmt: skip
     for run in done:
         run.result.inference = measured[run.result.model]
-
-
-def alternate(batch: list[ModelRun], probe: Probe | None, segments: int) -> None:
-    """Train the next epoch of every run in `batch`, taking turns every segment (1/`segments`
-    of an epoch) in the batch's order: N1 S1 N2 S2 ... Each run's `fit` runs in a thread of its
-    own while the caller waits; Ctrl-C or SIGTERM in the caller stops both at their next step
-    (the interrupted epochs are not recorded) and is raised again here."""
-    for run in batch:
-        run.measure(probe)  # one at a time, before any training
-    baton = Baton([run.result.model for run in batch])
-    errors: list[BaseException] = []
-
-    def train(run: ModelRun) -> None:
-        try:
-            baton.wait(run.result.model)
-            run.train_epoch()
-        except _Stopped:
-            pass
-        except BaseException as exc:  # raised again in the caller's thread
-            errors.append(exc)
-        finally:
-            baton.leave(run.result.model)
-
-    for run in batch:
-        run.recorder.baton, run.recorder.segments = baton, segments
-    threads = [threading.Thread(target=train, args=(run,), daemon=True) for run in batch]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(0.1)  # wakes up for signals
-    except KeyboardInterrupt:
-        baton.stop()
-        for thread in threads:
-            thread.join()
-        raise
-    finally:
-        for run in batch:
-            run.recorder.baton = None
-    if errors:
-        raise errors[0]
 
 
 def epoch_order(runs: list[ModelRun], schedule: str) -> list[ModelRun]:
@@ -502,12 +338,8 @@ def run_experiment(
         ended: set[int] = set()
         try:
             while batch := epoch_order(runs, spec.train.schedule):
-                segments = spec.train.segments
-                if len(batch) > 1 and segments > 1 and all(r.can_take_turns for r in batch):
-                    alternate(batch, probe, segments)
-                else:
-                    for run in batch:
-                        run.epoch(probe)
+                for run in batch:
+                    run.epoch(probe)
                 if on_epochs:
                     on_epochs(results + current)
             measure_inference(runs, spec)

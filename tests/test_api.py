@@ -16,16 +16,10 @@ from dsbench.observer import Observer
 
 
 class Recorder(Observer):
-    """Records the progress calls a run makes (training steps too)."""
-
-    wants_batches = True
+    """Records the progress calls a run makes."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
-        self.steps: list[tuple[str, int]] = []
-
-    def batch_end(self, kind: str, step: int, logs: dict[str, Any]) -> None:
-        self.steps.append((kind, step))
 
     def data_loaded(self, source: str, train_images: int, test_images: int, rescale: bool) -> None:
         self.calls.append(("data", (train_images, test_images)))
@@ -62,18 +56,10 @@ def test_compare_from_python_returns_frames_and_saves_the_cli_folder(
     # interleaved: epoch 1 normal then separable, epoch 2 separable then normal
     assert [c[1] for c in recorder.calls if c[0] == "epoch"] == [
         ("normal", 1), ("separable", 1), ("separable", 2), ("normal", 2)]  # fmt: skip
-    # inside each epoch the models take turns every quarter (segments = 4): 2 steps each
-    quarters = [(kind, 2 * q + s) for q in range(4) for kind in ("normal", "separable")
-                for s in (1, 2)]  # fmt: skip
-    turned = [(kind, 2 * q + s) for q in range(4) for kind in ("separable", "normal")
-              for s in (1, 2)]  # fmt: skip
-    assert recorder.steps == quarters + turned
-    # a segment's ms/step each; together they are the epoch's training time, which leaves
-    # out the time spent waiting for the other model
-    for _, row in history.iterrows():
-        segments = [float(v) for v in row["segment_ms_per_step"].split()]
-        assert len(segments) == 4
-        assert sum(segments) * 2 / 1e3 == pytest.approx(row["train_s"], rel=1e-4)
+    # each epoch's step marks: when each of its 8 steps began, then when training ended
+    for run in result.results:
+        assert [[step for step, _ in marks] for marks in run.step_marks] == [list(range(9))] * 2
+        assert all([s for _, s in m] == sorted(s for _, s in m) for m in run.step_marks)
     # save() writes the folder the CLI writes, and `report` reads it back
     folder = result.save(tmp_path / "x")
     assert json.loads((folder / "summary.json").read_text()) == result.document

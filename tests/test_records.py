@@ -13,14 +13,7 @@ from rich.console import Console
 
 from dsbench import render, store, sweeps
 from dsbench.config import ModelSpec
-from dsbench.records import (
-    Status,
-    paired_ratios,
-    ratio_intervals,
-    run_metrics,
-    separable_over_normal,
-    summary_frame,
-)
+from dsbench.records import Status, run_metrics, separable_over_normal, summary_frame
 
 
 def test_metrics_follow_from_the_recorded_times(made_results: Any) -> None:
@@ -127,25 +120,6 @@ def test_summary_holds_paired_intervals_and_steady_ranges(made_results: Any) -> 
     assert separable["ms_per_step_ratio_n"] == 3  # epochs 2, 3, 4
     assert summary.loc["normal", "ms_per_step_low"] == pytest.approx(180.0)
     assert summary.loc["normal", "ms_per_step_high"] == pytest.approx(220.0)
-
-
-def test_segments_give_a_paired_ratio_each_grouped_by_epoch(
-    made_results: Any, tmp_path: Path
-) -> None:
-    results = made_results()
-    for result, scale in zip(results, (1.0, 0.25), strict=True):
-        for row in result.epochs:  # epoch e's segments: e*100, e*100 + 10 ms/step (normal)
-            e = row["epoch"]
-            row["segment_ms_per_step"] = f"{e * 100 * scale:g} {(e * 100 + 10) * scale:g}"
-    results[1].epochs[2]["segment_ms_per_step"] = ""  # epoch 3: whole epochs only
-    groups = paired_ratios(results, "train_s")
-    assert groups == [[0.25, 0.25], [pytest.approx(0.5)], [0.25, 0.25]]  # epochs 2, 3, 4
-    assert [len(g) for g in paired_ratios(results, "epoch_s")] == [1, 1, 1]  # never segments
-    interval = ratio_intervals(results)["ms_per_step_ratio"]
-    assert (interval.median, interval.n, interval.groups) == (0.25, 5, 3)
-    # the segments survive a round trip through history.csv (and so resume and report)
-    store.write_run(tmp_path, results, "compare", {"train": {"epochs": 4}}, {})
-    assert paired_ratios(store.load_results(tmp_path), "train_s") == groups
 
 
 def test_warnings_and_the_document_on_a_two_epoch_run(made_results: Any) -> None:

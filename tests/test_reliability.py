@@ -265,9 +265,8 @@ def test_signal_after_first_epoch_writes_results_and_exits(
     document = json.loads((out / "summary.json").read_text())
     assert document["status"] == "incomplete"
     history = pd.read_csv(out / "history.csv")
-    assert (history["model"] == "normal").any()
-    for _, rows in history.groupby("model"):  # whole epochs only, none twice or half-done
-        assert rows["epoch"].tolist() == list(range(1, len(rows) + 1))
+    assert len(history) >= 1 and (history["model"] == "normal").all()
+    assert history["epoch"].tolist() == list(range(1, len(history) + 1))
 
 
 @pytest.mark.slow

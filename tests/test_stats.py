@@ -48,49 +48,6 @@ def test_four_paired_epochs_get_an_interval_beyond_their_extremes() -> None:
     assert interval.low <= interval.median <= interval.high
 
 
-def test_values_that_are_each_their_own_group_give_the_ungrouped_interval() -> None:
-    values = [0.280, 0.290, 0.285, 0.294, 0.301]
-    alone, grouped = stats.median_interval(values), stats.median_interval(values, groups=range(5))
-    assert alone == grouped and alone.groups == 5
-
-
-def test_segments_of_one_epoch_count_as_one_group() -> None:
-    # Four epochs, each split into four segments whose ratios agree closely within the epoch
-    # but not between epochs (each epoch met its own stretch of the machine). Taken as 16
-    # independent values the interval is too sure; grouped by epoch it is as wide as four
-    # epochs allow: t on the epochs' mean logs with 3 degrees of freedom.
-    epochs = [0.27, 0.29, 0.28, 0.31]
-    values = [e * (1 + d) for e in epochs for d in (-0.002, 0.0, 0.001, 0.002)]
-    labels = [i for i in range(4) for _ in range(4)]
-    naive, grouped = stats.median_interval(values), stats.median_interval(values, groups=labels)
-    assert (grouped.n, grouped.groups) == (16, 4)
-    assert grouped.median == naive.median == pytest.approx(float(np.median(values)))
-    assert grouped.half_width > 1.5 * naive.half_width
-    logs = np.array([np.log(values[4 * i : 4 * i + 4]).mean() for i in range(4)])
-    half = 3.182446 * logs.std(ddof=1) / 2  # t(0.975, 3) x sd / sqrt(4)
-    assert grouped.low <= math.exp(logs.mean() - half) * (1 + 1e-6)
-    assert grouped.high >= math.exp(logs.mean() + half) * (1 - 1e-6)
-    assert grouped == stats.median_interval(values, groups=labels)  # seeded
-
-
-def test_fewer_than_three_groups_give_no_interval_however_many_values() -> None:
-    interval = stats.median_interval([0.3, 0.31, 0.29, 0.3, 0.32, 0.3], groups=[0, 0, 0, 1, 1, 1])
-    assert math.isnan(interval.low) and (interval.n, interval.groups) == (6, 2)
-    assert stats.interval_warning("time", interval) == [
-        "time: 2 paired epochs: ratio not resolved (use epochs 4 or more)"
-    ]
-
-
-def test_the_two_stage_bootstrap_draws_whole_groups() -> None:
-    # Three groups far apart: a resample of groups can take one group three times, so the
-    # bootstrap's interval reaches the outer groups; a resample of values almost never does.
-    values = np.array([1.0] * 20 + [2.0] * 20 + [4.0] * 20)
-    labels = np.repeat([0, 1, 2], 20)
-    low, high = stats.bootstrap_of_median(values, 0, labels)
-    assert (low, high) == (1.0, 4.0)
-    assert stats.bootstrap_of_median(values, 0) == (2.0, 2.0)
-
-
 def test_two_values_give_a_median_but_no_interval() -> None:
     interval = stats.median_interval([0.23, 0.50])
     assert interval.median == pytest.approx(0.365) and math.isnan(interval.low)
