@@ -283,7 +283,8 @@ def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> T
         f"means ± std over {runs} runs (seeds differ)" if runs > 1 else "from 1 run per model"
     ) + "; time columns are wall-clock on this machine"
     if show_ratio:
-        table.caption += "; timing ratios: median of per-epoch paired ratios [95% interval]"
+        table.caption += ("; timing ratios: median of per-epoch paired ratios [95% interval"
+                          " from this run's epochs; separate runs vary more: README]")  # fmt: skip
     if "steady_epoch_s" not in summary.columns or summary["steady_epoch_s"].isna().all():
         resumed = "epochs_completed" in summary.columns and (summary["epochs_completed"] >= 2).any()
         table.caption += (
