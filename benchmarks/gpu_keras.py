@@ -39,6 +39,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "fp32-b128-spe8": {"batch": 128, "precision": None, "spe": 8},
 }
 KINDS = ("normal", "separable")
+PRECISIONS = {"fp32": None, "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+
+
+def variant(name: str) -> dict[str, Any]:
+    """A variant by name: the ones above, or any PRECISION-bBATCH[-speK], e.g. bf16-b512."""
+    if name in VARIANTS:
+        return VARIANTS[name]
+    parts = name.split("-")
+    if len(parts) not in (2, 3) or parts[0] not in PRECISIONS or not parts[1].startswith("b"):
+        raise SystemExit(f"unknown variant {name!r}: use e.g. fp32-b256, bf16-b512, fp32-b128-spe8")
+    spe = int(parts[2].removeprefix("spe")) if len(parts) == 3 else 1
+    return {"batch": int(parts[1][1:]), "precision": PRECISIONS[parts[0]], "spe": spe}
 
 
 def parse() -> argparse.Namespace:
@@ -116,7 +128,7 @@ def run_variant(name: str, epochs: int, data: Any, backend: str) -> dict[str, An
     from dsbench.models import total_macs, total_params
     from dsbench.stats import format_interval, median_interval, paired_ratios
 
-    v = VARIANTS[name]
+    v = variant(name)
     keras.utils.set_random_seed(0)
     models = {k: make_model(k, v["precision"], v["spe"]) for k in KINDS}
     x, y, xt, yt = data
