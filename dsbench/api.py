@@ -212,6 +212,9 @@ def _train(
     if output_dir is not None and previous is None:
         store.check_run_dir(output_dir, force)  # before the slow TensorFlow start
     _check_data_dir(spec)
+    if spec.train.processes > 1:
+        return _train_in_processes(command, kinds, spec, output_dir, force, observer, verbose,
+                                   previous)  # fmt: skip
     runtime.load_tensorflow(verbose, multiworker=spec.train.strategy == "multiworker")
     from dsbench import distribute, experiment
 
@@ -226,6 +229,56 @@ def _train(
         command, kinds, spec, shared, run_dir, observer, previous
     )
     return Comparison(command, kinds, spec, results, environment, run_dir)
+
+
+def _train_in_processes(
+    command: str,
+    kinds: tuple[str, ...],
+    spec: RunSpec,
+    output_dir: PathLike | None,
+    force: bool,
+    observer: Observer | None,
+    verbose: bool,
+    previous: list[RunResult] | None,
+) -> Comparison:
+    """`_train` with --processes N: N fresh worker processes, one after another (workers.py);
+    the results folder is written after each, and made only once the first has results."""
+    from dsbench import store, workers
+
+    _check_processes(spec)
+    run_dir: Path | None = Path(output_dir) if output_dir is not None and previous else None
+    before = store.read_environment(run_dir) if run_dir is not None else None
+
+    def save(fitted: RunSpec, done: list[RunResult], environment: dict[str, Any],
+             complete: bool) -> None:  # fmt: skip
+        nonlocal run_dir
+        if output_dir is None:
+            return
+        if run_dir is None:
+            run_dir = store.prepare_run_dir(output_dir, force)
+        store.write_run(run_dir, done, command, fitted.as_dict(), environment, complete, kinds)
+
+    fitted, results, environment = workers.run(
+        command, kinds, spec, observer or Observer(), verbose, save, previous, before
+    )
+    return Comparison(command, kinds, fitted, results, environment, run_dir)
+
+
+def _check_processes(spec: RunSpec) -> None:
+    """Settings that --processes cannot serve."""
+    if spec.train.strategy == "multiworker":
+        raise DsbenchError(
+            f"processes {spec.train.processes} cannot be combined with strategy multiworker",
+            "each worker of a cluster is a process already: leave processes at 1",
+            setting=("processes", "strategy"),
+        )
+    if spec.train.checkpoint:
+        raise DsbenchError(
+            f"processes {spec.train.processes} cannot be combined with checkpoint",
+            "an interrupted run of several processes resumes from its last finished process; "
+            "leave checkpoint off",
+            setting=("processes", "checkpoint"),
+        )
 
 
 def _check_data_dir(spec: RunSpec) -> None:
@@ -260,6 +313,12 @@ def sweep(
     from dsbench import store, sweeps
 
     spec = run_spec(settings, config)
+    if spec.train.processes > 1 and not summary_only:
+        raise DsbenchError(
+            f"processes {spec.train.processes}: sweep trains every point in one process",
+            "use compare --processes at the points you want to quote",
+            setting="processes",
+        )
     points = sweeps.points_for(spec.model, kernel_size, width, blocks)
     if output_dir is not None:
         store.check_run_dir(output_dir, force)

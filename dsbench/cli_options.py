@@ -59,6 +59,7 @@ HELP = {
     "learning_rate": "Adam learning rate (default 0.001).",
     "seed": "Seed for data subset, shuffling and weights (default 0).",
     "repeats": "Runs per model with seeds seed, seed+1, ...; >= 2 shows mean ± std.",
+    "processes": "Run everything N times, each in a fresh Python process (same seeds); the ratio's interval then takes the process as its unit (3 recommended: README).",
     "jit": 'XLA compilation on/off (default off: measured slower here, see benchmarks/RESULTS.md; jit = "auto" in a config leaves it to Keras).',
     "precision": "Keras dtype policy (softmax stays float32).",
     "steps_per_execution": "Training steps per graph call (default 1).",

@@ -87,6 +87,9 @@ class TrainSpec:
     learning_rate: float = 1e-3
     seed: int = 0
     repeats: int = 1
+    # Worker processes, one after another, each a fresh Python process that trains everything
+    # (all repeats, same seeds); the ratio's interval then takes the process as its unit.
+    processes: int = 1
     # XLA off unless asked for: measured 1.6x (normal) and 12x (separable) slower on CPU, and
     # depthwise convs under XLA are reported far slower on GPUs (tensorflow#59772). None
     # (TOML: jit = "auto") leaves it to Keras: on with a GPU, off on CPU and under tf.distribute.
@@ -350,6 +353,7 @@ SECTIONS: dict[str, tuple[type, dict[str, Converter]]] = {
             "learning_rate": positive_float,
             "seed": _int(0),
             "repeats": _int(1),
+            "processes": _int(1),
             "jit": _optional_jit,
             "precision": _choice(PRECISIONS),
             "steps_per_execution": _int(1),

@@ -31,6 +31,9 @@ class Observer:
     def point_done(self, label: str) -> None:
         """A sweep point is finished (or was kept from before)."""
 
+    def process_start(self, process: int, processes: int) -> None:
+        """Worker process `process` (0-based) of `processes` starts (--processes >= 2 only)."""
+
     def run_start(self, kinds: tuple[str, ...], epochs: int, repeats: int, done: int) -> None:
         """Training begins: `done` of the len(kinds) x epochs x repeats epochs exist already."""
 

@@ -53,6 +53,7 @@ class RunResult:
     inference: dict[str, Any] = field(default_factory=dict)
     replicas: int = 1
     jit: bool = False
+    process: int = 0  # which worker process trained it (--processes), 0-based
     # Per epoch trained in this process: (step, seconds) when each call of the train function
     # began, then (steps, seconds) when training ended. In memory only, for benchmarks
     # (benchmarks/stability.py); history.csv keeps the epochs' totals and start times.
@@ -68,6 +69,7 @@ INFERENCE_COLUMNS = ("latency_b1_ms", "latency_b1_p90_ms", "infer_images_per_s",
                      "model_file_bytes", *INFERENCE_RATIO_COLUMNS)  # fmt: skip
 HISTORY_COLUMNS = (
     "model",
+    "process",
     "repeat",
     "seed",
     "epoch",
@@ -128,9 +130,9 @@ RATIOS = {
 
 
 def history_frame(results: list[RunResult]) -> pd.DataFrame:
-    """A row per model, repeat and completed epoch."""
+    """A row per model, process, repeat and completed epoch."""
     rows = [
-        {"model": r.model, "repeat": r.repeat, "seed": r.seed, **epoch}
+        {"model": r.model, "process": r.process, "repeat": r.repeat, "seed": r.seed, **epoch}
         for r in results
         for epoch in r.epochs
     ]
@@ -215,6 +217,7 @@ def runs_frame(results: list[RunResult], target: float | None = None) -> pd.Data
         rows.append(
             {
                 "model": r.model,
+                "process": r.process,
                 "repeat": r.repeat,
                 "seed": r.seed,
                 "status": str(r.status),
@@ -251,6 +254,7 @@ def summary_frame(
             "model": kind,
             "status": Status.worst(set(group["status"])),
             "runs": len(group),
+            "processes": int(group["process"].nunique()),
             "epochs_completed": int(group["epochs_completed"].min()),
             "params": int(group["params"].iloc[0]),
             "macs_per_image": int(group["macs_per_image"].iloc[0]),
@@ -320,24 +324,39 @@ PAIRED = (("time_ratio", "epoch_s", False), ("ms_per_step_ratio", "train_s", Fal
 
 def paired_epoch_ratios(results: list[RunResult], column: str) -> list[float]:
     """separable/normal of `column` for every epoch both models of a repeat measured in their
-    steady state (epoch e of one beside epoch e of the other), over all repeats."""
-    out: list[float] = []
-    for repeat in sorted({r.repeat for r in results}):
-        mine = {r.model: steady_epochs(r) for r in results if r.repeat == repeat}
-        if not set(KINDS) <= set(mine) or any(f.empty for f in mine.values()):
-            continue
-        both = mine["normal"].merge(mine["separable"], on="epoch", suffixes=("_n", "_s"))
-        out += [float(v) for v in stats.paired_ratios(both[f"{column}_s"], both[f"{column}_n"])]
+    steady state (epoch e of one beside epoch e of the other), over all processes and repeats."""
+    return [ratio for group in paired_ratios_by_process(results, column) for ratio in group]
+
+
+def paired_ratios_by_process(results: list[RunResult], column: str) -> list[list[float]]:
+    """paired_epoch_ratios, one list per worker process (every repeat of that process)."""
+    out: list[list[float]] = []
+    for process in sorted({r.process for r in results}):
+        mine: list[float] = []
+        for repeat in sorted({r.repeat for r in results if r.process == process}):
+            pair = {r.model: steady_epochs(r) for r in results
+                    if r.process == process and r.repeat == repeat}  # fmt: skip
+            if not set(KINDS) <= set(pair) or any(f.empty for f in pair.values()):
+                continue
+            both = pair["normal"].merge(pair["separable"], on="epoch", suffixes=("_n", "_s"))
+            mine += [
+                float(v) for v in stats.paired_ratios(both[f"{column}_s"], both[f"{column}_n"])
+            ]
+        out.append(mine)
     return out
 
 
 def ratio_intervals(results: list[RunResult]) -> dict[str, stats.Interval]:
-    """The headline timing ratios: median of per-epoch paired ratios, 95% interval (stats.median_interval)."""
+    """The headline timing ratios: median of per-epoch paired ratios with a 95% interval, over
+    the epochs of one process (stats.median_interval) or, when several worker processes
+    trained, with the process as the unit (stats.process_interval)."""
     out = {}
     for name, column, invert in PAIRED:
-        ratios = paired_epoch_ratios(results, column)
-        if ratios:
-            out[name] = stats.median_interval([1 / r for r in ratios] if invert else ratios)
+        groups = paired_ratios_by_process(results, column)
+        if invert:
+            groups = [[1 / r for r in group] for group in groups]
+        if any(groups):
+            out[name] = stats.process_interval(groups)
     return out
 
 
@@ -353,7 +372,8 @@ def warnings(
             continue
         steady = steady_epochs(result)["epoch_s"].tolist()
         probe = history["probe_gflop_per_s"].tolist() if "probe_gflop_per_s" in history else []
-        name = result.model + (f" (repeat {result.repeat + 1})" if result.repeat else "")
+        name = result.model + (f" (process {result.process + 1})" if result.process else "")
+        name += f" (repeat {result.repeat + 1})" if result.repeat else ""
         out += stats.timing_warnings(name, float(history["epoch_s"].iloc[0]), steady, probe)
     if intervals is None:
         intervals = ratio_intervals(results)

@@ -279,10 +279,15 @@ def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> T
             cells.append(text.replace(" [", "\n[") if compact else text)
         table.add_row(label, *cells)
     runs = int(summary["runs"].max()) if "runs" in summary.columns else 1
+    processes = int(summary["processes"].max()) if "processes" in summary.columns else 1
+    seeds = "seeds differ" if runs > processes else "same seeds"
     table.caption = (
-        f"means ± std over {runs} runs (seeds differ)" if runs > 1 else "from 1 run per model"
+        f"means ± std over {runs} runs ({seeds})" if runs > 1 else "from 1 run per model"
     ) + "; time columns are wall-clock on this machine"
-    if show_ratio:
+    if show_ratio and processes > 1:
+        table.caption += ("; timing ratios: median of per-epoch paired ratios [95% interval"
+                          f" over {processes} fresh processes, each one value: README]")  # fmt: skip
+    elif show_ratio:
         table.caption += ("; timing ratios: median of per-epoch paired ratios [95% interval"
                           " from this run's epochs; separate runs vary more: README]")  # fmt: skip
     if "steady_epoch_s" not in summary.columns or summary["steady_epoch_s"].isna().all():
@@ -387,6 +392,7 @@ class RichObserver(Observer):
         self.last_s: dict[str, float] = {}
         self.estimated = False
         self.repeat, self.repeats = 0, 1
+        self.process, self.processes = 0, 1
         self.run_task: TaskID | None = None
         self.task: TaskID | None = None
         self.overall: TaskID | None = None
@@ -428,11 +434,17 @@ class RichObserver(Observer):
         if self.progress and self.overall is not None:
             self.progress.advance(self.overall)
 
+    def process_start(self, process: int, processes: int) -> None:
+        self.process, self.processes = process, processes
+        self.console.print(f"[bold]process {process + 1} of {processes}[/] (a fresh Python "
+                           "process: TensorFlow starts again)")  # fmt: skip
+
     def run_start(self, kinds: tuple[str, ...], epochs: int, repeats: int, done: int) -> None:
         self.repeats = repeats
-        if self.progress:  # the whole run: elapsed and remaining time over every epoch
+        if self.progress and self.run_task is None:  # the whole run, every process included
+            total = len(kinds) * epochs * repeats * self.processes
             self.run_task = self.progress.add_task(
-                "all epochs", total=len(kinds) * epochs * repeats, completed=done, metrics=""
+                "all epochs", total=total, completed=done, metrics=""
             )
 
     def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None:
@@ -470,9 +482,12 @@ class RichObserver(Observer):
             # after every model's first epoch: the rest, repeats included, at each model's
             # latest epoch time (epoch 1 traced, so the estimate errs long)
             left = sum((self.epochs - self.done[k]) * self.last_s[k] for k in self.done)
-            left += (self.repeats - self.repeat - 1) * self.epochs * sum(self.last_s.values())
+            runs_left = (self.repeats - self.repeat - 1
+                         + (self.processes - self.process - 1) * self.repeats)  # fmt: skip
+            left += runs_left * self.epochs * sum(self.last_s.values())
+            more = f", {self.processes} processes" if self.processes > 1 else ""
             self.console.print(f"[dim]about {left / 60:.1f} min of training left "
-                               f"(all models, {plural(self.repeats, 'repeat')})[/]")  # fmt: skip
+                               f"(all models, {plural(self.repeats, 'repeat')}{more})[/]")  # fmt: skip
             self.estimated = True
 
     def model_end(self, result: RunResult) -> None:

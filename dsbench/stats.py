@@ -48,6 +48,7 @@ class Interval:
     low: float
     high: float
     n: int
+    unit: str = "paired epochs"  # what n counts: the values the interval treats as independent
 
     @property
     def half_width(self) -> float:
@@ -98,6 +99,28 @@ def median_interval(values: Sequence[float], seed: int = 0) -> Interval:
         t_low, t_high = _t_interval_of_logs(x)
         low, high = min(low, t_low), max(high, t_high)
     return Interval(median, min(low, median), max(high, median), len(x))
+
+
+def process_interval(groups: Sequence[Sequence[float]], seed: int = 0) -> Interval:
+    """The median of all values, with a 95% interval that takes each group (the paired ratios
+    of one worker process) as a single unit: Student's t on the logs of the groups' medians,
+    groups - 1 degrees of freedom, as pyperf treats its worker processes.
+
+    Ratios measured in one process share that process's ratio, which differs from the next
+    process's by more than its own pairs' spread suggests (benchmarks/RESULTS.md, 7f): pooled
+    as if independent they give intervals that hold other runs' medians a third of the time.
+    One group: median_interval of its values. Two groups: t has one degree of freedom, and the
+    interval is as wide as two values warrant. Groups without a finite positive median drop out.
+    """
+    values = [list(_finite(g)) for g in groups]
+    medians = np.array([np.median(v) for v in values if v])
+    everything = [x for v in values for x in v]
+    medians = medians[medians > 0]
+    if len(medians) < 2:
+        return median_interval(everything, seed)
+    median = float(np.median(everything))
+    low, high = _t_interval_of_logs(medians)
+    return Interval(median, min(low, median), max(high, median), len(medians), "processes")
 
 
 def bootstrap_of_median(x: np.ndarray, seed: int = 0) -> tuple[float, float]:
@@ -222,7 +245,9 @@ def interval_warning(name: str, interval: Interval) -> list[str]:
         return [f"{name}: {interval.n} paired epochs: ratio not resolved (use epochs 4 or more)"]
     half = interval.half_width
     if math.isfinite(half) and half > INTERVAL_LIMIT:
-        return [f"{name}: the 95% interval is ±{half:.0%}, wider than ±15%: run more epochs"]
+        more = "processes (--processes)" if interval.unit == "processes" else "epochs"
+        return [f"{name}: the 95% interval is ±{half:.0%} over {interval.n} {interval.unit}, "
+                f"wider than ±15%: run more {more}"]  # fmt: skip
     return []
 
 

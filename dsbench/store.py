@@ -348,13 +348,19 @@ def load_results(run_dir: Path) -> list[RunResult]:
     if runs is None:
         return []
     results = []
+    if history is not None and "process" not in history.columns:
+        history = history.assign(process=0)  # folders written before --processes existed
     for row in runs.to_dict(orient="records"):
         rows = []
+        process = int(row["process"]) if pd.notna(row.get("process")) else 0
         if history is not None and not history.empty:
             mine = history[
-                (history["model"] == row["model"]) & (history["repeat"] == row["repeat"])
+                (history["model"] == row["model"])
+                & (history["repeat"] == row["repeat"])
+                & (history["process"] == process)
             ]
-            rows = mine.drop(columns=["model", "repeat", "seed"]).to_dict(orient="records")
+            rows = mine.drop(columns=["model", "process", "repeat", "seed"], errors="ignore")
+            rows = rows.to_dict(orient="records")
         inference = {k: row[k] for k in INFERENCE_COLUMNS if k in row and pd.notna(row[k])}
         results.append(
             RunResult(
@@ -370,6 +376,7 @@ def load_results(run_dir: Path) -> list[RunResult]:
                 inference=inference,
                 replicas=int(row["replicas"]),
                 jit=bool(row["jit"]),
+                process=process,
             )
         )
     return results

@@ -1,0 +1,195 @@
+"""`--processes N`: the whole comparison trained N times, each time in a fresh Python process.
+
+Why: on a noisy machine each process trains the two models at a speed ratio of its own, and
+identical runs differ by more than one run's epochs suggest (benchmarks/RESULTS.md, 7f). A
+figure to quote needs several processes, with the process as the unit of its interval
+(stats.process_interval), as pyperf does with its worker processes. The workers run one after
+another, never two at once (they would share the cores); each trains every model and repeat
+with the same seeds. The parent imports no TensorFlow: it relays each worker's progress to
+the caller's Observer, numbers the workers' RunResults by `process` and hands them back after
+each worker, so that what is done is saved even if a later worker fails or is interrupted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dsbench.config import RunSpec
+from dsbench.errors import RUNTIME, DsbenchError
+from dsbench.observer import Observer
+from dsbench.records import RunResult, Status
+
+# Observer hooks a worker relays; the parent shows the one-off ones for the first worker only.
+ONCE = ("device", "data_loaded", "run_start")
+RELAYED = (*ONCE, "decoding", "model_start", "epoch_start", "batch_end", "epoch_end", "model_end")
+
+
+class _Relay(Observer):
+    """In a worker: every relayed observer call becomes a message to the parent."""
+
+    def __init__(self, events: Any, wants_batches: bool) -> None:
+        self.events = events
+        self.wants_batches = wants_batches
+
+
+def _relayed(name: str) -> Callable[..., None]:
+    def hook(self: _Relay, *args: Any) -> None:
+        self.events.put((name, args))
+
+    return hook
+
+
+for _name in RELAYED:
+    setattr(_Relay, _name, _relayed(_name))
+
+
+def _work(command: str, kinds: tuple[str, ...], spec: RunSpec, verbose: bool,
+          wants_batches: bool, events: Any) -> None:  # fmt: skip
+    """A worker's whole life: train, then send ("result", ...) or why not. In a process group
+    of its own, so that a terminal's Ctrl-C reaches the parent alone, which passes it on once."""
+    os.setpgrp()
+    try:
+        from dsbench import runtime
+
+        runtime.load_tensorflow(verbose)
+        from dsbench import experiment
+
+        relay = _Relay(events, wants_batches)
+        fitted, shared = experiment.setup(spec, relay)
+        results, environment = experiment.compare(command, kinds, fitted, shared, None, relay)
+        events.put(("result", (fitted, results, {**environment, "pid": os.getpid()})))
+    except DsbenchError as error:
+        events.put(("error", (error.message, error.hint, error.exit_code, error.settings)))
+    except KeyboardInterrupt:  # before training began (TensorFlow's start): nothing to keep
+        events.put(("interrupted", ()))
+    except BaseException as error:  # reported to the parent, which raises it as DsbenchError
+        events.put(("crash", (f"{type(error).__name__}: {error}",)))
+
+
+def run(
+    command: str,
+    kinds: tuple[str, ...],
+    spec: RunSpec,
+    observer: Observer,
+    verbose: bool,
+    save: Callable[[RunSpec, list[RunResult], dict[str, Any], bool], None],
+    previous: list[RunResult] | None = None,
+    previous_environment: dict[str, Any] | None = None,
+) -> tuple[RunSpec, list[RunResult], dict[str, Any]]:
+    """Train `spec` in spec.train.processes fresh processes, one after another.
+
+    Returns the spec as the workers fitted it, every worker's results (numbered by `process`)
+    and the first worker's environment with every worker's own figures under "processes".
+    `save(spec, results, environment, complete)` is called after each worker. When resuming,
+    `previous` processes that finished are kept and the rest are trained again from the start.
+    """
+    processes = spec.train.processes
+    context = multiprocessing.get_context("spawn")  # fresh interpreters: nothing inherited
+    results = _finished_processes(previous or [], len(kinds) * spec.train.repeats)
+    first = len({r.process for r in results})
+    environment: dict[str, Any] = {}
+    if results and previous_environment:
+        environment = {**previous_environment}
+        environment["processes"] = list(environment.get("processes", []))[:first]
+    fitted = spec
+    for process in range(first, processes):
+        observer.process_start(process, processes)
+        worker_spec = _worker_spec(spec, process)
+        events = context.Queue()
+        worker = context.Process(
+            target=_work,
+            args=(command, kinds, worker_spec, verbose, observer.wants_batches, events),
+            name=f"dsbench-process-{process + 1}",
+        )
+        worker.start()
+        kind, payload = _follow(worker, events, observer, process)
+        if kind == "result":
+            fitted, mine, own = payload
+            fitted = dataclasses.replace(
+                fitted, train=dataclasses.replace(fitted.train, processes=processes,
+                                                  tensorboard=spec.train.tensorboard))  # fmt: skip
+            for result in mine:
+                result.process = process
+            results += mine
+            environment = environment or {**own, "processes": []}
+            environment["processes"].append(_own_figures(process, own))
+        interrupted = kind == "interrupted" or any(r.status == Status.interrupted for r in results)
+        complete = process == processes - 1 and kind == "result" and not interrupted
+        if results:
+            save(fitted, results, environment, complete)
+        if kind == "error":
+            message, hint, exit_code, settings = payload
+            raise DsbenchError(message, hint, exit_code, settings or None)
+        if kind == "crash":
+            raise DsbenchError(
+                f"worker process {process + 1} of {processes} failed: {payload[0]}",
+                "the processes before it are saved; rerun with --debug or --processes 1",
+                exit_code=RUNTIME,
+            )
+        if interrupted:
+            if not results or results[-1].status != Status.interrupted:  # stopped before training
+                raise KeyboardInterrupt
+            break
+    return fitted, results, environment
+
+
+def _finished_processes(previous: list[RunResult], runs: int) -> list[RunResult]:
+    """The results of the processes 0, 1, ... that trained all `runs` runs to their end."""
+    kept: list[RunResult] = []
+    for process in range(len(previous)):
+        mine = [r for r in previous if r.process == process]
+        if len(mine) < runs or any(r.status == Status.interrupted for r in mine):
+            break
+        kept += mine
+    return kept
+
+
+def _worker_spec(spec: RunSpec, process: int) -> RunSpec:
+    """One process's spec: processes 1, and its own TensorBoard folder (process-2/...)."""
+    logs = spec.train.tensorboard
+    if logs and spec.train.processes > 1:
+        logs = str(Path(logs) / f"process-{process + 1}")
+    return dataclasses.replace(spec, train=dataclasses.replace(spec.train, processes=1,
+                                                               tensorboard=logs))  # fmt: skip
+
+
+def _own_figures(process: int, environment: dict[str, Any]) -> dict[str, Any]:
+    """What differs between workers' environments: load, memory, start time."""
+    keys = ("pid", "created_utc", "load_average", "peak_rss_mib")
+    return {"process": process, **{k: environment[k] for k in keys if k in environment}}
+
+
+def _follow(worker: Any, events: Any, observer: Observer, process: int) -> tuple[str, Any]:
+    """Relay a worker's events until it reports its end. Ctrl-C and SIGTERM are passed on to
+    the worker, which stops training and reports what it measured, as one process would."""
+    main = threading.current_thread() is threading.main_thread()
+    forward = {signum: signal.signal(signum, lambda signum, _: os.kill(worker.pid, signum))
+               for signum in (signal.SIGINT, signal.SIGTERM)} if main else {}  # fmt: skip
+    try:
+        while True:
+            try:
+                name, args = events.get(timeout=0.5)
+            except queue.Empty:
+                if not worker.is_alive() and events.empty():
+                    worker.join()
+                    return "crash", (f"it exited with code {worker.exitcode} and no result",)
+                continue
+            if name in ("result", "error", "crash", "interrupted"):
+                worker.join()
+                return name, args
+            if name in ONCE and process > 0:
+                continue
+            if name == "model_end":
+                args[0].process = process
+            getattr(observer, name)(*args)
+    finally:
+        for signum, handler in forward.items():
+            signal.signal(signum, handler)
