@@ -287,14 +287,21 @@ def summary_frame(
 
 def inference_intervals(separable: list[RunResult]) -> dict[str, float]:
     """The paired inference ratios measured with the separable runs: as they are for one run;
-    the median of their medians, without an interval, for several."""
-    measured = [r.inference for r in separable if "latency_ratio" in r.inference]
+    for several worker processes, the median with an interval over the processes
+    (stats.process_interval); for several repeats in one process, the median of their medians."""
+    measured = [r for r in separable if "latency_ratio" in r.inference]
     if len(measured) == 1:
-        return {k: float(measured[0][k]) for k in INFERENCE_RATIO_COLUMNS if k in measured[0]}
+        only = measured[0].inference
+        return {k: float(only[k]) for k in INFERENCE_RATIO_COLUMNS if k in only}
+    processes = sorted({r.process for r in measured})
     out: dict[str, float] = {}
     for name in INFERENCE_RATIOS:
-        if measured:
-            out[name] = float(np.median([m[name] for m in measured]))
+        if len(processes) >= 2:
+            groups = [[float(r.inference[name]) for r in measured if r.process == p]
+                      for p in processes]  # fmt: skip
+            out.update(stats.process_interval(groups).columns(name))
+        elif measured:
+            out[name] = float(np.median([r.inference[name] for r in measured]))
     return out
 
 

@@ -131,7 +131,8 @@ def run(
         if kind == "crash":
             raise DsbenchError(
                 f"worker process {process + 1} of {processes} failed: {payload[0]}",
-                "the processes before it are saved; rerun with --debug or --processes 1",
+                "the processes before it are saved; --processes 1 runs it in this process, "
+                "where --debug shows the traceback",
                 exit_code=RUNTIME,
             )
         if interrupted:

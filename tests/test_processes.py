@@ -19,6 +19,7 @@ from dsbench.observer import Observer
 from dsbench.records import (
     Status,
     history_frame,
+    inference_intervals,
     paired_epoch_ratios,
     ratio_intervals,
     summary_frame,
@@ -221,3 +222,15 @@ def test_compare_in_two_processes(tmp_path: Path, invoke: Any, tiny: list[str]) 
     assert after[after["process"] == 0]["start_unix_s"].tolist() == before
     assert (after[after["process"] == 1]["start_unix_s"] > max(before)).all()
     assert json.loads((out / "summary.json").read_text())["status"] == "complete"
+
+
+def test_inference_ratios_get_an_interval_over_processes(made_results: Any) -> None:
+    results = _three_processes(made_results)
+    separable = [r for r in results if r.model == "separable"]
+    for result, latency in zip(separable, (0.60, 0.66, 0.63), strict=True):
+        result.inference = {"latency_ratio": latency, "infer_images_per_s_ratio": 4.0}
+    columns = inference_intervals(separable)
+    assert columns["latency_ratio"] == pytest.approx(0.63)
+    assert columns["latency_ratio_n"] == 3
+    assert columns["latency_ratio_low"] < 0.60 and columns["latency_ratio_high"] > 0.66
+    assert inference_intervals(separable[:1])["latency_ratio"] == 0.60  # one run: as measured
