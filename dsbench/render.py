@@ -284,12 +284,12 @@ def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> T
     table.caption = (
         f"means ± std over {runs} runs ({seeds})" if runs > 1 else "from 1 run per model"
     ) + "; time columns are wall-clock on this machine"
-    if show_ratio and processes > 1:
-        table.caption += ("; timing ratios: median of per-epoch paired ratios [95% interval"
-                          f" over {processes} fresh processes, each one value: README]")  # fmt: skip
-    elif show_ratio:
-        table.caption += ("; timing ratios: median of per-epoch paired ratios [95% interval"
-                          " from this run's epochs; separate runs vary more: README]")  # fmt: skip
+    if show_ratio:
+        unit = (f"over {processes} fresh processes, each one value" if processes > 1
+                else "from this run's epochs; separate runs vary more")  # fmt: skip
+        table.caption += (
+            f"; timing ratios: median of per-epoch paired ratios [95% interval {unit}: README]"
+        )
     if "steady_epoch_s" not in summary.columns or summary["steady_epoch_s"].isna().all():
         resumed = "epochs_completed" in summary.columns and (summary["epochs_completed"] >= 2).any()
         table.caption += (

@@ -359,8 +359,8 @@ def load_results(run_dir: Path) -> list[RunResult]:
                 & (history["repeat"] == row["repeat"])
                 & (history["process"] == process)
             ]
-            rows = mine.drop(columns=["model", "process", "repeat", "seed"], errors="ignore")
-            rows = rows.to_dict(orient="records")
+            epochs = mine.drop(columns=["model", "process", "repeat", "seed"])
+            rows = epochs.to_dict(orient="records")
         inference = {k: row[k] for k in INFERENCE_COLUMNS if k in row and pd.notna(row[k])}
         results.append(
             RunResult(

@@ -13,6 +13,7 @@ each worker, so that what is done is saved even if a later worker fails or is in
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import multiprocessing
 import os
 import queue
@@ -112,10 +113,9 @@ def run(
         worker.start()
         kind, payload = _follow(worker, events, observer, process)
         if kind == "result":
-            fitted, mine, own = payload
-            fitted = dataclasses.replace(
-                fitted, train=dataclasses.replace(fitted.train, processes=processes,
-                                                  tensorboard=spec.train.tensorboard))  # fmt: skip
+            worker_fitted, mine, own = payload
+            # experiment.fitted_spec changes the model alone (an image tree's shape, classes)
+            fitted = dataclasses.replace(spec, model=worker_fitted.model)
             for result in mine:
                 result.process = process
             results += mine
@@ -145,7 +145,7 @@ def run(
 def _finished_processes(previous: list[RunResult], runs: int) -> list[RunResult]:
     """The results of the processes 0, 1, ... that trained all `runs` runs to their end."""
     kept: list[RunResult] = []
-    for process in range(len(previous)):
+    for process in itertools.count():
         mine = [r for r in previous if r.process == process]
         if len(mine) < runs or any(r.status == Status.interrupted for r in mine):
             break
