@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
+import re
 import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -94,7 +94,8 @@ def default_run_dir(command: str) -> Path:
 
 
 def check_run_dir(output_dir: str | Path, force: bool) -> Path:
-    """Refuse an output folder that is a file, or that holds files when not `force`.
+    """Refuse an output folder that is a file, that holds files when not `force`, or that holds
+    files dsbench did not write when `force` (force replaces dsbench's results, nothing else).
 
     Creates nothing: the folder is made (prepare_run_dir) only when there is something to
     write, so a run that fails on bad input leaves no empty folder behind.
@@ -106,35 +107,122 @@ def check_run_dir(output_dir: str | Path, force: bool) -> Path:
             "choose another output_dir",
             setting="output_dir",
         )
-    if output_dir.is_dir() and any(output_dir.iterdir()) and not force:
+    if not output_dir.is_dir() or not any(output_dir.iterdir()):
+        return output_dir
+    ours = is_results_folder(output_dir)
+    if not force:
         raise DsbenchError(
-            f"results folder {output_dir} already exists",
-            "pass force to overwrite it, or choose another output_dir",
+            f"results folder {output_dir} already exists"
+            if ours
+            else f"output_dir {output_dir} already exists and holds files",
+            "pass force to overwrite it, or choose another output_dir"
+            if ours
+            else "choose a new or empty output_dir",
+            setting=("force", "output_dir") if ours else "output_dir",
+        )
+    if not ours:
+        raise DsbenchError(
+            f"output_dir {output_dir} is not a dsbench results folder (no summary.json, "
+            "sweep.json or bench.json), so force will not clear it",
+            "choose a new or empty output_dir",
+            setting=("force", "output_dir"),
+        )
+    if foreign := _foreign_in_own_names(output_dir):
+        raise DsbenchError(
+            f"output_dir {output_dir}: {foreign} is not a file dsbench wrote, so force will not "
+            "replace it",
+            "move it away or choose another output_dir",
             setting=("force", "output_dir"),
         )
     return output_dir
 
 
-RESULTS = ("history.csv", "runs.csv", "summary.csv", "summary.json", "environment.json",
-           "curves.png", "sweep.csv", "sweep.json", "sweep.png", "points", "checkpoints",
-           "bench.csv", "bench.json")  # fmt: skip
+# What dsbench writes into a results folder, and nothing else is ever removed by force.
+RESULT_FILES = ("history.csv", "runs.csv", "summary.csv", "summary.json", "environment.json",
+                "curves.png", "sweep.csv", "sweep.json", "sweep.png", "bench.csv", "bench.json")  # fmt: skip
+CHECKPOINTS, POINTS = "checkpoints", "points"
+# A checkpoint (normal-r0-e5.keras, its pointer normal-r0.json) or a temporary file of an
+# interrupted atomic write (.NAME.XXXX.tmp, and Keras' .NAME.XXXX.tmp.keras beside it).
+_CHECKPOINT_FILE = re.compile(rf"^({'|'.join(KINDS)})-r\d+(-e\d+\.keras|\.json)$")
+_TEMPORARY = re.compile(r"^\.(.+)\.[A-Za-z0-9_]+\.tmp(\.keras)?$")
+
+
+def is_results_folder(folder: Path) -> bool:
+    """Whether dsbench wrote `folder`: it holds a marker file, or only what dsbench writes."""
+    return folder_kind(folder) is not None or not any(
+        not _owned(entry) for entry in folder.iterdir()
+    )
+
+
+def _owned(entry: Path, inside: str = "") -> bool:
+    """Whether dsbench wrote `entry` (a file of a results folder, a checkpoint, a sweep point)."""
+    name = entry.name
+    temporary = _TEMPORARY.match(name)
+    if entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
+        return False
+    if entry.is_file():
+        if inside == CHECKPOINTS:
+            return bool(_CHECKPOINT_FILE.match(name) or (temporary and
+                        _CHECKPOINT_FILE.match(temporary.group(1))))  # fmt: skip
+        return name in RESULT_FILES or bool(temporary and temporary.group(1) in RESULT_FILES)
+    if name == CHECKPOINTS and not inside:
+        return all(_owned(child, CHECKPOINTS) for child in entry.iterdir())
+    if name == POINTS and not inside:
+        return all(_owned(child, POINTS) for child in entry.iterdir())
+    if inside == POINTS:  # a sweep point: a run folder of its own
+        return all(_owned(child) for child in entry.iterdir())
+    return False
+
+
+def _foreign_in_own_names(folder: Path) -> str | None:
+    """An entry under one of dsbench's names that dsbench did not write (a folder called
+    summary.csv, a link called checkpoints), which force would otherwise replace; else None.
+    Other files, and files of other names inside checkpoints/ and points/, are left alone."""
+    for entry in sorted(folder.iterdir()):
+        if entry.name in RESULT_FILES and (entry.is_symlink() or not entry.is_file()):
+            return str(entry)
+        if entry.name in (CHECKPOINTS, POINTS) and (entry.is_symlink() or not entry.is_dir()):
+            return str(entry)
+    points = folder / POINTS
+    if points.is_dir() and not points.is_symlink():
+        for point in sorted(points.iterdir()):
+            if (
+                point.is_dir()
+                and not point.is_symlink()
+                and (found := _foreign_in_own_names(point))
+            ):
+                return found
+    return None
+
+
+def _remove_own(folder: Path, inside: str = "") -> None:
+    """Remove what dsbench wrote in a results folder (and empty folders it made), nothing else."""
+    for entry in folder.iterdir():
+        if entry.is_symlink():
+            continue
+        if entry.is_dir() and entry.name in (CHECKPOINTS, POINTS) and not inside:
+            _remove_own(entry, entry.name)
+        elif entry.is_dir() and inside == POINTS:
+            _remove_own(entry)
+        elif entry.is_file() and _owned(entry, inside):
+            entry.unlink()
+        else:
+            continue
+        if entry.is_dir() and not any(entry.iterdir()):
+            entry.rmdir()
 
 
 def prepare_run_dir(output_dir: str | Path, force: bool) -> Path:
     """Create the results folder after check_run_dir's checks, and make sure it is writable.
 
     With `force`, what dsbench wrote there before (results, sweep points, checkpoints) is
-    removed first, so a forced run starts over instead of reusing old points; other files
-    stay untouched.
+    removed first, so a forced run starts over instead of reusing old points; every other
+    file stays untouched.
     """
     output_dir = check_run_dir(output_dir, force)
     try:
-        for name in RESULTS if force else ():
-            old = output_dir / name
-            if old.is_dir() and not old.is_symlink():
-                shutil.rmtree(old)
-            elif old.exists() or old.is_symlink():
-                old.unlink()
+        if force and output_dir.is_dir():
+            _remove_own(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         probe = output_dir / ".dsbench-write-test"
         probe.write_text("")
