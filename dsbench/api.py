@@ -395,7 +395,7 @@ def _saved_spec(document: dict[str, Any], source: str, data_dir: PathLike | None
         raise DsbenchError(f"{source} is broken (settings is not a table)")
     settings = {
         section: {
-            key: ("auto" if key == "jit" else value)
+            key: ("auto" if key == "jit" and value is None else value)  # None is Keras' auto
             for key, value in values.items()
             if value is not None or key == "jit"
         }

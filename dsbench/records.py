@@ -59,6 +59,15 @@ class RunResult:
     # (benchmarks/stability.py); history.csv keeps the epochs' totals and start times.
     step_marks: list[list[tuple[int, float]]] = field(default_factory=list, repr=False)
 
+    def finished(self, epochs: int) -> bool:
+        """Whether this run ended for good: diverged, or every one of `epochs` epochs trained.
+
+        A run saved while training (or killed with SIGKILL) says "complete" with fewer epochs:
+        that one is not finished, and resume trains the epochs it lacks."""
+        if self.status == Status.diverged:
+            return True
+        return self.status == Status.complete and len(self.epochs) >= epochs
+
 
 # The paired inference ratios measured beside the separable model (speed.inference), each
 # with its interval's columns (stats.Interval.columns).

@@ -149,6 +149,35 @@ def steps_per_epoch(spec: RunSpec, data: Data) -> int:
     return steps
 
 
+def restore(
+    model_file: Path, epochs: list[dict[str, Any]], spec: RunSpec, kind: str
+) -> keras.Model:
+    """A model from its checkpoint, refused unless it is the `kind` model this run trains
+    (same layers, same weight shapes) and holds no more epochs than the run asks for."""
+    hint = "delete the run's checkpoints folder to train this model from its start"
+    if len(epochs) > spec.train.epochs:
+        raise DsbenchError(f"checkpoint {model_file} holds {len(epochs)} epochs, the run asks "
+                           f"for {spec.train.epochs}", hint)  # fmt: skip
+    try:
+        model = keras.models.load_model(model_file, safe_mode=True)
+    except Exception as err:  # a damaged zip, a foreign config, a refused Lambda: all unusable
+        reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        raise DsbenchError(f"checkpoint {model_file} cannot be loaded ({reason})", hint) from None
+    expected = build(spec.model, kind, spec.train.precision)
+
+    def shape(m: keras.Model) -> list[Any]:
+        return [(type(layer).__name__, [tuple(w.shape) for w in layer.weights])
+                for layer in m.layers]  # fmt: skip
+
+    if shape(model) != shape(expected) or model.count_params() != expected.count_params():
+        raise DsbenchError(
+            f"checkpoint {model_file} does not hold the {kind} model this run trains "
+            f"({model.count_params():,} parameters, expected {expected.count_params():,})",
+            hint,
+        )
+    return model
+
+
 class ModelRun:
     """One model of one repeat, built (or restored from its checkpoint) and trained an epoch
     at a time. Seed = spec seed + repeat, for the weights and for the shuffling."""
@@ -182,7 +211,7 @@ class ModelRun:
         restored = load_checkpoint(checkpoints, kind, repeat) if resume and checkpoints else None
         with strategy.scope():
             if restored:
-                model = keras.models.load_model(restored[0])
+                model = restore(restored[0], restored[1], spec, kind)
             else:
                 model = build(spec.model, kind, train.precision)
                 model.compile(
@@ -318,7 +347,7 @@ def run_experiment(
     strategy = strategy or distribute.make_strategy(spec.train)
     if spec.train.deterministic:
         tf.config.experimental.enable_op_determinism()
-    kept = {(r.model, r.repeat): r for r in previous or [] if r.status != Status.interrupted}
+    kept = {(r.model, r.repeat): r for r in previous or [] if r.finished(spec.train.epochs)}
     probe = Probe()
     done_before = sum(len(r.epochs) for r in previous or [])
     observer.run_start(kinds, spec.train.epochs, spec.train.repeats, done_before)

@@ -94,7 +94,8 @@ def run(
     """
     processes = spec.train.processes
     context = multiprocessing.get_context("spawn")  # fresh interpreters: nothing inherited
-    results = _finished_processes(previous or [], len(kinds) * spec.train.repeats)
+    results = _finished_processes(previous or [], len(kinds) * spec.train.repeats,
+                                  spec.train.epochs)  # fmt: skip
     first = len({r.process for r in results})
     environment: dict[str, Any] = {}
     if results and previous_environment:
@@ -142,12 +143,12 @@ def run(
     return fitted, results, environment
 
 
-def _finished_processes(previous: list[RunResult], runs: int) -> list[RunResult]:
+def _finished_processes(previous: list[RunResult], runs: int, epochs: int) -> list[RunResult]:
     """The results of the processes 0, 1, ... that trained all `runs` runs to their end."""
     kept: list[RunResult] = []
     for process in itertools.count():
         mine = [r for r in previous if r.process == process]
-        if len(mine) < runs or any(r.status == Status.interrupted for r in mine):
+        if len(mine) < runs or not all(r.finished(epochs) for r in mine):
             break
         kept += mine
     return kept
