@@ -14,6 +14,7 @@ progress. TensorFlow is imported only by the functions that train.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,7 +212,7 @@ def _train(
 
     if output_dir is not None and previous is None:
         store.check_run_dir(output_dir, force)  # before the slow TensorFlow start
-    _check_data_dir(spec)
+    _check_inputs(spec)
     if spec.train.processes > 1:
         return _train_in_processes(command, kinds, spec, output_dir, force, observer, verbose,
                                    previous)  # fmt: skip
@@ -281,15 +282,54 @@ def _check_processes(spec: RunSpec) -> None:
         )
 
 
-def _check_data_dir(spec: RunSpec) -> None:
-    """A data_dir that does not exist is refused before TensorFlow's slow start."""
+def _check_inputs(spec: RunSpec) -> None:
+    """What the run would fail on later, refused before TensorFlow's slow start and before any
+    results folder is made: a data_dir that does not exist, image folders that cannot or should
+    not be decoded, synthetic data larger than the memory, a TensorBoard folder that cannot be
+    written."""
+    if spec.train.tensorboard:
+        _check_writable(Path(spec.train.tensorboard).expanduser(), "tensorboard")
+    if spec.data.dataset == "synthetic":
+        from dsbench.data import SYNTHETIC_DEFAULT_SIZES, synthetic_bytes
+
+        sizes = (spec.data.train_size or SYNTHETIC_DEFAULT_SIZES[0],
+                 spec.data.test_size or SYNTHETIC_DEFAULT_SIZES[1])  # fmt: skip
+        needed, memory = synthetic_bytes(sum(sizes)), _memory_bytes()
+        if needed > memory // 2:
+            raise DsbenchError(
+                f"train_size {sizes[0]:,} and test_size {sizes[1]:,} synthetic images take "
+                f"{needed / 1e9:,.1f} GB, more than half of this machine's {memory / 1e9:,.1f} GB",
+                "use fewer images",
+                setting=("train_size", "test_size"),
+            )
     if spec.data.dataset != "synthetic" and spec.data.data_dir:
+        from dsbench import data
+
         root = Path(spec.data.data_dir).expanduser()
         if not root.exists():
-            from dsbench.data import OFFLINE_HINT
-
-            raise DsbenchError(f"data dir {root} does not exist", OFFLINE_HINT,
+            raise DsbenchError(f"data dir {root} does not exist", data.OFFLINE_HINT,
                                setting=("data_dir", "dataset"))  # fmt: skip
+        if data.is_image_tree(root):
+            data.choose_images(root, (spec.data.train_size, spec.data.test_size), spec.train.seed)
+
+
+def _check_writable(folder: Path, setting: str) -> None:
+    """`folder` is, or can be made as, a folder this user can write to."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        what = "is not a folder" if not existing.is_dir() else "cannot be written"
+        raise DsbenchError(f"{setting} {folder}: {existing} {what}",
+                           "choose a folder you can write to", setting=setting)  # fmt: skip
+
+
+def _memory_bytes() -> int:
+    """This machine's physical memory (a large number where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 50
 
 
 def sweep(
@@ -342,6 +382,7 @@ def _train_sweep(
 ) -> SweepResult:
     from dsbench import runtime, store
 
+    _check_inputs(spec)
     runtime.load_tensorflow(verbose, multiworker=spec.train.strategy == "multiworker")
     from dsbench import distribute, experiment
 
@@ -369,7 +410,7 @@ def resume(
 
     run_dir = Path(path)
     if store.is_sweep_dir(run_dir):
-        document = store.read_sweep(run_dir, "axes")
+        document = store.read_sweep(run_dir)
         if document.get("status") == "complete":
             raise DsbenchError(f"{run_dir} is already complete", "nothing to resume")
         spec = _saved_spec(document, f"{run_dir}/sweep.json", data_dir)
@@ -488,6 +529,7 @@ def bench(
                            setting="strategy")  # fmt: skip
     if output_dir is not None:
         store.check_run_dir(output_dir, force)
+    _check_inputs(spec)
     runtime.load_tensorflow(verbose)
     from dsbench import experiment
 
@@ -541,10 +583,10 @@ def _report_rows(kind: str, folder: Path) -> pd.DataFrame:
 
     environment = store.read_environment(folder)
     if kind == "bench":
-        document = store.read_json(folder / "bench.json", "rows")
+        document = store.read_bench(folder)
         frame = _bench_rows(pd.DataFrame(document["rows"]))
     elif kind == "sweep":
-        document = store.read_sweep(folder, "rows")
+        document = store.read_sweep(folder)
         frame = pd.DataFrame(document["rows"])
     else:
         run = store.read_run(folder)

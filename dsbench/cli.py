@@ -286,9 +286,9 @@ def report(
     if form == "table" and len(found) == 1 and opts.report_output is None:
         kind, folder = found[0]
         if kind == "bench":
-            render.bench_folder(_console(), folder, store.read_json(folder / "bench.json", "rows"))
+            render.bench_folder(_console(), folder, store.read_bench(folder))
         elif kind == "sweep":
-            render.sweep_folder(_console(), folder, store.read_sweep(folder, "rows", "ratios"))
+            render.sweep_folder(_console(), folder, store.read_sweep(folder))
         else:
             render.run_folder(_console(), store.read_run(folder))
         return

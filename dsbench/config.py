@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import math
 import re
+import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ DEPTHWISE_INITS = ("corrected", "keras")
 SCHEDULES = ("interleaved", "sequential")
 BENCH_MODES = ("train", "infer", "both")  # what `bench` times: a training step, a forward pass
 REFERENCE_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 2))
+SEED_LIMIT = 2**32
+MAX_STEPS_PER_EXECUTION = 1 << 16
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few lines; anything this large is not one
 BLOCKS_HELP = "comma-separated FILTERSxCONVS per block, e.g. 64x2,128x2,256x2"
 
 
@@ -48,12 +52,19 @@ class ModelSpec:
     depthwise_init: str = "corrected"
 
     def __post_init__(self) -> None:
-        pooled = self.input_shape[0] // 2 ** len(self.blocks)
-        if pooled < 1 or self.input_shape[1] // 2 ** len(self.blocks) < 1:
+        height, width = self.input_shape[0], self.input_shape[1]
+        if min(height, width) // 2 ** len(self.blocks) < 1:
             raise DsbenchError(
-                f"{len(self.blocks)} blocks pool a {self.input_shape[0]}x{self.input_shape[1]} "
-                "image down to nothing",
-                "use at most 5 blocks for 32x32 inputs",
+                f"{len(self.blocks)} blocks pool a {height}x{width} image down to nothing",
+                f"use at most {max(min(height, width), 1).bit_length() - 1} blocks for "
+                f"{height}x{width} inputs",
+                setting="blocks",
+            )
+        if self.kernel_size > min(height, width):
+            raise DsbenchError(
+                f"kernel_size {self.kernel_size} is larger than the {height}x{width} input",
+                f"use kernel_size {min(height, width)} or less",
+                setting="kernel_size",
             )
 
     @property
@@ -115,6 +126,22 @@ class TrainSpec:
     # Time to accuracy: training seconds until validation accuracy first reaches this; None:
     # 95% of the lower of the models' best validation accuracies, so that both reach it.
     target_accuracy: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.seed + self.repeats - 1 >= SEED_LIMIT:  # Keras and numpy seeds are 32-bit
+            raise DsbenchError(
+                f"seed {self.seed} with repeats {self.repeats} uses seeds up to "
+                f"{self.seed + self.repeats - 1:,}; seeds must stay below {SEED_LIMIT:,}",
+                "use a smaller seed",
+                setting=("seed", "repeats"),
+            )
+        if self.steps_per_execution > MAX_STEPS_PER_EXECUTION:
+            raise DsbenchError(
+                f"steps_per_execution {self.steps_per_execution:,} is more than "
+                f"{MAX_STEPS_PER_EXECUTION:,}",
+                "use a few steps per execution (1 to 32 is usual)",
+                setting="steps_per_execution",
+            )
 
 
 @dataclass(frozen=True)
@@ -376,15 +403,29 @@ SECTIONS: dict[str, tuple[type, dict[str, Converter]]] = {
 def load_config(path: Path) -> dict[str, dict[str, Any]]:
     """Read a TOML config into validated per-section overrides, e.g. {"train": {"epochs": 2}}."""
     try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        info = Path(path).stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read for ever
+            raise DsbenchError(f"config file {path} is not a regular file",
+                               "give a TOML file", setting="config")  # fmt: skip
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise DsbenchError(f"config file {path} is {info.st_size:,} bytes; a dsbench config "
+                               f"is a few lines (at most {MAX_CONFIG_BYTES:,} bytes)",
+                               "give a TOML file of settings", setting="config")  # fmt: skip
+        with open(path, "rb") as stream:
+            text = stream.read(MAX_CONFIG_BYTES + 1).decode("utf-8")
+        raw = tomllib.loads(text)
     except FileNotFoundError:
         raise DsbenchError(
             f"config file {path} does not exist", "check the config path", setting="config"
         ) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise DsbenchError(f"cannot read config file {path}: {err}") from None
+        raise DsbenchError(f"cannot read config file {path}: {err}", setting="config") from None
     except tomllib.TOMLDecodeError as err:
-        raise DsbenchError(f"config file {path} is not valid TOML: {err}") from None
+        raise DsbenchError(f"config file {path} is not valid TOML: {err}",
+                           setting="config") from None  # fmt: skip
+    except (RecursionError, MemoryError):
+        raise DsbenchError(f"config file {path} nests too deeply to be a dsbench config",
+                           "give a TOML file of settings", setting="config") from None  # fmt: skip
     return validate_config(raw, str(path))
 
 

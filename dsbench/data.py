@@ -10,14 +10,15 @@ arrays and nothing else, so a crafted file cannot run code.
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import pickle
-import tarfile
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -198,7 +199,7 @@ def _load_folder(folder: Path) -> Data:
     parts = []
     for name in (*TRAIN_FILES, TEST_FILE):
         try:
-            check_batch_size((folder / name).stat().st_size, str(folder / name))
+            check_batch_size(regular_file(folder / name).st_size, str(folder / name))
             with open(folder / name, "rb") as stream:
                 parts.append(_read_batch(stream, str(folder / name)))
         except OSError as err:
@@ -206,29 +207,149 @@ def _load_folder(folder: Path) -> Data:
     return _join(parts, str(folder))
 
 
+def regular_file(path: Path) -> os.stat_result:
+    """`path`'s stat when it is a regular file; a FIFO, device or socket is refused without
+    being opened (opening a FIFO blocks until someone writes to it)."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise DsbenchError(f"{path} is not a regular file", "point dsbench at ordinary files",
+                           setting="data_dir")  # fmt: skip
+    return info
+
+
+# The archive is read by dsbench's own bounded walk over its 512-byte tar headers, not by
+# tarfile: tarfile's pax-header parser can spin for ever on a crafted header (CVE-2024-6232,
+# Python < 3.11.10 / 3.12.6), a hard link's header claims size 0 for any content, and a GNU
+# long-name header of any size is read whole. Here every member must be a regular file or a
+# folder; pax and GNU long-name headers (which tar writes for long or non-ASCII names) are
+# read up to a small size by a linear parser; the bytes read are capped before they are read.
+TAR_BLOCK = 512
+MAX_ARCHIVE_BYTES = 8 * MAX_BATCH_BYTES  # the original unpacks to 178 MB: 6 batches and small files
+MAX_TAR_HEADER_BYTES = 64 * 1024  # a pax or long-name header: names and times, never more
+_CHUNK = 1 << 20  # read in bounded pieces, so Ctrl-C and SIGTERM are seen within a second
+_TAR_KINDS = {b"1": "hard link", b"2": "symbolic link", b"3": "device", b"4": "device",
+              b"6": "FIFO"}  # fmt: skip
+_EXTENDED = (b"x", b"g", b"L")  # pax (per member, global), GNU long name
+
+
+class _Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+def _tar_members(stream: _Readable, label: str, wanted: set[str]) -> dict[str, bytes]:
+    """The contents of the `wanted` members of an uncompressed tar stream, read with caps."""
+    found: dict[str, bytes] = {}
+    total = 0
+    refuse = "unpack it yourself and point data_dir at the cifar-10-batches-py folder"
+    extended: dict[str, str] = {}  # what a pax or long-name header says of the next member
+
+    def damaged(what: str) -> DsbenchError:
+        return DsbenchError(f"{label} is not a tar archive ({what})", refuse, setting="data_dir")
+
+    while True:
+        header = stream.read(TAR_BLOCK)
+        if len(header) < TAR_BLOCK or header == bytes(TAR_BLOCK):
+            return found  # the end-of-archive blocks (or a cut archive: members are checked)
+        unsigned = sum(header[:148]) + 8 * 32 + sum(header[156:])
+        try:
+            checksum = int(header[148:156].split(b"\0")[0].strip() or b"-1", 8)
+            size = int(header[124:136].split(b"\0")[0].strip() or b"0", 8)
+        except ValueError:
+            raise damaged("a header is damaged") from None
+        if checksum != unsigned:
+            raise damaged("bad header checksum")
+        name = header[:100].split(b"\0")[0].decode("utf-8", "replace")
+        if header[257:263] == b"ustar\0" and header[345] != 0:  # POSIX ustar: a name prefix
+            name = header[345:500].split(b"\0")[0].decode("utf-8", "replace") + "/" + name
+        kind = header[156:157]
+        if kind in _EXTENDED:
+            if size > MAX_TAR_HEADER_BYTES:
+                raise damaged(f"an extended header of {size:,} bytes")
+            total += TAR_BLOCK + -(-size // TAR_BLOCK) * TAR_BLOCK
+            body = _read_exactly(stream, -(-size // TAR_BLOCK) * TAR_BLOCK, label)[:size]
+            if kind == b"L":
+                extended["path"] = body.split(b"\0")[0].decode("utf-8", "replace")
+            elif kind == b"x":
+                extended.update(_pax_records(body, damaged))
+            continue
+        name, size = extended.pop("path", name), int(extended.pop("size", size))
+        extended.clear()
+        if kind not in (b"0", b"\0", b"5", b"7"):
+            what = _TAR_KINDS.get(kind, f"member of type {kind.decode('latin-1')!r}")
+            raise DsbenchError(
+                f"{label} holds a {what} ({name[:80]!r}); dsbench reads only regular files "
+                "from a CIFAR-10 archive",
+                refuse,
+                setting="data_dir",
+            )
+        padded = -(-size // TAR_BLOCK) * TAR_BLOCK
+        total += TAR_BLOCK + padded
+        if total > MAX_ARCHIVE_BYTES:
+            raise DsbenchError(
+                f"{label} unpacks to more than {MAX_ARCHIVE_BYTES:,} bytes, more than "
+                "CIFAR-10 holds",
+                "use the original cifar-10-python.tar.gz",
+                setting="data_dir",
+            )
+        if name.removeprefix("./") in wanted and kind != b"5":
+            check_batch_size(size, f"{label}:{name}")
+            found[name.removeprefix("./")] = _read_exactly(stream, size, f"{label}:{name}")
+            padded -= size
+        while padded > 0:  # skip the rest of this member, a bounded piece at a time
+            skipped = len(stream.read(min(padded, _CHUNK)))
+            if skipped == 0:
+                return found
+            padded -= skipped
+
+
+def _pax_records(body: bytes, damaged: Callable[[str], DsbenchError]) -> dict[str, str]:
+    """The path and size of a pax header ('LEN key=value\\n' records), parsed in one pass."""
+    records: dict[str, str] = {}
+    position = 0
+    while position < len(body) and body[position] != 0:
+        space = body.find(b" ", position, position + 20)
+        if space < 0 or not body[position:space].isdigit():
+            raise damaged("a damaged pax header")
+        length = int(body[position:space])
+        record = body[space + 1 : position + length]
+        if length <= space - position or not record.endswith(b"\n") or b"=" not in record:
+            raise damaged("a damaged pax header")
+        key, value = record[:-1].split(b"=", 1)
+        if key in (b"path", b"size"):
+            records[key.decode()] = value.decode("utf-8", "replace")
+        position += length
+    if "size" in records and not records["size"].isdigit():
+        raise damaged("a pax header with a bad size")
+    return records
+
+
+def _read_exactly(stream: _Readable, size: int, label: str) -> bytes:
+    pieces, left = [], size
+    while left > 0:
+        piece = stream.read(min(left, _CHUNK))
+        if not piece:
+            raise _corrupt(label, EOFError(f"{size - left:,} of {size:,} bytes"))
+        pieces.append(piece)
+        left -= len(piece)
+    return b"".join(pieces)
+
+
 def _load_archive(archive: Path) -> Data:
     label = str(archive)
+    names = [f"{FOLDER}/{name}" for name in (*TRAIN_FILES, TEST_FILE)]
     try:
-        with tarfile.open(archive, "r:gz") as tar:
-            parts = []
-            for name in (*TRAIN_FILES, TEST_FILE):
-                try:
-                    member = tar.getmember(f"{FOLDER}/{name}")
-                except KeyError:
-                    raise DsbenchError(
-                        f"{label} lacks {FOLDER}/{name}",
-                        "use the original cifar-10-python.tar.gz",
-                    ) from None
-                stream = tar.extractfile(member)
-                if stream is None:
-                    raise DsbenchError(f"{label}: {FOLDER}/{name} is not a regular file")
-                check_batch_size(member.size, f"{label}:{FOLDER}/{name}")
-                # Read fully first, so a truncated archive fails here with a clear message.
-                parts.append(_read_batch(io.BytesIO(stream.read()), f"{label}:{FOLDER}/{name}"))
+        regular_file(archive)
+        with gzip.open(archive, "rb") as stream:
+            found = _tar_members(stream, label, set(names))
     except DsbenchError:
         raise
-    except Exception as err:  # tarfile, gzip, zlib and EOF errors all mean a damaged archive
+    except Exception as err:  # gzip, zlib and EOF errors all mean a damaged archive
         raise _corrupt(label, err) from None
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise DsbenchError(f"{label} lacks {', '.join(missing)}",
+                           "use the original cifar-10-python.tar.gz", setting="data_dir")  # fmt: skip
+    parts = [_read_batch(io.BytesIO(found.pop(name)), f"{label}:{name}") for name in names]
     return _join(parts, label)
 
 
@@ -349,6 +470,11 @@ def synthetic(train_size: int, test_size: int, seed: int) -> Data:
 SYNTHETIC_DEFAULT_SIZES = (5000, 1000)
 
 
+def synthetic_bytes(images: int, shape: tuple[int, int, int] = IMAGE_SHAPE) -> int:
+    """Memory that `images` synthetic images take: uint8 arrays, float32 copies per batch aside."""
+    return images * int(np.prod(shape))
+
+
 def load(spec: DataSpec, seed: int, progress: Callable[[int, int], None] | None = None) -> Data:
     """The data `spec` asks for, subset to train_size/test_size (seeded, class-balanced).
 
@@ -360,10 +486,9 @@ def load(spec: DataSpec, seed: int, progress: Callable[[int, int], None] | None 
         test_size = spec.test_size or SYNTHETIC_DEFAULT_SIZES[1]
         return synthetic(train_size, test_size, seed)
     root = Path(spec.data_dir).expanduser() if spec.data_dir else None
-    if root is not None and is_image_tree(root):
-        data = load_image_tree(root, progress)
-    else:
-        data = load_cifar10(spec.data_dir)
+    if root is not None and is_image_tree(root):  # subset by file name, decode only those
+        return load_image_tree(root, progress, (spec.train_size, spec.test_size), seed)
+    data = load_cifar10(spec.data_dir)
     x_train, y_train = balanced_subset(data.x_train, data.y_train, spec.train_size, seed, "train")
     x_test, y_test = balanced_subset(data.x_test, data.y_test, spec.test_size, seed + 1, "test")
     return Data(x_train, y_train, x_test, y_test, data.source, data.classes)
@@ -381,12 +506,17 @@ def is_image_tree(root: Path) -> bool:
     return (root / "train").is_dir() and ((root / "test").is_dir() or (root / "val").is_dir())
 
 
-def load_image_tree(root: Path, progress: Callable[[int, int], None] | None = None) -> Data:
-    """Decode every image of train/<class>/ and test/<class>/ (or val/) into uint8 arrays.
+# Decoded images are held in memory: a folder is refused before decoding when one image has
+# more pixels than MAX_IMAGE_PIXELS, or when the images would take more than
+# MAX_EXPANSION times their size on disk (and more than FREE_DECODED_BYTES): a decompression bomb.
+MAX_IMAGE_PIXELS = 8192 * 8192
+FREE_DECODED_BYTES = 256 * 1024 * 1024
+MAX_EXPANSION = 64  # PNG photos expand 2-4x, JPEG 5-30x; a bomb 1,000x and more
 
-    Any size and number of classes; all images must share one size (say which do not). Class
-    indices follow the sorted class folder names of train/.
-    """
+
+def list_image_tree(root: Path) -> tuple[list[str], dict[str, list[tuple[Path, int]]]]:
+    """(class names, {"train"/"test": [(file, class index)]}) of an image-folder tree, without
+    opening any image; anything under an image name that is not a regular file is refused."""
     held_out = root / "test" if (root / "test").is_dir() else root / "val"
     classes = sorted(d.name for d in (root / "train").iterdir() if d.is_dir())
     if len(classes) < 2:
@@ -398,7 +528,7 @@ def load_image_tree(root: Path, progress: Callable[[int, int], None] | None = No
             set(held_classes) - set(classes)
         )
         raise DsbenchError(
-            f"{held_out} and {root / 'train'} hold different classes: {', '.join(missing)} "
+            f"{held_out} and {root / 'train'} hold different classes: {', '.join(missing[:5])} "
             f"{'missing from' if set(classes) - set(held_classes) else 'only in'} {held_out.name}/",
             TREE_HINT,
             setting="data_dir",
@@ -410,58 +540,148 @@ def load_image_tree(root: Path, progress: Callable[[int, int], None] | None = No
     }  # fmt: skip
     for split, folder in (("train", root / "train"), ("test", held_out)):
         counts = {name: 0 for name in classes}
-        for _, index in files[split]:
+        for path, index in files[split]:
+            regular_file(path)
             counts[classes[index]] += 1
         empty = [name for name, n in counts.items() if n == 0]
         if empty:
-            raise DsbenchError(f"{folder}: no images in {', '.join(empty)}",
+            raise DsbenchError(f"{folder}: no images in {', '.join(empty[:5])}",
                                f"add {', '.join(IMAGE_SUFFIXES)} files", setting="data_dir")  # fmt: skip
+    return classes, files
+
+
+def choose_images(
+    root: Path, sizes: tuple[int | None, int | None], seed: int
+) -> tuple[list[str], dict[str, list[tuple[Path, int]]], tuple[int, int, int]]:
+    """The image files a run will decode (a seeded, class-balanced subset of each split's
+    file names, the same as balanced_subset picks from decoded images) and their shape, from
+    the files' headers alone: refused early when they cannot or should not be decoded."""
+    classes, files = list_image_tree(root)
+    for offset, (split, size) in enumerate(zip(("train", "test"), sizes, strict=True)):
+        labels = np.array([index for _, index in files[split]], dtype=np.int64)
+        chosen = subset_index(labels, size, seed + offset, split)
+        files[split] = [files[split][i] for i in chosen]
+    shape = check_image_budget([path for split in files.values() for path, _ in split])
+    return classes, files, shape
+
+
+def load_image_tree(
+    root: Path,
+    progress: Callable[[int, int], None] | None = None,
+    sizes: tuple[int | None, int | None] = (None, None),
+    seed: int = 0,
+) -> Data:
+    """Decode the images of train/<class>/ and test/<class>/ (or val/) into uint8 arrays.
+
+    `sizes` (train, test) picks a seeded, class-balanced subset of file names first (the same
+    images balanced_subset would pick), and only those are decoded. Any size and number of
+    classes; all images must share one size (say which do not). Class indices follow the
+    sorted class folder names of train/.
+    """
+    classes, files, shape = choose_images(root, sizes, seed)
     total = len(files["train"]) + len(files["test"])
     arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    shape: tuple[int, ...] | None = None
     done = 0
     for split in ("train", "test"):
-        images: np.ndarray | None = None
+        images = aligned_empty((len(files[split]), *shape), np.uint8)
         labels = np.array([index for _, index in files[split]], dtype=np.int64)
         for i, (path, _) in enumerate(files[split]):
             pixels = _decode(path)
-            if shape is None:
-                shape = pixels.shape
             if pixels.shape != shape:
                 raise DsbenchError(
                     f"{path} is {pixels.shape[1]}x{pixels.shape[0]}, the images before it "
                     f"{shape[1]}x{shape[0]}: all images must share one size",
                     "resize them to one size first", setting="data_dir",
                 )  # fmt: skip
-            if images is None:
-                images = aligned_empty((len(files[split]), *shape), np.uint8)
             images[i] = pixels
             done += 1
             if progress is not None and (done % 256 == 0 or done == total):
                 progress(done, total)
-        assert images is not None
         arrays[split] = (images, labels)
     source = f"image folders {root} ({len(classes)} classes)"
     return Data(*arrays["train"], *arrays["test"], source, tuple(classes))
 
 
+def check_image_budget(paths: list[Path]) -> tuple[int, int, int]:
+    """The images' shape (H, W, 3), read from their headers alone; refused when one image is
+    too large, they differ in size, or decoding them all would take more memory than their
+    size on disk makes plausible."""
+    from PIL import Image
+
+    shape: tuple[int, int, int] | None = None
+    on_disk = 0
+    for path in paths:
+        try:
+            with Image.open(path) as image:  # reads the header, not the pixels
+                width, height = image.size
+        except Exception as err:  # every Pillow failure means "not an image"
+            raise _unreadable(path, err) from None
+        if width * height > MAX_IMAGE_PIXELS:
+            raise DsbenchError(
+                f"image {path} is {width:,}x{height:,} pixels, more than the "
+                f"{MAX_IMAGE_PIXELS:,} dsbench decodes per image",
+                "resize it, or remove it", setting="data_dir",
+            )  # fmt: skip
+        if shape is None:
+            shape = (height, width, 3)
+        elif (height, width, 3) != shape:
+            raise DsbenchError(
+                f"{path} is {width}x{height}, the images before it {shape[1]}x{shape[0]}: "
+                "all images must share one size",
+                "resize them to one size first", setting="data_dir",
+            )  # fmt: skip
+        on_disk += path.stat().st_size
+    assert shape is not None
+    decoded = len(paths) * shape[0] * shape[1] * 3
+    if decoded > max(FREE_DECODED_BYTES, MAX_EXPANSION * on_disk):
+        raise DsbenchError(
+            f"the {len(paths):,} images would take {decoded / 1e6:,.0f} MB decoded, "
+            f"{decoded / max(on_disk, 1):,.0f}x their {on_disk / 1e6:,.1f} MB on disk (the "
+            f"limit is {MAX_EXPANSION}x beyond {FREE_DECODED_BYTES / 1e6:,.0f} MB): "
+            "a decompression bomb?",
+            "use smaller images, or a smaller train_size / test_size", setting="data_dir",
+        )  # fmt: skip
+    return shape
+
+
 def _decode(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    """An image as uint8 RGB; 16- and 32-bit grayscale are rescaled, not clipped to white."""
+    from PIL import Image
 
     try:
         with Image.open(path) as image:
+            if image.mode.startswith("I") or image.mode == "F":
+                return _gray_to_rgb(np.asarray(image), image.mode)
             return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except (OSError, UnidentifiedImageError, ValueError) as err:
-        raise DsbenchError(f"cannot read image {path} ({err})", "delete or replace the file",
-                           setting="data_dir") from None  # fmt: skip
+    except Exception as err:  # Pillow raises OSError, SyntaxError, ValueError,
+        raise _unreadable(path, err) from None  # DecompressionBombError, MemoryError, ...
 
 
-def balanced_subset(
-    x: np.ndarray, y: np.ndarray, size: int | None, seed: int, split: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """A seeded subset of `size` images with classes as equal as possible (all if size is None)."""
+def _gray_to_rgb(values: np.ndarray, mode: str) -> np.ndarray:
+    """16-bit (I;16*, or I holding 16-bit values as PNG gives them), 32-bit (I) and float (F,
+    taken as 0..1) grayscale scaled to 0..255, then repeated into three channels."""
+    values = values.astype(np.float64)
+    if mode == "F":
+        scaled = values * 255.0
+    elif mode.startswith("I;16") or values.max(initial=0) <= 65535:
+        scaled = values / 257.0
+    else:
+        scaled = values / 16843009.0  # (2**32 - 1) / 255
+    gray = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=-1)
+
+
+def _unreadable(path: Path, err: BaseException) -> DsbenchError:
+    reason = (str(err).splitlines() or [type(err).__name__])[0][:160] or type(err).__name__
+    return DsbenchError(f"cannot read image {path} ({reason})", "delete or replace the file",
+                        setting="data_dir")  # fmt: skip
+
+
+def subset_index(y: np.ndarray, size: int | None, seed: int, split: str) -> np.ndarray:
+    """The sorted indices of a seeded subset of `size` images with classes as equal as
+    possible (all of them if size is None)."""
     if size is None or size == len(y):
-        return x, y
+        return np.arange(len(y))
     if size > len(y):
         raise DsbenchError(
             f"{split}_size {size} is larger than the {len(y)} {split} images the source holds",
@@ -484,10 +704,18 @@ def balanced_subset(
                 setting=f"{split}_size",
             )
         chosen.append(rng.choice(members, per_class[c], replace=False))
-    index = np.sort(np.concatenate(chosen))
-    return np.take(x, index, axis=0, out=aligned_empty((len(index), *x.shape[1:]), x.dtype)), y[
-        index
-    ]
+    return np.sort(np.concatenate(chosen))
+
+
+def balanced_subset(
+    x: np.ndarray, y: np.ndarray, size: int | None, seed: int, split: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded subset of `size` images with classes as equal as possible (all if size is None)."""
+    if size is None or size == len(y):
+        return x, y
+    index = subset_index(y, size, seed, split)
+    out = aligned_empty((len(index), *x.shape[1:]), x.dtype)
+    return np.take(x, index, axis=0, out=out), y[index]
 
 
 # ---------------------------------------------------------------- tf.data pipelines

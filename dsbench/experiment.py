@@ -76,7 +76,9 @@ def check_fits(spec: RunSpec, data: Data) -> None:
             f"set input_shape = {list(shape)} or leave it out",
             setting="input_shape",
         )
-    classes = int(max(data.y_train.max(initial=0), data.y_test.max(initial=0))) + 1
+    # An image tree has as many classes as class folders, whichever a subset happens to hold.
+    classes = len(data.classes) or int(max(data.y_train.max(initial=0),
+                                           data.y_test.max(initial=0))) + 1  # fmt: skip
     if classes != spec.model.num_classes:
         raise DsbenchError(
             f"num_classes {spec.model.num_classes} does not match the data's {classes} classes",

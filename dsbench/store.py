@@ -8,10 +8,12 @@ sweep.png and one run folder per point under points/.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from dsbench import stats
+from dsbench import schema, stats
 from dsbench._version import __version__
 from dsbench.config import KINDS
 from dsbench.errors import RUNTIME, DsbenchError
@@ -74,17 +76,34 @@ def atomic_json(path: Path, document: Any) -> None:
     atomic_text(path, json.dumps(to_jsonable(document), indent=2) + "\n")
 
 
+MAX_RESULTS_FILE_BYTES = 256 * 1024 * 1024  # a results file of many repeats is a few MB
+
+
 def read_json(path: Path, *keys: str) -> dict[str, Any]:
     """A JSON object from `path`; a clear error when it is unreadable or lacks one of `keys`."""
+    path = Path(path)
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        document = json.loads(_read_bytes(path).decode("utf-8"))
         if not isinstance(document, dict):
             raise ValueError("not a JSON object")
-        for key in keys:
-            document[key]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
-        raise DsbenchError(f"{path} is broken ({err})", "rerun the command that wrote it") from None
+        missing = [key for key in keys if key not in document]
+        if missing:
+            raise ValueError(f"it has no {', '.join(repr(k) for k in missing)}")
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, MemoryError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:200]
+        raise schema.broken(path, reason) from None
     return document
+
+
+def _read_bytes(path: Path) -> bytes:
+    """A results file's bytes: a regular file of bounded size (a FIFO would block for ever)."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(f"{path.name} is not a regular file")
+    if info.st_size > MAX_RESULTS_FILE_BYTES:
+        raise OSError(f"{info.st_size:,} bytes, more than dsbench ever writes")
+    with open(path, "rb") as stream:
+        return stream.read(MAX_RESULTS_FILE_BYTES + 1)
 
 
 def default_run_dir(command: str) -> Path:
@@ -389,7 +408,7 @@ def folder_kind(path: Path) -> str | None:
 def read_environment(run_dir: Path) -> dict[str, Any]:
     """A results folder's environment.json ({} when it has none, as folders of old versions)."""
     path = Path(run_dir) / "environment.json"
-    return read_json(path) if path.is_file() else {}
+    return schema.environment(read_json(path), path) if path.exists() else {}
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:
@@ -403,29 +422,28 @@ def read_run(run_dir: Path) -> dict[str, Any]:
             "give a folder written by dsbench train, compare or sweep",
         )
     path = run_dir / "summary.json"
-    document = read_json(path, "models")
-    models = document["models"]
-    if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
-        raise DsbenchError(f"{path} is broken ('models' is not a list of rows)")
-    summary = pd.DataFrame(models)
-    if not summary.empty and not {"model", "params"} <= set(summary.columns):
-        raise DsbenchError(f"{path} is broken (rows lack 'model' or 'params')")
+    document = schema.summary(read_json(path, "models"), path)
+    history = _read_csv(run_dir / "history.csv")
     return {
         "document": document,
-        "summary": summary,
-        "history": _read_csv(run_dir / "history.csv"),
+        "summary": pd.DataFrame(document["models"]),
+        "history": schema.history(history, run_dir / "history.csv")
+        if history is not None
+        else None,
         "path": run_dir,
     }
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:
     """A CSV results file, None when absent, a clear error when broken."""
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return None
     try:
-        return pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError) as err:
-        raise DsbenchError(f"{path} is broken ({err})", "rerun the command that wrote it") from None
+        return pd.read_csv(io.BytesIO(_read_bytes(path)))
+    except (OSError, ValueError, pd.errors.ParserError, RecursionError, MemoryError) as err:
+        raise schema.broken(
+            path, str(err).splitlines()[0][:200] if str(err) else "unreadable"
+        ) from None
 
 
 def load_results(run_dir: Path) -> list[RunResult]:
@@ -435,6 +453,7 @@ def load_results(run_dir: Path) -> list[RunResult]:
     runs = _read_csv(run_dir / "runs.csv")
     if runs is None:
         return []
+    runs = schema.runs(runs, run_dir / "runs.csv")
     results = []
     if history is not None and "process" not in history.columns:
         history = history.assign(process=0)  # folders written before --processes existed
@@ -486,9 +505,16 @@ def write_sweep(
         atomic_write(run_dir / "sweep.png", plot_png)
 
 
-def read_sweep(run_dir: Path, *keys: str) -> dict[str, Any]:
-    """A sweep folder's sweep.json; a clear error when it is unreadable or lacks one of `keys`."""
-    return read_json(Path(run_dir) / "sweep.json", *keys)
+def read_sweep(run_dir: Path) -> dict[str, Any]:
+    """A sweep folder's sweep.json, checked (schema.sweep)."""
+    path = Path(run_dir) / "sweep.json"
+    return schema.sweep(read_json(path), path)
+
+
+def read_bench(run_dir: Path) -> dict[str, Any]:
+    """A bench folder's bench.json, checked (schema.bench)."""
+    path = Path(run_dir) / "bench.json"
+    return schema.bench(read_json(path), path)
 
 
 # ---------------------------------------------------------------- checkpoints

@@ -146,6 +146,13 @@ def steps_per_epoch(spec: RunSpec, data: Data) -> int:
             f"use batch_size {len(data.y_train)} or less, or a larger train_size",
             setting=("batch_size", "train_size"),
         )
+    if spec.train.steps_per_execution > steps:
+        raise DsbenchError(
+            f"steps_per_execution {spec.train.steps_per_execution} is more than the {steps} "
+            "training steps of an epoch",
+            f"use steps_per_execution {steps} or less",
+            setting="steps_per_execution",
+        )
     return steps
 
 

@@ -121,9 +121,11 @@ def test_a_folder_of_processes_round_trips(made_results: Any, tmp_path: Path) ->
 def test_resuming_keeps_the_processes_that_finished(made_results: Any) -> None:
     results = _three_processes(made_results)
     results[3].status = Status.interrupted  # separable of process 2
-    kept = workers._finished_processes(results, runs=2)
+    kept = workers._finished_processes(results, runs=2, epochs=4)
     assert [r.process for r in kept] == [0, 0]
-    assert workers._finished_processes(results[:1], runs=2) == []  # process 1 half done
+    assert workers._finished_processes(results[:1], runs=2, epochs=4) == []  # process 1 half done
+    # a process killed mid-training saved its runs as "complete" with fewer epochs
+    assert workers._finished_processes(results, runs=2, epochs=5) == []
 
 
 class _Recorder(Observer):

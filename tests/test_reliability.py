@@ -176,13 +176,19 @@ def test_report_on_folders_that_are_not_results(tmp_path: Path, invoke: Any, one
     assert result.exit_code == 2 and "not a dsbench results folder" in one_line(result.output)
     (tmp_path / "summary.json").write_text("{broken")
     result = invoke(["report", str(tmp_path)])
-    assert result.exit_code == 2 and "summary.json is broken" in one_line(result.output)
+    assert result.exit_code == 2 and "summary.json is not a dsbench results file" in one_line(
+        result.output
+    )
     (tmp_path / "summary.json").write_text('{"models": 3}')
-    assert "summary.json is broken" in one_line(invoke(["report", str(tmp_path)]).output)
+    assert "summary.json is not a dsbench results file" in one_line(
+        invoke(["report", str(tmp_path)]).output
+    )
     (tmp_path / "summary.json").write_text('{"models": [{"model": "normal", "params": 1}]}')
     (tmp_path / "history.csv").write_text('a,b\n"1,2\n')
     result = invoke(["report", str(tmp_path)])
-    assert result.exit_code == 2 and "history.csv is broken" in one_line(result.output)
+    assert result.exit_code == 2 and "history.csv is not a dsbench results file" in one_line(
+        result.output
+    )
 
 
 # ---------------------------------------------------------------- faults during training

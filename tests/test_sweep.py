@@ -40,7 +40,7 @@ def test_summary_only_equals_summary_for_each_point(tmp_path: Path, invoke: Any)
     assert report.exit_code == 0 and "6,273,098 / 200,541" in report.output  # the k=7 point
     (tmp_path / "s" / "sweep.json").write_text('{"rows": [')  # torn by hand
     broken = invoke(["report", str(tmp_path / "s")])
-    assert broken.exit_code == 2 and "sweep.json is broken" in broken.output
+    assert broken.exit_code == 2 and "sweep.json is not a dsbench results file" in broken.output
     assert "Traceback" not in broken.output
 
 
