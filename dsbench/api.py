@@ -559,8 +559,9 @@ def report(paths: Sequence[PathLike]) -> pd.DataFrame:
     from dsbench import store
 
     frames = []
+    seen: set[tuple[int, int]] = set()  # a folder given twice, or reached twice, is shown once
     for path in paths:
-        for kind, folder in store.find_results(Path(path)):
+        for kind, folder in store.find_results(Path(path), seen):
             frames.append(_report_rows(kind, folder))
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run"])
     first = [c for c in REPORT_CONTEXT if c in rows.columns]

@@ -138,9 +138,10 @@ def _flagged(text: str, settings: tuple[str, ...]) -> str:
 
 def _error(message: str, hint: str = "") -> None:
     from rich.console import Console
-    from rich.markup import escape
 
-    text = f"[bold red]error:[/] {escape(message)}" + (f" [dim]({escape(hint)})[/]" if hint else "")
+    from dsbench.render import inert
+
+    text = f"[bold red]error:[/] {inert(message)}" + (f" [dim]({inert(hint)})[/]" if hint else "")
     Console(stderr=True, highlight=False, soft_wrap=True).print(text)
 
 
@@ -282,7 +283,8 @@ def report(
     from dsbench import render, store
 
     form = "json" if opts.json_output else opts.report_format
-    found = [hit for path in run_dirs for hit in store.find_results(path)]
+    seen: set[tuple[int, int]] = set()
+    found = [hit for path in run_dirs for hit in store.find_results(path, seen)]
     if form == "table" and len(found) == 1 and opts.report_output is None:
         kind, folder = found[0]
         if kind == "bench":

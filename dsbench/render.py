@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,21 @@ if TYPE_CHECKING:
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+# Control characters (terminal escape sequences among them) and bidirectional overrides.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: Any) -> str:
+    """Text read from a file or a path, safe on any terminal: control characters (escape
+    sequences) become '?', bytes that are not UTF-8 become '?'."""
+    return _CONTROL.sub("?", str(text).encode("utf-8", "replace").decode("utf-8"))
+
+
+def inert(text: Any) -> str:
+    """`printable` text for a place where Rich reads markup: '[' is shown, not interpreted."""
+    return escape(printable(text))
 
 
 def count(value: Any) -> str:
@@ -103,7 +119,7 @@ def fit(console: Console, table: Table, *narrower: Table) -> RenderableType:
     cells = [[str(cell) for cell in column._cells] for column in table.columns]
     records: list[RenderableType] = [Text(str(table.title or ""), style="italic")]
     for index in range(table.row_count):
-        record = Table(title=cells[0][index], title_justify="left", show_header=False)
+        record = Table(title=Text(cells[0][index]), title_justify="left", show_header=False)
         record.add_column("field")
         record.add_column("value", justify="right", no_wrap=True)
         for header, column in zip(headers[1:], cells[1:], strict=True):
@@ -354,8 +370,8 @@ def report_table(rows: pd.DataFrame) -> Table:
         table.add_column(header, justify="right", no_wrap=True)
     for _, row in rows.iterrows():
         table.add_row(
-            str(row["run"]),
-            str(row["model"]),
+            Text(printable(row["run"])),
+            Text(printable(row["model"])),
             *[
                 _cell(row, column, fmt) if column in row else "–"
                 for _, column, fmt in REPORT_COLUMNS
@@ -406,7 +422,7 @@ class RichObserver(Observer):
             self.progress = None
 
     def device(self, line: str) -> None:
-        self.console.print(escape(line))
+        self.console.print(inert(line))
 
     def decoding(self, done: int, total: int) -> None:
         if self.progress is None:
@@ -420,7 +436,7 @@ class RichObserver(Observer):
 
     def data_loaded(self, source: str, train_images: int, test_images: int, rescale: bool) -> None:
         self.console.print(
-            f"data: {source}, {train_images:,} train / {test_images:,} validation images"
+            f"data: {inert(source)}, {train_images:,} train / {test_images:,} validation images"
             + ("" if rescale else " (raw 0..255 pixels)")
         )
 
@@ -430,7 +446,7 @@ class RichObserver(Observer):
             self.overall = self.progress.add_task("sweep points", total=total, metrics="")
 
     def point_done(self, label: str) -> None:
-        self.console.print(f"[bold]point done[/]: {label}")
+        self.console.print(f"[bold]point done[/]: {inert(label)}")
         if self.progress and self.overall is not None:
             self.progress.advance(self.overall)
 
@@ -516,10 +532,10 @@ def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
         ) -> str:
             return f"{_cell(n, column, fmt)} / {_cell(s, column, fmt)}"
 
-        cells = [
+        cells: list[str | Text] = [
             str(ratio_row.kernel_size),
             f"{ratio_row.width:g}",
-            str(normal["scaled_blocks"]),
+            Text(printable(normal["scaled_blocks"])),
             pair("params", count),
             pair("macs_per_image", millions),
         ]
@@ -559,7 +575,9 @@ def comparison(console: Console, summary: pd.DataFrame, title: str, warnings: li
     tables = [compare_table(summary, title, compact) for compact in (False, True)]
     for table in tables:
         table.caption = (
-            f"{device.removeprefix('device: ')}; {table.caption}" if device else table.caption
+            f"{inert(device.removeprefix('device: '))}; {table.caption}"
+            if device
+            else table.caption
         )
     console.print(fit(console, *tables))
     warn(console, warnings)
@@ -568,7 +586,7 @@ def comparison(console: Console, summary: pd.DataFrame, title: str, warnings: li
 def warn(console: Console, warnings: Iterable[str]) -> None:
     """Warnings under a table, one line each (as hyperfine gives them)."""
     for warning in warnings:
-        console.print(f"[yellow]warning:[/] {escape(warning)}")
+        console.print(f"[yellow]warning:[/] {inert(warning)}")
 
 
 def result(console: Console, result: Any) -> None:
@@ -588,7 +606,7 @@ def result(console: Console, result: Any) -> None:
         comparison(console, result.summary, title, result.warnings,
                    str(result.environment.get("device", "")))  # fmt: skip
     where = f"{result.run_dir}/" if result.run_dir else "not written here (a non-chief worker)"
-    console.print(f"results: {where}")
+    console.print(f"results: {inert(where)}")
 
 
 def run_folder(console: Console, run: dict[str, Any]) -> None:
@@ -597,7 +615,7 @@ def run_folder(console: Console, run: dict[str, Any]) -> None:
     settings = doc.get("settings", {})
     data, train = settings.get("data", {}), settings.get("train", {})
     title = (
-        f"{run['path']}: "
+        f"{inert(run['path'])}: "
         + comparison_title(
             doc.get("command", "?"),
             data.get("dataset", "?"),
@@ -620,7 +638,7 @@ def sweep_folder(console: Console, run_dir: Any, document: dict[str, Any]) -> No
     import pandas as pd
 
     rows, ratios = pd.DataFrame(document["rows"]), pd.DataFrame(document["ratios"])
-    title = f"{run_dir}: dsbench sweep, {len(ratios)} points ({document.get('status', '?')})"
+    title = f"{inert(run_dir)}: dsbench sweep, {len(ratios)} points ({document.get('status', '?')})"
     if ratios.empty:
         console.print(f"{title}: no point has finished yet")
     else:
@@ -662,7 +680,7 @@ def bench_folder(console: Console, run_dir: Any, document: dict[str, Any]) -> No
     """A bench folder's table from its bench.json."""
     import pandas as pd
 
-    title = f"{run_dir}: dsbench bench, target ±{document.get('precision_target', 0.05):.0%}"
+    title = f"{inert(run_dir)}: dsbench bench, target ±{document.get('precision_target', 0.05):.0%}"
     bench_report(console, pd.DataFrame(document["rows"]), title, document.get("warnings") or [])
 
 
@@ -685,7 +703,11 @@ def export(rows: pd.DataFrame, form: str) -> str:
 
     from dsbench.records import to_jsonable
 
-    warnings = list(rows.attrs.get("warnings", []))
+    warnings = [printable(w) for w in rows.attrs.get("warnings", [])]
+    if form != "json":  # JSON escapes control characters itself
+        rows = rows.apply(
+            lambda c: c.map(printable, na_action="ignore") if c.dtype == object else c
+        )
     if form == "json":
         document = {"rows": rows.to_dict(orient="records"), "warnings": warnings}
         return json.dumps(to_jsonable(document), indent=2) + "\n"

@@ -118,7 +118,9 @@ def summary(document: Any, path: Path) -> dict[str, Any]:
         raise broken(path, "'kinds' is not a list of models")
     for index, kind in enumerate(kinds):
         _choice(kind, KINDS, path, f"'kinds'[{index}]")
-    _rows(document["models"], path, "'models'", ("model", "params"))
+    models = _rows(document["models"], path, "'models'", ("model", "params"))
+    if len({row["model"] for row in models}) != len(models):
+        raise broken(path, "'models' lists a model twice")
     settings(document, path)
     ratios = document.get("ratios") or {}
     if not isinstance(ratios, dict) or not all(
@@ -147,8 +149,15 @@ def sweep(document: Any, path: Path) -> dict[str, Any]:
             or not all(isinstance(v, kind) and not isinstance(v, bool) for v in values)
         ):
             raise broken(path, f"'axes'.{key} is not a list of values")
-    _rows(document["rows"], path, "'rows'", ("point", "model"))
-    _rows(document.get("ratios") or [], path, "'ratios'", ("point",))
+    rows = _rows(document["rows"], path, "'rows'", ("point", "model", "scaled_blocks"))
+    ratios = _rows(document.get("ratios") or [], path, "'ratios'",
+                   ("point", "kernel_size", "width", "params_ratio", "macs_ratio"))  # fmt: skip
+    for index, ratio in enumerate(ratios):  # each point's ratio stands on one row per model
+        models = sorted(row["model"] for row in rows if row["point"] == ratio["point"])
+        if models != sorted(KINDS):
+            raise broken(path, f"'ratios'[{index}] has not one row per model in 'rows'")
+    if len({r["point"] for r in ratios}) != len(ratios):
+        raise broken(path, "'ratios' lists a point twice")
     settings(document, path)
     return document
 

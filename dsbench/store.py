@@ -373,31 +373,48 @@ def is_sweep_dir(run_dir: Path) -> bool:
 MARKERS = {"summary.json": "run", "sweep.json": "sweep", "bench.json": "bench"}
 
 
-def find_results(path: Path) -> list[tuple[str, Path]]:
+MAX_FOLDERS_SEARCHED = 100_000  # a walk of more folders than this is not a results tree
+
+
+def find_results(path: Path, seen: set[tuple[int, int]] | None = None) -> list[tuple[str, Path]]:
     """(kind, folder) for a results folder, or for every results folder below `path` (a
-    parent holding many runs); a sweep's own points and checkpoints are not listed apart."""
+    parent holding many runs); a sweep's own points and checkpoints are not listed apart.
+
+    Each folder is visited once however links lead to it (`seen` holds the (device, inode) of
+    the folders visited, and can be shared between calls so that no run is listed twice)."""
     path = Path(path)
     if not path.is_dir():
         raise DsbenchError(f"{path} is not a folder", "give a results folder written by dsbench")
-    kind = folder_kind(path)
-    if kind:
-        return [(kind, path)]
+    seen = set() if seen is None else seen
+    top = path.stat()
+    if (top.st_dev, top.st_ino) in seen:
+        return []  # given twice, or inside a folder given before
     found: list[tuple[str, Path]] = []
-    for child in sorted(p for p in path.iterdir() if p.is_dir()):
-        found += [] if child.name in ("points", "checkpoints") else _quiet_find(child)
+    waiting = [path]
+    while waiting:
+        folder = waiting.pop()
+        try:
+            info = folder.stat()
+            if (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            if len(seen) > MAX_FOLDERS_SEARCHED:
+                raise DsbenchError(f"{path} holds more than {MAX_FOLDERS_SEARCHED:,} folders",
+                                   "give the results folders themselves")  # fmt: skip
+            kind = folder_kind(folder)
+            if kind:
+                found.append((kind, folder))
+                continue
+            children = sorted((p for p in folder.iterdir() if p.is_dir()), reverse=True)
+        except OSError:
+            continue  # a folder that cannot be read holds no results dsbench can show
+        waiting += [child for child in children if child.name not in (POINTS, CHECKPOINTS)]
     if not found:
         raise DsbenchError(
             f"{path} is not a dsbench results folder (no summary.json) and holds none",
             "give a folder written by dsbench train, compare, sweep or bench",
         )
     return found
-
-
-def _quiet_find(path: Path) -> list[tuple[str, Path]]:
-    try:
-        return find_results(path)
-    except DsbenchError:
-        return []
 
 
 def folder_kind(path: Path) -> str | None:
