@@ -190,7 +190,7 @@ def _corrupt(label: str, err: BaseException) -> DsbenchError:
 
 
 def _load_folder(folder: Path) -> Data:
-    missing = [name for name in (*TRAIN_FILES, TEST_FILE) if not (folder / name).is_file()]
+    missing = [name for name in (*TRAIN_FILES, TEST_FILE) if not (folder / name).exists()]
     if missing:
         raise DsbenchError(
             f"{folder} lacks {', '.join(missing)}",
@@ -639,7 +639,8 @@ def check_image_budget(paths: list[Path]) -> tuple[int, int, int]:
             f"{decoded / max(on_disk, 1):,.0f}x their {on_disk / 1e6:,.1f} MB on disk (the "
             f"limit is {MAX_EXPANSION}x beyond {FREE_DECODED_BYTES / 1e6:,.0f} MB): "
             "a decompression bomb?",
-            "use smaller images, or a smaller train_size / test_size", setting="data_dir",
+            "use smaller images, or a smaller train_size / test_size",
+            setting=("data_dir", "train_size", "test_size"),
         )  # fmt: skip
     return shape
 

@@ -267,7 +267,8 @@ def ratio_cell(summary: pd.DataFrame, column: str) -> str:
     low, high = separable.get(f"{name}_low", math.nan), separable.get(f"{name}_high", math.nan)
     if _missing(low) or _missing(high):
         return stats.significant(value)
-    n = int(separable.get(f"{name}_n", 0))
+    n = separable.get(f"{name}_n", 0)
+    n = 0 if _missing(n) else int(n)
     return stats.format_interval(stats.Interval(value, low, high, n))
 
 
@@ -697,6 +698,12 @@ MARKDOWN_COLUMNS = ("run", "point", "mode", "batch_size", "model", "dataset", "t
                     "train_images_per_s", "best_val_acc", "time_to_target_s", "status")  # fmt: skip
 
 
+def _is_text(column: pd.Series) -> bool:
+    import pandas as pd
+
+    return column.dtype == object or pd.api.types.is_string_dtype(column)
+
+
 def export(rows: pd.DataFrame, form: str) -> str:
     """`report`'s rows as markdown (pandas + tabulate), csv or json ({"rows", "warnings"})."""
     import json
@@ -705,9 +712,7 @@ def export(rows: pd.DataFrame, form: str) -> str:
 
     warnings = [printable(w) for w in rows.attrs.get("warnings", [])]
     if form != "json":  # JSON escapes control characters itself
-        rows = rows.apply(
-            lambda c: c.map(printable, na_action="ignore") if c.dtype == object else c
-        )
+        rows = rows.apply(lambda c: c.map(printable, na_action="ignore") if _is_text(c) else c)
     if form == "json":
         document = {"rows": rows.to_dict(orient="records"), "warnings": warnings}
         return json.dumps(to_jsonable(document), indent=2) + "\n"
