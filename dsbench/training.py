@@ -199,6 +199,7 @@ class ModelRun:
         strategy: tf.distribute.Strategy,
         checkpoints: Path | None,
         resume: bool,
+        saved_epochs: int = 0,
     ) -> None:
         train = spec.train
         self.spec, self.observer = spec, observer
@@ -216,6 +217,12 @@ class ModelRun:
         replicas = strategy.num_replicas_in_sync
         learning_rate = train.learning_rate * (replicas if train.scale_lr else 1)
         restored = load_checkpoint(checkpoints, kind, repeat) if resume and checkpoints else None
+        if restored and len(restored[1]) < saved_epochs:  # the pointer is written before history
+            raise DsbenchError(
+                f"checkpoint of {kind} (repeat {repeat}) holds {len(restored[1])} epochs, the "
+                f"results folder's history {saved_epochs}: they do not belong together",
+                "delete the run's checkpoints folder to train this model from its start",
+            )
         with strategy.scope():
             if restored:
                 model = restore(restored[0], restored[1], spec, kind)
@@ -355,6 +362,7 @@ def run_experiment(
     if spec.train.deterministic:
         tf.config.experimental.enable_op_determinism()
     kept = {(r.model, r.repeat): r for r in previous or [] if r.finished(spec.train.epochs)}
+    saved = {(r.model, r.repeat): len(r.epochs) for r in previous or []}
     probe = Probe()
     done_before = sum(len(r.epochs) for r in previous or [])
     observer.run_start(kinds, spec.train.epochs, spec.train.repeats, done_before)
@@ -367,7 +375,8 @@ def run_experiment(
                 ordered.append(kept[(kind, repeat)])
                 continue
             run = ModelRun(kind, spec, data, repeat, observer, strategy, checkpoints,
-                           resume=previous is not None)  # fmt: skip
+                           resume=previous is not None,
+                           saved_epochs=saved.get((kind, repeat), 0))  # fmt: skip
             runs.append(run)
             ordered.append(run)
         current = [item.result if isinstance(item, ModelRun) else item for item in ordered]

@@ -121,3 +121,41 @@ def test_a_run_saved_while_training_is_not_finished(made_results: Any, tmp_path:
     assert not any(r.finished(6) for r in loaded) and all(r.finished(4) for r in loaded)
     loaded[0].status = Status.diverged
     assert loaded[0].finished(6)
+
+
+def test_a_failed_checkpoint_write_leaves_no_temporary_file(tmp_path: Path) -> None:
+    from dsbench.records import RunResult
+
+    class FullDisk:
+        def save(self, path: Path) -> None:
+            Path(path).write_bytes(b"half a model")
+            raise OSError(28, "No space left on device")
+
+    result = RunResult("normal", 0, 0, 1, 1, 1, 32, epochs=[{"epoch": 1, "loss": 1.0}])
+    folder = tmp_path / "checkpoints"
+    with pytest.raises(dsbench.DsbenchError, match=f"cannot write a checkpoint to {folder}"):
+        store.save_checkpoint(folder, FullDisk(), result)
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_resume_refuses_a_checkpoint_behind_its_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_settings: dict[str, Any]
+) -> None:
+    out = tmp_path / "run"
+    _kill_at(monkeypatch, "after", "normal", 2)
+    with pytest.raises(Killed):
+        dsbench.compare(output_dir=out, **tiny_settings, epochs=3, checkpoint=True)
+    monkeypatch.undo()
+    history = pd.read_csv(out / "history.csv")
+    assert (history["model"] == "separable").sum() == 1  # round 1 written, round 2 not yet
+    folder = out / "checkpoints"
+    pointer = json.loads((folder / "separable-r0.json").read_text())  # epochs 1-2
+    (folder / "separable-r0-e2.keras").rename(folder / "separable-r0-e0.keras")
+    (folder / "separable-r0.json").write_text(
+        json.dumps({"model_file": "separable-r0-e0.keras", "epochs": pointer["epochs"][:0]})
+    )
+    with pytest.raises(
+        dsbench.DsbenchError, match="holds 0 epochs, the results folder's history 1"
+    ):
+        dsbench.resume(out)
