@@ -289,6 +289,17 @@ def _check_inputs(spec: RunSpec) -> None:
     written."""
     if spec.train.tensorboard:
         _check_writable(Path(spec.train.tensorboard).expanduser(), "tensorboard")
+    from dsbench.models import total_params
+
+    # Weights, gradients and Adam's two slots: four float32 copies of every parameter.
+    params = total_params(spec.model, "normal")
+    if 16 * params > _memory_bytes() // 2:
+        raise DsbenchError(
+            f"the normal model would have {params:,} parameters, {16 * params / 1e9:,.1f} GB to "
+            f"train, more than half of this machine's {_memory_bytes() / 1e9:,.1f} GB",
+            "use fewer or narrower blocks, or a smaller input_shape",
+            setting=("blocks", "input_shape"),
+        )
     if spec.data.dataset == "synthetic":
         from dsbench.data import SYNTHETIC_DEFAULT_SIZES, synthetic_bytes
 
@@ -415,7 +426,13 @@ def resume(
             raise DsbenchError(f"{run_dir} is already complete", "nothing to resume")
         spec = _saved_spec(document, f"{run_dir}/sweep.json", data_dir)
         axes = document["axes"]
-        points = sweeps.expand(spec.model, axes["kernel_size"], axes["width"], axes["blocks"])
+        try:
+            points = sweeps.points_for(spec.model, axes["kernel_size"], axes["width"],
+                                       axes["blocks"])  # fmt: skip
+        except DsbenchError as err:  # a sweep.json whose points dsbench could not have run
+            from dsbench.schema import broken
+
+            raise broken(run_dir / "sweep.json", f"its axes are invalid ({err.message})") from None
         return _train_sweep(spec, points, run_dir, True, observer, verbose, resuming=True)
     document = store.read_run(run_dir)["document"]
     if document.get("status") == "complete":
@@ -443,9 +460,17 @@ def _saved_spec(document: dict[str, Any], source: str, data_dir: PathLike | None
         for section, values in saved.items()
         if isinstance(values, dict)
     }
-    return run_spec(
-        {"data_dir": str(data_dir) if data_dir else None}, base=validate_config(settings, source)
-    )
+    try:
+        return run_spec(
+            {"data_dir": str(data_dir) if data_dir else None},
+            base=validate_config(settings, source),
+        )
+    except DsbenchError as err:  # settings each valid, but not together (kernel vs input, ...)
+        if err.settings == ("data_dir",):
+            raise
+        from dsbench.schema import broken
+
+        raise broken(source, f"its settings are invalid ({err.message})") from None
 
 
 @dataclass

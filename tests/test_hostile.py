@@ -248,7 +248,11 @@ CASES: dict[str, Case] = {
     "results: summary.json is a FIFO": lambda r: ["report", str(_fifo_summary(r))],
     "resume: runs.csv of text": lambda r: _resume(r, runs__csv="model,repeat\nnormal,zero\n"),
     "resume: pointer outside checkpoints": lambda r: _resume_pointer(r),
+    "resume: sweep axes it could not have run": lambda r: ["resume", str(_sweep(r, {
+        "status": "incomplete", "axes": {"kernel_size": [1000], "width": [1.0],
+        "blocks": ["64x2"]}, "rows": [], "settings": {"data": {"dataset": "synthetic"}}}))],
     # flags
+    "flag: a model of 2 trillion parameters": lambda r: ["compare", *TINY, "--blocks", "65536x64"],
     "flag: seed 2**32": lambda r: ["compare", *TINY, "--seed", str(2**32)],
     "flag: seed + repeats beyond 2**32": lambda r: ["compare", *TINY, "--seed", str(2**32 - 1),
                                                     "--repeats", "2"],
