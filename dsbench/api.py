@@ -18,6 +18,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from dsbench.config import BENCH_MODES, KINDS, RunSpec, run_spec, validate_config
@@ -208,7 +209,7 @@ def _train(
     verbose: bool,
     previous: list[RunResult] | None = None,
 ) -> Comparison:
-    from dsbench import runtime, store
+    from dsbench import store
 
     if output_dir is not None and previous is None:
         store.check_run_dir(output_dir, force)  # before the slow TensorFlow start
@@ -216,13 +217,13 @@ def _train(
     if spec.train.processes > 1:
         return _train_in_processes(command, kinds, spec, output_dir, force, observer, verbose,
                                    previous)  # fmt: skip
-    runtime.load_tensorflow(verbose, multiworker=spec.train.strategy == "multiworker")
-    from dsbench import distribute, experiment
+    backend = _start(spec, verbose)
+    from dsbench import experiment
 
     observer = observer or Observer()
     spec, shared = experiment.setup(spec, observer)
     run_dir = None
-    if output_dir is not None and distribute.is_chief():  # only the chief of a cluster writes
+    if output_dir is not None and backend.is_chief():  # only the chief of a cluster writes
         run_dir = (
             Path(output_dir) if previous is not None else store.prepare_run_dir(output_dir, force)
         )
@@ -287,6 +288,11 @@ def _check_inputs(spec: RunSpec) -> None:
     results folder is made: a data_dir that does not exist, image folders that cannot or should
     not be decoded, synthetic data larger than the memory, a TensorBoard folder that cannot be
     written."""
+    from dsbench import backends
+
+    backend = spec.train.backend or backends.DEFAULT
+    backends.check_installed(backend)
+    backends.module(backend).refuse(spec.train)
     if spec.train.tensorboard:
         _check_writable(Path(spec.train.tensorboard).expanduser(), "tensorboard")
     from dsbench.models import total_params
@@ -322,6 +328,15 @@ def _check_inputs(spec: RunSpec) -> None:
                                setting=("data_dir", "dataset"))  # fmt: skip
         if data.is_image_tree(root):
             data.choose_images(root, (spec.data.train_size, spec.data.test_size), spec.train.seed)
+
+
+def _start(spec: RunSpec, verbose: bool) -> ModuleType:
+    """Start Keras on the run's backend (dsbench.backends) and return the backend's module."""
+    from dsbench import backends
+
+    backend = backends.select(spec.train.backend or backends.DEFAULT)
+    backend.start(verbose, multiworker=spec.train.strategy == "multiworker")
+    return backend
 
 
 def _check_writable(folder: Path, setting: str) -> None:
@@ -391,16 +406,16 @@ def _train_sweep(
     verbose: bool,
     resuming: bool,
 ) -> SweepResult:
-    from dsbench import runtime, store
+    from dsbench import store
 
     _check_inputs(spec)
-    runtime.load_tensorflow(verbose, multiworker=spec.train.strategy == "multiworker")
-    from dsbench import distribute, experiment
+    backend = _start(spec, verbose)
+    from dsbench import experiment
 
     observer = observer or Observer()
     spec, shared = experiment.setup(spec, observer)
     run_dir = None
-    if output_dir is not None and distribute.is_chief():
+    if output_dir is not None and backend.is_chief():
         run_dir = Path(output_dir) if resuming else store.prepare_run_dir(output_dir, force)
     rows, last, complete = experiment.run_sweep(spec, points, shared, run_dir, observer)
     return SweepResult(spec, points, rows, complete, last=last, run_dir=run_dir)
@@ -460,6 +475,7 @@ def _saved_spec(document: dict[str, Any], source: str, data_dir: PathLike | None
         for section, values in saved.items()
         if isinstance(values, dict)
     }
+    settings.setdefault("train", {}).setdefault("backend", "tensorflow")  # before backends existed
     try:
         return run_spec(
             {"data_dir": str(data_dir) if data_dir else None},
@@ -531,7 +547,7 @@ def bench(
     """
     import time
 
-    from dsbench import runtime, store
+    from dsbench import store
     from dsbench.config import parse_number_list, whole_number
 
     start = time.perf_counter()
@@ -555,7 +571,7 @@ def bench(
     if output_dir is not None:
         store.check_run_dir(output_dir, force)
     _check_inputs(spec)
-    runtime.load_tensorflow(verbose)
+    _start(spec, verbose)
     from dsbench import experiment
 
     spec, shared = experiment.setup(spec, observer or Observer())
@@ -596,9 +612,10 @@ def report(paths: Sequence[PathLike]) -> pd.DataFrame:
 
 
 REPORT_CONTEXT = ("run", "kind", "point", "mode", "batch_size", "model", "dataset",
-                  "train_images", "epochs", "device", "host", "schedule", "status")  # fmt: skip
+                  "train_images", "epochs", "backend", "device", "host", "schedule", "status")  # fmt: skip
 # Settings that change the numbers: rows that differ in them are not comparable.
-COMPARABLE = ("dataset", "train_images", "epochs", "batch_size", "device", "precision", "jit")
+COMPARABLE = ("dataset", "train_images", "epochs", "batch_size", "backend", "device", "precision",
+              "jit")  # fmt: skip
 
 
 def _report_rows(kind: str, folder: Path) -> pd.DataFrame:
@@ -629,6 +646,7 @@ def _report_rows(kind: str, folder: Path) -> pd.DataFrame:
         "run": str(folder), "kind": kind, "dataset": data.get("dataset"),
         "train_images": (environment.get("data") or {}).get("train_images"),
         "epochs": None if kind == "bench" else train.get("epochs"),
+        "backend": train.get("backend") or "tensorflow",  # folders from before backends: TF
         "device": environment.get("device"), "host": environment.get("hostname"),
         "schedule": train.get("schedule"), "precision": train.get("precision"),
         "jit": train.get("jit"), "status": document.get("status"),

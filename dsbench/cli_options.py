@@ -15,6 +15,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from dsbench.config import (
+    BACKENDS,
     BENCH_MODES,
     DATASETS,
     DEPTHWISE_INITS,
@@ -39,6 +40,7 @@ CHOICES = {
     "strategy": choice("Strategy", STRATEGIES),
     "depthwise_init": choice("DepthwiseInit", DEPTHWISE_INITS),
     "schedule": choice("Schedule", SCHEDULES),
+    "backend": choice("Backend", BACKENDS),
     "mode": choice("Mode", BENCH_MODES),
     "report_format": choice("Format", ("table", "markdown", "csv", "json")),
 }
@@ -56,6 +58,7 @@ HELP = {
     "rescale": "Scale pixels to [0, 1] (default) or feed raw 0..255 like the reference.",
     "epochs": "Epochs per model (default 10).",
     "batch_size": "Global batch size (default 128); with several replicas it is split across them.",
+    "backend": "Keras backend: tensorflow (default, or $KERAS_BACKEND), jax or torch.",
     "learning_rate": "Adam learning rate (default 0.001).",
     "seed": "Seed for data subset, shuffling and weights (default 0).",
     "repeats": "Runs per model with seeds seed, seed+1, ...; >= 2 shows mean ± std.",
@@ -163,4 +166,4 @@ def default(name: str) -> Any:
 
 # Settings `bench` takes (speed only: model, data, numerics, device).
 BENCHED = ("kernel_size", "blocks", "depthwise_init", "dataset", "data_dir", "train_size",
-           "rescale", "seed", "jit", "precision", "strategy", "devices")  # fmt: skip
+           "rescale", "seed", "jit", "precision", "strategy", "devices", "backend")  # fmt: skip

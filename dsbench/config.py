@@ -30,6 +30,7 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multiworker")
 DEPTHWISE_INITS = ("corrected", "keras")
 SCHEDULES = ("interleaved", "sequential")
+BACKENDS = ("tensorflow", "jax", "torch")  # Keras 3's backends (dsbench.backends)
 BENCH_MODES = ("train", "infer", "both")  # what `bench` times: a training step, a forward pass
 REFERENCE_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 2))
 SEED_LIMIT = 2**32
@@ -95,6 +96,9 @@ class TrainSpec:
 
     epochs: int = 10
     batch_size: int = 128
+    # The Keras backend: None until resolved (build_run_spec: the setting, else $KERAS_BACKEND,
+    # else tensorflow), so results always record the one used.
+    backend: str | None = None
     learning_rate: float = 1e-3
     seed: int = 0
     repeats: int = 1
@@ -377,6 +381,7 @@ SECTIONS: dict[str, tuple[type, dict[str, Converter]]] = {
         {
             "epochs": _int(1),
             "batch_size": _int(1),
+            "backend": _choice(BACKENDS),
             "learning_rate": positive_float,
             "seed": _int(0),
             "repeats": _int(1),
@@ -497,7 +502,15 @@ def build_run_spec(*layers: dict[str, dict[str, Any]] | None) -> RunSpec:
         parts[section] = cls(**values)
     train = parts["train"]
     if train.devices and train.strategy == "default":
-        parts["train"] = dataclasses.replace(train, strategy="mirrored")
+        train = dataclasses.replace(train, strategy="mirrored")
+    if train.backend is None:
+        from dsbench.backends import resolve
+
+        train = dataclasses.replace(train, backend=resolve(None))
+    given_jit = any("jit" in (layer or {}).get("train", {}) for layer in layers)
+    if train.backend == "jax" and not given_jit:  # JAX without jit runs op by op, ~3x slower
+        train = dataclasses.replace(train, jit=True)
+    parts["train"] = train
     return RunSpec(**parts)
 
 

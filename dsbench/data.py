@@ -719,6 +719,16 @@ def balanced_subset(
     return np.take(x, index, axis=0, out=out), y[index]
 
 
+# ---------------------------------------------------------------- feeding the models
+
+
+def batch_order(images: int, seed: int, epoch: int) -> np.ndarray:
+    """The order in which an epoch visits the training images: a permutation drawn from the
+    run's seed and the epoch's number alone, so every backend (and a resumed run) feeds the
+    same batches in the same order."""
+    return np.random.default_rng([seed, epoch]).permutation(images)
+
+
 # ---------------------------------------------------------------- tf.data pipelines
 
 
@@ -742,11 +752,14 @@ def pipeline(
     rescale: bool,
     shuffle_seed: int | None,
     drop_remainder: bool,
+    order: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """Batches of float32 images from uint8 arrays kept once in memory.
 
-    Shuffling permutes indices (not images) anew every epoch from `shuffle_seed`; each batch
-    is gathered, converted to float32 (and scaled to [0, 1] when `rescale`), and prefetched.
+    The images are taken in `order` (batch_order's indices: the same batches on every backend)
+    or, without one, shuffled anew every epoch by tf.data from `shuffle_seed` (the multi-worker
+    loop's feed); each batch is gathered, converted to float32 (and scaled to [0, 1] when
+    `rescale`), and prefetched.
     """
     import tensorflow as tf
 
@@ -754,7 +767,9 @@ def pipeline(
     labels = tf.constant(y.astype(np.int32))
     scale = 1.0 / 255.0 if rescale else 1.0
     indices = tf.data.Dataset.range(len(y))
-    if shuffle_seed is not None:
+    if order is not None:
+        indices = tf.data.Dataset.from_tensor_slices(order.astype(np.int64))
+    elif shuffle_seed is not None:
         indices = indices.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
     batches = indices.batch(batch_size, drop_remainder=drop_remainder)
 

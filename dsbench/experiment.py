@@ -1,6 +1,6 @@
 """Running a comparison or a sweep end to end: data, strategy, training, saving as it goes.
 
-The API calls these after TensorFlow is loaded (runtime.load_tensorflow). A results folder,
+The API calls these after Keras is started on the run's backend (dsbench.backends). A results folder,
 when one is given, is written after every model (and every sweep point), so an interrupted
 run keeps everything it finished and `resume` can continue it.
 """
@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import tensorflow as tf
 
+from dsbench import backends, runtime, store, sweeps, training
 from dsbench import data as data_module
-from dsbench import distribute, runtime, store, sweeps, training
 from dsbench.config import KINDS, ModelSpec, RunSpec
 from dsbench.data import Data
 from dsbench.errors import DsbenchError
@@ -30,7 +29,7 @@ class Setup:
     """What every model of a run shares: the images (loaded once) and the strategy."""
 
     data: Data
-    strategy: tf.distribute.Strategy
+    strategy: Any  # the backend's (a tf.distribute.Strategy on TensorFlow)
     load_start: float  # the 1-minute load average before anything ran
 
 
@@ -47,8 +46,9 @@ def setup(spec: RunSpec, observer: Observer) -> tuple[RunSpec, Setup]:
     check_fits(spec, loaded)
     observer.data_loaded(loaded.source, len(loaded.y_train), len(loaded.y_test), spec.data.rescale)
     training.steps_per_epoch(spec, loaded)  # a batch larger than the data fails before any folder
-    strategy = distribute.make_strategy(spec.train)
-    observer.device(runtime.device_line(distribute.describe(strategy)))
+    backend = backends.current()
+    strategy = backend.make_strategy(spec.train)
+    observer.device(backend.device_line(backend.describe(strategy)))
     return spec, Setup(loaded, strategy, load_start)
 
 
@@ -89,7 +89,8 @@ def check_fits(spec: RunSpec, data: Data) -> None:
 
 def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any]:
     """environment.json for a run: versions, machine, settings, data and strategy."""
-    described = distribute.describe(shared.strategy)
+    backend = backends.current()
+    described = backend.describe(shared.strategy)
     return runtime.environment(
         spec.as_dict(),
         {
@@ -104,7 +105,7 @@ def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any
             },
             **described,
             "schedule": spec.train.schedule,
-            "device": runtime.device_line(described),
+            "device": backend.device_line(described),
             "cores_in_use": len(os.sched_getaffinity(0))
             if hasattr(os, "sched_getaffinity")
             else os.cpu_count(),
@@ -223,7 +224,7 @@ def bench(
         for kind in KINDS:
             keras.utils.set_random_seed(spec.train.seed)
             model = build(spec.model, kind, spec.train.precision)
-            steppers[kind] = speed.Stepper(model, x, y, mode, bool(spec.train.jit))
+            steppers[kind] = backends.current().Stepper(model, x, y, mode, bool(spec.train.jit))
         budget = max(1.0, (deadline - time.perf_counter()) / (len(cells) - index))
         row = {"mode": mode, **speed.bench_cell(steppers, batch, budget, target)}
         work = (6 if mode == "train" else 2) * np.array([total_macs(spec.model, k) for k in KINDS])

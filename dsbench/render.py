@@ -613,8 +613,8 @@ def result(console: Console, result: Any) -> None:
 def run_folder(console: Console, run: dict[str, Any]) -> None:
     """One results folder read back by store.read_run: its comparison table, titled by it."""
     doc = run["document"]
-    settings = doc.get("settings", {})
-    data, train = settings.get("data", {}), settings.get("train", {})
+    settings = doc.get("settings") or {}
+    data, train = settings.get("data") or {}, settings.get("train") or {}
     title = (
         f"{inert(run['path'])}: "
         + comparison_title(

@@ -1,4 +1,4 @@
-"""Starting TensorFlow quietly and recording the machine it runs on.
+"""Starting TensorFlow quietly, and recording the machine a run ran on (on any backend).
 
 Everything that must happen before TensorFlow starts its threads (malloc arenas, the
 multi-worker strategy) happens in `load_tensorflow`, called once by every training entry point.
@@ -120,27 +120,26 @@ def _import_tensorflow(multiworker: bool) -> Any:
 
 
 def environment(settings: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """Versions, CPU and accelerator names, and every setting used."""
+    """Versions (dsbench, the backend's framework, Keras, Python, ...), CPU and accelerator
+    names, and every setting used."""
     import keras
     import numpy as np
     import pandas as pd
-    import tensorflow as tf
 
+    from dsbench import backends
     from dsbench._version import __version__
     from dsbench.records import to_jsonable
 
-    gpus = []
-    for device in tf.config.list_physical_devices("GPU"):
-        details = tf.config.experimental.get_device_details(device)
-        gpus.append({"name": device.name, "model": details.get("device_name", "unknown"),
-                     "compute_capability": details.get("compute_capability")})  # fmt: skip
-    build = dict(tf.sysconfig.get_build_info())
+    backend = backends.current()
+    framework = backend.versions()
+    build = framework.pop("build", {})
     return to_jsonable(
         {
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "backend": backend.NAME,
             "versions": {
                 "dsbench": __version__,
-                "tensorflow": tf.__version__,
+                **framework,
                 "keras": keras.__version__,
                 "python": sys.version.split()[0],
                 "numpy": np.__version__,
@@ -149,10 +148,8 @@ def environment(settings: dict[str, Any], extra: dict[str, Any]) -> dict[str, An
             "platform": platform.platform(),
             "hostname": platform.node(),
             "cpu": {"model": cpu_model(), "logical_cores": os.cpu_count()},
-            "gpus": gpus,
-            "build": {
-                key: build.get(key) for key in ("is_cuda_build", "cuda_version", "cudnn_version")
-            },
+            "gpus": backend.gpus(),
+            "build": build,
             "settings": settings,
             **extra,
         }

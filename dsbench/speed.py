@@ -34,29 +34,28 @@ def inference(
     warm-up, measured in alternating order (N S, S N, ...) so that with two models every call
     has a call of the other beside it; and each model's deployable size.
 
-    Uses one compiled predict function per model (a tf.function around it), not
+    Uses one compiled predict function per model (the backend's `predictor`), not
     `model.predict` per call, which would time Keras' per-call set-up instead of the model.
     With both models, the separable model's dict also holds the paired ratios with their 95%
     intervals: latency_ratio(_low, _high, _n) and infer_images_per_s_ratio(...).
     """
-    import tensorflow as tf
+    from dsbench import backends, stats
 
-    from dsbench import stats
+    backend = backends.current()
+    predict = {kind: backend.predictor(model, jit) for kind, model in models.items()}
+    rng = np.random.default_rng(0)
+    one = rng.uniform(size=(1, *input_shape)).astype(np.float32)
+    many = rng.uniform(size=(THROUGHPUT_BATCH, *input_shape)).astype(np.float32)
 
-    predict = {kind: tf.function(lambda x, m=model: m(x, training=False), jit_compile=jit,
-                                 reduce_retracing=True) for kind, model in models.items()}  # fmt: skip
-    one = tf.random.uniform((1, *input_shape))
-    many = tf.random.uniform((THROUGHPUT_BATCH, *input_shape))
-
-    def timed(x: tf.Tensor, calls: int) -> dict[str, np.ndarray]:
+    def timed(x: np.ndarray, calls: int) -> dict[str, np.ndarray]:
         for _ in range(WARMUP_CALLS):
             for function in predict.values():
-                function(x).numpy()
+                function(x)
         times = {kind: np.empty(calls) for kind in predict}
         for i in range(calls):
             for kind in list(predict) if i % 2 == 0 else list(predict)[::-1]:
                 start = time.perf_counter()
-                predict[kind](x).numpy()  # .numpy() waits for the result
+                predict[kind](x)  # returns a host array: the call waits for the result
                 times[kind][i] = time.perf_counter() - start
         return times
 
@@ -101,48 +100,8 @@ MIN_PAIRS = 6  # pairs of chunks before the interval may stop the timing
 CHUNK_SECONDS = 0.25  # a chunk's target length: long enough to time, short enough to interleave
 
 
-class Stepper:
-    """One model's compiled step on a fixed batch: a training step or a forward pass."""
-
-    def __init__(self, model: keras.Model, x: Any, y: Any, mode: str, jit: bool) -> None:
-        import keras
-        import tensorflow as tf
-
-        self.x, self.y = x, y
-        if mode == "infer":
-            self.step = tf.function(lambda x, y: model(x, training=False), jit_compile=jit)
-            return
-        optimizer = keras.optimizers.Adam(1e-3)
-        loss_fn = keras.losses.SparseCategoricalCrossentropy()
-        if model.dtype_policy.name.startswith("mixed_float16"):
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-
-        def train_step(x: Any, y: Any) -> Any:
-            # Keras' own train step, minus metrics: forward, loss (scaled under mixed
-            # precision), gradients, Adam update.
-            with tf.GradientTape() as tape:
-                loss = loss_fn(y, model(x, training=True))
-                scaled = optimizer.scale_loss(loss)
-            grads = tape.gradient(scaled, model.trainable_variables)
-            optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-            return loss
-
-        self.step = tf.function(train_step, jit_compile=jit)
-
-    def run(self, steps: int) -> float:
-        """Seconds for `steps` steps, waiting for the last one to finish."""
-        from dsbench.probe import device_sync
-
-        start = time.perf_counter()
-        for _ in range(steps):
-            out = self.step(self.x, self.y)
-        np.asarray(out)  # waits for the result
-        device_sync()
-        return time.perf_counter() - start
-
-
 def bench_cell(
-    steppers: dict[str, Stepper], batch_size: int, budget_s: float, target: float
+    steppers: dict[str, Any], batch_size: int, budget_s: float, target: float
 ) -> dict[str, Any]:
     """Time both models in alternating chunks until the ratio's interval is within `target`
     (relative half-width) or `budget_s` is spent; a dict of per-model and ratio figures."""

@@ -4,8 +4,9 @@ Timing comes from Keras callbacks around `model.fit`, one call per epoch: an epo
 time runs from on_epoch_begin to on_test_begin (the steps only), its validation time from
 on_test_begin to on_test_end; on a GPU the device is synchronised before each timestamp. The
 first epoch of each model in a process includes graph tracing (and XLA compilation when on)
-and is kept apart from the steady state. Before every epoch a calibration probe (probe.py)
-records the machine's dense rate. Nothing here prints: progress goes to an Observer.
+and is kept apart from the steady state. Before every epoch a calibration probe (the
+backend's Probe) records the machine's dense rate. Everything that differs between Keras
+backends goes through dsbench.backends. Nothing here prints: progress goes to an Observer.
 
 The interleaved schedule (the default) builds both models up front and trains them epoch by
 epoch in alternating order — N S, S N, N S, ... — so that a machine that changes speed for
@@ -23,16 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import tensorflow as tf
 
-from dsbench import distribute, speed
+from dsbench import backends, speed
 from dsbench.config import RunSpec
-from dsbench.custom_loop import Trainer
-from dsbench.data import Data, pipeline
+from dsbench.data import Data, batch_order
 from dsbench.errors import DsbenchError
 from dsbench.models import build, total_macs
 from dsbench.observer import Observer
-from dsbench.probe import Probe, device_memory_peak_mib, device_sync, reset_device_memory
 from dsbench.records import RunResult, Status
 from dsbench.store import load_checkpoint, save_checkpoint
 
@@ -56,7 +54,7 @@ def raise_on_sigterm() -> None:
 
 def now() -> float:
     """A timestamp after all queued device work has finished."""
-    device_sync()
+    backends.current().sync()
     return time.perf_counter()
 
 
@@ -76,7 +74,7 @@ class _EpochRecorder(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.observer.epoch_start(self.result.model, epoch + 1)
         self._val_start = self._val_end = 0.0
-        reset_device_memory()  # each model's own peak, even when the models alternate
+        backends.current().reset_memory()  # each model's own peak, even when they alternate
         self._marks = []
         self._start_unix = time.time()  # wall clock: the order the models ran in, across runs
         self._start = now()
@@ -110,7 +108,7 @@ class _EpochRecorder(keras.callbacks.Callback):
             "start_unix_s": self._start_unix,
             "includes_tracing": not self._traced,
             "probe_gflop_per_s": self.probe_rate,
-            "device_peak_mib": device_memory_peak_mib(),
+            "device_peak_mib": backends.current().peak_memory_mib(),
         }
         self._traced = True
         self.result.epochs.append(row)
@@ -196,7 +194,7 @@ class ModelRun:
         data: Data,
         repeat: int,
         observer: Observer,
-        strategy: tf.distribute.Strategy,
+        strategy: Any,
         checkpoints: Path | None,
         resume: bool,
         saved_epochs: int = 0,
@@ -205,7 +203,8 @@ class ModelRun:
         self.spec, self.observer = spec, observer
         seed = train.seed + repeat
         steps = steps_per_epoch(spec, data)
-        multiworker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        backend = backends.current()
+        multiworker = backend.is_multiworker(strategy)
         if multiworker and (train.jit or train.steps_per_execution > 1):
             raise DsbenchError(
                 "strategy multiworker trains with its own loop, which has no XLA and runs one "
@@ -232,11 +231,7 @@ class ModelRun:
                     optimizer=keras.optimizers.Adam(learning_rate),
                     loss="sparse_categorical_crossentropy",
                     metrics=["accuracy"],
-                    jit_compile=False
-                    if multiworker
-                    else "auto"
-                    if train.jit is None
-                    else train.jit,
+                    jit_compile=False if multiworker else backend.jit_compile(train.jit),
                     steps_per_execution=train.steps_per_execution,
                 )
         self.model = model
@@ -251,13 +246,9 @@ class ModelRun:
             replicas=replicas,
             epochs=list(restored[1]) if restored else [],
         )
-        rescale = spec.data.rescale
-        # The last partial batch is dropped so every step has the same shape and cost (unless
-        # asked to keep it, as the reference did).
-        self.train_ds = pipeline(data.x_train, data.y_train, train.batch_size, rescale=rescale,
-                                 shuffle_seed=seed, drop_remainder=not train.keep_partial_batch)  # fmt: skip
-        self.val_ds = pipeline(data.x_test, data.y_test, train.batch_size, rescale=rescale,
-                               shuffle_seed=None, drop_remainder=False)  # fmt: skip
+        self.data, self.seed = data, seed
+        self.val_ds = backend.feed(data.x_test, data.y_test, train.batch_size,
+                                   rescale=spec.data.rescale, order=None, drop_remainder=False)  # fmt: skip
         self.recorder = _EpochRecorder(self.result, observer, checkpoints)
         self.callbacks: list[keras.callbacks.Callback] = [self.recorder]
         if observer.wants_batches:  # no per-step callback unless displayed
@@ -275,8 +266,14 @@ class ModelRun:
                     log_dir=log_dir, write_graph=False, profile_batch=train.profile_steps
                 )
         self.trainer = None
-        if multiworker:
-            self.trainer = Trainer(model, strategy, self.train_ds, self.val_ds, steps=steps,
+        if multiworker:  # TensorFlow's own loop, over tf.data's distributed shuffle
+            from dsbench.custom_loop import Trainer
+            from dsbench.data import pipeline
+
+            shuffled = pipeline(data.x_train, data.y_train, train.batch_size,
+                                rescale=spec.data.rescale, shuffle_seed=seed,
+                                drop_remainder=not train.keep_partial_batch)  # fmt: skip
+            self.trainer = Trainer(model, strategy, shuffled, self.val_ds, steps=steps,
                                    global_batch=train.batch_size)  # fmt: skip
         observer.model_start(kind, repeat, train.epochs, steps)
 
@@ -288,7 +285,7 @@ class ModelRun:
             or len(self.result.epochs) >= self.spec.train.epochs
         )
 
-    def epoch(self, probe: Probe | None) -> None:
+    def epoch(self, probe: Any) -> None:
         """Train the next epoch, after measuring the calibration probe."""
         self.recorder.probe_rate = probe.rate() if probe is not None else math.nan
         epoch = len(self.result.epochs)
@@ -297,8 +294,17 @@ class ModelRun:
             return
         first_steady = epoch == min(1, self.spec.train.epochs - 1)
         profiling = [self.profiled] if first_steady and self.profiled is not None else []
+        train = self.spec.train
+        # This epoch's batches: the same order on every backend, from the seed and the epoch.
+        # The last partial batch is dropped so every step has the same shape and cost (unless
+        # asked to keep it, as the reference did).
+        order = batch_order(len(self.data.y_train), self.seed, epoch)
+        train_ds = backends.current().feed(
+            self.data.x_train, self.data.y_train, train.batch_size, rescale=self.spec.data.rescale,
+            order=order, drop_remainder=not train.keep_partial_batch,
+        )  # fmt: skip
         self.model.fit(
-            self.train_ds,
+            train_ds,
             validation_data=self.val_ds,
             epochs=epoch + 1,
             initial_epoch=epoch,
@@ -345,7 +351,7 @@ def run_experiment(
     kinds: tuple[str, ...],
     observer: Observer | None = None,
     on_epochs: Callable[[list[RunResult]], None] | None = None,
-    strategy: tf.distribute.Strategy | None = None,
+    strategy: Any = None,
     checkpoints: Path | None = None,
     previous: list[RunResult] | None = None,
 ) -> list[RunResult]:
@@ -358,12 +364,13 @@ def run_experiment(
     unfinished one continues from its checkpoint (or starts over without one).
     """
     observer = observer or Observer()
-    strategy = strategy or distribute.make_strategy(spec.train)
+    backend = backends.current()
+    strategy = strategy or backend.make_strategy(spec.train)
     if spec.train.deterministic:
-        tf.config.experimental.enable_op_determinism()
+        backend.deterministic()
     kept = {(r.model, r.repeat): r for r in previous or [] if r.finished(spec.train.epochs)}
     saved = {(r.model, r.repeat): len(r.epochs) for r in previous or []}
-    probe = Probe()
+    probe = backend.Probe()
     done_before = sum(len(r.epochs) for r in previous or [])
     observer.run_start(kinds, spec.train.epochs, spec.train.repeats, done_before)
     results: list[RunResult] = []

@@ -58,9 +58,9 @@ def _work(command: str, kinds: tuple[str, ...], spec: RunSpec, verbose: bool,
     of its own, so that a terminal's Ctrl-C reaches the parent alone, which passes it on once."""
     os.setpgrp()
     try:
-        from dsbench import runtime
+        from dsbench import backends
 
-        runtime.load_tensorflow(verbose)
+        backends.select(spec.train.backend or backends.DEFAULT).start(verbose)
         from dsbench import experiment
 
         relay = _Relay(events, wants_batches)

@@ -11,8 +11,12 @@ from pathlib import Path
 from dsbench import cli, cli_options, config
 
 PACKAGE = Path(cli.__file__).parent
-MODULES = {f"dsbench.{p.stem}": p for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
-MODULES["dsbench"] = PACKAGE / "__init__.py"
+MODULES = {
+    ".".join(("dsbench", *p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(
+        ".__init__"
+    ): p
+    for p in PACKAGE.rglob("*.py")
+}
 
 
 def imports(path: Path) -> set[str]:

@@ -1,0 +1,101 @@
+"""The Keras backend a run trains on (TensorFlow, JAX or PyTorch), behind one small interface.
+
+What differs between backends lives in one module each (tensorflow.py, jax.py, torch.py; the
+last two share keras3.py); nothing else in dsbench imports a framework directly. Every module
+provides the same names:
+
+    NAME, PACKAGE                     the backend's name and the package it needs
+    start(verbose, multiworker)       import Keras on this backend, quietly
+    refuse(train)                     raise DsbenchError for a setting it cannot honour
+    versions() -> dict                framework versions for environment.json
+    gpus() -> list[dict]              the accelerators it sees
+    make_strategy(train)              the object models are built under (.scope(), replicas)
+    describe(strategy) -> dict        strategy name, replicas, devices
+    device_line(described) -> str     'device: ... (CPU: ...), JAX 0.10.2, 1 replica'
+    is_chief(), is_multiworker(s)     who writes results; whether fit can be used
+    jit_compile(jit)                  what model.compile gets for the jit setting
+    deterministic()                   make ops deterministic where the backend can
+    sync(), reset_memory(), peak_memory_mib()
+    Probe                             the calibration probe (a timed matmul)
+    feed(x, y, batch, rescale=, order=, drop_remainder=)   batches for model.fit
+    Stepper, predictor(model, jit)    bench's steps and inference's forward pass
+
+The backend is chosen once per process, before Keras is first imported: the `backend` setting
+(flag or config), else KERAS_BACKEND, else TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from types import ModuleType
+
+from dsbench.errors import DsbenchError
+
+BACKENDS = ("tensorflow", "jax", "torch")
+DEFAULT = "tensorflow"
+PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+INSTALL = {
+    "tensorflow": 'pip install "dsbench"',
+    "jax": 'pip install "dsbench[jax]"',
+    "torch": 'pip install "dsbench[torch]"',
+}
+NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+
+
+def resolve(setting: str | None) -> str:
+    """The backend to use: the setting, else $KERAS_BACKEND, else TensorFlow."""
+    name = setting or os.environ.get("KERAS_BACKEND") or DEFAULT
+    if name not in BACKENDS:
+        raise DsbenchError(
+            f"backend {name!r} (from KERAS_BACKEND) is not one of {', '.join(BACKENDS)}",
+            "set KERAS_BACKEND to one of them, or pass backend",
+            setting="backend",
+        )
+    return name
+
+
+def check_installed(name: str) -> None:
+    """Refuse a backend whose package is missing, naming the install command."""
+    if importlib.util.find_spec(PACKAGES[name]) is None:
+        raise DsbenchError(
+            f"backend {name} needs the {PACKAGES[name]} package, which is not installed",
+            f"install it with: {INSTALL[name]}",
+            setting="backend",
+        )
+
+
+def select(name: str) -> ModuleType:
+    """Make `name` this process's Keras backend (before Keras is imported) and return its module.
+
+    Keras reads KERAS_BACKEND once, when first imported: a process that already imported
+    Keras on another backend cannot switch, and says so."""
+    check_installed(name)
+    if "keras" in sys.modules:
+        import keras
+
+        current = keras.backend.backend()
+        if current != name:
+            raise DsbenchError(
+                f"Keras is already running on {current} in this process, not {name}",
+                "start a new Python process (or set KERAS_BACKEND before importing keras)",
+                setting="backend",
+            )
+    os.environ["KERAS_BACKEND"] = name
+    return module(name)
+
+
+def module(name: str) -> ModuleType:
+    """The dsbench module for backend `name`."""
+    return importlib.import_module(f"dsbench.backends.{name}")
+
+
+def current() -> ModuleType:
+    """The module of the backend Keras runs on in this process (TensorFlow if not started)."""
+    if "keras" in sys.modules:
+        import keras
+
+        return module(keras.backend.backend())
+    return module(resolve(None))

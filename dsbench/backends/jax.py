@@ -1,0 +1,132 @@
+"""The JAX backend: models jitted by XLA (Keras' default on JAX), PyDataset feeds, data
+parallelism through keras.distribution.DataParallel over this machine's devices."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dsbench.backends.keras3 import LocalDevices, Probe, Stepper, describe, feed, predictor
+from dsbench.config import TrainSpec
+from dsbench.errors import DsbenchError
+
+NAME = "jax"
+PACKAGE = "jax"
+__all__ = ["Probe", "Stepper", "describe", "feed", "predictor"]
+
+
+def start(verbose: bool = False, multiworker: bool = False) -> None:
+    """Import Keras on JAX; its XLA start-up lines stay quiet unless `verbose`."""
+    if not verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras  # noqa: F401 - KERAS_BACKEND=jax is set by backends.select
+
+
+def refuse(train: TrainSpec) -> None:
+    """Settings JAX cannot honour, refused before anything runs."""
+    if train.strategy == "multiworker":
+        raise DsbenchError("strategy multiworker is tf.distribute's, on the TensorFlow backend",
+                           "use strategy mirrored (DataParallel over this machine's devices) or "
+                           "backend tensorflow", setting=("strategy", "backend"))  # fmt: skip
+    if train.profile_steps:
+        raise DsbenchError("profile_steps records a TensorFlow profiler trace",
+                           "use backend tensorflow for a trace", setting=("profile_steps", "backend"))  # fmt: skip
+    if train.tensorboard:
+        raise DsbenchError("tensorboard logs are written by Keras' TensorBoard callback, which "
+                           "needs TensorFlow", "use backend tensorflow for TensorBoard logs",
+                           setting=("tensorboard", "backend"))  # fmt: skip
+
+
+def versions() -> dict[str, Any]:
+    from importlib.metadata import version
+
+    return {"jax": version("jax"), "jaxlib": version("jaxlib")}
+
+
+def _jax() -> Any:
+    """The jax module, untyped (its stubs differ between versions and may be absent)."""
+    import importlib
+
+    return importlib.import_module("jax")
+
+
+def _accelerators() -> list[Any]:
+    return [d for d in _jax().devices() if d.platform != "cpu"]
+
+
+def gpus() -> list[dict[str, Any]]:
+    return [
+        {"name": str(d), "model": getattr(d, "device_kind", "unknown")} for d in _accelerators()
+    ]
+
+
+def make_strategy(train: TrainSpec) -> LocalDevices:
+    """One device, or DataParallel over this machine's devices (those named by `devices`)."""
+    import keras
+
+    devices = _jax().devices()
+    if train.strategy != "mirrored":
+        return LocalDevices("default", [_short(devices[0])], 1)
+    chosen = [d for d in devices if not train.devices or _short(d) in
+              {name.lower().lstrip("/") for name in train.devices}]  # fmt: skip
+    if len(chosen) != (len(train.devices) or len(devices)):
+        raise DsbenchError(f"devices {', '.join(train.devices)} not found on this machine",
+                           f"it has {', '.join('/' + _short(d) for d in devices)}",
+                           setting="devices")  # fmt: skip
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=chosen))
+    return LocalDevices("DataParallel", [_short(d) for d in chosen], len(chosen))
+
+
+def _short(device: Any) -> str:
+    """'cpu:0', 'gpu:1' (TensorFlow's spelling, as --devices takes it)."""
+    return f"{'gpu' if device.platform in ('gpu', 'cuda', 'rocm') else device.platform}:{device.id}"
+
+
+def device_line(described: dict[str, Any]) -> str:
+    from dsbench.runtime import cpu_model
+
+    accelerators = _accelerators()
+    kind = f"GPU: {accelerators[0].device_kind}" if accelerators else f"CPU: {cpu_model()}"
+    replicas = int(described.get("replicas", 1))
+    return (f"device: {', '.join(described.get('devices', []))} ({kind}), JAX {_jax().__version__}, "
+            f"{replicas} replica{'s' if replicas != 1 else ''}")  # fmt: skip
+
+
+def is_chief() -> bool:
+    return True
+
+
+def is_multiworker(strategy: Any) -> bool:
+    return False
+
+
+def jit_compile(jit: bool | None) -> bool | str:
+    """On JAX, jit off means op-by-op execution (about 3x slower): the default is on."""
+    return "auto" if jit is None else jit
+
+
+def deterministic() -> None:
+    """XLA on CPU is deterministic; on GPUs, its deterministic kernels are asked for."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_gpu_deterministic_ops" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_gpu_deterministic_ops=true".strip()
+
+
+def sync() -> None:
+    """Wait for every array still being computed on an accelerator (nothing to wait for on CPU,
+    where each step's logs are read back before the next timestamp)."""
+    if _accelerators():
+        jax = _jax()
+        jax.block_until_ready(jax.live_arrays())
+
+
+def reset_memory() -> None:
+    """JAX keeps one peak per process; it cannot be reset, so each epoch reports the peak so far."""
+
+
+def peak_memory_mib() -> float:
+    accelerators = _accelerators()
+    if not accelerators:
+        return float("nan")
+    stats = accelerators[0].memory_stats() or {}
+    return float(stats.get("peak_bytes_in_use", float("nan"))) / 2**20

@@ -1,0 +1,123 @@
+"""What the JAX and PyTorch backends share: they train through Keras 3's backend-neutral API
+alone (keras.ops, keras.utils.PyDataset, train_on_batch), so nothing here imports a framework.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+SIZE = 1024
+REPEATS = 5
+
+
+@dataclass
+class LocalDevices:
+    """The 'strategy' of a backend without tf.distribute: the devices a model is built on.
+
+    `scope()` is a no-op (a keras.distribution, when there is one, is set process-wide)."""
+
+    name: str = "default"
+    devices: list[str] = field(default_factory=list)
+    num_replicas_in_sync: int = 1
+
+    @contextlib.contextmanager
+    def scope(self) -> Iterator[None]:
+        yield
+
+
+def describe(strategy: LocalDevices) -> dict[str, object]:
+    return {"strategy": strategy.name, "replicas": strategy.num_replicas_in_sync, "workers": 1,
+            "devices": list(strategy.devices)}  # fmt: skip
+
+
+class Probe:
+    """Times REPEATS products of two fixed SIZE x SIZE float32 matrices; `rate()` in GFLOP/s.
+
+    Written in keras.ops, so it runs on the backend the models run on; reducing the product to
+    a scalar and reading it back waits for the product without copying it."""
+
+    def __init__(self, size: int = SIZE, repeats: int = REPEATS) -> None:
+        import keras
+
+        rng = np.random.default_rng(0)
+        self.a = keras.ops.convert_to_tensor(rng.standard_normal((size, size), dtype=np.float32))
+        self.b = keras.ops.convert_to_tensor(rng.standard_normal((size, size), dtype=np.float32))
+        self.flops = 2 * size**3
+        self.repeats = repeats
+        self._product()  # compile and warm up once
+
+    def _product(self) -> float:
+        import keras
+
+        return float(keras.ops.convert_to_numpy(keras.ops.sum(keras.ops.matmul(self.a, self.b))))
+
+    def rate(self) -> float:
+        """The median rate of the timed products, in GFLOP/s."""
+        self._product()
+        times = []
+        for _ in range(self.repeats):
+            start = time.perf_counter()
+            self._product()
+            times.append(time.perf_counter() - start)
+        return float(self.flops / np.median(times) / 1e9)
+
+
+def feed(x: np.ndarray, y: np.ndarray, batch: int, *, rescale: bool, order: np.ndarray | None,
+         drop_remainder: bool) -> Any:  # fmt: skip
+    """A keras.utils.PyDataset over the uint8 arrays: batches taken in `order` (all images in
+    their order when None), converted to float32 per batch, never for the whole set."""
+    import keras
+
+    indices = np.arange(len(y)) if order is None else np.asarray(order)
+    steps = len(indices) // batch if drop_remainder else -(-len(indices) // batch)
+    scale = np.float32(1.0 / 255.0 if rescale else 1.0)
+    labels = y.astype(np.int32)
+
+    class ArrayFeed(keras.utils.PyDataset):  # type: ignore[misc]
+        def __len__(self) -> int:
+            return steps
+
+        def __getitem__(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+            take = indices[step * batch : (step + 1) * batch]
+            return x[take].astype(np.float32) * scale, labels[take]
+
+    return ArrayFeed()
+
+
+class Stepper:
+    """One model's compiled step on a fixed batch: Keras' own train step (forward, loss,
+    gradients, Adam) through train_on_batch, or its forward pass through predict_on_batch.
+    Each call returns host values, so a call ends when its step has."""
+
+    def __init__(self, model: Any, x: Any, y: Any, mode: str, jit: bool) -> None:
+        import keras
+
+        self.x, self.y = x, y
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                      jit_compile=jit)  # fmt: skip
+        if mode == "infer":
+            self.step: Callable[[], Any] = lambda: model.predict_on_batch(x)
+        else:
+            self.step = lambda: model.train_on_batch(x, y)
+
+    def run(self, steps: int) -> float:
+        """Seconds for `steps` steps, the last one finished."""
+        start = time.perf_counter()
+        for _ in range(steps):
+            self.step()
+        return time.perf_counter() - start
+
+
+def predictor(model: Any, jit: bool) -> Callable[[Any], Any]:
+    """The model's compiled forward pass, returning a host array (so that the call waits)."""
+    import keras
+
+    if not getattr(model, "compiled", False):
+        model.compile(jit_compile=jit)
+    return lambda x: model.predict_on_batch(keras.ops.convert_to_numpy(x))

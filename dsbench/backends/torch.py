@@ -1,0 +1,116 @@
+"""The PyTorch backend: eager by default (jit means torch.compile), one device, PyDataset feeds."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dsbench.backends.keras3 import LocalDevices, Probe, Stepper, describe, feed, predictor
+from dsbench.config import TrainSpec
+from dsbench.errors import DsbenchError
+
+NAME = "torch"
+PACKAGE = "torch"
+__all__ = ["Probe", "Stepper", "describe", "feed", "predictor"]
+
+
+def start(verbose: bool = False, multiworker: bool = False) -> None:
+    """Import Keras on PyTorch."""
+    if not verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras  # noqa: F401 - KERAS_BACKEND=torch is set by backends.select
+
+
+def refuse(train: TrainSpec) -> None:
+    """Settings PyTorch (through Keras) cannot honour, refused before anything runs."""
+    if train.strategy != "default":
+        raise DsbenchError(f"strategy {train.strategy}: Keras has no distribution for PyTorch",
+                           "use backend jax (DataParallel) or tensorflow (tf.distribute)",
+                           setting=("strategy", "backend"))  # fmt: skip
+    if train.steps_per_execution > 1:
+        raise DsbenchError("steps_per_execution above 1 is not supported by Keras on PyTorch",
+                           "leave steps_per_execution at 1, or use backend jax or tensorflow",
+                           setting=("steps_per_execution", "backend"))  # fmt: skip
+    if train.profile_steps:
+        raise DsbenchError("profile_steps records a TensorFlow profiler trace",
+                           "use backend tensorflow for a trace", setting=("profile_steps", "backend"))  # fmt: skip
+    if train.tensorboard:
+        raise DsbenchError("tensorboard logs are written by Keras' TensorBoard callback, which "
+                           "needs TensorFlow", "use backend tensorflow for TensorBoard logs",
+                           setting=("tensorboard", "backend"))  # fmt: skip
+
+
+def versions() -> dict[str, Any]:
+    import torch
+
+    return {"torch": torch.__version__, "cuda": torch.version.cuda}
+
+
+def gpus() -> list[dict[str, Any]]:
+    import torch
+
+    if not torch.cuda.is_available():
+        return []
+    return [{"name": f"cuda:{i}", "model": torch.cuda.get_device_name(i)}
+            for i in range(torch.cuda.device_count())]  # fmt: skip
+
+
+def make_strategy(train: TrainSpec) -> LocalDevices:
+    import torch
+
+    return LocalDevices("default", ["gpu:0" if torch.cuda.is_available() else "cpu:0"], 1)
+
+
+def device_line(described: dict[str, Any]) -> str:
+    import torch
+
+    from dsbench.runtime import cpu_model
+
+    kind = (
+        f"GPU: {torch.cuda.get_device_name(0)}"
+        if torch.cuda.is_available()
+        else f"CPU: {cpu_model()}"
+    )
+    return (f"device: {', '.join(described.get('devices', []))} ({kind}), PyTorch "
+            f"{torch.__version__}, 1 replica")  # fmt: skip
+
+
+def is_chief() -> bool:
+    return True
+
+
+def is_multiworker(strategy: Any) -> bool:
+    return False
+
+
+def jit_compile(jit: bool | None) -> bool | str:
+    """On PyTorch, jit means torch.compile (minutes of compiling on a first epoch): off unless asked."""
+    return "auto" if jit is None else jit
+
+
+def deterministic() -> None:
+    import torch
+
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def sync() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def reset_memory() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak_memory_mib() -> float:
+    import torch
+
+    if not torch.cuda.is_available():
+        return float("nan")
+    return float(torch.cuda.max_memory_allocated()) / 2**20
