@@ -89,6 +89,7 @@ HISTORY_COLUMNS = (
     "train_s",
     "val_s",
     "epoch_s",
+    "setup_s",
     "start_unix_s",
     "includes_tracing",
     "probe_gflop_per_s",

@@ -1,7 +1,8 @@
 """Train the models of a comparison with honest timing, sequentially or interleaved.
 
 Timing comes from Keras callbacks around `model.fit`, one call per epoch: an epoch's training
-time runs from on_epoch_begin to on_test_begin (the steps only), its validation time from
+time runs from the start of its first step to on_test_begin (the steps only: the data
+iterator's set-up before the first step is `setup_s`), its validation time from
 on_test_begin to on_test_end; on a GPU the device is synchronised before each timestamp. The
 first epoch of each model in a process includes graph tracing (and XLA compilation when on)
 and is kept apart from the steady state. Before every epoch a calibration probe (the
@@ -80,9 +81,11 @@ class _EpochRecorder(keras.callbacks.Callback):
         self._start = now()
 
     def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        # When each call of the train function began (RunResult.step_marks). No device sync:
-        # on a GPU these are dispatch times.
-        self._marks.append((batch, time.perf_counter()))
+        # When each call of the train function began (RunResult.step_marks). No device sync
+        # (on a GPU these are dispatch times), except before the first step: the epoch's
+        # training time runs from there, so the set-up of each fit call's data iterator (a
+        # constant per epoch, which would pull short epochs' ratios towards 1) stays out of it.
+        self._marks.append((batch, time.perf_counter() if self._marks else now()))
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._val_start = now()
@@ -96,15 +99,17 @@ class _EpochRecorder(keras.callbacks.Callback):
         val_start = self._val_start or end
         marks = [*self._marks, (self.result.steps_per_epoch, val_start)] if self._marks else []
         self.result.step_marks.append(marks)
+        first_step = self._marks[0][1] if self._marks else self._start
         row = {
             "epoch": epoch + 1,
             "loss": float(logs.get("loss", math.nan)),
             "accuracy": float(logs.get("accuracy", math.nan)),
             "val_loss": float(logs.get("val_loss", math.nan)),
             "val_accuracy": float(logs.get("val_accuracy", math.nan)),
-            "train_s": val_start - self._start,
+            "train_s": val_start - first_step,
             "val_s": (self._val_end or end) - val_start,
             "epoch_s": end - self._start,
+            "setup_s": first_step - self._start,
             "start_unix_s": self._start_unix,
             "includes_tracing": not self._traced,
             "probe_gflop_per_s": self.probe_rate,

@@ -149,3 +149,16 @@ def test_compare_resume_report_and_bench_run_on_jax_without_tensorflow(tmp_path:
     assert bench.returncode == 0, bench.stderr
     rows = json.loads((tmp_path / "b" / "bench.json").read_text())["rows"]
     assert rows[0]["normal_ms_per_step"] > 0 and rows[0]["separable_ms_per_step"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch is not installed")
+def test_compare_runs_on_torch_without_tensorflow(tmp_path: Path) -> None:
+    run = _without_tensorflow(["compare", *TINY, "--backend", "torch", "--epochs", "2",
+                               "--output-dir", "tr"], tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    environment = json.loads((tmp_path / "tr" / "environment.json").read_text())
+    assert environment["backend"] == "torch" and "PyTorch" in environment["device"]
+    summary = json.loads((tmp_path / "tr" / "summary.json").read_text())
+    assert summary["status"] == "complete" and summary["settings"]["train"]["jit"] is False
+    assert {row["model"] for row in summary["models"]} == {"normal", "separable"}
