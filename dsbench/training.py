@@ -1,9 +1,9 @@
 """Train the models of a comparison with honest timing, sequentially or interleaved.
 
 Timing comes from Keras callbacks around `model.fit`, one call per epoch: an epoch's training
-time runs from the start of its first step to on_test_begin (the steps only: the data
-iterator's set-up before the first step is `setup_s`), its validation time from
-on_test_begin to on_test_end; on a GPU the device is synchronised before each timestamp. The
+time runs from the start of its first step to the end of its last (the steps only: the data
+iterator's set-up before the first step is `setup_s`, and the set-up of validation after the
+last step is left out), its validation time from on_test_begin to on_test_end; on a GPU the device is synchronised before each timestamp. The
 first epoch of each model in a process includes graph tracing (and XLA compilation when on)
 and is kept apart from the steady state. Before every epoch a calibration probe (the
 backend's Probe) records the machine's dense rate. Everything that differs between Keras
@@ -70,11 +70,12 @@ class _EpochRecorder(keras.callbacks.Callback):
         self.probe_rate = math.nan  # set before each epoch
         self._traced = False  # the first epoch of this process traces the train function
         self._start = self._val_start = self._val_end = self._start_unix = 0.0
+        self._last_step_end = 0.0
         self._marks: list[tuple[int, float]] = []  # this epoch's (step, when it began)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.observer.epoch_start(self.result.model, epoch + 1)
-        self._val_start = self._val_end = 0.0
+        self._val_start = self._val_end = self._last_step_end = 0.0
         backends.current().reset_memory()  # each model's own peak, even when they alternate
         self._marks = []
         self._start_unix = time.time()  # wall clock: the order the models ran in, across runs
@@ -86,6 +87,12 @@ class _EpochRecorder(keras.callbacks.Callback):
         # training time runs from there, so the set-up of each fit call's data iterator (a
         # constant per epoch, which would pull short epochs' ratios towards 1) stays out of it.
         self._marks.append((batch, time.perf_counter() if self._marks else now()))
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        # The end of the last step (synced): what follows it before validation (Keras sets up
+        # the validation iterator there, ~9 ms on TensorFlow) stays out of the training time.
+        if batch + 1 >= self.result.steps_per_epoch:
+            self._last_step_end = now()
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._val_start = now()
@@ -106,7 +113,7 @@ class _EpochRecorder(keras.callbacks.Callback):
             "accuracy": float(logs.get("accuracy", math.nan)),
             "val_loss": float(logs.get("val_loss", math.nan)),
             "val_accuracy": float(logs.get("val_accuracy", math.nan)),
-            "train_s": val_start - first_step,
+            "train_s": (self._last_step_end or val_start) - first_step,
             "val_s": (self._val_end or end) - val_start,
             "epoch_s": end - self._start,
             "setup_s": first_step - self._start,
