@@ -363,6 +363,9 @@ def sweep(
     kernel_size: AxisValues = None,
     width: AxisValues = None,
     blocks: AxisValues = None,
+    backend: AxisValues = None,
+    batch_size: AxisValues = None,
+    precision: AxisValues = None,
     summary_only: bool = False,
     config: PathLike | None = None,
     output_dir: PathLike | None = None,
@@ -371,21 +374,27 @@ def sweep(
     verbose: bool = False,
     **settings: Any,
 ) -> SweepResult:
-    """Compare both models at every point of kernel sizes x width multipliers x block lists.
+    """Compare both models at every point of kernel sizes x width multipliers x block lists x
+    backends x batch sizes x precisions.
 
     Axes take lists ([3, 5, 7]) or text ("3,5,7"); `blocks` takes a list of block lists.
+    Points on another backend than the first train in worker processes of their own.
     `summary_only` trains nothing: params and MACs per point, without TensorFlow.
     """
     from dsbench import store, sweeps
 
-    spec = run_spec(settings, config)
+    first = {name: sweeps.first_value(values) for name, values in
+             (("backend", backend), ("batch_size", batch_size), ("precision", precision))
+             if values}  # fmt: skip
+    spec = run_spec({**settings, **first}, config)  # the run's own: each axis' first value
     if spec.train.processes > 1 and not summary_only:
         raise DsbenchError(
             f"processes {spec.train.processes}: sweep trains every point in one process",
             "use compare --processes at the points you want to quote",
             setting="processes",
         )
-    points = sweeps.points_for(spec.model, kernel_size, width, blocks)
+    points = sweeps.points_for(spec.model, kernel_size, width, blocks, backend, batch_size,
+                               precision)  # fmt: skip
     if output_dir is not None:
         store.check_run_dir(output_dir, force)
     if summary_only:
@@ -408,7 +417,8 @@ def _train_sweep(
 ) -> SweepResult:
     from dsbench import store
 
-    _check_inputs(spec)
+    for point_spec in dict.fromkeys(point.run_spec(spec) for point in points):
+        _check_inputs(point_spec)  # every backend installed and able, before anything runs
     backend = _start(spec, verbose)
     from dsbench import experiment
 
@@ -417,8 +427,25 @@ def _train_sweep(
     run_dir = None
     if output_dir is not None and backend.is_chief():
         run_dir = Path(output_dir) if resuming else store.prepare_run_dir(output_dir, force)
-    rows, last, complete = experiment.run_sweep(spec, points, shared, run_dir, observer)
+    rows, last, complete = experiment.run_sweep(spec, points, shared, run_dir, observer,
+                                                _in_a_worker)  # fmt: skip
     return SweepResult(spec, points, rows, complete, last=last, run_dir=run_dir)
+
+
+def _in_a_worker(
+    spec: RunSpec, run_dir: Path | None, observer: Observer, previous: list[RunResult] | None
+) -> list[RunResult]:
+    """One comparison (a sweep point on another backend) in a worker process of its own, as
+    compare --processes runs them; its folder written after it."""
+    from dsbench import store, workers
+
+    def save(fitted: RunSpec, done: list[RunResult], environment: dict[str, Any],
+             complete: bool) -> None:  # fmt: skip
+        if run_dir is not None:
+            store.write_run(run_dir, done, "compare", fitted.as_dict(), environment, complete)
+
+    one = dataclasses.replace(spec, train=dataclasses.replace(spec.train, processes=1))
+    return workers.run("compare", KINDS, one, observer, False, save, previous, None)[1]
 
 
 def resume(
@@ -443,7 +470,8 @@ def resume(
         axes = document["axes"]
         try:
             points = sweeps.points_for(spec.model, axes["kernel_size"], axes["width"],
-                                       axes["blocks"])  # fmt: skip
+                                   axes["blocks"], axes.get("backend"), axes.get("batch_size"),
+                                   axes.get("precision"))  # fmt: skip
         except DsbenchError as err:  # a sweep.json whose points dsbench could not have run
             from dsbench.schema import broken
 

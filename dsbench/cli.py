@@ -248,8 +248,10 @@ def train_command(opts: Opts) -> None:
 
 @command(*SWEPT, *RUN)
 def sweep(opts: Opts) -> None:
-    """Where do separable convolutions start to win? Compare both models over kernel size, width and depth."""
-    axes = {"kernel_size": opts.kernel_sizes, "width": opts.widths, "blocks": opts.block_lists}
+    """Where do separable convolutions start to win? Compare both models over kernel size, width, depth, backend, batch size and precision."""
+    axes = {"kernel_size": opts.kernel_sizes, "width": opts.widths, "blocks": opts.block_lists,
+            "backend": opts.sweep_backends, "batch_size": opts.sweep_batch_sizes,
+            "precision": opts.sweep_precisions}  # fmt: skip
     _show(opts, "sweep", lambda options: api.sweep(**axes, summary_only=opts.summary_only,
                                                    **options))  # fmt: skip
 

@@ -92,6 +92,9 @@ HELP = {
     "widths": "Width multipliers of every block's filters, e.g. 0.5,1,2.",
     "block_lists": 'Block lists to sweep (depth); repeat the option: --blocks "64x2,128x2,256x2" --blocks "64x3,128x3,256x3".',
     "summary_only": "Train nothing: sweep params and MACs alone, in seconds.",
+    "sweep_backends": "Keras backends to sweep, e.g. tensorflow,jax,torch (points off the first run in worker processes).",
+    "sweep_batch_sizes": "Batch sizes to sweep, e.g. 128,512,2048.",
+    "sweep_precisions": "Precisions to sweep, e.g. float32,mixed_bfloat16.",
     "mode": "train (forward + backward + Adam step), infer (forward only) or both.",
     "bench_batch_sizes": "Batch sizes to time, e.g. 1,32,128 (default 128): a row each.",
     "precision_target": "Stop when the ratio's 95% interval is within this (0.05: ±5%).",
@@ -104,6 +107,7 @@ KIND_OF: dict[str, Any] = {
     "learning_rate": float,
     "target_accuracy": float, "config": Path, "output_dir": Path, "blocks": str, "data_dir": str,
     "devices": str, "kernel_sizes": str, "widths": str, "block_lists": list[str],
+    "sweep_backends": str, "sweep_batch_sizes": str, "sweep_precisions": str,
     "bench_batch_sizes": str, "precision_target": float, "max_time": float,
     "report_output": Path, "bench_width": float, "tensorboard": str, "profile_steps": str, "input_shape": str,
     **dict.fromkeys(("rescale", "jit", "scale_lr", "deterministic", "inference", "checkpoint", "keep_partial_batch"), bool),
@@ -118,6 +122,7 @@ FLAGS = {name: "--" + name.replace("_", "-") for name in HELP} | {
     "json_output": "--json", "summary_model": "--model", "kernel_sizes": "--kernel-size",
     "widths": "--width", "block_lists": "--blocks", "bench_batch_sizes": "--batch-size",
     "report_format": "--format", "report_output": "--output", "bench_width": "--width",
+    "sweep_backends": "--backend", "sweep_batch_sizes": "--batch-size", "sweep_precisions": "--precision",
 }  # fmt: skip
 
 
@@ -142,8 +147,10 @@ OPTIONS = {name: _option(name) for name in HELP}
 COMMON = ("config", "json_output", "debug", "verbose")
 RUN = ("output_dir", "force", "no_progress", "quiet", *COMMON)
 TRAINING = tuple(name for name in SETTINGS if name in OPTIONS)  # every setting with a flag
-SWEPT = ("kernel_sizes", "widths", "block_lists", "summary_only",
-         *(n for n in TRAINING if n not in ("kernel_size", "blocks")))  # fmt: skip
+SWEPT = ("kernel_sizes", "widths", "block_lists", "sweep_backends", "sweep_batch_sizes",
+         "sweep_precisions", "summary_only",
+         *(n for n in TRAINING if n not in ("kernel_size", "blocks", "backend", "batch_size",
+                                            "precision")))  # fmt: skip
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import resource
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,10 @@ class Setup:
     data: Data
     strategy: Any  # the backend's (a tf.distribute.Strategy on TensorFlow)
     load_start: float  # the 1-minute load average before anything ran
+
+
+# Trains one comparison in another process: (spec, its folder, observer, previous results).
+Elsewhere = Callable[[RunSpec, Path | None, Observer, list[RunResult] | None], list[RunResult]]
 
 
 def setup(spec: RunSpec, observer: Observer) -> tuple[RunSpec, Setup]:
@@ -157,8 +162,11 @@ def run_sweep(
     shared: Setup,
     run_dir: Path | None,
     observer: Observer,
+    elsewhere: Elsewhere | None = None,
 ) -> tuple[pd.DataFrame, list[RunResult], bool]:
     """Train every point (a comparison each), saving after each; finished points are kept.
+    A point on another backend than this process's is trained by `elsewhere` (a worker
+    process: api.py gives it).
 
     Returns the rows (a row per point and model), the last point's results and whether
     every point finished.
@@ -167,7 +175,7 @@ def run_sweep(
     done: list[RunResult] = []
     observer.points_start(len(points))
     for point in points:
-        point_spec = dataclasses.replace(spec, model=point.spec(spec.model))
+        point_spec = point.run_spec(spec)
         point_dir = run_dir / "points" / point.slug if run_dir is not None else None
         previous = None
         if point_dir is not None and (point_dir / "summary.json").is_file():
@@ -177,7 +185,13 @@ def run_sweep(
                 frames.append(sweeps.trained_rows(point, spec.model, summary_frame(done)))
                 observer.point_done(f"{point.slug} (kept from before)")
                 continue
-        done, _ = compare("compare", KINDS, point_spec, shared, point_dir, observer, previous)
+        if point_spec.train.backend != backends.current().NAME:
+            if elsewhere is None:
+                raise DsbenchError(f"sweep point {point.slug} needs backend "
+                                   f"{point_spec.train.backend}, and no worker was given")  # fmt: skip
+            done = elsewhere(point_spec, point_dir, observer, previous)
+        else:
+            done, _ = compare("compare", KINDS, point_spec, shared, point_dir, observer, previous)
         frames.append(sweeps.trained_rows(point, spec.model, summary_frame(done)))
         interrupted = any(r.status == Status.interrupted for r in done)
         if run_dir is not None:

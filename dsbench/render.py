@@ -454,7 +454,7 @@ class RichObserver(Observer):
     def process_start(self, process: int, processes: int) -> None:
         self.process, self.processes = process, processes
         self.console.print(f"[bold]process {process + 1} of {processes}[/] (a fresh Python "
-                           "process: TensorFlow starts again)")  # fmt: skip
+                           "process: Keras starts again)")  # fmt: skip
 
     def run_start(self, kinds: tuple[str, ...], epochs: int, repeats: int, done: int) -> None:
         self.repeats = repeats
@@ -518,12 +518,17 @@ def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
     """A row per sweep point: both models' figures and the separable/normal ratios."""
     table = Table(title=title, title_justify="left")
     trained = "steady_epoch_s" in rows.columns
-    headers = ["kernel", "width", "blocks", "params N / S", "MACs N / S"]
+    training = [axis for axis in ("backend", "batch_size", "precision")
+                if axis in ratios.columns and ratios[axis].notna().any()]  # fmt: skip
+    names = {"backend": "backend", "batch_size": "batch", "precision": "precision"}
+    headers = ["kernel", "width", "blocks", *(names[a] for a in training), "params N / S",
+               "MACs N / S"]  # fmt: skip
     if trained:
         headers += ["steady s/epoch N / S", "best val acc N / S"]
     headers += ["params ratio", "MACs ratio"] + (["time ratio", "acc ratio"] if trained else [])
     for header in headers:
-        table.add_column(header, justify="left" if header == "blocks" else "right", no_wrap=True)
+        left = header in ("blocks", "backend", "precision")
+        table.add_column(header, justify="left" if left else "right", no_wrap=True)
     for ratio_row in ratios.itertuples():
         group = rows[rows["point"] == ratio_row.point].set_index("model")
         normal, separable = group.loc["normal"], group.loc["separable"]
@@ -537,6 +542,7 @@ def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
             str(ratio_row.kernel_size),
             f"{ratio_row.width:g}",
             Text(printable(normal["scaled_blocks"])),
+            *(Text(printable(_axis_value(getattr(ratio_row, axis)))) for axis in training),
             pair("params", count),
             pair("macs_per_image", millions),
         ]
@@ -551,6 +557,13 @@ def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
 
 
 # ---------------------------------------------------------------- whole results
+
+
+def _axis_value(value: Any) -> str:
+    """A sweep axis' value in a cell: 512 (not 512.0), the run's own when the point has none."""
+    if _missing(value):
+        return "–"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def comparison_title(command: str, dataset: str, epochs: Any, batch_size: Any) -> str:

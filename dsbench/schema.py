@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from dsbench.config import BENCH_MODES, KINDS, validate_config
+from dsbench.config import BACKENDS, BENCH_MODES, KINDS, PRECISIONS, validate_config
 from dsbench.errors import DsbenchError
 
 STATUSES = ("complete", "diverged", "interrupted")  # of one model's run (records.Status)
@@ -27,6 +27,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model": KINDS,
     "status": STATUSES,
     "mode": tuple(m for m in BENCH_MODES if m != "both"),
+    "backend": BACKENDS,
+    "precision": PRECISIONS,
 }
 MAX_TEXT = 10_000  # characters in one text value; a warning or a device line is far shorter
 
@@ -147,6 +149,12 @@ def sweep(document: Any, path: Path) -> dict[str, Any]:
             not isinstance(values, list)
             or not values
             or not all(isinstance(v, kind) and not isinstance(v, bool) for v in values)
+        ):
+            raise broken(path, f"'axes'.{key} is not a list of values")
+    for key, kind in (("backend", str), ("batch_size", int), ("precision", str)):
+        values = axes.get(key, [])  # swept training settings, when there are any
+        if not isinstance(values, list) or not all(
+            v is None or (isinstance(v, kind) and not isinstance(v, bool)) for v in values
         ):
             raise broken(path, f"'axes'.{key} is not a list of values")
     rows = _rows(document["rows"], path, "'rows'", ("point", "model", "scaled_blocks"))

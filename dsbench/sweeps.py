@@ -1,9 +1,12 @@
-"""Sweeps: where do separable convolutions start to win? Points over kernel size, width, depth.
+"""Sweeps: where do separable convolutions start to win? Points over kernel size, width, depth,
+and over the Keras backend, the batch size and the numeric precision.
 
 A sweep is the cartesian product of the axes given (kernel sizes, width multipliers, block
-lists); every point is one normal/separable comparison with the same training settings. Each
-point trains into its own results folder under points/, so an interrupted sweep keeps its
-finished points and resumes like `compare`.
+lists, backends, batch sizes, precisions); every point is one normal/separable comparison with
+the run's other settings. Each point trains into its own results folder under points/, so an
+interrupted sweep keeps its finished points and resumes like `compare`. A point whose backend
+is not the one this process runs trains in a worker process of its own (Keras picks its
+backend once per process).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 import pandas as pd
 
 from dsbench.config import (
+    BACKENDS,
+    PRECISIONS,
     ModelSpec,
     RunSpec,
     format_blocks,
@@ -24,18 +29,36 @@ from dsbench.config import (
     parse_number_list,
     whole_number,
 )
+from dsbench.errors import DsbenchError
 from dsbench.records import separable_over_normal, to_jsonable
 
-AXES = ("kernel_size", "width", "blocks")
+MODEL_AXES = ("kernel_size", "width", "blocks")
+TRAIN_AXES = ("backend", "batch_size", "precision")  # None at a point: the run's own setting
+AXES = (*MODEL_AXES, *TRAIN_AXES)
 
 
 @dataclass(frozen=True)
 class Point:
-    """One architecture of a sweep."""
+    """One architecture (and, when swept, backend, batch size and precision) of a sweep."""
 
     kernel_size: int
     width: float
     blocks: str  # the unscaled blocks, in --blocks notation
+    backend: str | None = None
+    batch_size: int | None = None
+    precision: str | None = None
+
+    def run_spec(self, spec: RunSpec) -> RunSpec:
+        """The whole spec of this point: its model, and its training axes over the run's."""
+        swept = {axis: getattr(self, axis) for axis in TRAIN_AXES if getattr(self, axis)}
+        train = dataclasses.replace(spec.train, **swept)
+        if (
+            self.backend
+            and self.backend != spec.train.backend
+            and spec.train.jit is (spec.train.backend == "jax")
+        ):  # the run's jit was its backend's default: take this backend's default instead
+            train = dataclasses.replace(train, jit=self.backend == "jax")
+        return dataclasses.replace(spec, model=self.spec(spec.model), train=train)
 
     def spec(self, base: ModelSpec) -> ModelSpec:
         """The model spec of this point: base spec, this point's kernel and blocks, scaled."""
@@ -47,7 +70,10 @@ class Point:
     @property
     def slug(self) -> str:
         """A folder name for the point's results."""
-        return f"k{self.kernel_size}-w{self.width:g}-b{self.blocks.replace(',', '_')}"
+        slug = f"k{self.kernel_size}-w{self.width:g}-b{self.blocks.replace(',', '_')}"
+        training = (self.backend, f"bs{self.batch_size}" if self.batch_size else None,
+                    self.precision)  # fmt: skip
+        return "-".join([slug, *(part for part in training if part)])
 
 
 def expand(
@@ -55,23 +81,48 @@ def expand(
     kernel_sizes: list[int] | None,
     widths: list[float] | None,
     blocks: list[str] | None,
+    backends: list[str] | None = None,
+    batch_sizes: list[int] | None = None,
+    precisions: list[str] | None = None,
 ) -> list[Point]:
     """The cartesian product of the given axes; an axis not given keeps the base value."""
     return [
-        Point(k, float(w), b)
-        for k, w, b in itertools.product(
+        Point(k, float(w), b, backend, batch, precision)
+        for backend, precision, batch, k, w, b in itertools.product(
+            _or_none(backends),
+            _or_none(precisions),
+            _or_none(batch_sizes),
             kernel_sizes or [base.kernel_size],
             widths or [1.0],
             blocks or [format_blocks(base.blocks)],
         )
-    ]
+    ]  # backend outermost: a sweep's points of one backend run one after another
 
 
 AxisValues = str | list[Any] | tuple[Any, ...] | None
 
 
+def first_value(values: AxisValues) -> Any:
+    """The first value of an axis given as a list or as text ("128,512" -> "128")."""
+    first = (
+        values.split(",")[0].strip() if isinstance(values, str) else next(iter(values or [None]))
+    )
+    return int(first) if isinstance(first, str) and first.isdigit() else first
+
+
+def _or_none(values: list[Any] | None) -> list[Any]:
+    """An axis' values, or [None] (the run's own setting) when it is not swept."""
+    return list(values) if values else [None]
+
+
 def points_for(
-    base: ModelSpec, kernel_size: AxisValues, width: AxisValues, blocks: AxisValues
+    base: ModelSpec,
+    kernel_size: AxisValues,
+    width: AxisValues,
+    blocks: AxisValues,
+    backend: AxisValues = None,
+    batch_size: AxisValues = None,
+    precision: AxisValues = None,
 ) -> list[Point]:
     """Validated sweep points from axis values given as lists or as text ("3,5,7").
 
@@ -80,27 +131,48 @@ def points_for(
     """
     kernels = parse_number_list(kernel_size, "kernel_size", whole_number) if kernel_size else None
     widths = parse_number_list(width, "width", float) if width else None
+    batches = parse_number_list(batch_size, "batch_size", whole_number) if batch_size else None
     block_lists = [blocks] if isinstance(blocks, str) else list(blocks or [])
     for text in block_lists:
         parse_blocks(text)
-    points = expand(base, kernels, widths, block_lists or None)
+    backends = _choices(backend, "backend", BACKENDS)
+    precisions = _choices(precision, "precision", PRECISIONS)
+    points = expand(base, kernels, widths, block_lists or None, backends, batches, precisions)
     for point in points:
         point.spec(base)
     return points
 
 
+def _choices(values: AxisValues, setting: str, allowed: tuple[str, ...]) -> list[str] | None:
+    """'tensorflow,jax' or ["tensorflow", "jax"] for a sweep axis of names; None if not given."""
+    if not values:
+        return None
+    names = [v.strip() for v in values.split(",")] if isinstance(values, str) else list(values)
+    for name in names:
+        if name not in allowed:
+            raise DsbenchError(f"malformed {setting} {values!r}: {str(name)!r} is not one of "
+                               f"{', '.join(allowed)}", setting=setting)  # fmt: skip
+    return list(dict.fromkeys(names))
+
+
 def axes(points: list[Point]) -> dict[str, list[Any]]:
     """The values of each axis over `points`, as sweep.json records them."""
-    return {
+    out: dict[str, list[Any]] = {
         "kernel_size": sorted({p.kernel_size for p in points}),
         "width": sorted({p.width for p in points}),
         "blocks": list(dict.fromkeys(p.blocks for p in points)),
     }
+    for axis in TRAIN_AXES:  # recorded only when swept, so older sweep folders read the same
+        values = list(dict.fromkeys(getattr(p, axis) for p in points))
+        if values != [None]:
+            out[axis] = values
+    return out
 
 
 def swept_axes(points: list[Point]) -> list[str]:
     """The axes that take more than one value."""
-    return [axis for axis in AXES if len({getattr(p, axis) for p in points}) > 1]
+    return [axis for axis in (*TRAIN_AXES, *MODEL_AXES)
+            if len({getattr(p, axis) for p in points}) > 1]  # fmt: skip
 
 
 def summary_rows(points: list[Point], base: ModelSpec) -> pd.DataFrame:
@@ -120,12 +192,14 @@ def trained_rows(point: Point, base: ModelSpec, summary: pd.DataFrame) -> pd.Dat
 
 
 def _point_columns(point: Point, base: ModelSpec) -> dict[str, Any]:
+    training = {axis: getattr(point, axis) for axis in TRAIN_AXES if getattr(point, axis)}
     return {
         "point": point.slug,
         "kernel_size": point.kernel_size,
         "width": point.width,
         "blocks": point.blocks,
         "scaled_blocks": point.spec(base).blocks_text,
+        **training,
     }
 
 
@@ -143,7 +217,8 @@ def ratios(rows: pd.DataFrame) -> pd.DataFrame:
         if not point_ratios:
             continue
         first = by_model.iloc[0]
-        out.append({"point": point, **{axis: first[axis] for axis in AXES}, **point_ratios})
+        axes_here = {axis: first[axis] for axis in AXES if axis in first.index}
+        out.append({"point": point, **axes_here, **point_ratios})
     return pd.DataFrame(out)
 
 

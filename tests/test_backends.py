@@ -162,3 +162,18 @@ def test_compare_runs_on_torch_without_tensorflow(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "tr" / "summary.json").read_text())
     assert summary["status"] == "complete" and summary["settings"]["train"]["jit"] is False
     assert {row["model"] for row in summary["models"]} == {"normal", "separable"}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_JAX, reason="JAX is not installed (.ci/run installs it: dsbench[jax])")
+def test_a_sweep_over_backends_trains_each_in_its_own_process(tmp_path: Path, invoke: Any) -> None:
+    result = invoke(["sweep", *TINY, "--backend", "tensorflow,jax", "--epochs", "2",
+                     "--no-inference", "--output-dir", str(tmp_path / "s")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    assert document["axes"]["backend"] == ["tensorflow", "jax"]
+    assert [r["backend"] for r in document["ratios"]] == ["tensorflow", "jax"]
+    for point in ("tensorflow", "jax"):
+        folder = next((tmp_path / "s" / "points").glob(f"*-{point}-*"))
+        assert json.loads((folder / "environment.json").read_text())["backend"] == point
+    assert "backend" in result.output  # the table's column

@@ -9,6 +9,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+import dsbench
+from dsbench import store
+from dsbench.errors import DsbenchError
+
 
 def test_summary_only_equals_summary_for_each_point(tmp_path: Path, invoke: Any) -> None:
     result = invoke(
@@ -154,3 +158,30 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path: Path, inv
     assert kept["loss"].tolist() == pytest.approx(first["loss"].tolist())
     assert json.loads((out / "sweep.json").read_text())["status"] == "complete"
     assert len(pd.read_csv(out / "sweep.csv")) == 4
+
+
+def test_training_settings_are_sweep_axes(tmp_path: Path) -> None:
+    from dsbench import sweeps
+    from dsbench.config import ModelSpec, run_spec
+
+    points = sweeps.points_for(ModelSpec(), "3", None, None, "tensorflow,jax", "128,512",
+                               ["float32", "mixed_bfloat16"])  # fmt: skip
+    assert len(points) == 8 and [p.backend for p in points[:4]] == ["tensorflow"] * 4
+    assert points[1].slug == "k3-w1-b64x2_128x2_256x2-tensorflow-bs512-float32"
+    spec = run_spec({"backend": "tensorflow"})
+    jax_point = sweeps.Point(3, 1.0, "64x2,128x2,256x2", "jax", 512, "mixed_bfloat16")
+    train = jax_point.run_spec(spec).train
+    assert (train.backend, train.batch_size, train.precision, train.jit) == (
+        "jax",
+        512,
+        "mixed_bfloat16",
+        True,
+    )  # JAX's own jit default, as TensorFlow's was used
+    assert sweeps.axes(points)["batch_size"] == [128, 512]
+    assert sweeps.swept_axes(points) == ["backend", "batch_size", "precision"]
+    assert "backend" not in sweeps.axes(sweeps.points_for(ModelSpec(), "3,5", None, None))
+    with pytest.raises(DsbenchError, match="'mxnet' is not one of"):
+        sweeps.points_for(ModelSpec(), None, None, None, "tensorflow,mxnet")
+    result = dsbench.sweep(batch_size="32,64", summary_only=True, output_dir=tmp_path / "s")
+    assert set(result.ratios["batch_size"]) == {32, 64}
+    assert store.read_sweep(tmp_path / "s")["axes"]["batch_size"] == [32, 64]
