@@ -30,10 +30,12 @@ fi
 DSBENCH=(python3 -m dsbench)
 
 quick=${GPU_CHECK_QUICK:-}
-if [ -n "$quick" ]; then
-  sizes=(--train-size 512 --test-size 128) epochs=2 sweep_epochs=2 bench_time=10
+if [ -n "$quick" ]; then  # a smoke test of every step: small models, few images
+  sizes=(--train-size 4096 --test-size 128 --blocks 8x1,16x1) epochs=2 sweep_epochs=2 bench_time=10
+  bench_model=(--blocks 8x1,16x1)
 else
   sizes=(--train-size 50000 --test-size 10000) epochs=10 sweep_epochs=5 bench_time=90
+  bench_model=()
 fi
 common=(--backend jax --dataset synthetic "${sizes[@]}" --no-progress)
 
@@ -53,7 +55,7 @@ run() {  # a named step: its output into $OUT/NAME.log, its wall time beside it
 run compare-b128 "${DSBENCH[@]}" compare "${common[@]}" --epochs "$epochs" --batch-size 128 \
   --output-dir "$OUT/compare-b128" --force
 run bench "${DSBENCH[@]}" bench --backend jax --batch-size 128,512,2048 --max-time "$bench_time" \
-  --output-dir "$OUT/bench" --force
+  "${bench_model[@]}" --output-dir "$OUT/bench" --force
 for variant in "512 float32" "2048 float32" "512 mixed_bfloat16"; do
   set -- $variant
   run "compare-b$1-$2" "${DSBENCH[@]}" compare "${common[@]}" --epochs "$sweep_epochs" \

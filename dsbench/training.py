@@ -271,8 +271,7 @@ class ModelRun:
             # Two writers into one folder: the plain one every epoch, the profiling one for
             # the first steady epoch only (Keras counts profiled steps anew in every fit call).
             log_dir = str(Path(train.tensorboard) / kind)
-            plain = keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=True, profile_batch=0)
-            self.tensorboard = [plain]
+            self.tensorboard = [backend.tensorboard(log_dir)]
             if train.profile_steps:
                 self.profiled = keras.callbacks.TensorBoard(
                     log_dir=log_dir, write_graph=False, profile_batch=train.profile_steps

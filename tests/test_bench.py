@@ -88,3 +88,18 @@ def test_bench_refuses_bad_modes_and_targets() -> None:
         dsbench.bench(mode="fast")
     with pytest.raises(dsbench.DsbenchError, match="precision_target must be in"):
         dsbench.bench(precision_target=2.0)
+
+
+def test_bench_has_images_for_its_largest_batch(monkeypatch: Any) -> None:
+    from dsbench import api
+
+    seen = {}
+
+    def stop(spec: Any, verbose: bool) -> None:
+        seen["spec"] = spec
+        raise api.DsbenchError("stopped before training")
+
+    monkeypatch.setattr(api, "_start", stop)
+    with pytest.raises(api.DsbenchError, match="stopped"):
+        api.bench(batch_size="128,2048")
+    assert seen["spec"].data.train_size == 2048 and seen["spec"].train.batch_size == 2048

@@ -6,13 +6,21 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dsbench.backends.keras3 import LocalDevices, Probe, Stepper, describe, feed, predictor
+from dsbench.backends.keras3 import (
+    LocalDevices,
+    Probe,
+    Stepper,
+    describe,
+    feed,
+    predictor,
+    tensorboard,
+)
 from dsbench.config import TrainSpec
 from dsbench.errors import DsbenchError
 
 NAME = "jax"
 PACKAGE = "jax"
-__all__ = ["Probe", "Stepper", "describe", "feed", "predictor"]
+__all__ = ["Probe", "Stepper", "describe", "feed", "predictor", "tensorboard"]
 
 
 def start(verbose: bool = False, multiworker: bool = False) -> None:
@@ -31,10 +39,6 @@ def refuse(train: TrainSpec) -> None:
     if train.profile_steps:
         raise DsbenchError("profile_steps records a TensorFlow profiler trace",
                            "use backend tensorflow for a trace", setting=("profile_steps", "backend"))  # fmt: skip
-    if train.tensorboard:
-        raise DsbenchError("tensorboard logs are written by Keras' TensorBoard callback, which "
-                           "needs TensorFlow", "use backend tensorflow for TensorBoard logs",
-                           setting=("tensorboard", "backend"))  # fmt: skip
 
 
 def versions() -> dict[str, Any]:

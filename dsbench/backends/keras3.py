@@ -121,3 +121,26 @@ def predictor(model: Any, jit: bool) -> Callable[[Any], Any]:
     if not getattr(model, "compiled", False):
         model.compile(jit_compile=jit)
     return lambda x: model.predict_on_batch(keras.ops.convert_to_numpy(x))
+
+
+def tensorboard(log_dir: str) -> Any:
+    """Per-epoch scalars for TensorBoard (train/ and validation/, as Keras' callback names them),
+    written by TensorBoard's own writer: Keras' TensorBoard callback needs TensorFlow."""
+    import keras
+
+    class ScalarLogger(keras.callbacks.Callback):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            from tensorboard.summary import Writer
+
+            self.writers = {part: Writer(f"{log_dir}/{part}") for part in ("train", "validation")}
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            for name, value in (logs or {}).items():
+                part = "validation" if name.startswith("val_") else "train"
+                self.writers[part].add_scalar(f"epoch_{name.removeprefix('val_')}", float(value),
+                                              epoch)  # fmt: skip
+            for writer in self.writers.values():
+                writer.flush()
+
+    return ScalarLogger()

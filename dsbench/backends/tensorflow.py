@@ -170,3 +170,10 @@ def predictor(model: Any, jit: bool) -> Any:
     function = tf.function(lambda x: model(x, training=False), jit_compile=jit,
                            reduce_retracing=True)  # fmt: skip
     return lambda x: function(x).numpy()
+
+
+def tensorboard(log_dir: str) -> Any:
+    """Keras' TensorBoard callback: scalars per epoch and the model graph."""
+    import keras
+
+    return keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=True, profile_batch=0)
