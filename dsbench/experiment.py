@@ -53,7 +53,10 @@ def setup(spec: RunSpec, observer: Observer) -> tuple[RunSpec, Setup]:
     training.steps_per_epoch(spec, loaded)  # a batch larger than the data fails before any folder
     backend = backends.current()
     strategy = backend.make_strategy(spec.train)
-    observer.device(backend.device_line(backend.describe(strategy)))
+    described = backend.describe(strategy)
+    backend.check_batches(spec.train, len(loaded.y_train), len(loaded.y_test),
+                          int(described["replicas"]))  # fmt: skip
+    observer.device(backend.device_line(described))
     return spec, Setup(loaded, strategy, load_start)
 
 

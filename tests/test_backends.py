@@ -180,3 +180,26 @@ def test_a_sweep_over_backends_trains_each_in_its_own_process(tmp_path: Path, in
         folder = next((tmp_path / "s" / "points").glob(f"*-{point}-*"))
         assert json.loads((folder / "environment.json").read_text())["backend"] == point
     assert "backend" in result.output  # the table's column
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_JAX, reason="JAX is not installed (.ci/run installs it: dsbench[jax])")
+def test_data_parallel_on_jax_over_two_host_devices(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+    base = ["compare", *TINY, "--backend", "jax", "--strategy", "mirrored", "--epochs", "2",
+            "--no-inference"]  # fmt: skip
+    odd = _without_tensorflow([*base, "--test-size", "65", "--output-dir", "odd"], tmp_path)
+    assert odd.returncode == 2 and "does not split evenly over 2 devices" in odd.stderr
+    assert not (tmp_path / "odd").exists()
+    run = _without_tensorflow([*base, "--output-dir", "dp"], tmp_path)
+    assert run.returncode == 0, run.stderr
+    environment = json.loads((tmp_path / "dp" / "environment.json").read_text())
+    assert (environment["strategy"], environment["replicas"]) == ("DataParallel", 2)
+    summary = json.loads((tmp_path / "dp" / "summary.json").read_text())
+    from dsbench.config import parse_blocks
+    from dsbench.models import total_params
+
+    spec = run_spec({"blocks": "8x1,16x1"}).model
+    assert parse_blocks("8x1,16x1") == spec.blocks
+    for row in summary["models"]:  # the same models as on TensorFlow, to the parameter
+        assert row["params"] == total_params(spec, row["model"])

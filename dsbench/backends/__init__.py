@@ -11,6 +11,7 @@ provides the same names:
     gpus() -> list[dict]              the accelerators it sees
     make_strategy(train)              the object models are built under (.scope(), replicas)
     describe(strategy) -> dict        strategy name, replicas, devices
+    check_batches(train, n, m, replicas)  refuse batches the strategy cannot split
     device_line(described) -> str     'device: ... (CPU: ...), JAX 0.10.2, 1 replica'
     is_chief(), is_multiworker(s)     who writes results; whether fit can be used
     jit_compile(jit)                  what model.compile gets for the jit setting

@@ -81,6 +81,22 @@ def make_strategy(train: TrainSpec) -> LocalDevices:
     return LocalDevices("DataParallel", [_short(d) for d in chosen], len(chosen))
 
 
+def check_batches(train: TrainSpec, train_images: int, test_images: int, replicas: int) -> None:
+    """DataParallel splits every batch, a last partial one too, evenly over the devices."""
+    if replicas < 2:
+        return
+    last_train = train_images % train.batch_size if train.keep_partial_batch else 0
+    sizes = {"batch_size": train.batch_size, "the last training batch": last_train,
+             "the last validation batch": test_images % train.batch_size}  # fmt: skip
+    for what, size in sizes.items():
+        if size % replicas:
+            raise DsbenchError(
+                f"{what} ({size} images) does not split evenly over {replicas} devices",
+                f"use a batch_size and test_size that {replicas} divides",
+                setting=("batch_size", "test_size"),
+            )
+
+
 def _short(device: Any) -> str:
     """'cpu:0', 'gpu:1' (TensorFlow's spelling, as --devices takes it)."""
     return f"{'gpu' if device.platform in ('gpu', 'cuda', 'rocm') else device.platform}:{device.id}"

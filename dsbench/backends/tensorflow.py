@@ -177,3 +177,7 @@ def tensorboard(log_dir: str) -> Any:
     import keras
 
     return keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=True, profile_batch=0)
+
+
+def check_batches(train: TrainSpec, train_images: int, test_images: int, replicas: int) -> None:
+    """Any batch splits over the replicas here (tf.distribute pads the last one)."""

@@ -118,3 +118,7 @@ def peak_memory_mib() -> float:
     if not torch.cuda.is_available():
         return float("nan")
     return float(torch.cuda.max_memory_allocated()) / 2**20
+
+
+def check_batches(train: TrainSpec, train_images: int, test_images: int, replicas: int) -> None:
+    """One device: nothing to split."""
