@@ -383,9 +383,10 @@ def sweep(
     """
     from dsbench import store, sweeps
 
-    first = {name: sweeps.first_value(values) for name, values in
-             (("backend", backend), ("batch_size", batch_size), ("precision", precision))
-             if values}  # fmt: skip
+    training = {"backend": backend, "batch_size": batch_size, "precision": precision}
+    first = {name: sweeps.first_value(values) for name, values in training.items() if values}
+    # One value is the run's setting, as in compare; two or more are an axis.
+    backend, batch_size, precision = (v if sweeps.several(v) else None for v in training.values())
     spec = run_spec({**settings, **first}, config)  # the run's own: each axis' first value
     if spec.train.processes > 1 and not summary_only:
         raise DsbenchError(

@@ -102,6 +102,13 @@ def expand(
 AxisValues = str | list[Any] | tuple[Any, ...] | None
 
 
+def several(values: AxisValues) -> bool:
+    """Whether an axis was given more than one value ("128,512", [128, 512])."""
+    if isinstance(values, str):
+        return len([v for v in values.split(",") if v.strip()]) > 1
+    return values is not None and len(values) > 1
+
+
 def first_value(values: AxisValues) -> Any:
     """The first value of an axis given as a list or as text ("128,512" -> "128")."""
     first = (
