@@ -273,9 +273,7 @@ class ModelRun:
             log_dir = str(Path(train.tensorboard) / kind)
             self.tensorboard = [backend.tensorboard(log_dir)]
             if train.profile_steps:
-                self.profiled = keras.callbacks.TensorBoard(
-                    log_dir=log_dir, write_graph=False, profile_batch=train.profile_steps
-                )
+                self.profiled = backend.profiler(log_dir, train.profile_steps)
         self.trainer = None
         if multiworker:  # TensorFlow's own loop, over tf.data's distributed shuffle
             from dsbench.custom_loop import Trainer

@@ -59,10 +59,9 @@ def test_a_missing_backend_names_its_install_command(
     ("backend", "flags", "message"),
     [
         ("jax", ["--strategy", "multiworker"], "strategy multiworker is tf.distribute's"),
-        ("jax", ["--tensorboard", "tb", "--profile-steps", "2,3"], "TensorFlow profiler"),
         ("torch", ["--strategy", "mirrored"], "Keras has no distribution for PyTorch"),
         ("torch", ["--steps-per-execution", "2"], "not supported by Keras on PyTorch"),
-        ("torch", ["--tensorboard", "tb", "--profile-steps", "2,3"], "TensorFlow profiler"),
+        ("torch", ["--tensorboard", "tb", "--profile-steps", "2,3"], "TensorFlow or JAX profiler"),
     ],
 )
 def test_what_a_backend_cannot_do_is_refused_up_front(
@@ -123,11 +122,12 @@ def _without_tensorflow(args: list[str], cwd: Path) -> subprocess.CompletedProce
 @pytest.mark.skipif(not HAS_JAX, reason="JAX is not installed (.ci/run installs it: dsbench[jax])")
 def test_compare_resume_report_and_bench_run_on_jax_without_tensorflow(tmp_path: Path) -> None:
     run = _without_tensorflow(["compare", *TINY, "--backend", "jax", "--epochs", "3",
-                               "--no-inference", "--tensorboard", "tb", "--output-dir", "jx"],
-                              tmp_path)  # fmt: skip
+                               "--no-inference", "--tensorboard", "tb", "--profile-steps", "2,3",
+                               "--output-dir", "jx"], tmp_path)  # fmt: skip
     assert run.returncode == 0, run.stderr
     for part in ("train", "validation"):  # TensorBoard scalars, written without TensorFlow
         assert list((tmp_path / "tb" / "separable" / part).glob("events.out.tfevents.*"))
+    assert list((tmp_path / "tb" / "normal" / "plugins" / "profile").glob("*/*.xplane.pb"))
     environment = json.loads((tmp_path / "jx" / "environment.json").read_text())
     assert environment["backend"] == "jax" and "jax" in environment["versions"]
     assert "tensorflow" not in environment["versions"] and "JAX" in environment["device"]

@@ -20,6 +20,7 @@ provides the same names:
     Probe                             the calibration probe (a timed matmul)
     feed(x, y, batch, rescale=, order=, drop_remainder=)   batches for model.fit
     Stepper, predictor(model, jit)    bench's steps and inference's forward pass
+    tensorboard(dir), profiler(dir, steps)   --tensorboard's scalars, --profile-steps' trace
 
 The backend is chosen once per process, before Keras is first imported: the `backend` setting
 (flag or config), else KERAS_BACKEND, else TensorFlow.

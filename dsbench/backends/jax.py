@@ -36,9 +36,6 @@ def refuse(train: TrainSpec) -> None:
         raise DsbenchError("strategy multiworker is tf.distribute's, on the TensorFlow backend",
                            "use strategy mirrored (DataParallel over this machine's devices) or "
                            "backend tensorflow", setting=("strategy", "backend"))  # fmt: skip
-    if train.profile_steps:
-        raise DsbenchError("profile_steps records a TensorFlow profiler trace",
-                           "use backend tensorflow for a trace", setting=("profile_steps", "backend"))  # fmt: skip
 
 
 def versions() -> dict[str, Any]:
@@ -150,3 +147,27 @@ def peak_memory_mib() -> float:
         return float("nan")
     stats = accelerators[0].memory_stats() or {}
     return float(stats.get("peak_bytes_in_use", float("nan"))) / 2**20
+
+
+def profiler(log_dir: str, steps: tuple[int, int]) -> Any:
+    """A JAX profiler trace of steps A..B (counted from 1 in the profiled epoch) into
+    log_dir/plugins/profile/, where TensorBoard's profile plugin finds it."""
+    import keras
+
+    first, last = steps
+
+    class Trace(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            self.step = 0
+
+        def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+            self.step += 1
+            if self.step == first:
+                _jax().profiler.start_trace(log_dir)
+
+        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+            if self.step == last:
+                sync()
+                _jax().profiler.stop_trace()
+
+    return Trace()

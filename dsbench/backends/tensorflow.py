@@ -181,3 +181,10 @@ def tensorboard(log_dir: str) -> Any:
 
 def check_batches(train: TrainSpec, train_images: int, test_images: int, replicas: int) -> None:
     """Any batch splits over the replicas here (tf.distribute pads the last one)."""
+
+
+def profiler(log_dir: str, steps: tuple[int, int]) -> Any:
+    """A TensorFlow profiler trace of steps A..B (Keras' TensorBoard callback)."""
+    import keras
+
+    return keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False, profile_batch=steps)

@@ -40,8 +40,9 @@ def refuse(train: TrainSpec) -> None:
                            "leave steps_per_execution at 1, or use backend jax or tensorflow",
                            setting=("steps_per_execution", "backend"))  # fmt: skip
     if train.profile_steps:
-        raise DsbenchError("profile_steps records a TensorFlow profiler trace",
-                           "use backend tensorflow for a trace", setting=("profile_steps", "backend"))  # fmt: skip
+        raise DsbenchError("profile_steps records a TensorFlow or JAX profiler trace",
+                           "use backend tensorflow or jax for a trace",
+                           setting=("profile_steps", "backend"))  # fmt: skip
 
 
 def versions() -> dict[str, Any]:
@@ -122,3 +123,8 @@ def peak_memory_mib() -> float:
 
 def check_batches(train: TrainSpec, train_images: int, test_images: int, replicas: int) -> None:
     """One device: nothing to split."""
+
+
+def profiler(log_dir: str, steps: tuple[int, int]) -> Any:
+    """Refused up front (`refuse`): Keras on PyTorch has no trace dsbench can write."""
+    raise DsbenchError("profile_steps is not available on backend torch", setting="profile_steps")
