@@ -12,7 +12,10 @@ from dsbench.backends.keras3 import (
     Stepper,
     describe,
     feed,
+    is_chief,
+    is_multiworker,
     predictor,
+    start,
     tensorboard,
 )
 from dsbench.config import TrainSpec
@@ -20,14 +23,17 @@ from dsbench.errors import DsbenchError
 
 NAME = "jax"
 PACKAGE = "jax"
-__all__ = ["Probe", "Stepper", "describe", "feed", "predictor", "tensorboard"]
-
-
-def start(verbose: bool = False, multiworker: bool = False) -> None:
-    """Import Keras on JAX; its XLA start-up lines stay quiet unless `verbose`."""
-    if not verbose:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras  # noqa: F401 - KERAS_BACKEND=jax is set by backends.select
+__all__ = [
+    "Probe",
+    "Stepper",
+    "describe",
+    "feed",
+    "is_chief",
+    "is_multiworker",
+    "predictor",
+    "start",
+    "tensorboard",
+]
 
 
 def refuse(train: TrainSpec) -> None:
@@ -107,14 +113,6 @@ def device_line(described: dict[str, Any]) -> str:
     replicas = int(described.get("replicas", 1))
     return (f"device: {', '.join(described.get('devices', []))} ({kind}), JAX {_jax().__version__}, "
             f"{replicas} replica{'s' if replicas != 1 else ''}")  # fmt: skip
-
-
-def is_chief() -> bool:
-    return True
-
-
-def is_multiworker(strategy: Any) -> bool:
-    return False
 
 
 def jit_compile(jit: bool | None) -> bool | str:

@@ -5,6 +5,7 @@ alone (keras.ops, keras.utils.PyDataset, train_on_batch), so nothing here import
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,6 +15,23 @@ import numpy as np
 
 SIZE = 1024
 REPEATS = 5
+
+
+def start(verbose: bool = False, multiworker: bool = False) -> None:
+    """Import Keras (KERAS_BACKEND is set by backends.select); XLA's and absl's start-up lines
+    stay quiet unless `verbose`."""
+    if not verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras  # noqa: F401
+
+
+def is_chief() -> bool:
+    """One process writes the results: there is no cluster of workers on these backends."""
+    return True
+
+
+def is_multiworker(strategy: Any) -> bool:
+    return False
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from dsbench.backends.keras3 import (
@@ -11,7 +10,10 @@ from dsbench.backends.keras3 import (
     Stepper,
     describe,
     feed,
+    is_chief,
+    is_multiworker,
     predictor,
+    start,
     tensorboard,
 )
 from dsbench.config import TrainSpec
@@ -19,14 +21,17 @@ from dsbench.errors import DsbenchError
 
 NAME = "torch"
 PACKAGE = "torch"
-__all__ = ["Probe", "Stepper", "describe", "feed", "predictor", "tensorboard"]
-
-
-def start(verbose: bool = False, multiworker: bool = False) -> None:
-    """Import Keras on PyTorch."""
-    if not verbose:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras  # noqa: F401 - KERAS_BACKEND=torch is set by backends.select
+__all__ = [
+    "Probe",
+    "Stepper",
+    "describe",
+    "feed",
+    "is_chief",
+    "is_multiworker",
+    "predictor",
+    "start",
+    "tensorboard",
+]
 
 
 def refuse(train: TrainSpec) -> None:
@@ -78,14 +83,6 @@ def device_line(described: dict[str, Any]) -> str:
     )
     return (f"device: {', '.join(described.get('devices', []))} ({kind}), PyTorch "
             f"{torch.__version__}, 1 replica")  # fmt: skip
-
-
-def is_chief() -> bool:
-    return True
-
-
-def is_multiworker(strategy: Any) -> bool:
-    return False
 
 
 def jit_compile(jit: bool | None) -> bool | str:
