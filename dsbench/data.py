@@ -18,10 +18,11 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from dsbench import tarball
 from dsbench.config import DataSpec
 from dsbench.errors import RUNTIME, DsbenchError
 
@@ -217,132 +218,26 @@ def regular_file(path: Path) -> os.stat_result:
     return info
 
 
-# The archive is read by dsbench's own bounded walk over its 512-byte tar headers, not by
-# tarfile: tarfile's pax-header parser can spin for ever on a crafted header (CVE-2024-6232,
-# Python < 3.11.10 / 3.12.6), a hard link's header claims size 0 for any content, and a GNU
-# long-name header of any size is read whole. Here every member must be a regular file or a
-# folder; pax and GNU long-name headers (which tar writes for long or non-ASCII names) are
-# read up to a small size by a linear parser; the bytes read are capped before they are read.
-TAR_BLOCK = 512
-MAX_ARCHIVE_BYTES = 8 * MAX_BATCH_BYTES  # the original unpacks to 178 MB: 6 batches and small files
-MAX_TAR_HEADER_BYTES = 64 * 1024  # a pax or long-name header: names and times, never more
-_CHUNK = 1 << 20  # read in bounded pieces, so Ctrl-C and SIGTERM are seen within a second
-_TAR_KINDS = {b"1": "hard link", b"2": "symbolic link", b"3": "device", b"4": "device",
-              b"6": "FIFO"}  # fmt: skip
-_EXTENDED = (b"x", b"g", b"L")  # pax (per member, global), GNU long name
-
-
-class _Readable(Protocol):
-    def read(self, size: int, /) -> bytes: ...
-
-
-def _tar_members(stream: _Readable, label: str, wanted: set[str]) -> dict[str, bytes]:
-    """The contents of the `wanted` members of an uncompressed tar stream, read with caps."""
-    found: dict[str, bytes] = {}
-    total = 0
-    refuse = "unpack it yourself and point data_dir at the cifar-10-batches-py folder"
-    extended: dict[str, str] = {}  # what a pax or long-name header says of the next member
-
-    def damaged(what: str) -> DsbenchError:
-        return DsbenchError(f"{label} is not a tar archive ({what})", refuse, setting="data_dir")
-
-    while True:
-        header = stream.read(TAR_BLOCK)
-        if len(header) < TAR_BLOCK or header == bytes(TAR_BLOCK):
-            return found  # the end-of-archive blocks (or a cut archive: members are checked)
-        unsigned = sum(header[:148]) + 8 * 32 + sum(header[156:])
-        try:
-            checksum = int(header[148:156].split(b"\0")[0].strip() or b"-1", 8)
-            size = int(header[124:136].split(b"\0")[0].strip() or b"0", 8)
-        except ValueError:
-            raise damaged("a header is damaged") from None
-        if checksum != unsigned:
-            raise damaged("bad header checksum")
-        name = header[:100].split(b"\0")[0].decode("utf-8", "replace")
-        if header[257:263] == b"ustar\0" and header[345] != 0:  # POSIX ustar: a name prefix
-            name = header[345:500].split(b"\0")[0].decode("utf-8", "replace") + "/" + name
-        kind = header[156:157]
-        if kind in _EXTENDED:
-            if size > MAX_TAR_HEADER_BYTES:
-                raise damaged(f"an extended header of {size:,} bytes")
-            total += TAR_BLOCK + -(-size // TAR_BLOCK) * TAR_BLOCK
-            body = _read_exactly(stream, -(-size // TAR_BLOCK) * TAR_BLOCK, label)[:size]
-            if kind == b"L":
-                extended["path"] = body.split(b"\0")[0].decode("utf-8", "replace")
-            elif kind == b"x":
-                extended.update(_pax_records(body, damaged))
-            continue
-        name, size = extended.pop("path", name), int(extended.pop("size", size))
-        extended.clear()
-        if kind not in (b"0", b"\0", b"5", b"7"):
-            what = _TAR_KINDS.get(kind, f"member of type {kind.decode('latin-1')!r}")
-            raise DsbenchError(
-                f"{label} holds a {what} ({name[:80]!r}); dsbench reads only regular files "
-                "from a CIFAR-10 archive",
-                refuse,
-                setting="data_dir",
-            )
-        padded = -(-size // TAR_BLOCK) * TAR_BLOCK
-        total += TAR_BLOCK + padded
-        if total > MAX_ARCHIVE_BYTES:
-            raise DsbenchError(
-                f"{label} unpacks to more than {MAX_ARCHIVE_BYTES:,} bytes, more than "
-                "CIFAR-10 holds",
-                "use the original cifar-10-python.tar.gz",
-                setting="data_dir",
-            )
-        if name.removeprefix("./") in wanted and kind != b"5":
-            check_batch_size(size, f"{label}:{name}")
-            found[name.removeprefix("./")] = _read_exactly(stream, size, f"{label}:{name}")
-            padded -= size
-        while padded > 0:  # skip the rest of this member, a bounded piece at a time
-            skipped = len(stream.read(min(padded, _CHUNK)))
-            if skipped == 0:
-                return found
-            padded -= skipped
-
-
-def _pax_records(body: bytes, damaged: Callable[[str], DsbenchError]) -> dict[str, str]:
-    """The path and size of a pax header ('LEN key=value\\n' records), parsed in one pass."""
-    records: dict[str, str] = {}
-    position = 0
-    while position < len(body) and body[position] != 0:
-        space = body.find(b" ", position, position + 20)
-        if space < 0 or not body[position:space].isdigit():
-            raise damaged("a damaged pax header")
-        length = int(body[position:space])
-        record = body[space + 1 : position + length]
-        if length <= space - position or not record.endswith(b"\n") or b"=" not in record:
-            raise damaged("a damaged pax header")
-        key, value = record[:-1].split(b"=", 1)
-        if key in (b"path", b"size"):
-            records[key.decode()] = value.decode("utf-8", "replace")
-        position += length
-    if "size" in records and not records["size"].isdigit():
-        raise damaged("a pax header with a bad size")
-    return records
-
-
-def _read_exactly(stream: _Readable, size: int, label: str) -> bytes:
-    pieces, left = [], size
-    while left > 0:
-        piece = stream.read(min(left, _CHUNK))
-        if not piece:
-            raise _corrupt(label, EOFError(f"{size - left:,} of {size:,} bytes"))
-        pieces.append(piece)
-        left -= len(piece)
-    return b"".join(pieces)
+# The original unpacks to 178 MB: 6 batches and small files; nothing larger is ever read.
+MAX_ARCHIVE_BYTES = 8 * MAX_BATCH_BYTES
 
 
 def _load_archive(archive: Path) -> Data:
     label = str(archive)
     names = [f"{FOLDER}/{name}" for name in (*TRAIN_FILES, TEST_FILE)]
+    refuse = "unpack it yourself and point data_dir at the cifar-10-batches-py folder"
+
+    def check(name: str, size: int) -> None:
+        check_batch_size(size, f"{label}:{name}")
+
     try:
         regular_file(archive)
         with gzip.open(archive, "rb") as stream:
-            found = _tar_members(stream, label, set(names))
+            found = tarball.read_members(stream, set(names), MAX_ARCHIVE_BYTES, check)
     except DsbenchError:
         raise
+    except tarball.Refused as err:  # a member or header dsbench does not read
+        raise DsbenchError(f"{label} {err}", refuse, setting="data_dir") from None
     except Exception as err:  # gzip, zlib and EOF errors all mean a damaged archive
         raise _corrupt(label, err) from None
     missing = [name for name in names if name not in found]

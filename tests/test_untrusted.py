@@ -1,6 +1,7 @@
 """What dsbench reads is never trusted: results folders are fuzzed, text from files is printed
 inert, links cannot make `report` loop, images are decoded as they are (16-bit included) and
-only the images a subset uses are decoded."""
+only the images a subset uses are decoded. FUZZ=600 python -m pytest tests/test_untrusted.py
+runs the fuzz tests longer (they run 30-60 examples each in the fast suite)."""
 
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ def test_tampered_json_is_read_and_shown_or_refused_as_such(
 
 
 @settings(
-    max_examples=int(os.environ.get("FUZZ", 60)),
+    max_examples=int(os.environ.get("FUZZ", 30)),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
