@@ -139,6 +139,12 @@ class TrainSpec:
                 "use a smaller seed",
                 setting=("seed", "repeats"),
             )
+        if self.profile_steps and not self.tensorboard:  # the trace is written into its folder
+            raise DsbenchError(
+                "profile_steps writes its trace into the tensorboard folder, and none was given",
+                "add tensorboard DIR",
+                setting=("profile_steps", "tensorboard"),
+            )
         if self.steps_per_execution > MAX_STEPS_PER_EXECUTION:
             raise DsbenchError(
                 f"steps_per_execution {self.steps_per_execution:,} is more than "

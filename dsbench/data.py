@@ -311,17 +311,23 @@ def load_cifar10(data_dir: str | os.PathLike[str] | None = None) -> Data:
 
 
 def _load_keras_cache() -> Data:
+    import contextlib
+    import sys
+
     import keras
 
     try:
-        (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
+        # Keras prints "Downloading data from ..." on stdout, which belongs to --json alone.
+        with contextlib.redirect_stdout(sys.stderr):
+            (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
     except Exception as err:  # urllib, socket and Keras' own errors: all mean "could not fetch"
+        cause = (str(err).splitlines() or [""])[0][:200] or type(err).__name__
         raise DsbenchError(
-            f"could not download CIFAR-10 through Keras (no network? {type(err).__name__})",
+            f"could not download CIFAR-10 through Keras (no network? {cause})",
             OFFLINE_HINT,
             exit_code=RUNTIME,
             setting=("data_dir", "dataset"),
-        ) from None
+        ) from err  # --debug shows the whole chain
     return Data(
         aligned(x_train),
         y_train.reshape(-1).astype(np.int64),

@@ -143,6 +143,7 @@ def test_download_failure_points_to_offline_options(monkeypatch: pytest.MonkeyPa
     import keras
 
     def offline() -> None:
+        print("Downloading data from https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz")
         raise OSError("Name or service not known")
 
     monkeypatch.delenv("DSBENCH_DATA_DIR", raising=False)
@@ -150,10 +151,29 @@ def test_download_failure_points_to_offline_options(monkeypatch: pytest.MonkeyPa
     with pytest.raises(DsbenchError) as info:
         data.load_cifar10(None)
     assert "could not download CIFAR-10" in info.value.message
+    assert "Name or service not known" in info.value.message  # the cause, not only its type
+    assert isinstance(info.value.__cause__, OSError)  # --debug shows the chain
     # the library names settings; the CLI turns the words in `settings` into flags
     assert "data_dir" in info.value.hint and "dataset synthetic" in info.value.hint
     assert set(info.value.settings) == {"data_dir", "dataset"}
     assert info.value.exit_code == 1
+
+
+def test_keras_download_messages_stay_off_stdout(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import keras
+
+    def offline() -> None:
+        print("Downloading data from https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz")
+        raise OSError("Name or service not known")
+
+    monkeypatch.delenv("DSBENCH_DATA_DIR", raising=False)
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", offline)
+    with pytest.raises(DsbenchError):
+        data.load_cifar10(None)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Downloading data" in captured.err  # stdout is --json's alone
 
 
 def test_synthetic_is_deterministic_per_seed_and_balanced() -> None:

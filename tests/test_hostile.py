@@ -253,6 +253,8 @@ CASES: dict[str, Case] = {
         "blocks": ["64x2"]}, "rows": [], "settings": {"data": {"dataset": "synthetic"}}}))],
     # flags
     "flag: a model of 2 trillion parameters": lambda r: ["compare", *TINY, "--blocks", "65536x64"],
+    "flag: profile steps without a tensorboard folder": lambda r: ["compare", *TINY,
+                                                                   "--profile-steps", "2,3"],
     "flag: seed 2**32": lambda r: ["compare", *TINY, "--seed", str(2**32)],
     "flag: seed + repeats beyond 2**32": lambda r: ["compare", *TINY, "--seed", str(2**32 - 1),
                                                     "--repeats", "2"],
