@@ -624,21 +624,24 @@ def report(paths: Sequence[PathLike]) -> pd.DataFrame:
     DataFrame: a row per folder, point and model, with the columns that say where and how it
     was measured (dataset, images, epochs, device, host) and the separable/normal ratios.
 
-    `frame.attrs["warnings"]` says when the rows differ in settings that change the numbers.
+    `frame.attrs["warnings"]` holds each folder's own warnings (prefixed with the folder), then
+    says when the rows differ in settings that change the numbers.
     """
     import pandas as pd
 
     from dsbench import store
 
-    frames = []
+    frames, own = [], []
     seen: set[tuple[int, int]] = set()  # a folder given twice, or reached twice, is shown once
     for path in paths:
         for kind, folder in store.find_results(Path(path), seen):
-            frames.append(_report_rows(kind, folder))
+            frame, warnings = _report_rows(kind, folder)
+            frames.append(frame)
+            own += [f"{folder}: {warning}" for warning in warnings]
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run"])
     first = [c for c in REPORT_CONTEXT if c in rows.columns]
     rows = rows[first + [c for c in rows.columns if c not in first]]
-    rows.attrs["warnings"] = _report_warnings(rows)
+    rows.attrs["warnings"] = own + _report_warnings(rows)  # each folder's own, then across them
     return rows
 
 
@@ -649,7 +652,7 @@ COMPARABLE = ("dataset", "train_images", "epochs", "batch_size", "backend", "dev
               "jit")  # fmt: skip
 
 
-def _report_rows(kind: str, folder: Path) -> pd.DataFrame:
+def _report_rows(kind: str, folder: Path) -> tuple[pd.DataFrame, list[str]]:
     import pandas as pd
 
     from dsbench import store
@@ -687,7 +690,7 @@ def _report_rows(kind: str, folder: Path) -> pd.DataFrame:
             frame[key] = setting
     if kind != "bench" and "batch_size" not in frame.columns:
         frame["batch_size"] = train.get("batch_size")
-    return frame
+    return frame, list(document.get("warnings") or [])
 
 
 def _bench_rows(rows: pd.DataFrame) -> pd.DataFrame:

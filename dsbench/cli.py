@@ -284,6 +284,9 @@ def report(
     """Show results folders again, any mix and any number, as a table, Markdown, CSV or JSON."""
     from dsbench import render, store
 
+    if opts.json_output and opts.report_format not in (None, "table", "json"):
+        raise DsbenchError(f"--json and --format {opts.report_format} ask for two formats",
+                           "give one of them")  # fmt: skip
     form = "json" if opts.json_output else opts.report_format
     seen: set[tuple[int, int]] = set()
     found = [hit for path in run_dirs for hit in store.find_results(path, seen)]
@@ -313,6 +316,9 @@ def report(
 
 def main() -> None:
     """Console-script entry point."""
+    from dsbench import runtime
+
+    runtime.COMMAND_LINE = ["dsbench", *sys.argv[1:]]  # recorded in environment.json
     app()
 
 

@@ -732,5 +732,7 @@ def export(rows: pd.DataFrame, form: str) -> str:
     if form == "csv":
         return str(rows.to_csv(index=False))
     columns = [c for c in MARKDOWN_COLUMNS if c in rows.columns and rows[c].notna().any()]
-    text = str(rows[columns].to_markdown(index=False, floatfmt=".4g")) + "\n"
+    shown = rows[columns].astype(object)
+    shown = shown.where(shown.notna(), None)  # an empty figure is "–", never "nan"
+    text = str(shown.to_markdown(index=False, floatfmt=".4g", missingval="–")) + "\n"
     return text + "".join(f"\n> warning: {w}\n" for w in warnings)

@@ -18,6 +18,10 @@ from typing import Any
 
 M_ARENA_MAX = -8  # from glibc's malloc.h
 
+# The command line that started this process, when the CLI did (cli.main records it), so that
+# environment.json says exactly how a run was asked for; None from the Python API.
+COMMAND_LINE: list[str] | None = None
+
 
 def limit_malloc_arenas(arenas: int = 2) -> bool:
     """Cap glibc's malloc arenas; True if applied (False elsewhere, e.g. macOS or musl).
@@ -151,6 +155,7 @@ def environment(settings: dict[str, Any], extra: dict[str, Any]) -> dict[str, An
             "gpus": backend.gpus(),
             "build": build,
             "settings": settings,
+            **({"command_line": COMMAND_LINE} if COMMAND_LINE else {}),
             **extra,
         }
     )

@@ -130,6 +130,7 @@ def test_compare_resume_report_and_bench_run_on_jax_without_tensorflow(tmp_path:
     assert list((tmp_path / "tb" / "normal" / "plugins" / "profile").glob("*/*.xplane.pb"))
     environment = json.loads((tmp_path / "jx" / "environment.json").read_text())
     assert environment["backend"] == "jax" and "jax" in environment["versions"]
+    assert environment["command_line"][:4] == ["dsbench", "compare", *TINY[:2]]  # as typed
     assert "tensorflow" not in environment["versions"] and "JAX" in environment["device"]
     history = pd.read_csv(tmp_path / "jx" / "history.csv")
     assert history.groupby("model")["epoch"].apply(list).tolist() == [[1, 2, 3]] * 2

@@ -240,3 +240,22 @@ def test_a_subset_missing_some_classes_keeps_the_folder_count(tmp_path: Path) ->
     subset = data.Data(images, np.array([0, 1, 2, 3]), images, np.array([0, 1, 2, 3]), "x",
                        tuple(f"class{i}" for i in range(30)))  # fmt: skip
     check_fits(run_spec({"input_shape": [8, 8, 3], "num_classes": 30, "blocks": "8x1"}), subset)
+
+
+def test_exports_keep_each_folders_warnings_and_print_no_nan(
+    tmp_path: Path, pristine: dict[str, bytes], invoke: Any
+) -> None:
+    folder = _copy(pristine, tmp_path)
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["warnings"] = ["time/step ratio: 2 paired epochs: ratio not resolved"]
+    (folder / "summary.json").write_text(json.dumps(summary))
+    rows = dsbench.report([folder])
+    assert rows.attrs["warnings"] == [
+        f"{folder}: time/step ratio: 2 paired epochs: ratio not resolved"
+    ]
+    exported = json.loads(render.export(rows, "json"))
+    assert exported["warnings"] == rows.attrs["warnings"]
+    markdown = render.export(rows, "markdown")
+    assert "nan" not in markdown and "ratio not resolved" in markdown
+    result = invoke(["report", str(folder), "--json", "--format", "csv"])
+    assert result.exit_code == 2 and "two formats" in result.stderr
