@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -343,3 +345,17 @@ def test_iterating_the_pipeline_does_not_copy_the_images() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     grown_mib = float(out.stdout.strip().splitlines()[-1])
     assert grown_mib < 120, f"RSS grew {grown_mib:.0f} MiB for a 293 MiB array"
+
+
+@pytest.mark.skipif(shutil.which("tar") is None, reason="no tar program on this machine")
+@pytest.mark.parametrize("form", ["gnu", "oldgnu", "ustar", "posix", "v7"])
+def test_archives_written_by_tar_in_every_format_load(cifar_dir: Path, form: str) -> None:
+    # The original archive was written by GNU tar; dsbench reads tar headers itself, so every
+    # format tar writes (GNU long names, pax records, a ./ prefix) must load the same images.
+    archive = cifar_dir / "cifar-10-python.tar.gz"
+    folder_data = data.load_cifar10(cifar_dir)
+    subprocess.run(["tar", f"--format={form}", "-czf", str(archive), "-C", str(cifar_dir),
+                    "./cifar-10-batches-py"], check=True)  # fmt: skip
+    from_archive = data.load_cifar10(archive)
+    np.testing.assert_array_equal(from_archive.x_train, folder_data.x_train)
+    np.testing.assert_array_equal(from_archive.y_test, folder_data.y_test)
