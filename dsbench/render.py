@@ -247,7 +247,9 @@ def _cell(row: pd.Series, column: str, fmt: Callable[[Any], str], spread: bool =
     if not _missing(std) and text != "–":
         text += f" ± {fmt(std)}"
     low, high = row.get(f"{column}_low", math.nan), row.get(f"{column}_high", math.nan)
-    if spread and not _missing(low) and not _missing(high) and text != "–":
+    # (a "range" of one value says nothing: it is left out)
+    shown = spread and text != "–" and not _missing(low) and not _missing(high)
+    if shown and fmt(low) != fmt(high):
         text += f" ({fmt(low)}–{fmt(high)})"
     return text
 

@@ -242,7 +242,8 @@ def drift_of(probe: Sequence[float]) -> float:
 def interval_warning(name: str, interval: Interval) -> list[str]:
     """A ratio interval wider than ±15%, or none at all."""
     if interval.n and not math.isfinite(interval.low):
-        return [f"{name}: {interval.n} paired epochs: ratio not resolved (use epochs 4 or more)"]
+        epochs = f"{interval.n} paired epoch{'s' if interval.n != 1 else ''}"
+        return [f"{name}: {epochs}: ratio not resolved (use epochs 4 or more)"]
     half = interval.half_width
     if math.isfinite(half) and half > INTERVAL_LIMIT:
         more = "processes (--processes)" if interval.unit == "processes" else "epochs"

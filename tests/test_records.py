@@ -133,7 +133,7 @@ def test_warnings_and_the_document_on_a_two_epoch_run(made_results: Any) -> None
     assert document["ratios"]["ms_per_step_ratio"]["low"] is None  # not resolvable from one pair
     text = " ".join(document["warnings"])
     assert "normal: 1 steady epoch: ratio not resolved" in text
-    assert "time/step ratio: 1 paired epochs: ratio not resolved" in text
+    assert "time/step ratio: 1 paired epoch: ratio not resolved" in text
 
 
 def test_verdict_line(made_results: Any) -> None:

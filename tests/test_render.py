@@ -120,3 +120,21 @@ def test_warnings_print_their_text_literally() -> None:
     out = io.StringIO()
     render.warn(Console(file=out, width=200, color_system=None), ["device ([bold]gpu[/bold])"])
     assert out.getvalue() == "warning: device ([bold]gpu[/bold])\n"
+
+
+def test_a_range_of_one_value_is_not_printed_as_a_range() -> None:
+    row = pd.Series({"ms_per_step": 1691.1, "ms_per_step_low": 1691.1, "ms_per_step_high": 1691.1})
+    assert render._cell(row, "ms_per_step", render.fixed(1), spread=True) == "1,691.1"
+    row["ms_per_step_high"] = 1800.0
+    assert (
+        render._cell(row, "ms_per_step", render.fixed(1), spread=True)
+        == "1,691.1 (1,691.1–1,800.0)"
+    )
+
+
+def test_one_paired_epoch_is_singular() -> None:
+    from dsbench import stats
+
+    [warning] = stats.interval_warning("time/step ratio", stats.Interval(0.5, float("nan"),
+                                                                        float("nan"), 1))  # fmt: skip
+    assert "1 paired epoch:" in warning
