@@ -62,6 +62,11 @@ def now() -> float:
 class _EpochRecorder(keras.callbacks.Callback):
     """Times each epoch's training steps and validation apart, and stops on a NaN loss."""
 
+    # Its on_train_batch_end only notes when the last step ended: Keras may keep dispatching
+    # batch-end callbacks in a thread (JAX, PyTorch), instead of turning every step's logs
+    # into floats on the training thread, which would wait for the device at every step.
+    async_safe = True
+
     def __init__(self, result: RunResult, observer: Observer, checkpoints: Path | None) -> None:
         super().__init__()
         self.result = result
@@ -91,6 +96,8 @@ class _EpochRecorder(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         # The end of the last step (synced): what follows it before validation (Keras sets up
         # the validation iterator there, ~9 ms on TensorFlow) stays out of the training time.
+        # Called in Keras' callback thread where it dispatches asynchronously; Keras waits for
+        # that thread before on_epoch_end, which reads the value.
         if batch + 1 >= self.result.steps_per_epoch:
             self._last_step_end = now()
 
@@ -113,7 +120,8 @@ class _EpochRecorder(keras.callbacks.Callback):
             "accuracy": float(logs.get("accuracy", math.nan)),
             "val_loss": float(logs.get("val_loss", math.nan)),
             "val_accuracy": float(logs.get("val_accuracy", math.nan)),
-            "train_s": (self._last_step_end or val_start) - first_step,
+            # (a callback thread may note the last step late: never past validation's start)
+            "train_s": min(self._last_step_end or val_start, val_start) - first_step,
             "val_s": (self._val_end or end) - val_start,
             "epoch_s": end - self._start,
             "setup_s": first_step - self._start,

@@ -158,3 +158,20 @@ def test_timestamps_wait_for_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(probe, "_GPU", [False])
     training.now()
     assert calls == ["sync"]  # no GPU: no sync
+
+
+def test_the_epoch_recorder_leaves_keras_batch_callbacks_asynchronous(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On JAX and PyTorch Keras hands batch-end callbacks to a thread unless one of them is not
+    # async-safe; then every step's logs would be read back on the training thread (a device
+    # wait per step).
+    from keras.src.callbacks import callback_list
+
+    from dsbench import training
+    from dsbench.observer import Observer
+    from dsbench.records import RunResult
+
+    monkeypatch.setattr(callback_list.backend, "IS_THREAD_SAFE", True)  # as on JAX and PyTorch
+    recorder = training._EpochRecorder(RunResult("normal", 0, 0, 1, 1, 10, 32), Observer(), None)
+    assert callback_list.CallbackList([recorder])._async_train

@@ -128,11 +128,10 @@ def deterministic() -> None:
 
 
 def sync() -> None:
-    """Wait for every array still being computed on an accelerator (nothing to wait for on CPU,
-    where each step's logs are read back before the next timestamp)."""
-    if _accelerators():
-        jax = _jax()
-        jax.block_until_ready(jax.live_arrays())
+    """Wait for every array still being computed: JAX dispatches asynchronously on a CPU too,
+    so a timestamp taken without waiting can fall before the steps it should follow."""
+    jax = _jax()
+    jax.block_until_ready(jax.live_arrays())
 
 
 def reset_memory() -> None:
