@@ -10,6 +10,9 @@ its backend once); run it once per backend:
     python benchmarks/epoch_overhead.py --backend jax --epochs 8
 
 It prints a Markdown row of medians over the steady epochs (epoch 1 traces and is left out).
+Its per-step callback makes Keras read every step's logs back on the training thread, so on
+JAX and PyTorch the "steps" column includes a wait per step (dsbench's own recorder does not
+do this); the columns around the steps are what the script is for.
 """
 
 from __future__ import annotations
