@@ -2,7 +2,7 @@
 
 Hypothesis (from `stability.py`'s runs): identical `compare` runs in fresh processes differ in
 their ratio because the separable model's speed moves between runs far more than the normal
-model's, and the separable model is the memory-bound one (RESULTS §3). On a shared host, other
+model's, and the separable model is the memory-bound one (docs/benchmarks.md). On a shared host, other
 tenants' use of the shared L3 and memory bandwidth would move it; the matmul calibration probe
 (compute-bound) would not see that.
 
@@ -14,7 +14,7 @@ steps, the first of each call left out). Several processes in a row. Printed:
 per process, the medians; over all samples, the correlation of each model's step time and of
 the ratio with each probe.
 
-    python benchmarks/bandwidth.py --processes 4 --seconds 150 --out benchmarks/bandwidth-runs.json
+    python benchmarks/bandwidth.py --processes 4 --seconds 150 --out benchmarks/data/bandwidth-runs.json
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """dsbench's two models on a GPU without TensorFlow: Keras 3 on the JAX (XLA) or torch backend.
 
-Why this exists: the GPU machines lent to this project have JAX and PyTorch with CUDA but no
-TensorFlow; they reach no package registry, and a call can carry at most 64 MiB (TensorFlow's
+For GPU machines that have JAX or PyTorch with CUDA but no TensorFlow and no package registry,
+where only a small upload fits (TensorFlow's
 wheel alone is about 600 MB, 1.9 GB installed, before its CUDA 12 libraries). Keras 3 runs
 dsbench's own model definitions (`dsbench.models.build`) on either backend, so this measures the
 models dsbench builds, trained by `keras.Model.fit` as dsbench trains them (Adam 1e-3, sparse

@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent / "data"
 # (raw file, variants with whole-epoch pairs under dsbench's interleaved schedule)
 SETS = (("stability-runs.json", ("interleaved",)),
         ("stability-order-runs.json", ("interleaved", "separable-first")),

@@ -1,4 +1,4 @@
-"""Do the goals of issue 11 hold with `--processes`? Reads `dsbench compare` results folders.
+"""How repeatable is a `--processes` figure? Reads `dsbench compare` results folders.
 
 Each folder is one `dsbench compare ... --processes K` run. For each run: the ms/step ratio
 (median of every paired epoch, 95% interval with the process as the unit), each process's own

@@ -78,8 +78,8 @@ def run_once(args: argparse.Namespace, variant: str) -> dict[str, Any]:
 
 
 # Which paired ratios the tables use: "epoch" (whole epochs: dsbench's) or "window" (each
-# pair timed on the WINDOW_S seconds where the two epochs meet, from the raw step marks: tried
-# in the third session and not adopted, RESULTS §7d).
+# pair timed on the WINDOW_S seconds where the two epochs meet, from the raw step marks: measured
+# as noisier than whole epochs, docs/benchmarks.md).
 PAIRING = "epoch"
 WINDOW_DEFAULT_S = 5.0
 WINDOW_S = WINDOW_DEFAULT_S
@@ -127,8 +127,8 @@ def pairs(run: dict[str, Any]) -> list[float]:
 def interval_of(run: dict[str, Any], method: str = "dsbench") -> tuple[float, float, float]:
     """(median, low, high) of the run's ms/step ratio, recomputed from its paired epochs:
     "dsbench" with the current dsbench.stats (so a raw file can be re-read after the method
-    changes), "bootstrap" with the percentile bootstrap of the median alone (the first
-    session's method, same seed and sample count) for comparison."""
+    changes), "bootstrap" with the percentile bootstrap of the median alone (the
+    method before Student's t was added, same seed and sample count) for comparison."""
     import numpy as np
 
     from dsbench import stats
@@ -148,7 +148,7 @@ def row(run: dict[str, Any], number: int) -> str:
 
 def holding(cis: list[tuple[float, float, float]]) -> tuple[list[int], int]:
     """For each window of four consecutive runs: how many of its intervals hold >= 3 of its 4
-    medians (the issue's goal); and how many (interval, other run's median) pairs hold."""
+    medians (the repeatability target); and how many (interval, other run's median) pairs hold."""
     medians = [m for m, _, _ in cis]
     windows = [sum(sum(lo <= m <= hi for m in medians[s : s + 4]) >= 3
                    for _, lo, hi in cis[s : s + 4])

@@ -1,7 +1,7 @@
 """Where do the machine's two speeds come from? Per-epoch training times under thread settings.
 
 On the 2-core machine identical epochs run at one of two speeds, 1.6-1.75x apart, for several
-epochs at a time (FIELD-NOTES). This trains one model for E epochs in a fresh process per
+epochs at a time (docs/benchmarks.md). This trains one model for E epochs in a fresh process per
 variant, variants in rotating order over R rounds, and prints each epoch's training seconds,
 the calibration probe before each epoch, the median, the max/min of the epochs and whether
 they are bimodal (dsbench.stats.bimodal).

@@ -1,6 +1,6 @@
 """dsbench: what depthwise separable convolutions buy over normal convolutions, measured.
 
-The Python API (see README, "Python API"): compare, train, sweep, resume, report, summary,
+The Python API (see README.md, "Python API"): compare, train, sweep, resume, report, summary,
 layers; every error a user can act on is a DsbenchError.
 """
 

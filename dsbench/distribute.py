@@ -48,13 +48,13 @@ def multiworker_strategy() -> tf.distribute.Strategy:
         if "TF_CONFIG" not in os.environ:
             raise DsbenchError(
                 "strategy multiworker needs the TF_CONFIG environment variable",
-                "set TF_CONFIG on every worker (see README: Running on a GPU box or a cluster)",
+                "set TF_CONFIG on every worker (see docs/distributed.md)",
                 setting="strategy",
             )
         try:
             json.loads(os.environ["TF_CONFIG"])
         except ValueError:
-            raise DsbenchError("TF_CONFIG is not valid JSON", "see the README's example") from None
+            raise DsbenchError("TF_CONFIG is not valid JSON", "see the example in docs/distributed.md") from None
         _multiworker = tf.distribute.MultiWorkerMirroredStrategy()
     return _multiworker
 

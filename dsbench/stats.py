@@ -107,7 +107,7 @@ def process_interval(groups: Sequence[Sequence[float]], seed: int = 0) -> Interv
     groups - 1 degrees of freedom, as pyperf treats its worker processes.
 
     Ratios measured in one process share that process's ratio, which differs from the next
-    process's by more than its own pairs' spread suggests (benchmarks/RESULTS.md, 7f): pooled
+    process's by more than its own pairs' spread suggests (docs/benchmarks.md): pooled
     as if independent they give intervals that hold other runs' medians a third of the time.
     One group: median_interval of its values. Two groups: t has one degree of freedom, and the
     interval is as wide as two values warrant. Groups without a finite positive median drop out.

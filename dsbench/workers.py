@@ -1,7 +1,7 @@
 """`--processes N`: the whole comparison trained N times, each time in a fresh Python process.
 
 Why: on a noisy machine each process trains the two models at a speed ratio of its own, and
-identical runs differ by more than one run's epochs suggest (benchmarks/RESULTS.md, 7f). A
+identical runs differ by more than one run's epochs suggest (docs/benchmarks.md). A
 figure to quote needs several processes, with the process as the unit of its interval
 (stats.process_interval), as pyperf does with its worker processes. The workers run one after
 another, never two at once (they would share the cores); each trains every model and repeat

@@ -1,4 +1,4 @@
-"""Figures that were wrong and inputs that got through (issue 12): each fails without its fix."""
+"""Figures that were wrong and inputs that got through: each fails without its fix."""
 
 from __future__ import annotations
 

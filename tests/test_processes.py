@@ -27,7 +27,7 @@ from dsbench.records import (
 )
 
 # Three processes, each steady at its own ratio (0.25, 0.30, 0.35) with little noise inside:
-# what 7f of benchmarks/RESULTS.md found on the 2-core machine.
+# what docs/benchmarks.md reports on the 2-core machine.
 PROCESS_RATIOS = [[0.26, 0.28, 0.27, 0.29], [0.29, 0.31, 0.30, 0.32],
                   [0.32, 0.34, 0.33, 0.35]]  # fmt: skip
 

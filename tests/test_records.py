@@ -83,7 +83,7 @@ def test_compare_table_shows_each_figure_and_its_ratio(made_results: Any) -> Non
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "1,186,378" in text and "174,821" in text and "0.147x" in text
     assert "200.0" in text and "100.0" in text and "0.500x" in text  # ms/step and their ratio
-    # the interval covers this run's epochs, not the spread between processes (RESULTS 7f)
+    # the interval covers this run's epochs, not the spread between processes (docs/benchmarks.md)
     assert "from this run's epochs; separate runs vary more" in " ".join(text.split())
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from dsbench import stats
 
-# Epoch times measured on the 2-core machine (FIELD-NOTES): two speeds, 1.6-1.75x apart.
+# Epoch times measured on the 2-core machine (docs/benchmarks.md): two speeds, 1.6-1.75x apart.
 TWO_SPEEDS = [2.88, 2.77, 2.73, 2.83, 5.06, 4.9]
 
 
