@@ -54,7 +54,9 @@ def multiworker_strategy() -> tf.distribute.Strategy:
         try:
             json.loads(os.environ["TF_CONFIG"])
         except ValueError:
-            raise DsbenchError("TF_CONFIG is not valid JSON", "see the example in docs/distributed.md") from None
+            raise DsbenchError(
+                "TF_CONFIG is not valid JSON", "see the example in docs/distributed.md"
+            ) from None
         _multiworker = tf.distribute.MultiWorkerMirroredStrategy()
     return _multiworker
 

@@ -307,7 +307,8 @@ def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> T
         unit = (f"over {processes} fresh processes, each one value" if processes > 1
                 else "from this run's epochs; separate runs vary more")  # fmt: skip
         table.caption += (
-            f"; timing ratios: median of per-epoch paired ratios [95% interval {unit}: docs/methodology.md]"
+            "; timing ratios: median of per-epoch paired ratios"
+            f" [95% interval {unit}: docs/methodology.md]"
         )
     if "steady_epoch_s" not in summary.columns or summary["steady_epoch_s"].isna().all():
         resumed = "epochs_completed" in summary.columns and (summary["epochs_completed"] >= 2).any()
