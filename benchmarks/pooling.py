@@ -52,7 +52,7 @@ def process_t(runs: list[list[float]]) -> tuple[float, float]:
     with the runs as the values)."""
     from dsbench import stats
 
-    return stats._t_interval_of_logs(np.array([np.median(r) for r in runs]))
+    return stats.t_interval_of_logs(np.array([np.median(r) for r in runs]))
 
 
 def main() -> None:

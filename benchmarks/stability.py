@@ -21,16 +21,40 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
+
+from dsbench import Observer
 
 VARIANTS = ("interleaved", "sequential", "separable-first")
 
 
+class StepMarks(Observer):
+    """Notes when each training step of each epoch ended (a per-step callback here, in the
+    benchmark only: dsbench's own runs have none unless progress bars are drawn)."""
+
+    wants_batches = True
+
+    def __init__(self) -> None:
+        self.marks: dict[tuple[str, int], list[tuple[int, float]]] = {}
+        self.epoch: dict[str, int] = {}
+
+    def epoch_start(self, kind: str, epoch: int) -> None:
+        self.epoch[kind] = epoch
+        self.marks[(kind, epoch)] = []
+
+    def batch_end(self, kind: str, step: int, logs: dict[str, Any]) -> None:
+        self.marks[(kind, self.epoch[kind])].append((step, time.perf_counter()))
+
+
 def worker(args: argparse.Namespace) -> None:
     """One comparison in this process; print its summary.json ratios as one JSON line."""
-    from dsbench import api
+    from dsbench import runner
     from dsbench.config import run_spec
+    from dsbench.records import steady_epochs
+    from dsbench.request import Command, RunRequest
+    from dsbench.results import paired_epoch_ratios
 
     schedule = "interleaved" if args.variant == "separable-first" else args.variant
     kinds = (
@@ -39,22 +63,22 @@ def worker(args: argparse.Namespace) -> None:
     spec = run_spec({"dataset": args.dataset, "data_dir": args.data_dir,
                      "train_size": args.train_size, "test_size": args.test_size,
                      "epochs": args.epochs, "schedule": schedule, "inference": False})  # fmt: skip
+    observer = StepMarks()
     with tempfile.TemporaryDirectory() as folder:
-        result = api._train("compare", kinds, spec, Path(folder) / "run", False, None, False)
+        request = RunRequest(Command.compare, kinds, spec, Path(folder) / "run")
+        result = runner.run(request, observer)
         document = result.document
-    from dsbench.records import paired_epoch_ratios, steady_epochs
-
     ms_per_step = {
         r.model: [float(s) / r.steps_per_epoch * 1e3 for s in steady_epochs(r)["train_s"]]
         for r in result.results
     }
-    # Each epoch's start (Unix s) and its step marks relative to its first one, to recompute
-    # the meeting-window pairing offline (any window length).
+    # Each epoch's start (Unix s) and its step marks (steps done, seconds) relative to its
+    # first one, to recompute the meeting-window pairing offline (any window length).
     marks = {
         r.model: [
             {"epoch": row["epoch"], "start_unix_s": row["start_unix_s"],
-             "marks": [(step, s - epoch_marks[0][1]) for step, s in epoch_marks]}
-            for row, epoch_marks in zip(r.epochs, r.step_marks, strict=True) if epoch_marks
+             "marks": [(step, t - mine[0][1]) for step, t in mine]}
+            for row in r.epochs if (mine := observer.marks.get((r.model, row["epoch"])))
         ]
         for r in result.results
     }  # fmt: skip
@@ -87,7 +111,7 @@ WINDOW_S = WINDOW_DEFAULT_S
 
 def window_ms_per_step(marks: list[tuple[int, float]], window_s: float) -> tuple[float, float]:
     """Training ms/step over the first and the last `window_s` seconds of an epoch, from its
-    marks: (step, seconds) when each train call began, then (steps, end of training). Each
+    marks: (steps done, seconds) as steps end. Each
     window takes whole calls from its end inwards until they span `window_s` (or the epoch)."""
 
     def from_anchor(points: list[tuple[int, float]]) -> float:

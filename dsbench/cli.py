@@ -36,7 +36,7 @@ from dsbench.cli_options import (
     Opts,
     default,
 )
-from dsbench.config import KINDS, SETTINGS
+from dsbench.config import SETTINGS
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 
@@ -163,11 +163,11 @@ def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> Non
 
     `run` gets the keyword arguments every training function of the API takes.
     """
-    from dsbench import render, store
+    from dsbench import folders, render
 
     show = not opts.no_progress and not opts.json_output and not opts.quiet and sys.stdout.isatty()
     observer = Observer() if opts.quiet else render.RichObserver(_console(opts.json_output), show)
-    output_dir = opts.output_dir or store.default_run_dir(command)
+    output_dir = opts.output_dir or folders.default_run_dir(command)
     options = dict(config=opts.config, output_dir=output_dir, force=opts.force,
                    observer=observer, verbose=opts.verbose, **opts.settings)  # fmt: skip
     try:
@@ -179,23 +179,23 @@ def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> Non
     if opts.quiet:
         typer.echo(str(result.run_dir or ""), err=opts.json_output)
     else:
-        render.result(_console(opts.json_output), result)
+        console = _console(opts.json_output)
+        render.show(console, result.record)
+        where = f"{result.run_dir}/" if result.run_dir else "not written here (a non-chief worker)"
+        console.print(f"results: {render.inert(where)}")
     if isinstance(result, api.BenchResult):
         return
-    last = result
-    if isinstance(result, api.SweepResult):
-        last = api.Comparison("compare", KINDS, result.spec, result.last or [], {}, result.run_dir)
-    if (interrupted := last.interrupted) is not None:
+    runs = result.last if isinstance(result, api.SweepResult) else result.results
+    if (interrupted := next((r for r in runs if r.status == "interrupted"), None)) is not None:
         signum = interrupted.stopped_by or 2
         _error(f"interrupted by signal {signum} while running {interrupted.model} "
                f"({len(interrupted.epochs)} epochs complete); completed epochs written to "
                f"{result.run_dir}/ (summary marked incomplete)",
                f"continue with: dsbench resume {result.run_dir}")  # fmt: skip
         raise typer.Exit(128 + signum)
-    if last.diverged:
-        diverged = last.diverged[0]
-        _error(f"{diverged.model} diverged (loss NaN or infinite) at epoch {len(diverged.epochs)}",
-               "lower --learning-rate, or keep --rescale on")  # fmt: skip
+    if diverged := [r for r in runs if r.status == "diverged"]:
+        _error(f"{diverged[0].model} diverged (loss NaN or infinite) at epoch "
+               f"{len(diverged[0].epochs)}", "lower --learning-rate, or keep --rescale on")  # fmt: skip
         raise typer.Exit(1)
 
 
@@ -282,36 +282,27 @@ def report(
     run_dirs: Annotated[list[Path], typer.Argument(help="Results folders of train, compare, sweep or bench, or folders holding many.", metavar="FOLDER")],
 ) -> None:  # fmt: skip
     """Show results folders again, any mix and any number, as a table, Markdown, CSV or JSON."""
-    from dsbench import render, store
+    from dsbench import render, reports
 
     if opts.json_output and opts.report_format not in (None, "table", "json"):
         raise DsbenchError(f"--json and --format {opts.report_format} ask for two formats",
                            "give one of them")  # fmt: skip
     form = "json" if opts.json_output else opts.report_format
-    seen: set[tuple[int, int]] = set()
-    found = [hit for path in run_dirs for hit in store.find_results(path, seen)]
-    if form == "table" and len(found) == 1 and opts.report_output is None:
-        kind, folder = found[0]
-        if kind == "bench":
-            render.bench_folder(_console(), folder, store.read_bench(folder))
-        elif kind == "sweep":
-            render.sweep_folder(_console(), folder, store.read_sweep(folder))
+    found = reports.report(run_dirs)
+    if form == "table" and opts.report_output is None:
+        if len(found.records) == 1:
+            render.show(_console(), found.records[0][1], found.records[0][0])
         else:
-            render.run_folder(_console(), store.read_run(folder))
+            render.report(_console(), found)
         return
-    rows = api.report(run_dirs)
-    text = render.export(rows, form)
-    if opts.report_output is not None:
-        try:
-            opts.report_output.write_text(text, encoding="utf-8")
-        except OSError as err:
-            raise DsbenchError(f"cannot write {opts.report_output}: {err.strerror}") from None
-    elif form == "table":
-        console = _console()
-        console.print(render.fit(console, render.report_table(rows)))
-        render.warn(console, rows.attrs.get("warnings", []))
-    else:
+    text = render.export(found, "markdown" if form == "table" else form)
+    if opts.report_output is None:
         typer.echo(text, nl=False)
+        return
+    try:
+        opts.report_output.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise DsbenchError(f"cannot write {opts.report_output}: {err.strerror}") from None
 
 
 def main() -> None:

@@ -1,8 +1,10 @@
-"""Running a comparison or a sweep end to end: data, strategy, training, saving as it goes.
+"""A comparison, a sweep or a bench in the process where Keras runs: data, strategy,
+training, and saving as it goes.
 
-The API calls these after Keras is started on the run's backend (dsbench.backends). A results folder,
-when one is given, is written after every model (and every sweep point), so an interrupted
-run keeps everything it finished and `resume` can continue it.
+The runner (runner.py) calls these after Keras is started on the run's backend
+(dsbench.backends). What was measured is handed to a `save` after every round of epochs (and
+sweep.json written after every point), so an interrupted run keeps everything it finished and
+`resume` can continue it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import resource
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -22,7 +24,11 @@ from dsbench.config import KINDS, ModelSpec, RunSpec
 from dsbench.data import Data
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
-from dsbench.records import RunResult, Status, summary_frame
+from dsbench.records import RunResult
+from dsbench.store import ResultsFolder
+
+if TYPE_CHECKING:
+    from dsbench.outcome import Comparison
 
 
 @dataclasses.dataclass
@@ -34,8 +40,10 @@ class Setup:
     load_start: float  # the 1-minute load average before anything ran
 
 
-# Trains one comparison in another process: (spec, its folder, observer, previous results).
-Elsewhere = Callable[[RunSpec, Path | None, Observer, list[RunResult] | None], list[RunResult]]
+# Saves what a comparison measured so far: (spec, results, environment) (runner._Saver).
+Save = Callable[[RunSpec, list[RunResult], dict[str, Any]], None]
+# Trains one sweep point: (its spec, its folder's writer, its runs from before) -> comparison.
+TrainPoint = Callable[[RunSpec, "ResultsFolder | None", "list[RunResult] | None"], "Comparison"]
 
 
 def setup(spec: RunSpec, observer: Observer) -> tuple[RunSpec, Setup]:
@@ -126,87 +134,69 @@ def compare(
     kinds: tuple[str, ...],
     spec: RunSpec,
     shared: Setup,
-    run_dir: Path | None,
+    save: Save | None,
+    checkpoints: Path | None,
     observer: Observer,
     previous: list[RunResult] | None = None,
 ) -> tuple[list[RunResult], dict[str, Any]]:
-    """Train every model of one comparison, writing `run_dir` (if any) after each model.
-
-    Returns the results and the environment record they were measured in.
-    """
+    """Train every model of one comparison; `save` (if any) gets what was measured after every
+    round of epochs. Returns the results and the environment record they were measured in."""
     environment = run_environment(command, spec, shared)
     environment["load_average"] = {"start": shared.load_start, "end": None}
-    settings = spec.as_dict()
 
-    def save(done: list[RunResult], complete: bool, draw: bool = True) -> None:
-        if run_dir is not None:
-            store.write_run(run_dir, done, command, settings, environment, complete, kinds, draw)
+    def saved(done: list[RunResult]) -> None:
+        if save is not None:
+            save(spec, done, environment)
 
-    checkpoints = run_dir / "checkpoints" if run_dir is not None and spec.train.checkpoint else None
-    done = training.run_experiment(
-        spec,
-        shared.data,
-        kinds,
-        observer,
-        lambda rs: save(rs, complete=False, draw=False),
-        shared.strategy,
-        checkpoints,
-        previous,
-    )
+    done = training.run_experiment(spec, shared.data, kinds, observer, saved, shared.strategy,
+                                   checkpoints, previous)  # fmt: skip
     environment["load_average"]["end"] = os.getloadavg()[0]
     environment["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    save(done, complete=not any(r.status == Status.interrupted for r in done))
     return done, environment
 
 
 def run_sweep(
     spec: RunSpec,
     points: list[sweeps.Point],
-    shared: Setup,
-    run_dir: Path | None,
+    writer: ResultsFolder | None,
     observer: Observer,
-    elsewhere: Elsewhere | None = None,
-) -> tuple[pd.DataFrame, list[RunResult], bool]:
-    """Train every point (a comparison each), saving after each; finished points are kept.
-    A point on another backend than this process's is trained by `elsewhere` (a worker
-    process: api.py gives it).
+    train_point: TrainPoint,
+) -> tuple[sweeps.SweepSummary, list[RunResult]]:
+    """Train every point (a comparison each, by `train_point`), writing sweep.json after each;
+    points a results folder has finished before are kept as they are.
 
-    Returns the rows (a row per point and model), the last point's results and whether
-    every point finished.
+    Returns the sweep's record and the last point's results.
     """
     frames: list[pd.DataFrame] = []
     done: list[RunResult] = []
     observer.points_start(len(points))
+    interrupted = False
     for point in points:
-        point_spec = point.run_spec(spec)
-        point_dir = run_dir / "points" / point.slug if run_dir is not None else None
+        point_writer = writer.point(point.slug) if writer is not None else None
         previous = None
-        if point_dir is not None and (point_dir / "summary.json").is_file():
-            previous = store.load_results(point_dir)
-            if store.read_run(point_dir)["document"].get("status") == "complete":
+        if point_writer is not None and (point_writer.path / "summary.json").is_file():
+            previous = store.load_results(point_writer.path)
+            kept = store.read_summary(point_writer.path)
+            if kept.complete:
                 done = previous
-                frames.append(sweeps.trained_rows(point, spec.model, summary_frame(done)))
+                frames.append(sweeps.trained_rows(point, spec.model, kept.models))
                 observer.point_done(f"{point.slug} (kept from before)")
                 continue
-        if point_spec.train.backend != backends.current().NAME:
-            if elsewhere is None:
-                raise DsbenchError(f"sweep point {point.slug} needs backend "
-                                   f"{point_spec.train.backend}, and no worker was given")  # fmt: skip
-            done = elsewhere(point_spec, point_dir, observer, previous)
-        else:
-            done, _ = compare("compare", KINDS, point_spec, shared, point_dir, observer, previous)
-        frames.append(sweeps.trained_rows(point, spec.model, summary_frame(done)))
-        interrupted = any(r.status == Status.interrupted for r in done)
-        if run_dir is not None:
-            sweeps.write_sweep(run_dir, spec, points, pd.concat(frames, ignore_index=True), False)
+        comparison = train_point(point.run_spec(spec), point_writer, previous)
+        done = comparison.results
+        frames.append(sweeps.trained_rows(point, spec.model, comparison.summary))
+        interrupted = comparison.interrupted is not None
+        if writer is not None and not interrupted:
+            record = sweeps.summary_of(spec, points, pd.concat(frames, ignore_index=True), False)
+            writer.write_sweep(record, record.drawing())
         if interrupted:
             break
         observer.point_done(point.slug)
-    rows = pd.concat(frames, ignore_index=True)
-    complete = len(frames) == len(points) and not any(r.status == Status.interrupted for r in done)
-    if run_dir is not None:
-        sweeps.write_sweep(run_dir, spec, points, rows, complete)
-    return rows, done, complete
+    complete = len(frames) == len(points) and not interrupted
+    record = sweeps.summary_of(spec, points, pd.concat(frames, ignore_index=True), complete)
+    if writer is not None:
+        writer.write_sweep(record, record.drawing())
+    return record, done
 
 
 def bench(

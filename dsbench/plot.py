@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+
+
+def curves_title(settings: dict[str, Any], environment: dict[str, Any]) -> str:
+    """'synthetic, 5,000 train images, batch 128, /CPU:0 (AMD EPYC ...)' for curves.png."""
+    data = environment.get("data") or {}
+    devices = environment.get("devices") or []
+    gpus = environment.get("gpus") or []
+    device = (
+        gpus[0].get("model", "GPU") if gpus else (environment.get("cpu") or {}).get("model", "")
+    )
+    parts = [
+        str(settings.get("data", {}).get("dataset", "")),
+        f"{data['train_images']:,} train images" if "train_images" in data else "",
+        f"batch {settings.get('train', {}).get('batch_size', '?')}",
+        f"{', '.join(devices)} ({device})" if devices else device,
+    ]
+    return ", ".join(part for part in parts if part)
 
 
 def curves(history: pd.DataFrame, path: Path, title: str = "") -> None:

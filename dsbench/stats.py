@@ -96,7 +96,7 @@ def median_interval(values: Sequence[float], seed: int = 0) -> Interval:
         return Interval(median, math.nan, math.nan, len(x))
     low, high = bootstrap_of_median(x, seed)
     if (x > 0).all():
-        t_low, t_high = _t_interval_of_logs(x)
+        t_low, t_high = t_interval_of_logs(x)
         low, high = min(low, t_low), max(high, t_high)
     return Interval(median, min(low, median), max(high, median), len(x))
 
@@ -119,7 +119,7 @@ def process_interval(groups: Sequence[Sequence[float]], seed: int = 0) -> Interv
     if len(medians) < 2:
         return median_interval(everything, seed)
     median = float(np.median(everything))
-    low, high = _t_interval_of_logs(medians)
+    low, high = t_interval_of_logs(medians)
     return Interval(median, min(low, median), max(high, median), len(medians), "processes")
 
 
@@ -133,7 +133,7 @@ def bootstrap_of_median(x: np.ndarray, seed: int = 0) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _t_interval_of_logs(x: np.ndarray) -> tuple[float, float]:
+def t_interval_of_logs(x: np.ndarray) -> tuple[float, float]:
     """Student's t 95% interval of the mean of log(x), back on x's scale."""
     from scipy.stats import t
 

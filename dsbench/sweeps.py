@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,8 @@ from dsbench.config import (
     whole_number,
 )
 from dsbench.errors import DsbenchError
-from dsbench.records import separable_over_normal, to_jsonable
+from dsbench.records import to_jsonable
+from dsbench.results import separable_over_normal
 
 MODEL_AXES = ("kernel_size", "width", "blocks")
 TRAIN_AXES = ("backend", "batch_size", "precision")  # None at a point: the run's own setting
@@ -229,40 +231,84 @@ def ratios(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def sweep_document(
-    spec: RunSpec, points: list[Point], rows: pd.DataFrame, complete: bool
-) -> dict[str, Any]:
-    """sweep.json's content (also what `sweep --json` prints)."""
-    from dsbench._version import __version__
+@dataclass(frozen=True, eq=False)
+class SweepSummary:
+    """A sweep: a row per point and model (each point's Summary rows, or params and MACs alone
+    with summary_only) and, per point, every separable/normal ratio."""
 
-    return to_jsonable(
-        {
-            "dsbench_version": __version__,
-            "command": "sweep",
-            "status": "complete" if complete else "incomplete",
-            "settings": spec.as_dict(),
-            "axes": axes(points),
-            "rows": rows.to_dict(orient="records"),
-            "ratios": ratios(rows).to_dict(orient="records"),
-        }
-    )
+    settings: dict[str, Any]  # the run's own RunSpec.as_dict()
+    axes: dict[str, list[Any]]  # the values of each axis (sweeps.axes)
+    rows: pd.DataFrame
+    complete: bool = True
+    summary_only: bool = False
+    warnings: tuple[str, ...] = ()
+    environment: dict[str, Any] = dataclasses.field(default_factory=dict)
 
+    @property
+    def ratios(self) -> pd.DataFrame:
+        """A row per point: its axes and every separable/normal ratio."""
+        return ratios(self.rows)
 
-def write_sweep(
-    run_dir: Path, spec: RunSpec, points: list[Point], rows: pd.DataFrame, complete: bool
-) -> dict[str, Any]:
-    """Write sweep.csv, sweep.json and sweep.png; return the document."""
-    document = sweep_document(spec, points, rows, complete)
-    point_ratios = ratios(rows)
-    drawing = None
-    if not point_ratios.empty:
+    @property
+    def points(self) -> int:
+        """How many points the sweep has (finished or not)."""
+        count = 1
+        for values in self.axes.values():
+            count *= max(1, len(values))
+        return count
 
-        def drawing(path: Path) -> None:
+    @property
+    def status(self) -> str:
+        """'complete' or 'incomplete'."""
+        return "complete" if self.complete else "incomplete"
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """sweep.json's content (also what `sweep --json` prints)."""
+        from dsbench._version import __version__
+
+        return to_jsonable(
+            {
+                "dsbench_version": __version__,
+                "command": "sweep",
+                "status": self.status,
+                "summary_only": self.summary_only,
+                "settings": self.settings,
+                "axes": self.axes,
+                "rows": self.rows.to_dict(orient="records"),
+                "ratios": self.ratios.to_dict(orient="records"),
+            }
+        )
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> SweepSummary:
+        """A SweepSummary from a sweep.json already checked by schema.sweep."""
+        return cls(dict(document.get("settings") or {}), dict(document["axes"]),
+                   pd.DataFrame(document["rows"]), document.get("status") != "incomplete",
+                   bool(document.get("summary_only", False)))  # fmt: skip
+
+    def report_rows(self) -> pd.DataFrame:
+        """A row per point and model."""
+        return self.rows.copy()
+
+    def drawing(self) -> Callable[[Path], None] | None:
+        """sweep.png's painter: the time, MAC and parameter ratios against each swept axis."""
+        point_ratios = self.ratios
+        if point_ratios.empty:
+            return None
+        swept = [axis for axis in (*TRAIN_AXES, *MODEL_AXES) if len(self.axes.get(axis, [])) > 1]
+
+        def draw(path: Path) -> None:
             from dsbench import plot
 
-            plot.sweep(point_ratios, swept_axes(points), path)
+            plot.sweep(point_ratios, swept, path)
 
-    from dsbench import store
+        return draw
 
-    store.write_sweep(run_dir, document, rows, drawing)
-    return document
+
+def summary_of(
+    spec: RunSpec, points: list[Point], rows: pd.DataFrame, complete: bool,
+    summary_only: bool = False,
+) -> SweepSummary:  # fmt: skip
+    """The SweepSummary of `points` so far."""
+    return SweepSummary(spec.as_dict(), axes(points), rows, complete, summary_only)

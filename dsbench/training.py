@@ -27,13 +27,13 @@ from typing import Any
 import keras
 
 from dsbench import backends, speed
+from dsbench.checkpoints import load_checkpoint, restore, save_checkpoint
 from dsbench.config import RunSpec
 from dsbench.data import Data, batch_order
 from dsbench.errors import DsbenchError
 from dsbench.models import build, total_macs
 from dsbench.observer import Observer
 from dsbench.records import RunResult, Status
-from dsbench.store import load_checkpoint, save_checkpoint
 
 
 class Interrupted(KeyboardInterrupt):
@@ -75,23 +75,21 @@ class _EpochRecorder(keras.callbacks.Callback):
         self.probe_rate = math.nan  # set before each epoch
         self._traced = False  # the first epoch of this process traces the train function
         self._start = self._val_start = self._val_end = self._start_unix = 0.0
-        self._last_step_end = 0.0
-        self._marks: list[tuple[int, float]] = []  # this epoch's (step, when it began)
+        self._last_step_end = self._first_step = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.observer.epoch_start(self.result.model, epoch + 1)
-        self._val_start = self._val_end = self._last_step_end = 0.0
+        self._val_start = self._val_end = self._last_step_end = self._first_step = 0.0
         backends.current().reset_memory()  # each model's own peak, even when they alternate
-        self._marks = []
         self._start_unix = time.time()  # wall clock: the order the models ran in, across runs
         self._start = now()
 
     def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        # When each call of the train function began (RunResult.step_marks). No device sync
-        # (on a GPU these are dispatch times), except before the first step: the epoch's
-        # training time runs from there, so the set-up of each fit call's data iterator (a
-        # constant per epoch, which would pull short epochs' ratios towards 1) stays out of it.
-        self._marks.append((batch, time.perf_counter() if self._marks else now()))
+        # The epoch's training time runs from the start of its first step (synced), so the
+        # set-up of each fit call's data iterator (a constant per epoch, which would pull short
+        # epochs' ratios towards 1) stays out of it. Later steps return at once.
+        if not self._first_step:
+            self._first_step = now()
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         # The end of the last step (synced): what follows it before validation (Keras sets up
@@ -111,9 +109,7 @@ class _EpochRecorder(keras.callbacks.Callback):
         end = now()
         logs = logs or {}
         val_start = self._val_start or end
-        marks = [*self._marks, (self.result.steps_per_epoch, val_start)] if self._marks else []
-        self.result.step_marks.append(marks)
-        first_step = self._marks[0][1] if self._marks else self._start
+        first_step = self._first_step or self._start
         row = {
             "epoch": epoch + 1,
             "loss": float(logs.get("loss", math.nan)),
@@ -172,35 +168,6 @@ def steps_per_epoch(spec: RunSpec, data: Data) -> int:
             setting="steps_per_execution",
         )
     return steps
-
-
-def restore(
-    model_file: Path, epochs: list[dict[str, Any]], spec: RunSpec, kind: str
-) -> keras.Model:
-    """A model from its checkpoint, refused unless it is the `kind` model this run trains
-    (same layers, same weight shapes) and holds no more epochs than the run asks for."""
-    hint = "delete the run's checkpoints folder to train this model from its start"
-    if len(epochs) > spec.train.epochs:
-        raise DsbenchError(f"checkpoint {model_file} holds {len(epochs)} epochs, the run asks "
-                           f"for {spec.train.epochs}", hint)  # fmt: skip
-    try:
-        model = keras.models.load_model(model_file, safe_mode=True)
-    except Exception as err:  # a damaged zip, a foreign config, a refused Lambda: all unusable
-        reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-        raise DsbenchError(f"checkpoint {model_file} cannot be loaded ({reason})", hint) from None
-    expected = build(spec.model, kind, spec.train.precision)
-
-    def shape(m: keras.Model) -> list[Any]:
-        return [(type(layer).__name__, [tuple(w.shape) for w in layer.weights])
-                for layer in m.layers]  # fmt: skip
-
-    if shape(model) != shape(expected) or model.count_params() != expected.count_params():
-        raise DsbenchError(
-            f"checkpoint {model_file} does not hold the {kind} model this run trains "
-            f"({model.count_params():,} parameters, expected {expected.count_params():,})",
-            hint,
-        )
-    return model
 
 
 class ModelRun:

@@ -27,6 +27,10 @@ from dsbench.config import RunSpec
 from dsbench.errors import RUNTIME, DsbenchError
 from dsbench.observer import Observer
 from dsbench.records import RunResult, Status
+from dsbench.request import RunRequest
+
+# Saves what the workers measured so far: (spec, results, environment).
+Save = Callable[[RunSpec, list[RunResult], dict[str, Any]], None]
 
 # Observer hooks a worker relays; the parent shows the one-off ones for the first worker only.
 ONCE = ("device", "data_loaded", "run_start")
@@ -52,20 +56,21 @@ for _name in RELAYED:
     setattr(_Relay, _name, _relayed(_name))
 
 
-def _work(command: str, kinds: tuple[str, ...], spec: RunSpec, verbose: bool,
-          wants_batches: bool, events: Any) -> None:  # fmt: skip
+def _work(request: RunRequest, wants_batches: bool, events: Any) -> None:
     """A worker's whole life: train, then send ("result", ...) or why not. In a process group
     of its own, so that a terminal's Ctrl-C reaches the parent alone, which passes it on once."""
     os.setpgrp()
     try:
         from dsbench import backends
 
-        backends.select(spec.train.backend or backends.DEFAULT).start(verbose)
+        spec = request.spec
+        backends.select(spec.train.backend or backends.DEFAULT).start(request.verbose)
         from dsbench import experiment
 
         relay = _Relay(events, wants_batches)
         fitted, shared = experiment.setup(spec, relay)
-        results, environment = experiment.compare(command, kinds, fitted, shared, None, relay)
+        results, environment = experiment.compare(request.command, request.kinds, fitted, shared,
+                                                  None, None, relay)  # fmt: skip
         events.put(("result", (fitted, results, {**environment, "pid": os.getpid()})))
     except DsbenchError as error:
         events.put(("error", (error.message, error.hint, error.exit_code, error.settings)))
@@ -76,22 +81,20 @@ def _work(command: str, kinds: tuple[str, ...], spec: RunSpec, verbose: bool,
 
 
 def run(
-    command: str,
-    kinds: tuple[str, ...],
-    spec: RunSpec,
+    request: RunRequest,
     observer: Observer,
-    verbose: bool,
-    save: Callable[[RunSpec, list[RunResult], dict[str, Any], bool], None],
+    save: Save,
     previous: list[RunResult] | None = None,
     previous_environment: dict[str, Any] | None = None,
 ) -> tuple[RunSpec, list[RunResult], dict[str, Any]]:
-    """Train `spec` in spec.train.processes fresh processes, one after another.
+    """Train the request in spec.train.processes fresh processes, one after another.
 
     Returns the spec as the workers fitted it, every worker's results (numbered by `process`)
     and the first worker's environment with every worker's own figures under "processes".
-    `save(spec, results, environment, complete)` is called after each worker. When resuming,
-    `previous` processes that finished are kept and the rest are trained again from the start.
+    `save(spec, results, environment)` is called after each worker. When resuming, `previous`
+    processes that finished are kept and the rest are trained again from the start.
     """
+    spec, kinds = request.spec, request.kinds
     processes = spec.train.processes
     context = multiprocessing.get_context("spawn")  # fresh interpreters: nothing inherited
     results = _finished_processes(previous or [], len(kinds) * spec.train.repeats,
@@ -108,7 +111,7 @@ def run(
         events = context.Queue()
         worker = context.Process(
             target=_work,
-            args=(command, kinds, worker_spec, verbose, observer.wants_batches, events),
+            args=(dataclasses.replace(request, spec=worker_spec), observer.wants_batches, events),
             name=f"dsbench-process-{process + 1}",
         )
         worker.start()
@@ -123,9 +126,7 @@ def run(
             environment = environment or {**own, "processes": []}
             environment["processes"].append(_own_figures(process, own))
         interrupted = kind == "interrupted" or any(r.status == Status.interrupted for r in results)
-        complete = process == processes - 1 and kind == "result" and not interrupted
-        if results:
-            save(fitted, results, environment, complete)
+        save(fitted, results, environment)
         if kind == "error":
             message, hint, exit_code, settings = payload
             raise DsbenchError(message, hint, exit_code, settings or None)

@@ -102,11 +102,10 @@ def test_every_backend_feeds_the_same_batches() -> None:
 def test_a_folder_from_before_backends_resumes_on_tensorflow(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from dsbench.api import _saved_spec
+    from dsbench.runner import saved_spec
 
     monkeypatch.setenv("KERAS_BACKEND", "jax")
-    document = {"settings": {"train": {"epochs": 2}}}
-    assert _saved_spec(document, "summary.json", None).train.backend == "tensorflow"
+    assert saved_spec({"train": {"epochs": 2}}, "summary.json", None).train.backend == "tensorflow"
 
 
 def _without_tensorflow(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -91,7 +91,7 @@ def test_bench_refuses_bad_modes_and_targets() -> None:
 
 
 def test_bench_has_images_for_its_largest_batch(monkeypatch: Any) -> None:
-    from dsbench import api
+    from dsbench import api, runner
 
     seen = {}
 
@@ -99,7 +99,7 @@ def test_bench_has_images_for_its_largest_batch(monkeypatch: Any) -> None:
         seen["spec"] = spec
         raise api.DsbenchError("stopped before training")
 
-    monkeypatch.setattr(api, "_start", stop)
+    monkeypatch.setattr(runner, "start", stop)
     with pytest.raises(api.DsbenchError, match="stopped"):
         api.bench(batch_size="128,2048")
     assert seen["spec"].data.train_size == 2048 and seen["spec"].train.batch_size == 2048

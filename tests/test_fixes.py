@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import dsbench
-from dsbench import runtime, store
+from dsbench import folders, runtime
 from dsbench.config import run_spec
 
 
@@ -75,8 +75,8 @@ def test_force_starts_over_but_leaves_other_files(tmp_path: Path) -> None:
     (tmp_path / "sweep.json").write_text("{}")
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(dsbench.DsbenchError, match="already exists"):
-        store.prepare_run_dir(tmp_path, force=False)
-    store.prepare_run_dir(tmp_path, force=True)
+        folders.prepare_run_dir(tmp_path, force=False)
+    folders.prepare_run_dir(tmp_path, force=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 

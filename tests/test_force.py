@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import dsbench
-from dsbench import store
+from dsbench import folders
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -46,8 +46,8 @@ def test_force_removes_only_what_dsbench_wrote(tmp_path: Path) -> None:
     _dsbench_files(tmp_path)
     mine = _user_files(tmp_path)
     with pytest.raises(dsbench.DsbenchError, match="already exists"):
-        store.prepare_run_dir(tmp_path, force=False)
-    store.prepare_run_dir(tmp_path, force=True)
+        folders.prepare_run_dir(tmp_path, force=False)
+    folders.prepare_run_dir(tmp_path, force=True)
     assert _tree(tmp_path) == mine  # every dsbench file gone, every user file as it was
     assert not (tmp_path / "points" / "k5").exists()  # a folder dsbench made, now empty
 
@@ -68,12 +68,12 @@ def test_force_refuses_to_replace_a_link_or_folder_under_its_own_names(tmp_path:
     (elsewhere / "precious.txt").write_text("keep")
     (tmp_path / "checkpoints").symlink_to(elsewhere)
     with pytest.raises(dsbench.DsbenchError, match="not a file dsbench wrote"):
-        store.prepare_run_dir(tmp_path, force=True)
+        folders.prepare_run_dir(tmp_path, force=True)
     (tmp_path / "checkpoints").unlink()
     (tmp_path / "history.csv").mkdir()
     (tmp_path / "history.csv" / "x").write_text("mine")
     with pytest.raises(dsbench.DsbenchError, match="not a file dsbench wrote"):
-        store.prepare_run_dir(tmp_path, force=True)
+        folders.prepare_run_dir(tmp_path, force=True)
     assert (elsewhere / "precious.txt").read_text() == "keep"
     assert (tmp_path / "history.csv" / "x").read_text() == "mine"
 
@@ -82,5 +82,5 @@ def test_a_folder_of_only_dsbench_files_needs_no_marker(tmp_path: Path) -> None:
     # A sweep interrupted during its first point has points/ but no sweep.json yet.
     (tmp_path / "points" / "k3").mkdir(parents=True)
     (tmp_path / "points" / "k3" / "summary.json").write_text("{}")
-    store.prepare_run_dir(tmp_path, force=True)
+    folders.prepare_run_dir(tmp_path, force=True)
     assert list(tmp_path.iterdir()) == []

@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import write_run
 
 from dsbench import api, render, stats, store, workers
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
-from dsbench.records import (
-    Status,
-    history_frame,
+from dsbench.records import Status, history_frame
+from dsbench.results import (
     inference_intervals,
     paired_epoch_ratios,
     ratio_intervals,
@@ -105,7 +105,7 @@ def test_frames_and_warnings_name_the_process(made_results: Any) -> None:
 def test_a_folder_of_processes_round_trips(made_results: Any, tmp_path: Path) -> None:
     results = _three_processes(made_results)
     settings = {"train": {"schedule": "interleaved", "processes": 3, "target_accuracy": None}}
-    store.write_run(tmp_path, results, "compare", settings, {}, complete=True, draw=False)
+    write_run(tmp_path, results, "compare", settings, {}, complete=True, draw=False)
     back = store.load_results(tmp_path)
     assert [(r.model, r.process) for r in back] == [(r.model, r.process) for r in results]
     assert [len(r.epochs) for r in back] == [4] * 6

@@ -9,11 +9,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from helpers import write_run
 from rich.console import Console
 
 from dsbench import render, store, sweeps
 from dsbench.config import ModelSpec
-from dsbench.records import Status, run_metrics, separable_over_normal, summary_frame
+from dsbench.records import Status, run_metrics
+from dsbench.results import separable_over_normal, summarize, summary_frame
 
 
 def test_metrics_follow_from_the_recorded_times(made_results: Any) -> None:
@@ -66,14 +68,14 @@ def test_repeats_average_with_std_and_the_worst_status_wins(made_results: Any) -
 def test_a_folder_round_trips_through_store(made_results: Any, tmp_path: Path) -> None:
     results = made_results()
     results[1].status = Status.interrupted
-    store.write_run(tmp_path, results, "compare", {"train": {"epochs": 4}}, {}, complete=False)
+    write_run(tmp_path, results, "compare", {"train": {"epochs": 4}}, {}, complete=False)
     loaded = store.load_results(tmp_path)
     assert [(r.model, r.status, len(r.epochs)) for r in loaded] == [
         ("normal", Status.complete, 4),
         ("separable", Status.interrupted, 4),
     ]
     assert loaded[0].epochs[1]["train_s"] == results[0].epochs[1]["train_s"]
-    assert store.read_run(tmp_path)["document"]["status"] == "incomplete"
+    assert store.read_summary(tmp_path).status == "incomplete"
 
 
 def test_compare_table_shows_each_figure_and_its_ratio(made_results: Any) -> None:
@@ -127,7 +129,7 @@ def test_summary_holds_paired_intervals_and_steady_ranges(made_results: Any) -> 
 def test_warnings_and_the_document_on_a_two_epoch_run(made_results: Any) -> None:
     results = made_results(normal_s=[3.0, 2.0], separable_s=[1.5, 1.0])
     settings = {"train": {"schedule": "interleaved", "target_accuracy": None}}
-    document = store.summary_document(results, "compare", settings, {}, complete=True)
+    document = summarize(results, "compare", ("normal", "separable"), settings, {}, True).document
     assert document["schedule"] == "interleaved"
     assert document["ratios"]["ms_per_step_ratio"]["n"] == 1
     assert document["ratios"]["ms_per_step_ratio"]["low"] is None  # not resolvable from one pair

@@ -14,7 +14,7 @@ from rich.table import Table
 from dsbench import render, sweeps
 from dsbench.config import ModelSpec
 from dsbench.models import describe
-from dsbench.records import summary_frame
+from dsbench.results import summary_frame
 
 WIDTHS = (80, 100, 120, 160)
 
@@ -124,10 +124,10 @@ def test_warnings_print_their_text_literally() -> None:
 
 def test_a_range_of_one_value_is_not_printed_as_a_range() -> None:
     row = pd.Series({"ms_per_step": 1691.1, "ms_per_step_low": 1691.1, "ms_per_step_high": 1691.1})
-    assert render._cell(row, "ms_per_step", render.fixed(1), spread=True) == "1,691.1"
+    assert render.tables.cell(row, "ms_per_step", render.fixed(1), spread=True) == "1,691.1"
     row["ms_per_step_high"] = 1800.0
     assert (
-        render._cell(row, "ms_per_step", render.fixed(1), spread=True)
+        render.tables.cell(row, "ms_per_step", render.fixed(1), spread=True)
         == "1,691.1 (1,691.1–1,800.0)"
     )
 

@@ -13,9 +13,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from helpers import write_run
 
 import dsbench
-from dsbench import store
+from dsbench import checkpoints, store
 
 
 class Killed(BaseException):
@@ -27,17 +28,17 @@ def _kill_at(monkeypatch: pytest.MonkeyPatch, point: str, model: str, epoch: int
     checkpoint of `epoch`."""
     import dsbench.training as training
 
-    original = store.save_checkpoint
-    text = store.atomic_text
+    original = checkpoints.save_checkpoint
+    text = checkpoints.atomic_text
 
     def save(folder: Path, keras_model: Any, result: Any) -> None:
         mine = result.model == model and len(result.epochs) == epoch
         if mine and point == "before":
             raise Killed
         if mine and point == "during":  # the .keras file written, its pointer not yet
-            monkeypatch.setattr(store, "atomic_text", _raise)
+            monkeypatch.setattr(checkpoints, "atomic_text", _raise)
         original(folder, keras_model, result)
-        monkeypatch.setattr(store, "atomic_text", text)
+        monkeypatch.setattr(checkpoints, "atomic_text", text)
         if mine and point == "after":  # between the models of an interleaved round
             raise Killed
 
@@ -103,18 +104,18 @@ def test_resume_refuses_a_swapped_checkpoint(
 
 @pytest.mark.parametrize("jit", [False, True, None])
 def test_a_resumed_run_keeps_its_jit_setting(jit: bool | None) -> None:
-    from dsbench.api import _saved_spec
     from dsbench.config import run_spec
+    from dsbench.runner import saved_spec
 
-    document = {"settings": run_spec({"jit": "auto" if jit is None else jit}).as_dict()}
-    assert _saved_spec(document, "summary.json", None).train.jit is jit
+    settings = run_spec({"jit": "auto" if jit is None else jit}).as_dict()
+    assert saved_spec(settings, "summary.json", None).train.jit is jit
 
 
 def test_a_run_saved_while_training_is_not_finished(made_results: Any, tmp_path: Path) -> None:
     from dsbench.records import Status
 
     results = made_results()  # 4 epochs each, status "complete" as while training
-    store.write_run(tmp_path, results, "compare", {"train": {"epochs": 6}}, {}, complete=False,
+    write_run(tmp_path, results, "compare", {"train": {"epochs": 6}}, {}, complete=False,
                     draw=False)  # fmt: skip
     loaded = store.load_results(tmp_path)
     assert [r.status for r in loaded] == [Status.complete] * 2
@@ -134,7 +135,7 @@ def test_a_failed_checkpoint_write_leaves_no_temporary_file(tmp_path: Path) -> N
     result = RunResult("normal", 0, 0, 1, 1, 1, 32, epochs=[{"epoch": 1, "loss": 1.0}])
     folder = tmp_path / "checkpoints"
     with pytest.raises(dsbench.DsbenchError, match=f"cannot write a checkpoint to {folder}"):
-        store.save_checkpoint(folder, FullDisk(), result)
+        checkpoints.save_checkpoint(folder, FullDisk(), result)
     assert list(folder.iterdir()) == []
 
 

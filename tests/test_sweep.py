@@ -184,4 +184,4 @@ def test_training_settings_are_sweep_axes(tmp_path: Path) -> None:
         sweeps.points_for(ModelSpec(), None, None, None, "tensorflow,mxnet")
     result = dsbench.sweep(batch_size="32,64", summary_only=True, output_dir=tmp_path / "s")
     assert set(result.ratios["batch_size"]) == {32, 64}
-    assert store.read_sweep(tmp_path / "s")["axes"]["batch_size"] == [32, 64]
+    assert store.read_sweep(tmp_path / "s").axes["batch_size"] == [32, 64]

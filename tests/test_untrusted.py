@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import write_run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -38,7 +39,7 @@ def _run_folder(root: Path, made_results: Any) -> Path:
     results: list[RunResult] = made_results()
     settings_ = {"train": {"epochs": 4, "batch_size": 32}, "data": {"dataset": "synthetic"}}
     environment = {"device": "device: /CPU:0", "hostname": "box", "data": {"train_images": 320}}
-    store.write_run(root, results, "compare", settings_, environment, complete=True, draw=False)
+    write_run(root, results, "compare", settings_, environment, complete=True, draw=False)
     return root
 
 
@@ -53,7 +54,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     folder = tmp_path_factory.mktemp("pristine")
     settings_ = {"train": {"epochs": 4, "batch_size": 32}, "data": {"dataset": "synthetic"}}
     environment = {"device": "device: /CPU:0", "hostname": "box", "data": {"train_images": 320}}
-    store.write_run(folder, results, "compare", settings_, environment, complete=True, draw=False)
+    write_run(folder, results, "compare", settings_, environment, complete=True, draw=False)
     return {p.name: p.read_bytes() for p in folder.iterdir()}
 
 
@@ -66,11 +67,11 @@ def _copy(files: dict[str, bytes], folder: Path) -> Path:
 def _show(folder: Path) -> str:
     """Everything `report` does with a folder: read it, build its rows, draw its table."""
     console = Console(file=io.StringIO(), width=120, color_system=None)
-    render.run_folder(console, store.read_run(folder))
-    rows = api.report([folder])
-    console.print(render.report_table(rows))
+    render.show(console, store.read_summary(folder), folder)
+    found = api.report([folder])
+    console.print(render.report_table(found.rows))
     for form in ("markdown", "csv", "json"):
-        render.export(rows, form)
+        render.export(found, form)
     store.load_results(folder)
     return str(console.file.getvalue())  # type: ignore[attr-defined]
 
@@ -173,7 +174,7 @@ def test_report_follows_each_folder_once(tmp_path: Path, made_results: Any, invo
     (tmp_path / "runs" / "loop1").symlink_to(".")
     (tmp_path / "runs" / "loop2").symlink_to("..")
     (tmp_path / "runs" / "a" / "back").symlink_to("../..")
-    rows = dsbench.report([tmp_path / "runs", tmp_path / "runs" / "a"])
+    rows = dsbench.report([tmp_path / "runs", tmp_path / "runs" / "a"]).rows
     assert rows["run"].nunique() == 1 and len(rows) == 2  # one run, its two models
     assert invoke(["report", str(tmp_path / "runs")]).exit_code == 0
 
@@ -249,13 +250,13 @@ def test_exports_keep_each_folders_warnings_and_print_no_nan(
     summary = json.loads((folder / "summary.json").read_text())
     summary["warnings"] = ["time/step ratio: 2 paired epochs: ratio not resolved"]
     (folder / "summary.json").write_text(json.dumps(summary))
-    rows = dsbench.report([folder])
-    assert rows.attrs["warnings"] == [
+    found = dsbench.report([folder])
+    assert list(found.warnings) == [
         f"{folder}: time/step ratio: 2 paired epochs: ratio not resolved"
     ]
-    exported = json.loads(render.export(rows, "json"))
-    assert exported["warnings"] == rows.attrs["warnings"]
-    markdown = render.export(rows, "markdown")
+    exported = json.loads(render.export(found, "json"))
+    assert exported["warnings"] == list(found.warnings)
+    markdown = render.export(found, "markdown")
     assert "nan" not in markdown and "ratio not resolved" in markdown
     result = invoke(["report", str(folder), "--json", "--format", "csv"])
     assert result.exit_code == 2 and "two formats" in result.stderr

@@ -1,0 +1,101 @@
+"""What dsbench shows in a terminal: every record through one path (`show`), live progress,
+and the exports. With cli.py, the only code that talks to the terminal.
+
+    format.py    numbers, units, text from files made safe
+    layout.py    fitting a table to the terminal without cutting a figure
+    tables.py    the tables, from plain rows
+    progress.py  RichObserver: live progress while training
+    export.py    Markdown, CSV, JSON behind one interface
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from dsbench.render.export import EXPORTERS, Format, export
+from dsbench.render.format import count, fixed, inert, millions, plural, printable, ratio
+from dsbench.render.layout import fit, fits
+from dsbench.render.progress import RichObserver
+from dsbench.render.tables import (
+    bench_table,
+    compare_table,
+    comparison_title,
+    epoch_table,
+    layers_table,
+    report_table,
+    summary_table,
+    sweep_table,
+    sweep_title,
+    verdict,
+)
+from dsbench.results import BenchSummary, Summary
+
+if TYPE_CHECKING:
+    from dsbench.reports import Report
+    from dsbench.sweeps import SweepSummary
+
+__all__ = ["EXPORTERS", "Format", "RichObserver", "bench_table", "compare_table",
+           "comparison_title", "count", "epoch_table", "export", "fit", "fits", "fixed", "inert",
+           "layers_table", "millions", "plural", "printable", "ratio", "report", "report_table",
+           "show", "summary_table", "sweep_table", "sweep_title", "verdict", "warn"]  # fmt: skip
+
+
+def show(console: Console, record: Summary | SweepSummary | BenchSummary,
+         folder: Path | None = None) -> None:  # fmt: skip
+    """A record's table, fitted to the terminal, with its verdict line and warnings; read back
+    from `folder`, the title names the folder and the record's status."""
+    settings = record.settings
+    data, train = settings.get("data") or {}, settings.get("train") or {}
+    dataset, epochs, batch = (
+        data.get("dataset", "?"),
+        train.get("epochs", "?"),
+        train.get("batch_size", "?"),
+    )
+    if isinstance(record, Summary):
+        title = comparison_title(str(record.command), dataset, epochs, batch)
+    elif isinstance(record, BenchSummary):
+        title = f"dsbench bench: {dataset}, target ±{record.target:.0%} (95% interval)"
+    else:
+        title = sweep_title(record.points, record.summary_only, dataset, epochs, batch)
+    if folder is not None:
+        title = f"{inert(folder)}: {title} ({record.status})"
+    if isinstance(record, BenchSummary):
+        console.print(fit(console, bench_table(record.rows, title)))
+    elif isinstance(record, Summary):
+        if record.models.empty:
+            console.print(f"{title}: no model finished an epoch")
+            return
+        _comparison(console, record, title)
+    elif record.ratios.empty:
+        console.print(f"{title}: no point has finished yet")
+    else:
+        console.print(fit(console, sweep_table(record.rows, record.ratios, title)))
+    warn(console, record.warnings)
+
+
+def _comparison(console: Console, record: Summary, title: str) -> None:
+    """The verdict line and the comparison table, its caption saying where it ran."""
+    line = verdict(record.models)
+    if line:
+        console.print(f"[bold]{inert(line)}[/]")
+    tables = [compare_table(record.models, title, compact) for compact in (False, True)]
+    device = record.device.removeprefix("device: ")
+    for table in tables:
+        table.caption = f"{inert(device)}; {table.caption}" if device else table.caption
+    console.print(fit(console, *tables))
+
+
+def report(console: Console, found: Report) -> None:
+    """Many folders: one table, a row per folder and model, and the report's warnings."""
+    console.print(fit(console, report_table(found.rows)))
+    warn(console, found.warnings)
+
+
+def warn(console: Console, warnings: Iterable[str]) -> None:
+    """Warnings under a table, one line each (as hyperfine gives them)."""
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {inert(warning)}")

@@ -1,0 +1,82 @@
+"""Numbers and text as dsbench prints them: counts, millions, fixed decimals, ratios, and text
+from files made safe for a terminal. Plain functions, no Rich console."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from rich.markup import escape
+
+
+def missing(value: Any) -> bool:
+    """None or NaN: a figure that was not measured (shown as '–')."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+# Control characters (terminal escape sequences among them) and bidirectional overrides.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: Any) -> str:
+    """Text read from a file or a path, safe on any terminal: control characters (escape
+    sequences) become '?', bytes that are not UTF-8 become '?'."""
+    return _CONTROL.sub("?", str(text).encode("utf-8", "replace").decode("utf-8"))
+
+
+def inert(text: Any) -> str:
+    """`printable` text for a place where Rich reads markup: '[' is shown, not interpreted."""
+    return escape(printable(text))
+
+
+def count(value: Any) -> str:
+    """1186378 -> '1,186,378'."""
+    return "–" if missing(value) else f"{int(value):,}"
+
+
+def millions(value: Any) -> str:
+    """152828928 -> '152.83 M'."""
+    return "–" if missing(value) else f"{value / 1e6:,.2f} M"
+
+
+def fixed(digits: int) -> Callable[[Any], str]:
+    """A formatter with `digits` decimals."""
+    return lambda value: "–" if missing(value) else f"{value:,.{digits}f}"
+
+
+def epoch_number(value: Any) -> str:
+    """An epoch number: 3 -> '3'; a mean over repeats keeps one decimal: 2.5 -> '2.5'."""
+    if missing(value):
+        return "–"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def percent(value: Any) -> str:
+    """0.423 -> '42%'."""
+    return "–" if missing(value) else f"{value:.0%}"
+
+
+def plural(n: int, word: str) -> str:
+    """'1 epoch', '3 epochs'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def ratio(value: Any) -> str:
+    """0.1473 -> '0.147x'."""
+    return "–" if missing(value) else f"{value:.3f}x"
+
+
+def axis_value(value: Any) -> str:
+    """A sweep axis' value in a cell: 512 (not 512.0), '–' where the point has none."""
+    if missing(value):
+        return "–"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# The formats a results.Metric names.
+FORMATS: dict[str, Callable[[Any], str]] = {
+    "text": str, "count": count, "millions": millions, "fixed0": fixed(0), "fixed1": fixed(1),
+    "fixed2": fixed(2), "fixed4": fixed(4), "percent": percent, "epoch": epoch_number,
+}  # fmt: skip

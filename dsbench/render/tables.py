@@ -1,0 +1,320 @@
+"""The tables dsbench prints: models (summary, layers), one model's epochs, a comparison (and
+its verdict line), many folders (report), a sweep and a bench. Each takes plain rows and
+returns a Rich Table; render/__init__.py prints them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+from rich.text import Text
+
+from dsbench import stats
+from dsbench.render.format import (
+    FORMATS,
+    axis_value,
+    count,
+    fixed,
+    millions,
+    missing,
+    plural,
+    printable,
+    ratio,
+)
+from dsbench.results import METRICS, RATIOS, separable_over_normal
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from dsbench.records import RunResult
+
+
+def summary_table(models: Iterable[dict[str, Any]], title: str) -> Table:
+    """A row per model: params, MACs and FLOPs per image, and both as ratios to normal."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("model")
+    for header in (
+        "params",
+        "MACs / image",
+        "FLOPs / image (2xMACs)",
+        "activations / image",
+        "params vs normal",
+        "MACs vs normal",
+    ):
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in models:
+        table.add_row(
+            row["model"],
+            count(row["params"]),
+            millions(row["macs_per_image"]),
+            millions(row["flops_per_image"]),
+            count(row["activations_per_image"]),
+            ratio(row["params_ratio"]),
+            ratio(row["macs_ratio"]),
+        )
+    return table
+
+
+def layers_table(layers: Iterable[dict[str, Any]], kind: str) -> Table:
+    """The per-layer breakdown of one model: output shape, params and MACs for one image."""
+    rows = [row for row in layers if row["model"] == kind]
+    table = Table(title=f"{kind} model, per layer (MACs for one image)", title_justify="left")
+    for header, justify in (
+        ("layer", "left"),
+        ("type", "left"),
+        ("output shape", "right"),
+        ("params", "right"),
+        ("MACs", "right"),
+    ):
+        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(
+            row["layer"], row["type"], row["output_shape"], count(row["params"]), count(row["macs"])
+        )
+    table.add_section()
+    table.add_row(
+        "total", "", "", count(sum(r["params"] for r in rows)), count(sum(r["macs"] for r in rows))
+    )
+    return table
+
+
+# ---------------------------------------------------------------- training results
+
+
+def epoch_table(result: RunResult) -> Table:
+    """One model's per-epoch figures; starred epochs traced the graph (epoch 1, and the first
+    epoch after a resume)."""
+    title = f"{result.model} (seed {result.seed}): per epoch, {result.steps_per_epoch} steps of {result.batch_size}"
+    table = Table(title=title, title_justify="left")
+    for header in ("epoch", "loss", "acc", "val_loss", "val_acc", "train s", "val s"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for row in result.epochs:
+        table.add_row(
+            str(row["epoch"]) + (" *" if row.get("includes_tracing", row["epoch"] == 1) else ""),
+            fixed(4)(row["loss"]),
+            fixed(4)(row["accuracy"]),
+            fixed(4)(row["val_loss"]),
+            fixed(4)(row["val_accuracy"]),
+            fixed(2)(row["train_s"]),
+            fixed(2)(row["val_s"]),
+        )
+    table.caption = "* epoch 1 includes graph tracing (and XLA compilation when on)"
+    if any(row.get("includes_tracing") and row["epoch"] > 1 for row in result.epochs):
+        table.caption += "; so does the first epoch after a resume"
+    if result.status != "complete":
+        table.caption += f"; run {result.status} after {len(result.epochs)} epochs"
+    return table
+
+
+def cell(row: pd.Series, column: str, fmt: Callable[[Any], str], spread: bool = False) -> str:
+    value = row.get(column, math.nan)
+    if column == "status" and value == "diverged" and not missing(row.get("diverged_epoch")):
+        return f"diverged at epoch {int(row['diverged_epoch'])}"
+    if column == "epochs_to_target" and missing(value) and not missing(row.get("best_val_acc")):
+        return "not reached"
+    text = fmt(value)
+    std = row.get(f"{column}_std", math.nan)
+    if not missing(std) and text != "–":
+        text += f" ± {fmt(std)}"
+    low, high = row.get(f"{column}_low", math.nan), row.get(f"{column}_high", math.nan)
+    # (a "range" of one value says nothing: it is left out)
+    shown = spread and text != "–" and not missing(low) and not missing(high)
+    if shown and fmt(low) != fmt(high):
+        text += f" ({fmt(low)}–{fmt(high)})"
+    return text
+
+
+def ratio_cell(summary: pd.DataFrame, column: str) -> str:
+    """The separable/normal cell of `column`: a paired median with its 95% interval where one
+    was measured, else the plain ratio of the two figures."""
+    name = RATIOS.get(column, "")
+    by_model = summary.set_index("model")
+    value = separable_over_normal(by_model).get(name, math.nan)
+    if missing(value):
+        return ""
+    separable = by_model.loc["separable"]
+    low, high = separable.get(f"{name}_low", math.nan), separable.get(f"{name}_high", math.nan)
+    if missing(low) or missing(high):
+        return stats.significant(value)
+    n = separable.get(f"{name}_n", 0)
+    n = 0 if missing(n) else int(n)
+    return stats.format_interval(stats.Interval(value, low, high, n))
+
+
+def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> Table:
+    """Metrics as rows, one column per model, and separable/normal where a ratio means something;
+    `compact` leaves out the ranges and puts intervals under their ratio (narrow terminals)."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    for row in summary.itertuples():
+        table.add_column(str(row.model), justify="right", no_wrap=True)
+    kinds = list(summary["model"])
+    show_ratio = {"normal", "separable"} <= set(kinds)
+    if show_ratio:
+        table.add_column("separable / normal", justify="right", no_wrap=True)
+    rows = {kind: summary[summary["model"] == kind].iloc[0] for kind in kinds}
+    for metric in METRICS:
+        column, label, fmt = metric.column, metric.label, FORMATS[metric.form]
+        if label is None or column not in summary.columns or summary[column].isna().all():
+            continue
+        if column == "time_to_target_s":
+            target = float(summary["target_val_acc"].iloc[0])
+            label = f"time to {target:.1%} val acc, train s (incl. tracing)"
+        cells = [cell(rows[kind], column, fmt, spread=not compact) for kind in kinds]
+        if show_ratio:
+            text = ratio_cell(summary, column)
+            cells.append(text.replace(" [", "\n[") if compact else text)
+        table.add_row(label, *cells)
+    runs = int(summary["runs"].max()) if "runs" in summary.columns else 1
+    processes = int(summary["processes"].max()) if "processes" in summary.columns else 1
+    seeds = "seeds differ" if runs > processes else "same seeds"
+    table.caption = (
+        f"means ± std over {runs} runs ({seeds})" if runs > 1 else "from 1 run per model"
+    ) + "; time columns are wall-clock on this machine"
+    if show_ratio:
+        unit = (f"over {processes} fresh processes, each one value" if processes > 1
+                else "from this run's epochs; separate runs vary more")  # fmt: skip
+        table.caption += (
+            "; timing ratios: median of per-epoch paired ratios"
+            f" [95% interval {unit}: docs/methodology.md]"
+        )
+    if "steady_epoch_s" not in summary.columns or summary["steady_epoch_s"].isna().all():
+        resumed = "epochs_completed" in summary.columns and (summary["epochs_completed"] >= 2).any()
+        table.caption += (
+            "; no steady epoch: epoch 1 and the first epoch after a resume traced the graph"
+            if resumed
+            else "; steady-state figures need --epochs >= 2"
+        )
+    if (
+        "est_train_gflop_per_s" in summary.columns
+        and summary["est_train_gflop_per_s"].notna().any()
+    ):
+        table.caption += (
+            "; * nominal work per second, not executed FLOPs: oneDNN may run 3x3 convolutions"
+            " with fewer multiplies (Winograd), so it can exceed the matmul rate"
+        )
+    return table
+
+
+def verdict(summary: pd.DataFrame) -> str:
+    """One line above the table: what separable buys and costs, e.g. 'separable vs normal:
+    0.15x params, 0.12x MACs, 0.36x time/step [0.33, 0.40], best val acc 0.712 vs 0.701'."""
+    if not {"normal", "separable"} <= set(summary["model"]):
+        return ""
+    by_model = summary.set_index("model")
+    parts = [
+        f"{ratio_cell(summary, 'params')} params",
+        f"{ratio_cell(summary, 'macs_per_image')} MACs",
+    ]
+    if "ms_per_step" in by_model and not missing(by_model.loc["separable", "ms_per_step"]):
+        parts.append(f"{ratio_cell(summary, 'ms_per_step')} time/step")
+    acc = by_model.get("best_val_acc")
+    if acc is not None and acc.notna().all():
+        parts.append(f"best val acc {acc['separable']:.3f} vs {acc['normal']:.3f}")
+    if "time_to_target_s" in by_model and by_model["time_to_target_s"].notna().all():
+        target = float(by_model["target_val_acc"].iloc[0])
+        parts.append(f"{ratio_cell(summary, 'time_to_target_s')} time to {target:.1%} val acc")
+    return "separable vs normal: " + ", ".join(parts)
+
+
+def report_table(rows: pd.DataFrame) -> Table:
+    """Several results folders at once: a row per run folder and model."""
+    table = Table(title="dsbench results", title_justify="left")
+    table.add_column("run")
+    table.add_column("model")
+    columns = [m for m in METRICS if m.short is not None]
+    for metric in columns:
+        table.add_column(str(metric.short), justify="right", no_wrap=True)
+    for _, row in rows.iterrows():
+        table.add_row(
+            Text(printable(row["run"])),
+            Text(printable(row["model"])),
+            *[cell(row, m.column, FORMATS[m.form]) if m.column in row else "–" for m in columns],
+        )
+    return table
+
+
+def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
+    """A row per sweep point: both models' figures and the separable/normal ratios."""
+    table = Table(title=title, title_justify="left")
+    trained = "steady_epoch_s" in rows.columns
+    training = [axis for axis in ("backend", "batch_size", "precision")
+                if axis in ratios.columns and ratios[axis].notna().any()]  # fmt: skip
+    names = {"backend": "backend", "batch_size": "batch", "precision": "precision"}
+    headers = ["kernel", "width", "blocks", *(names[a] for a in training), "params N / S",
+               "MACs N / S"]  # fmt: skip
+    if trained:
+        headers += ["steady s/epoch N / S", "best val acc N / S"]
+    headers += ["params ratio", "MACs ratio"] + (["time ratio", "acc ratio"] if trained else [])
+    for header in headers:
+        left = header in ("blocks", "backend", "precision")
+        table.add_column(header, justify="left" if left else "right", no_wrap=True)
+    for ratio_row in ratios.itertuples():
+        group = rows[rows["point"] == ratio_row.point].set_index("model")
+        normal, separable = group.loc["normal"], group.loc["separable"]
+
+        def pair(
+            column: str, fmt: Callable[[Any], str], n: Any = normal, s: Any = separable
+        ) -> str:
+            return f"{cell(n, column, fmt)} / {cell(s, column, fmt)}"
+
+        cells: list[str | Text] = [
+            str(ratio_row.kernel_size),
+            f"{ratio_row.width:g}",
+            Text(printable(normal["scaled_blocks"])),
+            *(Text(printable(axis_value(getattr(ratio_row, axis)))) for axis in training),
+            pair("params", count),
+            pair("macs_per_image", millions),
+        ]
+        if trained:
+            cells += [pair("steady_epoch_s", fixed(2)), pair("best_val_acc", fixed(4))]
+        cells += [ratio(ratio_row.params_ratio), ratio(ratio_row.macs_ratio)]
+        if trained:
+            cells += [ratio(ratio_row.time_ratio), ratio(ratio_row.acc_ratio)]
+        table.add_row(*cells)
+    table.caption = "N = normal, S = separable; ratios are separable / normal"
+    return table
+
+
+def comparison_title(command: str, dataset: str, epochs: Any, batch_size: Any) -> str:
+    """The title of a comparison table."""
+    epochs_text = plural(epochs, "epoch") if isinstance(epochs, int) else f"{epochs} epochs"
+    return f"dsbench {command}: {dataset}, {epochs_text}, batch {batch_size}"
+
+
+def sweep_title(points: int, summary_only: bool, dataset: str, epochs: int, batch: int) -> str:
+    """The title of a sweep table."""
+    if summary_only:
+        return f"dsbench sweep: {points} points (params and MACs only)"
+    return f"dsbench sweep: {plural(points, 'point')}, {dataset}, {plural(epochs, 'epoch')}, batch {batch}"
+
+
+def bench_table(rows: pd.DataFrame, title: str) -> Table:
+    """A row per mode and batch size: both models' median ms/step (range), images/s, est.
+    GFLOP/s, and the separable/normal time ratio with its 95% interval."""
+    table = Table(title=title, title_justify="left")
+    for header in ("mode", "batch", "normal ms/step", "separable ms/step", "img/s N / S",
+                   "est. GFLOP/s N / S", "separable / normal time", "pairs", "in target"):  # fmt: skip
+        table.add_column(header, justify="left" if header == "mode" else "right", no_wrap=True)
+    for row in rows.to_dict(orient="records"):
+
+        def ms(kind: str, r: dict[str, Any] = row) -> str:
+            low, high = r[f"{kind}_ms_per_step_low"], r[f"{kind}_ms_per_step_high"]
+            return f"{r[f'{kind}_ms_per_step']:.2f} ({low:.2f}–{high:.2f})"
+
+        interval = stats.Interval(row["ratio"], row["ratio_low"], row["ratio_high"], row["pairs"])
+        table.add_row(
+            row["mode"], str(row["batch_size"]), ms("normal"), ms("separable"),
+            f"{row['normal_images_per_s']:,.0f} / {row['separable_images_per_s']:,.0f}",
+            f"{row['normal_est_gflop_per_s']:.1f} / {row['separable_est_gflop_per_s']:.1f}",
+            stats.format_interval(interval), str(row["pairs"]),
+            "yes" if row["target_reached"] else "no",
+        )  # fmt: skip
+    table.caption = (
+        "medians over chunks of steps, timed in alternating order (N S S N ...); the ratio is "
+        "the median of adjacent chunk pairs [95% interval]; GFLOP/s are nominal "
+        "(6 x MACs per image for train, 2 x MACs for infer)"
+    )
+    return table

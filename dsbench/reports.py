@@ -1,0 +1,102 @@
+"""Many results folders at once: each folder's record, and all of them as one set of rows.
+
+`report(paths)` finds every results folder under the paths (run, sweep, bench, or a parent
+holding many), reads each as its record (store.load) and lays them out as a row per folder,
+point and model, with the columns that say where and how each was measured and the
+separable/normal ratios; its warnings say when the folders differ in settings that change
+the numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from dsbench import folders, store
+from dsbench.results import BenchSummary, FolderKind, Summary
+
+if TYPE_CHECKING:
+    from dsbench.sweeps import SweepSummary
+
+    Record = Summary | SweepSummary | BenchSummary
+
+# The columns that say where and how a row was measured, first in every report.
+CONTEXT = ("run", "kind", "point", "mode", "batch_size", "model", "dataset", "train_images",
+           "epochs", "backend", "device", "host", "schedule", "status")  # fmt: skip
+# Settings that change the numbers: rows that differ in them are not comparable.
+COMPARABLE = ("dataset", "train_images", "epochs", "batch_size", "backend", "device", "precision",
+              "jit")  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class Report:
+    """Results folders read back: each folder's record, their rows, and the warnings (each
+    folder's own, prefixed by the folder, then what makes the folders not comparable)."""
+
+    records: list[tuple[Path, Record]] = field(default_factory=list)
+    rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["run"]))
+    warnings: tuple[str, ...] = ()
+
+
+def find(paths: Sequence[str | Path]) -> list[tuple[FolderKind, Path]]:
+    """Every results folder under `paths`, each once however it is reached."""
+    seen: set[tuple[int, int]] = set()
+    return [hit for path in paths for hit in folders.find_results(Path(path), seen)]
+
+
+def report(paths: Sequence[str | Path]) -> Report:
+    """The records of every results folder under `paths`, and their rows."""
+    records = [(folder, store.load(folder, kind)) for kind, folder in find(paths)]
+    frames = [rows_of(folder, record) for folder, record in records]
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run"])
+    first = [c for c in CONTEXT if c in rows.columns]
+    rows = rows[first + [c for c in rows.columns if c not in first]]
+    own = [f"{folder}: {warning}" for folder, record in records for warning in record.warnings]
+    return Report(records, rows, tuple(own + not_comparable(rows)))
+
+
+def kind_of(record: Record) -> FolderKind:
+    """The kind of folder a record is saved as."""
+    if isinstance(record, Summary):
+        return FolderKind.run
+    return FolderKind.bench if isinstance(record, BenchSummary) else FolderKind.sweep
+
+
+def rows_of(folder: Path, record: Record) -> pd.DataFrame:
+    """One record's rows (a row per point and model) with the context columns."""
+    frame = record.report_rows()
+    kind = kind_of(record)
+    train, data = record.settings.get("train") or {}, record.settings.get("data") or {}
+    environment = record.environment
+    context = {
+        "run": str(folder), "kind": str(kind), "dataset": data.get("dataset"),
+        "train_images": (environment.get("data") or {}).get("train_images"),
+        "epochs": None if kind == FolderKind.bench else train.get("epochs"),
+        "backend": train.get("backend") or "tensorflow",  # folders from before backends: TF
+        "device": environment.get("device"), "host": environment.get("hostname"),
+        "schedule": train.get("schedule"), "precision": train.get("precision"),
+        "jit": train.get("jit"), "status": record.status,
+    }  # fmt: skip
+    for key, setting in context.items():
+        if key not in frame.columns or key in ("run", "kind"):
+            frame[key] = setting
+    if kind != FolderKind.bench and "batch_size" not in frame.columns:
+        frame["batch_size"] = train.get("batch_size")
+    return frame
+
+
+def not_comparable(rows: pd.DataFrame) -> list[str]:
+    """A warning when the rows differ in settings that change the numbers."""
+    differing = []
+    for column in COMPARABLE:
+        if column in rows.columns:
+            values = sorted({str(v) for v in rows[column].dropna()})
+            if len(values) > 1:
+                differing.append(f"{column} ({', '.join(values)})")
+    if not differing:
+        return []
+    return [f"the folders differ in {'; '.join(differing)}: compare their ratios, not their times"]
