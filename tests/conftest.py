@@ -83,7 +83,7 @@ def cifar_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """
     from dsbench import data
 
-    monkeypatch.setattr(data, "BATCH_ROWS", IMAGES_PER_BATCH)
+    monkeypatch.setattr(data.cifar, "BATCH_ROWS", IMAGES_PER_BATCH)
     folder = tmp_path / "data" / "cifar-10-batches-py"
     folder.mkdir(parents=True)
     for seed, name in enumerate(BATCH_NAMES):

@@ -291,7 +291,7 @@ def test_a_batch_must_hold_exactly_its_number_of_images(
     write_batch(cifar_dir / "cifar-10-batches-py" / "data_batch_3", images, labels)
     with pytest.raises(DsbenchError, match=f"holds exactly {images_per_batch} images, this one"):
         data.load_cifar10(cifar_dir)
-    assert images_per_batch == data.BATCH_ROWS  # the fixture's; real files must hold 10,000
+    assert images_per_batch == data.cifar.BATCH_ROWS  # the fixture's; real files must hold 10,000
 
 
 def test_the_real_batch_size_is_10000_and_large_files_are_refused_unread(
@@ -306,7 +306,7 @@ def test_the_real_batch_size_is_10000_and_large_files_are_refused_unread(
     with open(huge, "wb") as stream:
         stream.truncate(40_000_000)  # sparse: 40 MB that take no disk
     read: list[str] = []
-    monkeypatch.setattr(data, "_read_batch", lambda stream, label: read.append(label))
+    monkeypatch.setattr(data.cifar, "_read_batch", lambda stream, label: read.append(label))
     with pytest.raises(DsbenchError, match="not a CIFAR-10 batch: 40,000,000 bytes"):
         data.load_cifar10(tmp_path)
     assert read == []  # refused before a byte was unpickled
@@ -318,7 +318,7 @@ def test_running_out_of_memory_is_one_clear_error(
     def no_memory(batch: Any, label: str) -> Any:
         raise MemoryError
 
-    monkeypatch.setattr(data, "_check_batch", no_memory)
+    monkeypatch.setattr(data.cifar, "_check_batch", no_memory)
     with pytest.raises(DsbenchError, match="not enough memory to read it"):
         data.load_cifar10(cifar_dir)
 

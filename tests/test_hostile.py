@@ -348,7 +348,7 @@ def test_the_matrix_is_large() -> None:
 def test_hostile_input_gets_one_line(
     case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hang_guard: None, invoke: Any
 ) -> None:
-    monkeypatch.setattr(data, "BATCH_ROWS", ROWS)
+    monkeypatch.setattr(data.cifar, "BATCH_ROWS", ROWS)
     monkeypatch.chdir(tmp_path)
     args = CASES[case](tmp_path)
     if "--output-dir" not in args and args[0] not in ("report", "resume"):
@@ -382,8 +382,8 @@ def test_hostile_input_is_bounded_in_memory_and_time(case: str, tmp_path: Path) 
         args = [*args, "--output-dir", str(tmp_path / "out")]
     # VmHWM is this process's own peak (ru_maxrss would carry over the parent's across fork).
     code = (
-        "import re, sys\nfrom dsbench import data\n"
-        f"data.BATCH_ROWS = {ROWS}\nfrom dsbench.cli import app\n"
+        "import re, sys\nfrom dsbench.data import cifar\n"
+        f"cifar.BATCH_ROWS = {ROWS}\nfrom dsbench.cli import app\n"
         "try:\n    app(sys.argv[1:])\nexcept SystemExit as exit:\n"
         "    status = open('/proc/self/status').read()\n"
         "    print(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1))\n    raise\n"

@@ -202,7 +202,7 @@ def _png(path: Path, array: np.ndarray) -> None:
 def test_sixteen_bit_grayscale_is_rescaled_not_clipped(tmp_path: Path) -> None:
     values = np.array([[0, 257, 32896, 65535]], dtype=np.uint16)
     _png(tmp_path / "g16.png", values)
-    pixels = data._decode(tmp_path / "g16.png")
+    pixels = data.images._decode(tmp_path / "g16.png")
     assert pixels.shape == (1, 4, 3) and pixels.dtype == np.uint8
     assert pixels[0, :, 0].tolist() == [0, 1, 128, 255]
     assert (pixels[..., 0] == pixels[..., 2]).all()
@@ -222,8 +222,8 @@ def test_a_subset_decodes_only_its_own_images(
     spec = DataSpec(dataset="cifar10", data_dir=str(tmp_path))
     everything = data.load(spec, seed=3)
     decoded = []
-    real = data._decode
-    monkeypatch.setattr(data, "_decode", lambda path: decoded.append(path) or real(path))
+    real = data.images._decode
+    monkeypatch.setattr(data.images, "_decode", lambda path: decoded.append(path) or real(path))
     subset = data.load(DataSpec(dataset="cifar10", data_dir=str(tmp_path), train_size=6,
                                 test_size=3), seed=3)  # fmt: skip
     assert len(decoded) == 9  # 6 train + 3 test images, not all 48

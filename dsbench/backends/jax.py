@@ -153,7 +153,7 @@ def profiler(log_dir: str, steps: tuple[int, int]) -> Any:
 
     first, last = steps
 
-    class Trace(keras.callbacks.Callback):  # type: ignore[misc]
+    class Trace(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self.step = 0
 

@@ -97,7 +97,7 @@ def feed(x: np.ndarray, y: np.ndarray, batch: int, *, rescale: bool, order: np.n
     scale = np.float32(1.0 / 255.0 if rescale else 1.0)
     labels = y.astype(np.int32)
 
-    class ArrayFeed(keras.utils.PyDataset):  # type: ignore[misc]
+    class ArrayFeed(keras.utils.PyDataset):
         def __len__(self) -> int:
             return steps
 
@@ -146,7 +146,7 @@ def tensorboard(log_dir: str) -> Any:
     written by TensorBoard's own writer: Keras' TensorBoard callback needs TensorFlow."""
     import keras
 
-    class ScalarLogger(keras.callbacks.Callback):  # type: ignore[misc]
+    class ScalarLogger(keras.callbacks.Callback):
         def __init__(self) -> None:
             super().__init__()
             from tensorboard.summary import Writer
