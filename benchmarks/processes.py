@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def read(folder: Path) -> dict[str, Any]:
     """One run: its headline interval, and per process its pairs and ms/step per model."""
     from dsbench import stats, store
+    from dsbench.figures import paired_ratios_by_process
     from dsbench.records import run_metrics
-    from dsbench.results import paired_ratios_by_process
 
     results = store.load_results(folder)
     document = json.loads((folder / "summary.json").read_text())

@@ -52,9 +52,9 @@ def worker(args: argparse.Namespace) -> None:
     """One comparison in this process; print its summary.json ratios as one JSON line."""
     from dsbench import runner
     from dsbench.config import run_spec
+    from dsbench.figures import paired_epoch_ratios
     from dsbench.records import steady_epochs
     from dsbench.request import Command, RunRequest
-    from dsbench.results import paired_epoch_ratios
 
     schedule = "interleaved" if args.variant == "separable-first" else args.variant
     kinds = (

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from dsbench import backends, runtime, store, sweeps, training
+from dsbench import backends, callbacks, runtime, store, sweeps, training
 from dsbench import data as data_module
 from dsbench.config import KINDS, ModelSpec, RunSpec
 from dsbench.data import Data
@@ -53,7 +53,7 @@ def setup(spec: RunSpec, observer: Observer) -> tuple[RunSpec, Setup]:
     number of classes (unless input_shape / num_classes were set, and then they must match).
     """
     load_start = os.getloadavg()[0]
-    training.raise_on_sigterm()
+    callbacks.raise_on_sigterm()
     loaded = data_module.load(spec.data, spec.train.seed, observer.decoding)
     spec = fitted_spec(spec, loaded)
     check_fits(spec, loaded)

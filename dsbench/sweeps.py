@@ -31,8 +31,8 @@ from dsbench.config import (
     whole_number,
 )
 from dsbench.errors import DsbenchError
+from dsbench.figures import separable_over_normal
 from dsbench.records import to_jsonable
-from dsbench.results import separable_over_normal
 
 MODEL_AXES = ("kernel_size", "width", "blocks")
 TRAIN_AXES = ("backend", "batch_size", "precision")  # None at a point: the run's own setting

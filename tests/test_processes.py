@@ -16,15 +16,15 @@ from helpers import write_run
 
 from dsbench import api, render, stats, store, workers
 from dsbench.errors import DsbenchError
-from dsbench.observer import Observer
-from dsbench.records import Status, history_frame
-from dsbench.results import (
+from dsbench.figures import (
     inference_intervals,
     paired_epoch_ratios,
     ratio_intervals,
     summary_frame,
     warnings,
 )
+from dsbench.observer import Observer
+from dsbench.records import Status, history_frame
 
 # Three processes, each steady at its own ratio (0.25, 0.30, 0.35) with little noise inside:
 # what docs/benchmarks.md reports on the 2-core machine.

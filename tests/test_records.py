@@ -14,8 +14,9 @@ from rich.console import Console
 
 from dsbench import render, store, sweeps
 from dsbench.config import ModelSpec
+from dsbench.figures import separable_over_normal, summary_frame
 from dsbench.records import Status, run_metrics
-from dsbench.results import separable_over_normal, summarize, summary_frame
+from dsbench.results import summarize
 
 
 def test_metrics_follow_from_the_recorded_times(made_results: Any) -> None:
@@ -150,15 +151,15 @@ def test_verdict_line(made_results: Any) -> None:
 def test_timestamps_wait_for_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     import tensorflow as tf
 
-    from dsbench import probe, training
+    from dsbench import callbacks, probe
 
     calls: list[str] = []
     monkeypatch.setattr(probe, "_GPU", [True])  # as if a GPU were present
     monkeypatch.setattr(tf.test.experimental, "sync_devices", lambda: calls.append("sync"))
-    training.now()
+    callbacks.now()
     assert calls == ["sync"]
     monkeypatch.setattr(probe, "_GPU", [False])
-    training.now()
+    callbacks.now()
     assert calls == ["sync"]  # no GPU: no sync
 
 
@@ -170,10 +171,10 @@ def test_the_epoch_recorder_leaves_keras_batch_callbacks_asynchronous(
     # wait per step).
     from keras.src.callbacks import callback_list
 
-    from dsbench import training
+    from dsbench.callbacks import EpochRecorder
     from dsbench.observer import Observer
     from dsbench.records import RunResult
 
     monkeypatch.setattr(callback_list.backend, "IS_THREAD_SAFE", True)  # as on JAX and PyTorch
-    recorder = training._EpochRecorder(RunResult("normal", 0, 0, 1, 1, 10, 32), Observer(), None)
+    recorder = EpochRecorder(RunResult("normal", 0, 0, 1, 1, 10, 32), Observer(), None)
     assert callback_list.CallbackList([recorder])._async_train

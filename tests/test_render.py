@@ -13,8 +13,8 @@ from rich.table import Table
 
 from dsbench import render, sweeps
 from dsbench.config import ModelSpec
+from dsbench.figures import summary_frame
 from dsbench.models import describe
-from dsbench.results import summary_frame
 
 WIDTHS = (80, 100, 120, 160)
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dsbench import stats
+from dsbench.figures import RATIOS, separable_over_normal
 from dsbench.render.format import (
     FORMATS,
     axis_value,
@@ -23,7 +24,7 @@ from dsbench.render.format import (
     printable,
     ratio,
 )
-from dsbench.results import METRICS, RATIOS, separable_over_normal
+from dsbench.results import METRICS
 
 if TYPE_CHECKING:
     import pandas as pd

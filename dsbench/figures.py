@@ -1,0 +1,216 @@
+"""The figures of a comparison, computed from its RunResults: a row per model (means over
+repeats, spreads of steady epochs), the paired separable/normal timing ratios with their 95%
+intervals, every other separable/normal ratio, and the warnings about the timing. Pure
+pandas and numpy (stats.py), tested on hand-made RunResults."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dsbench import stats
+from dsbench.config import KINDS
+from dsbench.records import (
+    INFERENCE_RATIO_COLUMNS,
+    INFERENCE_RATIOS,
+    PER_RUN_METRICS,
+    RunResult,
+    Status,
+    missing,
+    runs_frame,
+    steady_epochs,
+)
+
+# Columns whose separable/normal ratio means something, and the ratio's column name.
+RATIOS = {
+    "params": "params_ratio",
+    "macs_per_image": "macs_ratio",
+    "first_epoch_s": "first_epoch_ratio",
+    "steady_epoch_s": "time_ratio",
+    "ms_per_step": "ms_per_step_ratio",
+    "train_images_per_s": "images_per_s_ratio",
+    "est_train_gflop_per_s": "gflop_per_s_ratio",
+    "best_val_acc": "acc_ratio",
+    "time_to_target_s": "time_to_target_ratio",
+    "final_val_acc": "final_acc_ratio",
+    "latency_b1_ms": "latency_ratio",
+    "latency_b1_p90_ms": "latency_p90_ratio",
+    "infer_images_per_s": "infer_images_per_s_ratio",
+    "model_file_bytes": "file_size_ratio",
+    "device_peak_mib": "device_memory_ratio",
+}
+
+
+def summary_frame(
+    results: list[RunResult],
+    target: float | None = None,
+    intervals: dict[str, stats.Interval] | None = None,
+) -> pd.DataFrame:
+    """A row per model: figures averaged over repeats (with *_std columns when runs >= 2),
+    the spread of steady epochs (*_low, *_high) and, on the separable row, the paired
+    separable/normal timing ratios with their 95% intervals (*_ratio, *_ratio_low, ...;
+    `intervals` when the caller has them from ratio_intervals already)."""
+    runs = runs_frame(results, target)
+    if runs.empty:
+        return pd.DataFrame()
+    rows = []
+    for kind in [k for k in KINDS if k in set(runs["model"])]:
+        group = runs[runs["model"] == kind]
+        row: dict[str, Any] = {
+            "model": kind,
+            "status": Status.worst(set(group["status"])),
+            "runs": len(group),
+            "processes": int(group["process"].nunique()),
+            "epochs_completed": int(group["epochs_completed"].min()),
+            "params": int(group["params"].iloc[0]),
+            "macs_per_image": int(group["macs_per_image"].iloc[0]),
+            "steps_per_epoch": int(group["steps_per_epoch"].iloc[0]),
+            "batch_size": int(group["batch_size"].iloc[0]),
+            "replicas": int(group["replicas"].iloc[0]),
+            "jit": bool(group["jit"].iloc[0]),
+            "model_file_bytes": group["model_file_bytes"].max(),
+            "target_val_acc": float(group["target_val_acc"].iloc[0]),
+        }
+        if row["status"] == Status.diverged:
+            diverged = group[group["status"] == Status.diverged.value]
+            row["diverged_epoch"] = int(diverged["epochs_completed"].min())
+        for name in PER_RUN_METRICS:
+            values = group[name].astype(float)
+            row[name] = float(values.mean()) if values.notna().any() else math.nan
+            if len(group) >= 2:
+                enough = values.notna().sum() >= 2
+                row[f"{name}_std"] = float(values.std(ddof=1)) if enough else math.nan
+        row.update(steady_spread([r for r in results if r.model == kind]))
+        if kind == "separable":
+            row.update(inference_intervals([r for r in results if r.model == kind]))
+            if intervals is None:
+                intervals = ratio_intervals(results)
+            for name, interval in intervals.items():
+                row.update(interval.columns(name))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def inference_intervals(separable: list[RunResult]) -> dict[str, float]:
+    """The paired inference ratios measured with the separable runs: as they are for one run;
+    for several worker processes, the median with an interval over the processes
+    (stats.process_interval); for several repeats in one process, the median of their medians."""
+    measured = [r for r in separable if "latency_ratio" in r.inference]
+    if len(measured) == 1:
+        only = measured[0].inference
+        return {k: float(only[k]) for k in INFERENCE_RATIO_COLUMNS if k in only}
+    processes = sorted({r.process for r in measured})
+    out: dict[str, float] = {}
+    for name in INFERENCE_RATIOS:
+        if len(processes) >= 2:
+            groups = [[float(r.inference[name]) for r in measured if r.process == p]
+                      for p in processes]  # fmt: skip
+            out.update(stats.process_interval(groups).columns(name))
+        elif measured:
+            out[name] = float(np.median([r.inference[name] for r in measured]))
+    return out
+
+
+def steady_spread(results: list[RunResult]) -> dict[str, float]:
+    """Min and max over every steady epoch of these runs: steady_epoch_s, ms_per_step and
+    train_images_per_s, as *_low and *_high."""
+    frames = [steady_epochs(r).assign(steps=r.steps_per_epoch, batch=r.batch_size) for r in results]
+    frames = [frame for frame in frames if not frame.empty]
+    if not frames:
+        return {}
+    steady = pd.concat(frames)
+    series = {
+        "steady_epoch_s": steady["epoch_s"],
+        "ms_per_step": steady["train_s"] / steady["steps"] * 1e3,
+        "train_images_per_s": steady["steps"] * steady["batch"] / steady["train_s"],
+    }
+    out: dict[str, float] = {}
+    for name, values in series.items():
+        out[f"{name}_low"], out[f"{name}_high"] = float(values.min()), float(values.max())
+    return out
+
+
+# Paired timing ratios: (ratio name, history column, invert?) — images/s is 1 / time.
+PAIRED = (("time_ratio", "epoch_s", False), ("ms_per_step_ratio", "train_s", False),
+          ("images_per_s_ratio", "train_s", True))  # fmt: skip
+
+
+def paired_epoch_ratios(results: list[RunResult], column: str) -> list[float]:
+    """separable/normal of `column` for every epoch both models of a repeat measured in their
+    steady state (epoch e of one beside epoch e of the other), over all processes and repeats."""
+    return [ratio for group in paired_ratios_by_process(results, column) for ratio in group]
+
+
+def paired_ratios_by_process(results: list[RunResult], column: str) -> list[list[float]]:
+    """paired_epoch_ratios, one list per worker process (every repeat of that process)."""
+    out: list[list[float]] = []
+    for process in sorted({r.process for r in results}):
+        mine: list[float] = []
+        for repeat in sorted({r.repeat for r in results if r.process == process}):
+            pair = {r.model: steady_epochs(r) for r in results
+                    if r.process == process and r.repeat == repeat}  # fmt: skip
+            if not set(KINDS) <= set(pair) or any(f.empty for f in pair.values()):
+                continue
+            both = pair["normal"].merge(pair["separable"], on="epoch", suffixes=("_n", "_s"))
+            mine += [
+                float(v) for v in stats.paired_ratios(both[f"{column}_s"], both[f"{column}_n"])
+            ]
+        out.append(mine)
+    return out
+
+
+def ratio_intervals(results: list[RunResult]) -> dict[str, stats.Interval]:
+    """The headline timing ratios: median of per-epoch paired ratios with a 95% interval, over
+    the epochs of one process (stats.median_interval) or, when several worker processes
+    trained, with the process as the unit (stats.process_interval)."""
+    out = {}
+    for name, column, invert in PAIRED:
+        groups = paired_ratios_by_process(results, column)
+        if invert:
+            groups = [[1 / r for r in group] for group in groups]
+        if any(groups):
+            out[name] = stats.process_interval(groups)
+    return out
+
+
+def warnings(
+    results: list[RunResult], intervals: dict[str, stats.Interval] | None = None
+) -> list[str]:
+    """Everything that makes this comparison's timing doubtful (see stats.timing_warnings);
+    `intervals` when the caller has them from ratio_intervals already."""
+    out = []
+    for result in results:
+        history = pd.DataFrame(result.epochs)
+        if history.empty:
+            continue
+        steady = steady_epochs(result)["epoch_s"].tolist()
+        probe = history["probe_gflop_per_s"].tolist() if "probe_gflop_per_s" in history else []
+        name = result.model + (f" (process {result.process + 1})" if result.process else "")
+        name += f" (repeat {result.repeat + 1})" if result.repeat else ""
+        out += stats.timing_warnings(name, float(history["epoch_s"].iloc[0]), steady, probe)
+    if intervals is None:
+        intervals = ratio_intervals(results)
+    if "ms_per_step_ratio" in intervals:
+        out += stats.interval_warning("time/step ratio", intervals["ms_per_step_ratio"])
+    return out
+
+
+def separable_over_normal(by_model: pd.DataFrame) -> dict[str, float]:
+    """Every meaningful separable/normal ratio of a frame indexed by model (NaN when missing)."""
+    out: dict[str, float] = {}
+    if not set(KINDS) <= set(by_model.index):
+        return out
+    for column, name in RATIOS.items():
+        paired = by_model.loc["separable", name] if name in by_model.columns else math.nan
+        if not missing(paired):  # a median of paired per-epoch ratios, measured side by side
+            out[name] = float(paired)
+            continue
+        if column not in by_model.columns:
+            continue
+        normal, separable = by_model.loc["normal", column], by_model.loc["separable", column]
+        usable = not (missing(normal) or missing(separable)) and float(normal) != 0
+        out[name] = float(separable) / float(normal) if usable else math.nan
+    return out
