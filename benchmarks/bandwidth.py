@@ -47,10 +47,10 @@ def bandwidth_probe(src: np.ndarray, dst: np.ndarray) -> float:
 def worker(seconds: float, feed: str) -> None:
     import keras
 
-    from dsbench.config import ModelSpec
     from dsbench.data import pipeline, synthetic
     from dsbench.models import build
     from dsbench.probe import Probe
+    from dsbench.settings import ModelSpec
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

@@ -39,9 +39,9 @@ def main() -> None:
     import numpy as np
 
     from dsbench import backends
-    from dsbench.config import ModelSpec, parse_blocks
     from dsbench.data import batch_order, synthetic
     from dsbench.models import build
+    from dsbench.settings import ModelSpec, parse_blocks
 
     backend = backends.select(args.backend)
     data = synthetic(args.train_size, 256, seed=0)

@@ -108,8 +108,8 @@ def peak_bytes(backend: str, reset: bool = False) -> int | None:
 def make_model(kind: str, precision: str | None, spe: int) -> Any:
     import keras
 
-    from dsbench.config import ModelSpec
     from dsbench.models import build
+    from dsbench.settings import ModelSpec
 
     model = build(ModelSpec(), kind, precision)
     model.compile(
@@ -124,8 +124,8 @@ def make_model(kind: str, precision: str | None, spe: int) -> Any:
 def run_variant(name: str, epochs: int, data: Any, backend: str) -> dict[str, Any]:
     import keras
 
-    from dsbench.config import ModelSpec
     from dsbench.models import total_macs, total_params
+    from dsbench.settings import ModelSpec
     from dsbench.stats import format_interval, median_interval, paired_ratios
 
     v = variant(name)

@@ -38,9 +38,9 @@ def baseline_worker(args: argparse.Namespace) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from dsbench.config import DataSpec, ModelSpec
     from dsbench.data import load
     from dsbench.models import build
+    from dsbench.settings import DataSpec, ModelSpec
 
     data = load(
         DataSpec(

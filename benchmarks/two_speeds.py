@@ -36,10 +36,10 @@ def worker(args: argparse.Namespace) -> None:
     import keras
     import tensorflow as tf
 
-    from dsbench.config import ModelSpec
     from dsbench.data import shared_tensor, synthetic
     from dsbench.models import build
     from dsbench.probe import Probe
+    from dsbench.settings import ModelSpec
 
     settings = json.loads(args.settings)
     data = synthetic(args.train_size, 64, seed=0)

@@ -18,11 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dsbench.config import KINDS, RunSpec, run_spec
+from dsbench.config import run_spec
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 from dsbench.outcome import BenchResult, Comparison, SweepResult
 from dsbench.request import Command, RunRequest
+from dsbench.settings import KINDS, RunSpec
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -16,10 +16,10 @@ from typing import Any
 
 import keras
 
-from dsbench.config import RunSpec
 from dsbench.errors import RUNTIME, DsbenchError
 from dsbench.models import build
 from dsbench.records import RunResult, to_jsonable
+from dsbench.settings import RunSpec
 from dsbench.store import atomic_text, atomic_write, read_json
 
 

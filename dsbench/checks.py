@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dsbench.config import RunSpec
 from dsbench.errors import DsbenchError
+from dsbench.settings import RunSpec
 
 
 def check_processes(spec: RunSpec) -> None:

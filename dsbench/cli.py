@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from dsbench import api
@@ -34,11 +33,11 @@ from dsbench.cli_options import (
     SWEPT,
     TRAINING,
     Opts,
-    default,
+    option_default,
 )
-from dsbench.config import SETTINGS
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
+from dsbench.settings import SETTINGS
 
 
 class OneLineErrors(TyperGroup):
@@ -49,17 +48,18 @@ class OneLineErrors(TyperGroup):
              standalone_mode: bool = True, **kwargs: Any) -> Any:  # fmt: skip
         try:
             code = super().main(args, prog_name, complete_var, False, **kwargs)
-        except UsageError as err:
-            if isinstance(err, NoArgsIsHelpError) or err.ctx is None:
-                err.show()
+        except typer.TyperException as err:  # Typer's usage errors (click's, vendored)
+            context: Any = getattr(err, "ctx", None)
+            if context is None or type(err).__name__ == "NoArgsIsHelpError":
+                err.show()  # type: ignore[attr-defined]
             elif getattr(getattr(err, "param", None), "name", None) == "kernel_size" and any(
                 "," in value for value in _values_of("--kernel-size", args)
             ):
                 _error(err.format_message(), "to compare several kernel sizes, use "
                        "dsbench sweep --kernel-size 3,5")  # fmt: skip
             else:
-                _error(err.format_message(), f"see: {err.ctx.command_path} --help")
-            code = err.exit_code
+                _error(err.format_message(), f"see: {context.command_path} --help")
+            code = getattr(err, "exit_code", 2)
         except typer.Abort:
             code = 1
         code = code if isinstance(code, int) else 0
@@ -98,7 +98,7 @@ def command(*names: str, name: str | None = None) -> Callable[[Callable[..., Non
         own = [p for p in inspect.signature(function, eval_str=True).parameters.values()
                if p.name != "opts"]  # fmt: skip
         added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=OPTIONS[n],
-                 default=default(n))
+                 default=option_default(n))
                  for n in names]  # fmt: skip
 
         @functools.wraps(function)
@@ -207,7 +207,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:  # fmt: skip
     """What do depthwise separable convolutions buy over normal ones?"""

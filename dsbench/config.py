@@ -1,7 +1,7 @@
-"""Typed specs for a run (model, data, training) and their loading from TOML.
+"""Settings given by name (the Python API, the command line) or in a TOML file, checked once
+into a RunSpec; the rest of dsbench trusts it. What each setting is lives in settings.py.
 
-Values are validated once here, at the edge; the rest of dsbench trusts them.
-Precedence: built-in defaults < `--config FILE` < flags given on the command line.
+Precedence: built-in defaults < `--config FILE` < settings given by name.
 """
 
 from __future__ import annotations
@@ -9,211 +9,32 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import re
 import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dsbench.errors import DsbenchError
+from dsbench.settings import (
+    SETTINGS,
+    SPECS,
+    Converter,
+    RunSpec,
+    Setting,
+    fields_of,
+    parse_blocks,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
 
-KINDS = ("normal", "separable")
-DATASETS = ("cifar10", "synthetic")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-STRATEGIES = ("default", "mirrored", "multiworker")
-DEPTHWISE_INITS = ("corrected", "keras")
-SCHEDULES = ("interleaved", "sequential")
-BACKENDS = ("tensorflow", "jax", "torch")  # Keras 3's backends (dsbench.backends)
-BENCH_MODES = ("train", "infer", "both")  # what `bench` times: a training step, a forward pass
-REFERENCE_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 2))
-SEED_LIMIT = 2**32
-MAX_STEPS_PER_EXECUTION = 1 << 16
 MAX_CONFIG_BYTES = 1 << 20  # a config is a few lines; anything this large is not one
-BLOCKS_HELP = "comma-separated FILTERSxCONVS per block, e.g. 64x2,128x2,256x2"
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """The VGG-style architecture shared by the normal and the separable model."""
-
-    blocks: tuple[tuple[int, int], ...] = REFERENCE_BLOCKS
-    kernel_size: int = 3
-    input_shape: tuple[int, int, int] = (32, 32, 3)
-    num_classes: int = 10
-    # "keras": Keras' default glorot_uniform, whose fans count input channels a depthwise
-    # kernel never mixes, so its weights are sqrt((Cin+1)/2) too small and a deep separable stack
-    # on [0, 1] inputs starts with a vanishing signal. "corrected": glorot with fan = k*k.
-    depthwise_init: str = "corrected"
-
-    def __post_init__(self) -> None:
-        height, width = self.input_shape[0], self.input_shape[1]
-        if min(height, width) // 2 ** len(self.blocks) < 1:
-            raise DsbenchError(
-                f"{len(self.blocks)} blocks pool a {height}x{width} image down to nothing",
-                f"use at most {max(min(height, width), 1).bit_length() - 1} blocks for "
-                f"{height}x{width} inputs",
-                setting="blocks",
-            )
-        if self.kernel_size > min(height, width):
-            raise DsbenchError(
-                f"kernel_size {self.kernel_size} is larger than the {height}x{width} input",
-                f"use kernel_size {min(height, width)} or less",
-                setting="kernel_size",
-            )
-
-    @property
-    def blocks_text(self) -> str:
-        """The blocks in the `--blocks` notation, e.g. '64x2,128x2,256x2'."""
-        return format_blocks(self.blocks)
-
-    def scaled(self, width: float) -> ModelSpec:
-        """The same spec with every block's filter count multiplied by `width` (at least 1)."""
-        blocks = tuple((max(1, round(f * width)), n) for f, n in self.blocks)
-        return dataclasses.replace(self, blocks=blocks)
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """Where the images come from and how many of them are used."""
-
-    dataset: str = "cifar10"
-    data_dir: str | None = None
-    train_size: int | None = None  # None: the whole split
-    test_size: int | None = None
-    rescale: bool = True  # pixels / 255 -> [0, 1]; False feeds raw 0..255 like the reference
-
-
-@dataclass(frozen=True)
-class TrainSpec:
-    """How each model is trained and measured."""
-
-    epochs: int = 10
-    batch_size: int = 128
-    # The Keras backend: None until resolved (build_run_spec: the setting, else $KERAS_BACKEND,
-    # else tensorflow), so results always record the one used.
-    backend: str | None = None
-    learning_rate: float = 1e-3
-    seed: int = 0
-    repeats: int = 1
-    # Worker processes, one after another, each a fresh Python process that trains everything
-    # (all repeats, same seeds); the ratio's interval then takes the process as its unit.
-    processes: int = 1
-    # XLA off unless asked for: measured 1.6x (normal) and 12x (separable) slower on CPU, and
-    # depthwise convs under XLA are reported far slower on GPUs (tensorflow#59772). None
-    # (TOML: jit = "auto") leaves it to Keras: on with a GPU, off on CPU and under tf.distribute.
-    jit: bool | None = False
-    precision: str = "float32"
-    steps_per_execution: int = 1
-    strategy: str = "default"
-    devices: tuple[str, ...] = ()
-    scale_lr: bool = False
-    deterministic: bool = False
-    inference: bool = True
-    checkpoint: bool = False
-    # interleaved: both models built up front and trained epoch by epoch in alternating order
-    # (N S, S N, ...), so both meet the machine in the same state; sequential: one, then the other.
-    schedule: str = "interleaved"
-    # The last partial training batch is dropped (every step the same shape and cost: 390
-    # steps of 128 on CIFAR-10); true keeps it, as the reference's model.fit did (391 steps).
-    keep_partial_batch: bool = False
-    # TensorBoard logs per model under this folder (scalars per epoch, the model graph), and a
-    # profiler trace of steps (first, last) of each model's first steady epoch.
-    tensorboard: str | None = None
-    profile_steps: tuple[int, int] | None = None
-    # Time to accuracy: training seconds until validation accuracy first reaches this; None:
-    # 95% of the lower of the models' best validation accuracies, so that both reach it.
-    target_accuracy: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.seed + self.repeats - 1 >= SEED_LIMIT:  # Keras and numpy seeds are 32-bit
-            raise DsbenchError(
-                f"seed {self.seed} with repeats {self.repeats} uses seeds up to "
-                f"{self.seed + self.repeats - 1:,}; seeds must stay below {SEED_LIMIT:,}",
-                "use a smaller seed",
-                setting=("seed", "repeats"),
-            )
-        if self.profile_steps and not self.tensorboard:  # the trace is written into its folder
-            raise DsbenchError(
-                "profile_steps writes its trace into the tensorboard folder, and none was given",
-                "add tensorboard DIR",
-                setting=("profile_steps", "tensorboard"),
-            )
-        if self.steps_per_execution > MAX_STEPS_PER_EXECUTION:
-            raise DsbenchError(
-                f"steps_per_execution {self.steps_per_execution:,} is more than "
-                f"{MAX_STEPS_PER_EXECUTION:,}",
-                "use a few steps per execution (1 to 32 is usual)",
-                setting="steps_per_execution",
-            )
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything a training command needs: the three specs together."""
-
-    model: ModelSpec = field(default_factory=ModelSpec)
-    data: DataSpec = field(default_factory=DataSpec)
-    train: TrainSpec = field(default_factory=TrainSpec)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain, JSON-ready settings (blocks in their text form)."""
-        out = dataclasses.asdict(self)
-        out["model"]["blocks"] = self.model.blocks_text
-        out["model"]["input_shape"] = list(self.model.input_shape)
-        out["train"]["devices"] = list(self.train.devices)
-        steps = self.train.profile_steps
-        out["train"]["profile_steps"] = list(steps) if steps else None
-        return out
-
-
-# ---------------------------------------------------------------- parsing single values
-
-_BLOCK_RE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
-
-
-def parse_blocks(text: str) -> tuple[tuple[int, int], ...]:
-    """Parse '64x2,128x2,256x2' into ((64, 2), (128, 2), (256, 2)) or raise DsbenchError."""
-    if not isinstance(text, str) or not text.strip():
-        raise DsbenchError(
-            f"malformed blocks {text!r}: it is empty", f"give {BLOCKS_HELP}", setting="blocks"
-        )
-    blocks = []
-    for part in text.split(","):
-        match = _BLOCK_RE.match(part)
-        if not match:
-            raise DsbenchError(
-                f"malformed blocks {text!r}: {part.strip()!r} is not FILTERSxCONVS",
-                f"give {BLOCKS_HELP}",
-                setting="blocks",
-            )
-        filters, convs = int(match.group(1)), int(match.group(2))
-        if not (1 <= filters <= 65536 and 1 <= convs <= 64):
-            raise DsbenchError(
-                f"malformed blocks {text!r}: {part.strip()!r} needs 1..65536 filters "
-                "and 1..64 convs",
-                f"give {BLOCKS_HELP}",
-                setting="blocks",
-            )
-        blocks.append((filters, convs))
-    if len(blocks) > 5:
-        raise DsbenchError(
-            f"malformed blocks {text!r}: {len(blocks)} blocks pool 32x32 images to nothing",
-            "use at most 5 blocks",
-            setting="blocks",
-        )
-    return tuple(blocks)
-
-
-def format_blocks(blocks: tuple[tuple[int, int], ...]) -> str:
-    """Inverse of parse_blocks."""
-    return ",".join(f"{f}x{n}" for f, n in blocks)
+# ---------------------------------------------------------------- lists of numbers (sweeps)
 
 
 def parse_number_list(
@@ -248,9 +69,7 @@ def whole_number(text: str) -> int:
     return int(value)
 
 
-# ---------------------------------------------------------------- TOML config files
-
-Converter = Callable[[Any, str], Any]
+# ---------------------------------------------------------------- converters, by kind of value
 
 
 def _typename(value: Any) -> str:
@@ -361,54 +180,23 @@ def _optional_jit(value: Any, key: str) -> bool | None:
     return _bool(value, key)
 
 
+def _converter(setting: Setting) -> Converter:
+    """The function that checks and converts a value of this setting, from its kind."""
+    if setting.kind == "int":
+        return _int(int(setting.minimum or 0))
+    if setting.kind == "choice":
+        return _choice(setting.choices)
+    return {"bool": _bool, "text": _str, "positive": positive_float, "fraction": _fraction,
+            "blocks": _blocks, "shape": _shape, "devices": _devices, "steps": _steps,
+            "jit": _optional_jit}[setting.kind]  # fmt: skip
+
+
+# Each section's spec and its settings' converters, all from the specs' fields (settings.py).
 SECTIONS: dict[str, tuple[type, dict[str, Converter]]] = {
-    "model": (
-        ModelSpec,
-        {
-            "blocks": _blocks,
-            "kernel_size": _int(1),
-            "input_shape": _shape,
-            "num_classes": _int(2),
-            "depthwise_init": _choice(DEPTHWISE_INITS),
-        },
-    ),
-    "data": (
-        DataSpec,
-        {
-            "dataset": _choice(DATASETS),
-            "data_dir": _str,
-            "train_size": _int(1),
-            "test_size": _int(1),
-            "rescale": _bool,
-        },
-    ),
-    "train": (
-        TrainSpec,
-        {
-            "epochs": _int(1),
-            "batch_size": _int(1),
-            "backend": _choice(BACKENDS),
-            "learning_rate": positive_float,
-            "seed": _int(0),
-            "repeats": _int(1),
-            "processes": _int(1),
-            "jit": _optional_jit,
-            "precision": _choice(PRECISIONS),
-            "steps_per_execution": _int(1),
-            "strategy": _choice(STRATEGIES),
-            "devices": _devices,
-            "scale_lr": _bool,
-            "deterministic": _bool,
-            "inference": _bool,
-            "checkpoint": _bool,
-            "schedule": _choice(SCHEDULES),
-            "keep_partial_batch": _bool,
-            "tensorboard": _str,
-            "profile_steps": _steps,
-            "target_accuracy": _fraction,
-        },
-    ),
-}
+    section: (spec, {name: _converter(f.metadata["setting"])
+                     for name, f in fields_of(section).items()})
+    for section, spec in SPECS.items()
+}  # fmt: skip
 
 
 def load_config(path: Path) -> dict[str, dict[str, Any]]:
@@ -464,10 +252,6 @@ def validate_config(raw: dict[str, Any], source: str = "config") -> dict[str, di
             except DsbenchError as err:
                 raise DsbenchError(f"{source}: {err.message}", err.hint) from None
     return out
-
-
-# Every setting's name (a TOML key, and a keyword of the Python API) -> its section.
-SETTINGS: dict[str, str] = {key: name for name, (_, keys) in SECTIONS.items() for key in keys}
 
 
 def did_you_mean(word: str, choices: Mapping[str, Any] | tuple[str, ...]) -> str:

@@ -7,8 +7,8 @@ import os
 
 import tensorflow as tf
 
-from dsbench.config import TrainSpec
 from dsbench.errors import DsbenchError
+from dsbench.settings import TrainSpec
 
 _multiworker: tf.distribute.Strategy | None = None
 

@@ -20,11 +20,11 @@ import pandas as pd
 
 from dsbench import backends, callbacks, runtime, store, sweeps, training
 from dsbench import data as data_module
-from dsbench.config import KINDS, ModelSpec, RunSpec
 from dsbench.data import Data
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 from dsbench.records import RunResult
+from dsbench.settings import KINDS, ModelSpec, RunSpec
 from dsbench.store import ResultsFolder
 
 if TYPE_CHECKING:

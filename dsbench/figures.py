@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from dsbench import stats
-from dsbench.config import KINDS
 from dsbench.records import (
     INFERENCE_RATIO_COLUMNS,
     INFERENCE_RATIOS,
@@ -23,6 +22,7 @@ from dsbench.records import (
     runs_frame,
     steady_epochs,
 )
+from dsbench.settings import KINDS
 
 # Columns whose separable/normal ratio means something, and the ratio's column name.
 RATIOS = {

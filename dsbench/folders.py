@@ -12,9 +12,9 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dsbench.config import KINDS
 from dsbench.errors import DsbenchError
 from dsbench.results import FolderKind
+from dsbench.settings import KINDS
 
 
 def default_run_dir(command: str) -> Path:

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dsbench.config import KINDS, ModelSpec
+from dsbench.settings import KINDS, ModelSpec
 
 if TYPE_CHECKING:
     import keras

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dsbench.config import RunSpec
+from dsbench.settings import RunSpec
 
 if TYPE_CHECKING:  # pandas and the records load with the first result, not with the API
     import pandas as pd

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from dsbench.config import RunSpec
+from dsbench.settings import RunSpec
 
 
 class Command(str, Enum):

@@ -19,13 +19,13 @@ import pandas as pd
 
 from dsbench import stats
 from dsbench._version import __version__
-from dsbench.config import KINDS
 from dsbench.figures import ratio_intervals, separable_over_normal, summary_frame, warnings
 from dsbench.records import (
     RunResult,
     to_jsonable,
 )
 from dsbench.request import Command
+from dsbench.settings import KINDS
 
 
 class FolderKind(str, Enum):

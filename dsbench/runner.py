@@ -15,13 +15,14 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dsbench import checks
-from dsbench.config import KINDS, RunSpec, run_spec, validate_config
+from dsbench.config import run_spec, validate_config
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 from dsbench.outcome import BenchResult, Comparison, SweepResult
 from dsbench.records import RunResult
 from dsbench.request import Command, RunRequest
 from dsbench.results import BenchSummary, summarize
+from dsbench.settings import KINDS, RunSpec
 from dsbench.store import ResultsFolder
 
 if TYPE_CHECKING:
@@ -186,7 +187,8 @@ def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_tar
     """api.bench: both models timed in alternating chunks of steps (experiment.bench)."""
     import time
 
-    from dsbench.config import BENCH_MODES, parse_number_list, whole_number
+    from dsbench.config import parse_number_list, whole_number
+    from dsbench.settings import BENCH_MODES
 
     start_time = time.perf_counter()
     if mode not in BENCH_MODES:

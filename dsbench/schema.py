@@ -15,8 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from dsbench.config import BACKENDS, BENCH_MODES, KINDS, PRECISIONS, validate_config
+from dsbench.config import validate_config
 from dsbench.errors import DsbenchError
+from dsbench.settings import BACKENDS, BENCH_MODES, KINDS, PRECISIONS
 
 STATUSES = ("complete", "diverged", "interrupted")  # of one model's run (records.Status)
 RUN_STATUSES = ("complete", "incomplete")  # of a whole results folder

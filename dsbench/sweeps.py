@@ -20,19 +20,11 @@ from typing import Any
 
 import pandas as pd
 
-from dsbench.config import (
-    BACKENDS,
-    PRECISIONS,
-    ModelSpec,
-    RunSpec,
-    format_blocks,
-    parse_blocks,
-    parse_number_list,
-    whole_number,
-)
+from dsbench.config import parse_number_list, whole_number
 from dsbench.errors import DsbenchError
 from dsbench.figures import separable_over_normal
 from dsbench.records import to_jsonable
+from dsbench.settings import BACKENDS, PRECISIONS, ModelSpec, RunSpec, format_blocks, parse_blocks
 
 MODEL_AXES = ("kernel_size", "width", "blocks")
 TRAIN_AXES = ("backend", "batch_size", "precision")  # None at a point: the run's own setting

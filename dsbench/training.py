@@ -25,12 +25,12 @@ import keras
 from dsbench import backends, speed
 from dsbench.callbacks import EpochRecorder, ProgressForwarder
 from dsbench.checkpoints import load_checkpoint, restore
-from dsbench.config import RunSpec
 from dsbench.data import Data, batch_order
 from dsbench.errors import DsbenchError
 from dsbench.models import build, total_macs
 from dsbench.observer import Observer
 from dsbench.records import RunResult, Status
+from dsbench.settings import RunSpec
 
 
 def steps_per_epoch(spec: RunSpec, data: Data) -> int:

@@ -23,11 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dsbench.config import RunSpec
 from dsbench.errors import RUNTIME, DsbenchError
 from dsbench.observer import Observer
 from dsbench.records import RunResult, Status
 from dsbench.request import RunRequest
+from dsbench.settings import RunSpec
 
 # Saves what the workers measured so far: (spec, results, environment).
 Save = Callable[[RunSpec, list[RunResult], dict[str, Any]], None]

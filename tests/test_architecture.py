@@ -7,6 +7,7 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from dsbench import cli, cli_options, config
 
@@ -61,15 +62,30 @@ def test_nothing_below_the_cli_imports_typer_and_only_render_imports_rich() -> N
             assert "from rich" not in source and "import rich" not in source, name
 
 
-def test_cli_choices_agree_with_config() -> None:
-    expected = {"model": config.KINDS, "dataset": config.DATASETS, "precision": config.PRECISIONS,
-                "strategy": config.STRATEGIES, "depthwise_init": config.DEPTHWISE_INITS,
-                "schedule": config.SCHEDULES, "mode": config.BENCH_MODES}  # fmt: skip
-    for name, values in expected.items():
-        assert tuple(member.value for member in cli_options.CHOICES[name]) == values
-    # every setting a config file takes has a flag, and every flag's help is written down
-    assert set(config.SETTINGS) - set(cli_options.OPTIONS) == {"num_classes"}
-    assert set(cli_options.FLAGS) >= set(cli_options.HELP)
+def test_every_setting_is_declared_once_and_has_its_option() -> None:
+    from dsbench import settings
+
+    # the TOML reader, the API's checks and the command line all come from the specs' fields
+    assert set(config.SETTINGS) == {name for section in settings.SPECS
+                                    for name in settings.fields_of(section)}  # fmt: skip
+    assert set(config.SECTIONS["train"][1]) == set(settings.fields_of("train"))
+    with_flags = {name for name in config.SETTINGS if settings.describe(name).cli}
+    assert with_flags == set(cli_options.TRAINING) and config.SETTINGS.keys() - with_flags == {
+        "num_classes"
+    }
+    for name in with_flags:
+        assert name in cli_options.OPTIONS and settings.describe(name).help
+        if settings.describe(name).kind == "choice":  # the flag offers exactly the choices
+            kind = cli_options.OPTIONS[name].__metadata__  # Annotated[Optional[Enum], Option]
+            values = [m.value for m in _enum_of(cli_options.OPTIONS[name])]
+            assert tuple(values) == settings.describe(name).choices, (name, kind)
+
+
+def _enum_of(annotated: Any) -> Any:
+    from typing import get_args
+
+    optional = get_args(annotated)[0]
+    return next(a for a in get_args(optional) if a is not type(None))
 
 
 def test_help_and_summary_import_neither_tensorflow_nor_pandas() -> None:

@@ -196,8 +196,8 @@ def test_data_parallel_on_jax_over_two_host_devices(tmp_path: Path, monkeypatch:
     environment = json.loads((tmp_path / "dp" / "environment.json").read_text())
     assert (environment["strategy"], environment["replicas"]) == ("DataParallel", 2)
     summary = json.loads((tmp_path / "dp" / "summary.json").read_text())
-    from dsbench.config import parse_blocks
     from dsbench.models import total_params
+    from dsbench.settings import parse_blocks
 
     spec = run_spec({"blocks": "8x1,16x1"}).model
     assert parse_blocks("8x1,16x1") == spec.blocks

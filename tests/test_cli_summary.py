@@ -79,7 +79,7 @@ def test_summary_reads_a_config_and_flags_override_it(runner: CliRunner, tmp_pat
     [
         (["summary", "--blocks", "64x"], "malformed --blocks '64x'"),
         (["summary", "--model", "depthwise"], "Invalid value for '--model'"),
-        (["summary", "--kernel-size", "0"], "Invalid value for '--kernel-size'"),
+        (["summary", "--kernel-size", "0"], "--kernel-size must be >= 1, got 0"),
         (["summary", "--config", "/nonexistent.toml"], "does not exist"),
     ],
 )

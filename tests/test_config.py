@@ -10,17 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dsbench.config import (
-    REFERENCE_BLOCKS,
-    ModelSpec,
-    RunSpec,
-    build_run_spec,
-    load_config,
-    parse_blocks,
-    run_spec,
-    validate_config,
-)
+from dsbench.config import build_run_spec, load_config, run_spec, validate_config
 from dsbench.errors import DsbenchError
+from dsbench.settings import REFERENCE_BLOCKS, ModelSpec, RunSpec, parse_blocks
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

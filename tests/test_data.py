@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from dsbench import data
-from dsbench.config import DataSpec
 from dsbench.errors import DsbenchError
+from dsbench.settings import DataSpec
 
 
 def test_folder_loads_in_nhwc_with_planes_in_cifar_order(

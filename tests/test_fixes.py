@@ -23,9 +23,9 @@ def test_the_multiworker_loop_updates_weights_as_fit_does(monkeypatch: pytest.Mo
     import keras
     import tensorflow as tf
 
-    from dsbench.config import ModelSpec
     from dsbench.custom_loop import Trainer
     from dsbench.models import build
+    from dsbench.settings import ModelSpec
 
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, size=(32, 32, 32, 3)).astype("float32")
@@ -56,8 +56,8 @@ def test_the_multiworker_loop_updates_weights_as_fit_does(monkeypatch: pytest.Mo
 def test_model_size_leaves_out_the_optimizer_state() -> None:
     import keras
 
-    from dsbench.config import ModelSpec
     from dsbench.models import build
+    from dsbench.settings import ModelSpec
     from dsbench.speed import deployable_bytes
 
     model = build(ModelSpec(blocks=((32, 1),)), "normal")
@@ -136,7 +136,7 @@ def test_devices_alone_mean_mirrored() -> None:
 
 
 def test_usage_errors_are_one_line_from_the_console_script() -> None:
-    proc = subprocess.run([sys.executable, "-m", "dsbench", "compare", "--epochs", "0"],
+    proc = subprocess.run([sys.executable, "-m", "dsbench", "compare", "--epochs", "ten"],
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
@@ -201,7 +201,7 @@ import numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-from dsbench.config import ModelSpec
+from dsbench.settings import ModelSpec
 from dsbench.custom_loop import Trainer
 from dsbench.models import build
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dsbench.config import ModelSpec
 from dsbench.models import build, describe, layer_costs, total_macs
+from dsbench.settings import ModelSpec
 
 REFERENCE = ModelSpec()
 

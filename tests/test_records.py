@@ -13,10 +13,10 @@ from helpers import write_run
 from rich.console import Console
 
 from dsbench import render, store, sweeps
-from dsbench.config import ModelSpec
 from dsbench.figures import separable_over_normal, summary_frame
 from dsbench.records import Status, run_metrics
 from dsbench.results import summarize
+from dsbench.settings import ModelSpec
 
 
 def test_metrics_follow_from_the_recorded_times(made_results: Any) -> None:

@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from dsbench import render, sweeps
-from dsbench.config import ModelSpec
 from dsbench.figures import summary_frame
 from dsbench.models import describe
+from dsbench.settings import ModelSpec
 
 WIDTHS = (80, 100, 120, 160)
 

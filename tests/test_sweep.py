@@ -162,7 +162,8 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path: Path, inv
 
 def test_training_settings_are_sweep_axes(tmp_path: Path) -> None:
     from dsbench import sweeps
-    from dsbench.config import ModelSpec, run_spec
+    from dsbench.config import run_spec
+    from dsbench.settings import ModelSpec
 
     points = sweeps.points_for(ModelSpec(), "3", None, None, "tensorflow,jax", "128,512",
                                ["float32", "mixed_bfloat16"])  # fmt: skip

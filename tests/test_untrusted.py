@@ -23,8 +23,8 @@ from rich.console import Console
 
 import dsbench
 from dsbench import api, data, render, store
-from dsbench.config import DataSpec
 from dsbench.records import RunResult
+from dsbench.settings import DataSpec
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),

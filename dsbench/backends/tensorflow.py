@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from dsbench.config import TrainSpec
+from dsbench.settings import TrainSpec
 
 NAME = "tensorflow"
 PACKAGE = "tensorflow"

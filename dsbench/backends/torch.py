@@ -16,8 +16,8 @@ from dsbench.backends.keras3 import (
     start,
     tensorboard,
 )
-from dsbench.config import TrainSpec
 from dsbench.errors import DsbenchError
+from dsbench.settings import TrainSpec
 
 NAME = "torch"
 PACKAGE = "torch"

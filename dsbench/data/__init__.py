@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from dsbench.config import DataSpec
 from dsbench.data.arrays import (
     IMAGE_SHAPE,
     TENSOR_ALIGNMENT,
@@ -44,6 +43,7 @@ from dsbench.data.images import (
     load_image_tree,
 )
 from dsbench.data.tfdata import pipeline, shared_tensor
+from dsbench.settings import DataSpec
 
 __all__ = ["ARCHIVE", "BATCH_ROWS", "DATA_DIR_ENV", "FOLDER", "IMAGE_SHAPE", "OFFLINE_HINT",
            "SYNTHETIC_DEFAULT_SIZES", "TENSOR_ALIGNMENT", "TEST_FILE", "TRAIN_FILES", "Data",
