@@ -38,6 +38,52 @@ def imports(path: Path) -> set[str]:
     return found
 
 
+# The layers, bottom first: a module imports only from its own layer or the layers below it
+# (config -> data -> models -> training -> records -> store / render, as docs/contributing.md
+# draws it). A new module must be placed here.
+LAYERS = (
+    # foundations: errors, the observer hooks, numbers and leaves with no dsbench imports
+    ("_version", "errors", "observer", "tarball", "stats", "plot", "probe", "custom_loop",
+     "backends.keras3"),
+    # what a run is: each setting once, the specs read from a config, the request
+    ("settings", "backends", "config", "request"),
+    # plain values: the images, the models, what one training run measured
+    ("data", "data.*", "models", "distribute", "records", "speed", "runtime"),
+    # results: the figures of a comparison, its record, sweeps, checks of files read back
+    ("figures", "results", "schema", "sweeps", "backends.*"),
+    # storage: folders, files, checkpoints
+    ("folders", "store", "checkpoints"),
+    # execution: training with its callbacks, a comparison in a process, worker processes
+    ("callbacks", "training", "experiment", "workers", "checks"),
+    # orchestration: requests run, results returned, folders reported
+    ("outcome", "reports", "runner"),
+    # the Python API
+    ("api",),
+    # presentation: the terminal
+    ("render", "render.*", "cli_options", "cli", "", "__main__"),
+)  # fmt: skip
+
+
+def layer_of(module: str) -> int:
+    """The layer of a module (dsbench.render.tables -> the layer of 'render.*')."""
+    short = module.removeprefix("dsbench").removeprefix(".")
+    for index, names in enumerate(LAYERS):
+        for name in names:
+            if short == name or (name.endswith(".*") and short.startswith(name[:-1])):
+                return index
+    raise AssertionError(f"{module} is in no layer of tests/test_architecture.py")
+
+
+def test_imports_run_down_the_layers_only() -> None:
+    upward = [
+        f"{name} (layer {layer_of(name)}) imports {dep} (layer {layer_of(dep)})"
+        for name, path in MODULES.items()
+        for dep in imports(path) & set(MODULES)
+        if layer_of(dep) > layer_of(name)
+    ]
+    assert upward == []
+
+
 def test_the_package_has_no_import_cycles() -> None:
     graph = {name: imports(path) & set(MODULES) for name, path in MODULES.items()}
     graph["dsbench.__main__"].discard("dsbench")
