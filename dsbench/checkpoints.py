@@ -12,15 +12,16 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
-
-import keras
+from typing import TYPE_CHECKING, Any
 
 from dsbench.errors import RUNTIME, DsbenchError
 from dsbench.models import build
 from dsbench.records import RunResult, to_jsonable
 from dsbench.settings import RunSpec
 from dsbench.store import atomic_text, atomic_write, read_json
+
+if TYPE_CHECKING:
+    import keras
 
 
 def _checkpoint_name(kind: str, repeat: int) -> str:
@@ -117,6 +118,8 @@ def restore(
     if len(epochs) > spec.train.epochs:
         raise DsbenchError(f"checkpoint {model_file} holds {len(epochs)} epochs, the run asks "
                            f"for {spec.train.epochs}", hint)  # fmt: skip
+    import keras
+
     try:
         model = keras.models.load_model(model_file, safe_mode=True)
     except Exception as err:  # a damaged zip, a foreign config, a refused Lambda: all unusable

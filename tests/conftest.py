@@ -186,3 +186,15 @@ def made_results() -> Callable[..., list[Any]]:
         ]  # fmt: skip
 
     return make
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run of the pure tests (-m "not tf") must not have imported the framework: the marker
+    is what keeps them fast, so a test that imports TensorFlow without it fails the run."""
+    import sys
+
+    if "not tf" in (session.config.option.markexpr or "") and exitstatus == 0:
+        imported = sorted(m for m in ("tensorflow", "keras", "jax", "torch") if m in sys.modules)
+        if imported:
+            session.exitstatus = 1
+            print(f"\n-m 'not tf' imported {', '.join(imported)}: mark the test with tf")

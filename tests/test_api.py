@@ -14,6 +14,8 @@ import pytest
 import dsbench
 from dsbench.observer import Observer
 
+pytestmark = pytest.mark.tf  # trains or imports the framework
+
 
 class Recorder(Observer):
     """Records the progress calls a run makes."""

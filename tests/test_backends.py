@@ -19,6 +19,8 @@ import dsbench
 from dsbench import backends
 from dsbench.config import run_spec
 
+pytestmark = pytest.mark.tf  # trains or imports the framework
+
 HAS_JAX = importlib.util.find_spec("jax") is not None
 TINY = ["--dataset", "synthetic", "--train-size", "256", "--test-size", "64", "--batch-size",
         "32", "--blocks", "8x1,16x1", "--no-progress"]  # fmt: skip

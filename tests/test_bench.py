@@ -55,6 +55,7 @@ def test_noise_that_does_not_cancel_runs_until_the_budget() -> None:
     assert not row["target_reached"] and row["pairs"] == 3  # the least that gives an interval
 
 
+@pytest.mark.tf
 def test_bench_from_python_and_the_cli(
     tmp_path: Path, invoke: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.tf  # trains or imports the framework
+
 
 def test_compare_prints_the_side_by_side_table(compared: tuple[Path, Any]) -> None:
     _, result = compared

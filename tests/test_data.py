@@ -16,6 +16,8 @@ from dsbench import data
 from dsbench.errors import DsbenchError
 from dsbench.settings import DataSpec
 
+pytestmark = pytest.mark.tf  # trains or imports the framework
+
 
 def test_folder_loads_in_nhwc_with_planes_in_cifar_order(
     cifar_dir: Path, make_split: Any, images_per_batch: Any

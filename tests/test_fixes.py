@@ -15,6 +15,8 @@ import dsbench
 from dsbench import folders, runtime
 from dsbench.config import run_spec
 
+pytestmark = pytest.mark.tf  # trains or imports the framework
+
 
 @pytest.mark.slow
 def test_the_multiworker_loop_updates_weights_as_fit_does(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,6 +26,8 @@ import pytest
 
 from dsbench import data
 
+pytestmark = pytest.mark.tf  # trains or imports the framework
+
 TINY = ["--dataset", "synthetic", "--train-size", "64", "--test-size", "32", "--batch-size", "32",
         "--blocks", "8x1", "--epochs", "1", "--no-inference", "--no-progress"]  # fmt: skip
 ROWS = 20  # images per tiny CIFAR batch (the loader is told to expect this many)

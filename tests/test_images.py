@@ -14,6 +14,8 @@ import dsbench
 from dsbench import data
 from dsbench.errors import DsbenchError
 
+pytestmark = pytest.mark.tf  # trains or imports the framework
+
 CLASSES = ("cat", "dog", "emu")
 
 

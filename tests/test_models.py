@@ -7,6 +7,8 @@ import pytest
 from dsbench.models import build, describe, layer_costs, total_macs
 from dsbench.settings import ModelSpec
 
+pytestmark = pytest.mark.tf  # trains or imports the framework
+
 REFERENCE = ModelSpec()
 
 

@@ -148,6 +148,7 @@ def test_verdict_line(made_results: Any) -> None:
     )
 
 
+@pytest.mark.tf
 def test_timestamps_wait_for_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     import tensorflow as tf
 
@@ -163,6 +164,7 @@ def test_timestamps_wait_for_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     assert calls == ["sync"]  # no GPU: no sync
 
 
+@pytest.mark.tf
 def test_the_epoch_recorder_leaves_keras_batch_callbacks_asynchronous(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -19,6 +19,8 @@ from typer.testing import CliRunner
 
 from dsbench.cli import app
 
+pytestmark = pytest.mark.tf  # trains or imports the framework
+
 # ---------------------------------------------------------------- bad input
 
 

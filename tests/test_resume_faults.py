@@ -18,6 +18,8 @@ from helpers import write_run
 import dsbench
 from dsbench import checkpoints, store
 
+pytestmark = pytest.mark.tf  # trains or imports the framework
+
 
 class Killed(BaseException):
     """Stands in for SIGKILL: not an Exception, so no handler of dsbench's sees it."""

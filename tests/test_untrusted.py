@@ -26,6 +26,8 @@ from dsbench import api, data, render, store
 from dsbench.records import RunResult
 from dsbench.settings import DataSpec
 
+pytestmark = pytest.mark.tf  # trains or imports the framework
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
     lambda inner: (
