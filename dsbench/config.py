@@ -312,3 +312,20 @@ def run_spec(
     """The RunSpec for `settings` by name over a TOML `config` file over `base` over defaults."""
     file_layer = load_config(Path(config)) if config is not None else None
     return build_run_spec(base, file_layer, check_settings(settings or {}))
+
+
+def spec_from_dict(saved: Mapping[str, Any], source: str = "settings", **settings: Any) -> RunSpec:
+    """RunSpec.as_dict's inverse: the spec a results folder's settings describe (with
+    `settings` by name over them, e.g. a new data_dir). A saved jit of None is Keras' "auto";
+    folders written before backends existed trained on TensorFlow."""
+    layer = {
+        section: {
+            key: ("auto" if key == "jit" and value is None else value)
+            for key, value in values.items()
+            if value is not None or key == "jit"
+        }
+        for section, values in saved.items()
+        if isinstance(values, dict)
+    }
+    layer.setdefault("train", {}).setdefault("backend", "tensorflow")
+    return run_spec(settings, base=validate_config(layer, source))

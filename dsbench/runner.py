@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dsbench import checks
-from dsbench.config import run_spec, validate_config
+from dsbench.config import run_spec, spec_from_dict
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 from dsbench.outcome import BenchResult, Comparison, SweepResult
@@ -259,19 +259,8 @@ def resume(run_dir: Path, data_dir: str | Path | None, observer: Observer,
 
 def saved_spec(saved: dict[str, Any], source: str, data_dir: str | Path | None) -> RunSpec:
     """The RunSpec a results folder was made with (a new `data_dir` may replace the old)."""
-    settings = {
-        section: {
-            key: ("auto" if key == "jit" and value is None else value)  # None is Keras' auto
-            for key, value in values.items()
-            if value is not None or key == "jit"
-        }
-        for section, values in saved.items()
-        if isinstance(values, dict)
-    }
-    settings.setdefault("train", {}).setdefault("backend", "tensorflow")  # before backends existed
     try:
-        return run_spec({"data_dir": str(data_dir) if data_dir else None},
-                        base=validate_config(settings, source))  # fmt: skip
+        return spec_from_dict(saved, source, data_dir=str(data_dir) if data_dir else None)
     except DsbenchError as err:  # settings each valid, but not together (kernel vs input, ...)
         if err.settings == ("data_dir",):
             raise

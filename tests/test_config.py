@@ -137,3 +137,48 @@ def test_any_config_validates_or_raises_the_documented_error(raw: dict[str, Any]
         # a key's error names the file; only the image/pooling check comes from the spec itself
         pooled = re.fullmatch(r"\d+ blocks pool a \d+x\d+ image down to nothing", err.message)
         assert err.message.startswith("cfg.toml: ") or pooled, err.message
+
+
+def _settings() -> st.SearchStrategy[dict[str, Any]]:
+    """Valid settings by name, any combination: what a user may give."""
+    from dsbench import settings as s
+
+    blocks = st.lists(st.tuples(st.integers(1, 512), st.integers(1, 3)), min_size=1, max_size=4)
+    steps = st.tuples(st.integers(1, 20), st.integers(0, 20)).map(lambda t: (t[0], t[0] + t[1]))
+    fields = {
+        "blocks": blocks.map(lambda b: ",".join(f"{f}x{n}" for f, n in b)),
+        "kernel_size": st.integers(1, 7), "depthwise_init": st.sampled_from(s.DEPTHWISE_INITS),
+        "dataset": st.sampled_from(s.DATASETS), "data_dir": st.text(min_size=1, max_size=12),
+        "train_size": st.integers(1, 60_000), "test_size": st.integers(1, 10_000),
+        "rescale": st.booleans(), "epochs": st.integers(1, 500), "batch_size": st.integers(1, 4096),
+        "backend": st.sampled_from(s.BACKENDS), "seed": st.integers(0, 2**31),
+        "learning_rate": st.floats(1e-6, 1.0), "repeats": st.integers(1, 5),
+        "processes": st.integers(1, 5), "jit": st.sampled_from([True, False, "auto"]),
+        "precision": st.sampled_from(s.PRECISIONS), "steps_per_execution": st.integers(1, 64),
+        "strategy": st.sampled_from(s.STRATEGIES),
+        "devices": st.lists(st.sampled_from(["/gpu:0", "/gpu:1", "/cpu:0"]), max_size=2)
+        .map(",".join),
+        "scale_lr": st.booleans(), "deterministic": st.booleans(), "inference": st.booleans(),
+        "checkpoint": st.booleans(), "schedule": st.sampled_from(s.SCHEDULES),
+        "keep_partial_batch": st.booleans(), "target_accuracy": st.floats(0.01, 1.0),
+    }  # fmt: skip
+    chosen = st.fixed_dictionaries({}, optional=fields)
+    traced = st.fixed_dictionaries({"tensorboard": st.just("tb"), "profile_steps": steps.map(
+        lambda t: f"{t[0]},{t[1]}")})  # fmt: skip
+    return st.tuples(chosen, st.booleans(), traced).map(
+        lambda c: {**c[0], **(c[2] if c[1] else {})}
+    )
+
+
+@given(_settings())
+def test_a_spec_comes_back_whole_from_its_saved_settings(given_settings: dict[str, Any]) -> None:
+    """as_dict -> JSON -> spec_from_dict gives the same RunSpec, for any valid settings: what
+    a results folder saves is what resume trains with (a saved jit of True, False or auto
+    included, and a JAX run's jit default)."""
+    import json
+
+    from dsbench.config import spec_from_dict
+
+    spec = run_spec(given_settings)
+    saved = json.loads(json.dumps(spec.as_dict()))
+    assert spec_from_dict(saved) == spec
