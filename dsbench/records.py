@@ -16,16 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dsbench.enums import StrEnum
 
-class Status(str, Enum):
+
+class Status(StrEnum):
     """How a training run ended (worst first in `Status.worst`)."""
 
     complete = "complete"
     diverged = "diverged"
     interrupted = "interrupted"
-
-    def __str__(self) -> str:
-        return self.value
 
     @staticmethod
     def worst(statuses: Iterable[str]) -> Status:

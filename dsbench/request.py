@@ -7,22 +7,19 @@ processes (runner.py, workers.py): nothing is passed as loose parameters beside 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
+from dsbench.enums import StrEnum
 from dsbench.settings import RunSpec
 
 
-class Command(str, Enum):
+class Command(StrEnum):
     """The command that runs, and that wrote a result."""
 
     train = "train"
     compare = "compare"
     sweep = "sweep"
     bench = "bench"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 import pandas as pd
 
 from dsbench import stats
 from dsbench._version import __version__
+from dsbench.enums import StrEnum
 from dsbench.figures import ratio_intervals, separable_over_normal, summary_frame, warnings
 from dsbench.records import (
     RunResult,
@@ -28,15 +28,12 @@ from dsbench.request import Command
 from dsbench.settings import KINDS
 
 
-class FolderKind(str, Enum):
+class FolderKind(StrEnum):
     """The kind of a results folder, told by its marker file (store.MARKERS)."""
 
     run = "run"  # train or compare: summary.json
     sweep = "sweep"
     bench = "bench"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

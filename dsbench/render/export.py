@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from enum import Enum
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from dsbench.enums import StrEnum
 from dsbench.records import to_jsonable
 from dsbench.render.format import printable
 
@@ -20,16 +20,13 @@ if TYPE_CHECKING:
     from dsbench.reports import Report
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """How `report` shows its rows."""
 
     table = "table"
     markdown = "markdown"
     csv = "csv"
     json = "json"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 # Columns of a Markdown report: what a reader pastes into an issue or a paper.
