@@ -28,7 +28,7 @@ class Killed(BaseException):
 def _kill_at(monkeypatch: pytest.MonkeyPatch, point: str, model: str, epoch: int) -> None:
     """Patch the checkpoint writer to die `point` (before / during / after) writing `model`'s
     checkpoint of `epoch`."""
-    import dsbench.training as training
+    import dsbench.callbacks as callbacks
 
     original = checkpoints.save_checkpoint
     text = checkpoints.atomic_text
@@ -44,7 +44,7 @@ def _kill_at(monkeypatch: pytest.MonkeyPatch, point: str, model: str, epoch: int
         if mine and point == "after":  # between the models of an interleaved round
             raise Killed
 
-    monkeypatch.setattr(training, "save_checkpoint", save)
+    monkeypatch.setattr(callbacks, "save_checkpoint", save)
 
 
 def _raise(*args: Any) -> None:
