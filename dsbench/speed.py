@@ -11,6 +11,7 @@ timing stops when the interval is within the precision target, or when the time 
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import time
@@ -96,38 +97,41 @@ def deployable_bytes(model: keras.Model) -> int:
 # ---------------------------------------------------------------- dsbench bench
 
 WARMUP_STEPS = 3
-MIN_PAIRS = 6  # pairs of chunks before the interval may stop the timing
 CHUNK_SECONDS = 0.25  # a chunk's target length: long enough to time, short enough to interleave
 
 
 def bench_cell(
     steppers: dict[str, Any], batch_size: int, budget_s: float, target: float
 ) -> dict[str, Any]:
-    """Time both models in alternating chunks until the ratio's interval is within `target`
-    (relative half-width) or `budget_s` is spent; a dict of per-model and ratio figures."""
-    from dsbench import stats
+    """Time both models in alternating chunks of about CHUNK_SECONDS each (each model's chunk
+    sized from its own step time, so both last alike) until the ratio's interval is within
+    `target` on each side or `budget_s` is spent (stopping.sequential_ratio decides); a dict of
+    per-model and ratio figures."""
+    from dsbench import stats, stopping
 
     start = time.perf_counter()
     for stepper in steppers.values():
         stepper.run(WARMUP_STEPS)  # tracing and the first, slower steps
     one = {kind: stepper.run(1) for kind, stepper in steppers.items()}
-    chunk = max(1, round(CHUNK_SECONDS / max(min(one.values()), 1e-6)))
+    chunks = {kind: max(1, round(CHUNK_SECONDS / max(seconds, 1e-6)))
+              for kind, seconds in one.items()}  # fmt: skip
     times: dict[str, list[float]] = {kind: [] for kind in steppers}
-    ratios: list[float] = []
-    interval = stats.median_interval([])
-    pair = 0
-    while True:
-        order = ["normal", "separable"] if pair % 2 == 0 else ["separable", "normal"]
+
+    def next_ratio() -> float:
+        order = (
+            ["normal", "separable"] if len(times["normal"]) % 2 == 0 else ["separable", "normal"]
+        )
         for kind in order:
-            times[kind].append(steppers[kind].run(chunk) / chunk)
-        ratios.append(times["separable"][-1] / times["normal"][-1])
-        pair += 1
-        interval = stats.median_interval(ratios)
-        reached = len(ratios) >= MIN_PAIRS and interval.half_width <= target
-        spent = time.perf_counter() - start >= budget_s
-        if reached or (spent and len(ratios) >= stats.MIN_STEADY):  # 3 pairs: an interval
-            break
-    row: dict[str, Any] = {"batch_size": batch_size, "chunk_steps": chunk, "pairs": len(ratios)}
+            times[kind].append(steppers[kind].run(chunks[kind]) / chunks[kind])
+        return times["separable"][-1] / times["normal"][-1]
+
+    def out_of_time(pairs: int) -> bool:
+        return time.perf_counter() - start >= budget_s and pairs >= stats.MIN_STEADY
+
+    ratios, interval, reached = stopping.sequential_ratio(next_ratio, target, out_of_time)
+    row: dict[str, Any] = {"batch_size": batch_size, "normal_chunk_steps": chunks["normal"],
+                           "separable_chunk_steps": chunks["separable"],
+                           "pairs": len(ratios)}  # fmt: skip
     for kind, series in times.items():
         spread = stats.Spread.of(series)
         row[f"{kind}_ms_per_step"] = spread.median * 1e3
@@ -135,7 +139,8 @@ def bench_cell(
         row[f"{kind}_ms_per_step_high"] = spread.high * 1e3
         row[f"{kind}_images_per_s"] = batch_size / spread.median
         row[f"{kind}_bimodal"] = stats.bimodal(series)
+    low_side = interval.median / interval.low - 1 if interval.low > 0 else math.nan
     row.update({"ratio": interval.median, "ratio_low": interval.low, "ratio_high": interval.high,
-                "ratio_half_width": interval.half_width, "target_reached": reached,
-                "seconds": time.perf_counter() - start})  # fmt: skip
+                "ratio_half_width": max(low_side, interval.high / interval.median - 1),
+                "target_reached": reached, "seconds": time.perf_counter() - start})  # fmt: skip
     return row

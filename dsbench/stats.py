@@ -33,7 +33,7 @@ class Spread:
     @staticmethod
     def of(values: Sequence[float]) -> Spread:
         """The spread of the finite values (NaNs when there are none)."""
-        x = _finite(values)
+        x = finite(values)
         if not len(x):
             return Spread(math.nan, math.nan, math.nan, math.nan, 0)
         cv = float(np.std(x, ddof=1) / np.mean(x)) if len(x) >= 2 and np.mean(x) else math.nan
@@ -67,7 +67,7 @@ class Interval:
                 f"{name}_n": self.n}  # fmt: skip
 
 
-def _finite(values: Sequence[float]) -> np.ndarray:
+def finite(values: Sequence[float]) -> np.ndarray:
     x = np.asarray(values, dtype=float)
     finite: np.ndarray = x[np.isfinite(x)]
     return finite
@@ -88,7 +88,7 @@ def median_interval(values: Sequence[float], seed: int = 0) -> Interval:
     few, t is. With fewer than MIN_STEADY values the median is given but no interval (NaN):
     two numbers cannot say how sure a median is.
     """
-    x = _finite(values)
+    x = finite(values)
     if not len(x):
         return Interval(math.nan, math.nan, math.nan, 0)
     median = float(np.median(x))
@@ -112,7 +112,7 @@ def process_interval(groups: Sequence[Sequence[float]], seed: int = 0) -> Interv
     One group: median_interval of its values. Two groups: t has one degree of freedom, and the
     interval is as wide as two values warrant. Groups without a finite positive median drop out.
     """
-    values = [list(_finite(g)) for g in groups]
+    values = [list(finite(g)) for g in groups]
     medians = np.array([np.median(v) for v in values if v])
     everything = [x for v in values for x in v]
     medians = medians[medians > 0]
@@ -121,6 +121,19 @@ def process_interval(groups: Sequence[Sequence[float]], seed: int = 0) -> Interv
     median = float(np.median(everything))
     low, high = t_interval_of_logs(medians)
     return Interval(median, min(low, median), max(high, median), len(medians), "processes")
+
+
+def within(interval: Interval, target: float) -> bool:
+    """Whether each side of the interval is within ±`target` of its median (not their mean)."""
+    if not (math.isfinite(interval.low) and math.isfinite(interval.high) and interval.low > 0):
+        return False
+    return max(interval.median / interval.low, interval.high / interval.median) - 1 <= target
+
+
+def t_quantile(df: int) -> float:
+    from scipy.stats import t
+
+    return float(t.ppf(1 - (1 - CONFIDENCE) / 2, max(df, 1)))
 
 
 def bootstrap_of_median(x: np.ndarray, seed: int = 0) -> tuple[float, float]:
@@ -158,7 +171,7 @@ def bimodal(values: Sequence[float], gap: float = 1.25) -> bool:
     values) is the one with the least within-group spread; the series is bimodal when that
     split's groups are each tight (CV under 10%) and their medians `gap` apart.
     """
-    x = np.sort(_finite(values))
+    x = np.sort(finite(values))
     if len(x) < 4:
         return False
     best: tuple[float, int] | None = None
@@ -234,7 +247,7 @@ def timing_warnings(
 
 def drift_of(probe: Sequence[float]) -> float:
     """How far a series of probe rates moved: max/min - 1 (NaN for fewer than 2 values)."""
-    x = _finite(probe)
+    x = finite(probe)
     x = x[x > 0]
     return float(x.max() / x.min() - 1) if len(x) >= 2 else math.nan
 

@@ -43,7 +43,7 @@ def imports(path: Path) -> set[str]:
 # draws it). A new module must be placed here.
 LAYERS = (
     # foundations: errors, the observer hooks, numbers and leaves with no dsbench imports
-    ("_version", "errors", "enums", "observer", "tarball", "stats", "plot", "probe", "custom_loop",
+    ("_version", "errors", "enums", "observer", "tarball", "stats", "stopping", "plot", "probe", "custom_loop",
      "backends.keras3"),
     # what a run is: each setting once, the specs read from a config, the request
     ("settings", "backends", "config", "request"),

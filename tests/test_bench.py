@@ -26,18 +26,25 @@ class FakeStepper:
         return steps * self.seconds * next(self.factors)
 
 
-def test_a_steady_machine_reaches_the_target_after_the_minimum_pairs() -> None:
+def test_a_steady_machine_reaches_the_target_after_the_pilot_and_its_check() -> None:
+    from dsbench import stopping
+
     steppers = {"normal": FakeStepper(0.010), "separable": FakeStepper(0.004)}
     row = speed.bench_cell(steppers, 32, budget_s=60, target=0.05)  # type: ignore[arg-type]
-    assert row["target_reached"] and row["pairs"] == speed.MIN_PAIRS
+    # a pilot, then as many pairs again for the second stage that checks the pilot's spread
+    assert row["target_reached"] and row["pairs"] == 2 * stopping.PILOT_PAIRS
     assert row["ratio"] == pytest.approx(0.4) and row["ratio_half_width"] == pytest.approx(0)
     assert row["normal_ms_per_step"] == pytest.approx(10.0)
     assert row["separable_images_per_s"] == pytest.approx(32 / 0.004)
-    chunk = row["chunk_steps"]
-    assert chunk == round(speed.CHUNK_SECONDS / 0.004)  # sized from the faster model's step
+    # each model's chunk sized from its own step: both last about CHUNK_SECONDS
+    assert row["normal_chunk_steps"] == round(speed.CHUNK_SECONDS / 0.010)
+    assert row["separable_chunk_steps"] == round(speed.CHUNK_SECONDS / 0.004)
+    assert row["normal_chunk_steps"] * 0.010 == pytest.approx(
+        row["separable_chunk_steps"] * 0.004, rel=0.05
+    )
     # warm-up, one timing step, then chunks
     assert steppers["normal"].calls[:2] == [speed.WARMUP_STEPS, 1]
-    assert set(steppers["normal"].calls[2:]) == {chunk}
+    assert set(steppers["normal"].calls[2:]) == {row["normal_chunk_steps"]}
 
 
 def test_a_machine_that_changes_speed_for_both_models_alike_cancels_out() -> None:

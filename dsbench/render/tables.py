@@ -315,7 +315,8 @@ def bench_table(rows: pd.DataFrame, title: str) -> Table:
         )  # fmt: skip
     table.caption = (
         "medians over chunks of steps, timed in alternating order (N S S N ...); the ratio is "
-        "the median of adjacent chunk pairs [95% interval]; GFLOP/s are nominal "
-        "(6 x MACs per image for train, 2 x MACs for infer)"
+        "the geometric mean of adjacent chunk pairs [95% interval over this process's pairs; "
+        "separate processes vary more]; GFLOP/s are nominal (6 x MACs per image for train, "
+        "2 x MACs for infer)"
     )
     return table
