@@ -122,9 +122,7 @@ def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any
             **described,
             "schedule": spec.train.schedule,
             "device": backend.device_line(described),
-            "cores_in_use": len(os.sched_getaffinity(0))
-            if hasattr(os, "sched_getaffinity")
-            else os.cpu_count(),
+            "cores_in_use": runtime.cores_in_use(),
         },
     )
 
@@ -221,6 +219,8 @@ def bench(
     from dsbench.models import build, total_macs
 
     rows, warnings = [], []
+    backend = backends.current()
+    jit = resolved_jit(spec.train.jit, backend)
     cells = [(mode, batch) for mode in modes for batch in batch_sizes]
     images = shared.data.x_train
     for index, (mode, batch) in enumerate(cells):
@@ -231,7 +231,7 @@ def bench(
         for kind in KINDS:
             keras.utils.set_random_seed(spec.train.seed)
             model = build(spec.model, kind, spec.train.precision)
-            steppers[kind] = backends.current().Stepper(model, x, y, mode, bool(spec.train.jit))
+            steppers[kind] = backends.current().Stepper(model, x, y, mode, jit)
         budget = max(1.0, (deadline - time.perf_counter()) / (len(cells) - index))
         row = {"mode": mode, **speed.bench_cell(steppers, batch, budget, target)}
         work = (6 if mode == "train" else 2) * np.array([total_macs(spec.model, k) for k in KINDS])
@@ -247,5 +247,13 @@ def bench(
         for kind in KINDS:
             if row[f"{kind}_bimodal"]:
                 warnings.append(f"{where}: {kind} chunk times are bimodal (two machine speeds)")
-    warnings += stats.load_warning(shared.load_start, os.getloadavg()[0], os.cpu_count() or 1)
+    warnings += stats.load_warning(shared.load_start, os.getloadavg()[0], runtime.cores_in_use())
     return pd.DataFrame(rows), warnings
+
+
+def resolved_jit(jit: bool | None, backend: Any) -> bool:
+    """XLA on or off for a step dsbench compiles itself (bench): as given, or for jit "auto"
+    (None) what Keras' own "auto" does in `model.compile`: on with JAX, elsewhere with a GPU."""
+    if jit is not None:
+        return jit
+    return backend.NAME == "jax" or bool(backend.gpus())

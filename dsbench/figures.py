@@ -117,7 +117,8 @@ def inference_intervals(separable: list[RunResult]) -> dict[str, float]:
 def steady_spread(results: list[RunResult]) -> dict[str, float]:
     """Min and max over every steady epoch of these runs: steady_epoch_s, ms_per_step and
     train_images_per_s, as *_low and *_high."""
-    frames = [steady_epochs(r).assign(steps=r.steps_per_epoch, batch=r.batch_size) for r in results]
+    frames = [steady_epochs(r).assign(steps=r.steps_per_epoch, images=r.epoch_images)
+              for r in results]  # fmt: skip
     frames = [frame for frame in frames if not frame.empty]
     if not frames:
         return {}
@@ -125,7 +126,7 @@ def steady_spread(results: list[RunResult]) -> dict[str, float]:
     series = {
         "steady_epoch_s": steady["epoch_s"],
         "ms_per_step": steady["train_s"] / steady["steps"] * 1e3,
-        "train_images_per_s": steady["steps"] * steady["batch"] / steady["train_s"],
+        "train_images_per_s": steady["images"] / steady["train_s"],
     }
     out: dict[str, float] = {}
     for name, values in series.items():
@@ -170,7 +171,7 @@ def ratio_intervals(results: list[RunResult]) -> dict[str, stats.Interval]:
     for name, column, invert in PAIRED:
         groups = paired_ratios_by_process(results, column)
         if invert:
-            groups = [[1 / r for r in group] for group in groups]
+            groups = [[1 / r for r in group if r > 0] for group in groups]
         if any(groups):
             out[name] = stats.process_interval(groups)
     return out

@@ -51,6 +51,14 @@ class RunResult:
     replicas: int = 1
     jit: bool = False
     process: int = 0  # which worker process trained it (--processes), 0-based
+    # Training images an epoch sees: steps x batch, or the whole split when the last partial
+    # batch is kept (0: not recorded, as in folders of older versions: steps x batch).
+    images_per_epoch: int = 0
+
+    @property
+    def epoch_images(self) -> int:
+        """Training images one epoch sees."""
+        return self.images_per_epoch or self.steps_per_epoch * self.batch_size
 
     def finished(self, epochs: int) -> bool:
         """Whether this run ended for good: diverged, or every one of `epochs` epochs trained.
@@ -156,7 +164,8 @@ def run_metrics(result: RunResult, target: float = math.nan) -> dict[str, Any]:
 
     Steady state is the median over epochs 2..E (and, after a resume, without the first epoch
     of the new process, which traced again); with a single epoch it is undefined (NaN).
-    Images/s counts training images only (steps x batch), from the steady-state train time.
+    Images/s counts the training images an epoch sees (steps x batch, or the whole split with
+    the last partial batch kept), from the steady-state train time.
     The GFLOP/s figure is an estimate: 3 (forward + backward) x 2 x forward MACs per image.
     """
     history = pd.DataFrame(result.epochs)
@@ -175,10 +184,11 @@ def run_metrics(result: RunResult, target: float = math.nan) -> dict[str, Any]:
         out["steady_train_s"] = float(steady["train_s"].median())
         out["steady_val_s"] = float(steady["val_s"].median())
         out["ms_per_step"] = out["steady_train_s"] / result.steps_per_epoch * 1e3
-        images_per_s = result.steps_per_epoch * result.batch_size / out["steady_train_s"]
+        images_per_s = result.epoch_images / out["steady_train_s"]
         out["train_images_per_s"] = images_per_s
         out["est_train_gflop_per_s"] = 6 * result.macs_per_image * images_per_s / 1e9
-        out["gflop_share_of_probe"] = out["est_train_gflop_per_s"] / out["probe_gflop_per_s"]
+        if result.replicas == 1:  # the probe times one device: no share of several
+            out["gflop_share_of_probe"] = out["est_train_gflop_per_s"] / out["probe_gflop_per_s"]
     valid = history.dropna(subset=["val_accuracy"])
     if not valid.empty:
         best = valid.loc[valid["val_accuracy"].idxmax()]
@@ -209,6 +219,7 @@ def runs_frame(results: list[RunResult], target: float | None = None) -> pd.Data
                 "macs_per_image": r.macs_per_image,
                 "steps_per_epoch": r.steps_per_epoch,
                 "batch_size": r.batch_size,
+                "images_per_epoch": r.epoch_images,
                 "replicas": r.replicas,
                 "jit": r.jit,
                 "model_file_bytes": math.nan,

@@ -175,6 +175,10 @@ def summarize(
     train = settings.get("train") or {}
     intervals = ratio_intervals(results)
     models = summary_frame(results, train.get("target_accuracy"), intervals)
+    if train.get("precision", "float32") != "float32" and "gflop_share_of_probe" in models:
+        for column in ("gflop_share_of_probe", "gflop_share_of_probe_std"):
+            if column in models:  # the probe's float32 matmul is not the yardstick
+                models[column] = math.nan
     load = environment.get("load_average") or {}
     cores = int(environment.get("cores_in_use") or os.cpu_count() or 1)
     found = warnings(results, intervals) + stats.load_warning(

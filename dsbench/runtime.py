@@ -159,3 +159,10 @@ def environment(settings: dict[str, Any], extra: dict[str, Any]) -> dict[str, An
             **extra,
         }
     )
+
+
+def cores_in_use() -> int:
+    """The cores this process may run on (its CPU affinity), as the load warnings count them."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

@@ -102,9 +102,9 @@ def median_interval(values: Sequence[float], seed: int = 0) -> Interval:
 
 
 def process_interval(groups: Sequence[Sequence[float]], seed: int = 0) -> Interval:
-    """The median of all values, with a 95% interval that takes each group (the paired ratios
-    of one worker process) as a single unit: Student's t on the logs of the groups' medians,
-    groups - 1 degrees of freedom, as pyperf treats its worker processes.
+    """The median of the groups' medians, with a 95% interval that takes each group (the paired
+    ratios of one worker process) as a single unit: Student's t on the logs of the groups'
+    medians, groups - 1 degrees of freedom, as pyperf treats its worker processes.
 
     Ratios measured in one process share that process's ratio, which differs from the next
     process's by more than its own pairs' spread suggests (docs/benchmarks.md): pooled
@@ -118,7 +118,7 @@ def process_interval(groups: Sequence[Sequence[float]], seed: int = 0) -> Interv
     medians = medians[medians > 0]
     if len(medians) < 2:
         return median_interval(everything, seed)
-    median = float(np.median(everything))
+    median = float(np.median(medians))  # the interval's unit is the process: so is the point
     low, high = t_interval_of_logs(medians)
     return Interval(median, min(low, median), max(high, median), len(medians), "processes")
 

@@ -274,6 +274,9 @@ def load_results(run_dir: Path) -> list[RunResult]:
                 replicas=int(row["replicas"]),
                 jit=bool(row["jit"]),
                 process=process,
+                images_per_epoch=int(row["images_per_epoch"])
+                if pd.notna(row.get("images_per_epoch"))
+                else 0,
             )
         )
     return results

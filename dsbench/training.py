@@ -116,7 +116,9 @@ class ModelRun:
             batch_size=train.batch_size,
             replicas=replicas,
             epochs=list(restored[1]) if restored else [],
-        )
+            images_per_epoch=len(data.y_train) if train.keep_partial_batch
+            else steps * train.batch_size,
+        )  # fmt: skip
         self.data, self.seed = data, seed
         self.val_ds = backend.feed(data.x_test, data.y_test, train.batch_size,
                                    rescale=spec.data.rescale, order=None, drop_remainder=False)  # fmt: skip

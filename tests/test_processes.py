@@ -236,3 +236,11 @@ def test_inference_ratios_get_an_interval_over_processes(made_results: Any) -> N
     assert columns["latency_ratio_n"] == 3
     assert columns["latency_ratio_low"] < 0.60 and columns["latency_ratio_high"] > 0.66
     assert inference_intervals(separable[:1])["latency_ratio"] == 0.60  # one run: as measured
+
+
+def test_with_processes_the_point_is_the_median_of_the_process_medians() -> None:
+    # one long process at 0.40 and two short ones at 0.25 and 0.26: pooled, the 0.40 pairs
+    # outnumber the rest; with the process as the unit the point is the middle process
+    interval = stats.process_interval([[0.25] * 3, [0.26] * 3, [0.40] * 10])
+    assert interval.median == pytest.approx(0.26) and interval.unit == "processes"
+    assert interval.low <= interval.median <= interval.high

@@ -180,3 +180,56 @@ def test_the_epoch_recorder_leaves_keras_batch_callbacks_asynchronous(
     monkeypatch.setattr(callback_list.backend, "IS_THREAD_SAFE", True)  # as on JAX and PyTorch
     recorder = EpochRecorder(RunResult("normal", 0, 0, 1, 1, 10, 32), Observer(), None)
     assert callback_list.CallbackList([recorder])._async_train
+
+
+def test_images_per_second_counts_the_images_an_epoch_sees(made_results: Any) -> None:
+    # --keep-partial-batch on 5,000 images: 40 steps of 128 see 5,000 images, not 5,120
+    result = made_results()[0]
+    result.images_per_epoch = 5000
+    steady = run_metrics(result)["steady_train_s"]
+    assert run_metrics(result)["train_images_per_s"] == pytest.approx(5000 / steady)
+    result.images_per_epoch = 0  # a folder of an older version: steps x batch
+    assert run_metrics(result)["train_images_per_s"] == pytest.approx(10 * 32 / steady)
+
+
+def test_the_share_of_the_probe_only_where_the_probe_compares(made_results: Any) -> None:
+    results = made_results()
+    for r in results:
+        for row in r.epochs:
+            row["probe_gflop_per_s"] = 100.0
+    settings = {"train": {"precision": "float32"}}
+    shares = summarize(results, "compare", ("normal", "separable"), settings, {}, True).models
+    assert shares["gflop_share_of_probe"].notna().all()
+    mixed = {"train": {"precision": "mixed_bfloat16"}}  # a float32 probe is no yardstick
+    models = summarize(results, "compare", ("normal", "separable"), mixed, {}, True).models
+    assert models["gflop_share_of_probe"].isna().all()
+    results[0].replicas = 2  # nor is one device's probe for two replicas
+    assert math.isnan(run_metrics(results[0])["gflop_share_of_probe"])
+
+
+def test_a_zero_time_does_not_divide_by_zero(made_results: Any) -> None:
+    from dsbench.figures import ratio_intervals
+
+    results = made_results(separable_s=[1.5, 0.0, 1.1, 0.9])
+    intervals = ratio_intervals(results)  # images/s is 1 / time: a zero time is left out
+    assert intervals["images_per_s_ratio"].n == 2 and intervals["ms_per_step_ratio"].n == 3
+
+
+def test_bench_keeps_jit_auto_as_keras_does() -> None:
+    from types import SimpleNamespace
+
+    from dsbench.experiment import resolved_jit
+
+    cpu = SimpleNamespace(NAME="tensorflow", gpus=lambda: [])
+    gpu = SimpleNamespace(NAME="tensorflow", gpus=lambda: [{"model": "H200"}])
+    jax = SimpleNamespace(NAME="jax", gpus=lambda: [])
+    assert [resolved_jit(None, b) for b in (cpu, gpu, jax)] == [False, True, True]
+    assert resolved_jit(False, gpu) is False and resolved_jit(True, cpu) is True
+
+
+def test_cores_in_use_follow_the_affinity() -> None:
+    import os
+
+    from dsbench import runtime
+
+    assert runtime.cores_in_use() == len(os.sched_getaffinity(0))
