@@ -230,9 +230,10 @@ def runs(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
                 raise broken(path, f"column {column} is not true/false")
         elif not all(_whole(v) for v in values):
             raise broken(path, f"column {column} is not whole numbers >= 0")
-    if "process" in frame.columns and not all(_whole(v) for v in frame["process"].dropna()):
-        raise broken(path, "column process is not whole numbers >= 0")
-    _numbers(frame, path, set(RUN_COLUMNS) | {"process"})
+    for column in ("process", "images_per_epoch"):  # newer columns: checked when present
+        if column in frame.columns and not all(_whole(v) for v in frame[column].dropna()):
+            raise broken(path, f"column {column} is not whole numbers >= 0")
+    _numbers(frame, path, set(RUN_COLUMNS) | {"process", "images_per_epoch"})
     if frame.duplicated([c for c in ("model", "repeat", "process") if c in frame]).any():
         raise broken(path, "it lists one model's run twice")
     return frame
