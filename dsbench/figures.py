@@ -180,21 +180,36 @@ def ratio_intervals(results: list[RunResult]) -> dict[str, stats.Interval]:
 def warnings(
     results: list[RunResult], intervals: dict[str, stats.Interval] | None = None
 ) -> list[str]:
-    """Everything that makes this comparison's timing doubtful (see stats.timing_warnings);
-    `intervals` when the caller has them from ratio_intervals already."""
-    out = []
+    """Everything that makes this comparison's timing doubtful (see stats.timing_warnings), each
+    labelled with its model, and its process and repeat when there are several; too few steady
+    epochs is one line for the whole run, naming the flag that fixes it. `intervals` when the
+    caller has them from ratio_intervals already."""
+    out: list[str] = []
+    short: dict[str, int] = {}  # runs with too few steady epochs, by label
+    processes = len({r.process for r in results})
+    repeats = len({r.repeat for r in results})
     for result in results:
         history = pd.DataFrame(result.epochs)
         if history.empty:
             continue
         steady = steady_epochs(result)["epoch_s"].tolist()
         probe = history["probe_gflop_per_s"].tolist() if "probe_gflop_per_s" in history else []
-        name = result.model + (f" (process {result.process + 1})" if result.process else "")
-        name += f" (repeat {result.repeat + 1})" if result.repeat else ""
+        name = result.model + (f" (process {result.process + 1})" if processes > 1 else "")
+        name += f" (repeat {result.repeat + 1})" if repeats > 1 else ""
+        if len(steady) < stats.MIN_STEADY:
+            short[name] = len(steady)
         out += stats.timing_warnings(name, float(history["epoch_s"].iloc[0]), steady, probe)
+    fix = f"use --epochs {stats.MIN_STEADY + 1} or more"
+    counts = sorted(set(short.values()))
+    if short and len(short) == len(results) and len(counts) == 1:  # one cause, one line
+        epochs = f"{counts[0]} steady epoch{'' if counts[0] == 1 else 's'}"
+        out.insert(0, f"{epochs} per model: no timing ratio is resolved ({fix})")
+    else:
+        out[:0] = [f"{name}: {n} steady epoch{'' if n == 1 else 's'}: its timing ratios are not "
+                   f"resolved ({fix})" for name, n in short.items()]  # fmt: skip
     if intervals is None:
         intervals = ratio_intervals(results)
-    if "ms_per_step_ratio" in intervals:
+    if "ms_per_step_ratio" in intervals and not short:
         out += stats.interval_warning("time/step ratio", intervals["ms_per_step_ratio"])
     return out
 

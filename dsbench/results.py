@@ -64,7 +64,8 @@ METRICS = (
     Metric("gflop_share_of_probe", "  as share of the measured matmul rate", None, "percent"),
     Metric("probe_gflop_per_s", "matmul probe GFLOP/s (best before an epoch)", None, "fixed0"),
     Metric("device_peak_mib", "peak GPU memory in an epoch, MiB", None, "fixed0"),
-    Metric("best_val_acc", "best val acc", "best val acc", "fixed4"),
+    Metric("best_val_acc", "best val acc (95% interval over the test images)", "best val acc",
+           "fixed4"),
     Metric("best_epoch", "epoch of best val acc", "best ep", "epoch"),
     Metric("final_val_acc", "final val acc", None, "fixed4"),
     Metric("overfit_gap", "overfit: train - val acc at best epoch", "overfit", "fixed4"),
@@ -175,6 +176,13 @@ def summarize(
     train = settings.get("train") or {}
     intervals = ratio_intervals(results)
     models = summary_frame(results, train.get("target_accuracy"), intervals)
+    test_images = int((environment.get("data") or {}).get("test_images") or 0)
+    if test_images and "best_val_acc" in models:  # over the test images, a binomial count
+        bounds = [stats.wilson(acc * test_images, test_images) if acc == acc else (math.nan,) * 2
+                  for acc in models["best_val_acc"]]  # fmt: skip
+        models["best_val_acc_low"] = [low for low, _ in bounds]
+        models["best_val_acc_high"] = [high for _, high in bounds]
+        models["test_images"] = test_images
     if train.get("precision", "float32") != "float32" and "gflop_share_of_probe" in models:
         for column in ("gflop_share_of_probe", "gflop_share_of_probe_std"):
             if column in models:  # the probe's float32 matmul is not the yardstick

@@ -123,6 +123,33 @@ def process_interval(groups: Sequence[Sequence[float]], seed: int = 0) -> Interv
     return Interval(median, min(low, median), max(high, median), len(medians), "processes")
 
 
+def wilson(successes: float, n: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion: an accuracy over `n` test images."""
+    if n <= 0:
+        return math.nan, math.nan
+    z = _z()
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def difference_interval(a: float, b: float, n: int) -> tuple[float, float]:
+    """The 95% interval of the difference of two accuracies a - b over `n` test images each
+    (Newcombe's hybrid score interval, unpaired: where both models saw the same images a paired
+    test would be narrower, so this errs towards "not resolved")."""
+    if n <= 0:
+        return math.nan, math.nan
+    (a_low, a_high), (b_low, b_high) = wilson(a * n, n), wilson(b * n, n)
+    d = a - b
+    return (d - math.sqrt((a - a_low) ** 2 + (b_high - b) ** 2),
+            d + math.sqrt((a_high - a) ** 2 + (b - b_low) ** 2))  # fmt: skip
+
+
+def _z() -> float:
+    return 1.959963984540054  # the normal quantile of a two-sided 95% interval
+
+
 def within(interval: Interval, target: float) -> bool:
     """Whether each side of the interval is within ±`target` of its median (not their mean)."""
     if not (math.isfinite(interval.low) and math.isfinite(interval.high) and interval.low > 0):
@@ -218,15 +245,10 @@ def format_interval(interval: Interval, unit: str = "x") -> str:
 def timing_warnings(
     model: str, first: float, steady: Sequence[float], probe: Sequence[float] = ()
 ) -> list[str]:
-    """What makes one model's timing doubtful: too few steady epochs, noise, two speeds, a
-    first epoch faster than the steady state, a probe that drifted."""
+    """What makes one model's timing doubtful: noise, two speeds, a first epoch faster than the
+    steady state, a probe that drifted (too few steady epochs: figures.warnings says it once)."""
     out = []
     spread = Spread.of(steady)
-    if spread.n < MIN_STEADY:
-        out.append(
-            f"{model}: {spread.n} steady epoch{'s' if spread.n != 1 else ''}: ratio not "
-            f"resolved (use epochs {MIN_STEADY + 1} or more)"
-        )
     if bimodal(steady):
         out.append(
             f"{model}: steady epoch times are bimodal ({spread.low:.2f}–{spread.high:.2f} s): "
@@ -256,7 +278,7 @@ def interval_warning(name: str, interval: Interval) -> list[str]:
     """A ratio interval wider than ±15%, or none at all."""
     if interval.n and not math.isfinite(interval.low):
         epochs = f"{interval.n} paired epoch{'s' if interval.n != 1 else ''}"
-        return [f"{name}: {epochs}: ratio not resolved (use epochs 4 or more)"]
+        return [f"{name}: {epochs}: ratio not resolved (use --epochs {MIN_STEADY + 1} or more)"]
     half = interval.half_width
     if math.isfinite(half) and half > INTERVAL_LIMIT:
         more = "processes (--processes)" if interval.unit == "processes" else "epochs"

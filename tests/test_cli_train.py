@@ -20,7 +20,7 @@ def test_compare_prints_the_side_by_side_table(compared: tuple[Path, Any]) -> No
                   "overfit", "inference latency, batch 1", "inference images/s",
                   ".keras size", "separable / normal"):  # fmt: skip
         assert label in result.output, label
-    assert "from 1 run per model" in result.output
+    assert "from 1 run per model" in " ".join(result.output.split())
     assert "epoch 1 includes graph tracing" in result.output
 
 

@@ -85,7 +85,9 @@ def test_compare_table_shows_each_figure_and_its_ratio(made_results: Any) -> Non
     console.print(render.compare_table(summary, "t"))
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "1,186,378" in text and "174,821" in text and "0.147x" in text
-    assert "200.0" in text and "100.0" in text and "0.500x" in text  # ms/step and their ratio
+    assert "200.0" in text and "100.0" in text  # ms/step, and their paired ratio with 4 digits:
+    assert "0.5000x [0.5000, 0.5000]" in text  # a zero-width interval earns them
+    assert "0.50x" in text and "0.500x" not in text  # a single pair's ratio (first epoch): two
     # the interval covers this run's epochs, not the spread between processes (docs/benchmarks.md)
     assert "from this run's epochs; separate runs vary more" in " ".join(text.split())
 
@@ -135,8 +137,8 @@ def test_warnings_and_the_document_on_a_two_epoch_run(made_results: Any) -> None
     assert document["ratios"]["ms_per_step_ratio"]["n"] == 1
     assert document["ratios"]["ms_per_step_ratio"]["low"] is None  # not resolvable from one pair
     text = " ".join(document["warnings"])
-    assert "normal: 1 steady epoch: ratio not resolved" in text
-    assert "time/step ratio: 1 paired epoch: ratio not resolved" in text
+    assert "1 steady epoch per model: no timing ratio is resolved (use --epochs 4" in text
+    assert len(document["warnings"]) == 1  # one cause, said once, not again for the ratio
 
 
 def test_verdict_line(made_results: Any) -> None:
@@ -144,8 +146,33 @@ def test_verdict_line(made_results: Any) -> None:
     # every paired ratio is exactly 0.5: a zero-width interval earns four digits
     assert line == (
         "separable vs normal: 0.147x params, 0.120x MACs, 0.5000x [0.5000, 0.5000] time/step, "
-        "best val acc 0.600 vs 0.600, 0.500x time to 57.0% val acc"
+        "best val acc 0.600 vs 0.600"
     )
+    two = render.verdict(summary_frame(made_results(normal_s=[3.0, 2.0], separable_s=[1.5, 1.0])))
+    assert "time/step not resolved (1 pair)" in two and "x [" not in two
+
+
+def test_a_ratio_is_shown_no_surer_than_it_is(made_results: Any) -> None:
+    wide = made_results(normal_s=[3.0, 2.0, 2.2, 1.8], separable_s=[1.5, 0.5, 1.8, 0.6])
+    cell = render.tables.ratio_cell(summary_frame(wide), "ms_per_step")
+    assert cell.endswith(", not resolved") and "–" in cell and "[" not in cell
+    short = made_results(normal_s=[3.0, 2.0, 2.2], separable_s=[1.5, 1.0, 1.1])
+    assert render.tables.ratio_cell(summary_frame(short), "ms_per_step") == "not resolved (2 pairs)"
+    # the estimated GFLOP/s ratio is as resolved as the time ratio it comes from
+    assert render.tables.ratio_cell(summary_frame(short), "est_train_gflop_per_s") == "not resolved"
+
+
+def test_accuracy_carries_its_interval_and_the_verdict_its_resolution(made_results: Any) -> None:
+    results = made_results()
+    environment = {"data": {"test_images": 100}}
+    models = summarize(results, "compare", ("normal", "separable"), {}, environment, True).models
+    low, high = models.loc[0, "best_val_acc_low"], models.loc[0, "best_val_acc_high"]
+    assert low == pytest.approx(0.502, abs=0.001) and high == pytest.approx(0.691, abs=0.001)
+    assert "(difference not resolved)" in render.verdict(models)  # 0.60 vs 0.60 on 100 images
+    results[1].epochs[2]["val_accuracy"] = 0.95  # 0.95 vs 0.60 on 100 images: resolved
+    models = summarize(results, "compare", ("normal", "separable"), {}, environment, True).models
+    assert "best val acc 0.950 vs 0.600" in render.verdict(models)
+    assert "not resolved" not in render.verdict(models).split("best val acc")[1]
 
 
 @pytest.mark.tf

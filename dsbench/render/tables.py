@@ -127,21 +127,58 @@ def cell(row: pd.Series, column: str, fmt: Callable[[Any], str], spread: bool = 
     return text
 
 
+# Ratios of counted figures (exact: three digits); every other ratio is a measurement.
+EXACT = ("params", "macs_per_image", "model_file_bytes")
+# Ratios with no interval of their own, resolved as far as this timing ratio is.
+RESOLVED_BY = {"est_train_gflop_per_s": "ms_per_step_ratio"}
+
+
+def _interval(separable: pd.Series, name: str) -> stats.Interval | None:
+    """The paired interval of ratio `name` on the separable row, None where none was measured."""
+    if missing(separable.get(f"{name}_n", math.nan)):
+        return None
+    processes = separable.get("processes", 1)
+    unit = "processes" if not missing(processes) and int(processes) > 1 else "paired epochs"
+    value, low, high = (math.nan if missing(v) else float(v)
+                        for v in (separable.get(k) for k in (name, f"{name}_low", f"{name}_high")))  # fmt: skip
+    return stats.Interval(value, low, high, int(separable[f"{name}_n"]), unit)
+
+
+def resolution(interval: stats.Interval) -> str:
+    """'' when the interval resolves its ratio, else why not: fewer than three pairs, or wider
+    than ±15% ('0.2x–0.5x, not resolved')."""
+    if interval.n < stats.MIN_STEADY or not math.isfinite(interval.low):
+        unit = "process" if interval.unit == "processes" else "pair"
+        counted = (
+            f"{interval.n} {unit}{'' if interval.n == 1 else 'es' if unit == 'process' else 's'}"
+        )
+        return f"not resolved ({counted})"
+    if interval.half_width > stats.INTERVAL_LIMIT:
+        low, high = (stats.significant(v, interval) for v in (interval.low, interval.high))
+        return f"{low}–{high}, not resolved"
+    return ""
+
+
 def ratio_cell(summary: pd.DataFrame, column: str) -> str:
-    """The separable/normal cell of `column`: a paired median with its 95% interval where one
-    was measured, else the plain ratio of the two figures."""
+    """The separable/normal cell of `column`, with no more digits than it has: counted figures
+    exactly, a paired ratio with its 95% interval (or why it is not resolved), any other
+    measured ratio with two significant digits."""
     name = RATIOS.get(column, "")
     by_model = summary.set_index("model")
     value = separable_over_normal(by_model).get(name, math.nan)
     if missing(value):
         return ""
+    if column in EXACT:
+        return ratio(value)
     separable = by_model.loc["separable"]
-    low, high = separable.get(f"{name}_low", math.nan), separable.get(f"{name}_high", math.nan)
-    if missing(low) or missing(high):
-        return stats.significant(value)
-    n = separable.get(f"{name}_n", 0)
-    n = 0 if missing(n) else int(n)
-    return stats.format_interval(stats.Interval(value, low, high, n))
+    interval = _interval(separable, RESOLVED_BY.get(column, name))
+    if interval is None:
+        return stats.significant(value, stats.Interval(value, 0.0, 2 * value, 1))  # 2 digits
+    if why := resolution(interval):
+        return "not resolved" if column in RESOLVED_BY else why
+    if column in RESOLVED_BY:
+        return stats.significant(value, interval)
+    return stats.format_interval(interval)
 
 
 def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> Table:
@@ -200,8 +237,9 @@ def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> T
 
 
 def verdict(summary: pd.DataFrame) -> str:
-    """One line above the table: what separable buys and costs, e.g. 'separable vs normal:
-    0.15x params, 0.12x MACs, 0.36x time/step [0.33, 0.40], best val acc 0.712 vs 0.701'."""
+    """One line above the table saying only what the run resolved, e.g. 'separable vs normal:
+    0.147x params, 0.120x MACs, 0.36x [0.33, 0.40] time/step, best val acc 0.712 vs 0.701
+    (difference not resolved)'."""
     if not {"normal", "separable"} <= set(summary["model"]):
         return ""
     by_model = summary.set_index("model")
@@ -209,14 +247,20 @@ def verdict(summary: pd.DataFrame) -> str:
         f"{ratio_cell(summary, 'params')} params",
         f"{ratio_cell(summary, 'macs_per_image')} MACs",
     ]
-    if "ms_per_step" in by_model and not missing(by_model.loc["separable", "ms_per_step"]):
-        parts.append(f"{ratio_cell(summary, 'ms_per_step')} time/step")
+    timing = _interval(by_model.loc["separable"], "ms_per_step_ratio")
+    if timing is not None:
+        why = resolution(timing)
+        parts.append(f"time/step {why}" if why else f"{stats.format_interval(timing)} time/step")
     acc = by_model.get("best_val_acc")
     if acc is not None and acc.notna().all():
-        parts.append(f"best val acc {acc['separable']:.3f} vs {acc['normal']:.3f}")
-    if "time_to_target_s" in by_model and by_model["time_to_target_s"].notna().all():
-        target = float(by_model["target_val_acc"].iloc[0])
-        parts.append(f"{ratio_cell(summary, 'time_to_target_s')} time to {target:.1%} val acc")
+        text = f"best val acc {acc['separable']:.3f} vs {acc['normal']:.3f}"
+        images = by_model.get("test_images")
+        if images is not None and not missing(images.iloc[0]):
+            low, high = stats.difference_interval(float(acc["separable"]), float(acc["normal"]),
+                                                  int(images.iloc[0]))  # fmt: skip
+            if low <= 0 <= high:
+                text += " (difference not resolved)"
+        parts.append(text)
     return "separable vs normal: " + ", ".join(parts)
 
 
