@@ -158,3 +158,10 @@ def _ar1(rng: np.random.Generator, n: int, phi: float, sd: float) -> np.ndarray:
     for i in range(1, n):
         logs[i] = phi * logs[i - 1] + rng.normal(0, sd * (1 - phi**2) ** 0.5)
     return logs
+
+
+def test_a_first_epoch_a_little_faster_is_noise_not_a_change_of_speed() -> None:
+    steady = [2.0, 2.1, 1.9, 2.0]
+    assert stats.timing_warnings("normal", 1.9, steady) == []  # 5% faster: within the noise
+    warned = stats.timing_warnings("normal", 1.5, steady)  # 25% faster although it also traced
+    assert len(warned) == 1 and "25% faster than the steady state" in warned[0]
