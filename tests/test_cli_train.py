@@ -117,7 +117,8 @@ def test_repeats_show_mean_and_std(tmp_path: Path, invoke: Any, tiny: list[str])
     out = tmp_path / "rep"
     result = invoke(["compare", *tiny, "--epochs", "2", "--repeats", "2", "--output-dir", str(out)])
     assert result.exit_code == 0, result.output
-    assert "±" in result.output and "over 2 runs" in result.output
+    shown = " ".join(result.output.split())
+    assert "±" in shown and "over 2 runs" in shown
     history = pd.read_csv(out / "history.csv")
     assert sorted(history["seed"].unique()) == [0, 1]
     summary = pd.read_csv(out / "summary.csv")
