@@ -220,7 +220,7 @@ def bench(
 
     rows, warnings = [], []
     backend = backends.current()
-    jit = resolved_jit(spec.train.jit, backend)
+    jit = backends.resolved_jit(spec.train.jit, backend)
     cells = [(mode, batch) for mode in modes for batch in batch_sizes]
     images = shared.data.x_train
     for index, (mode, batch) in enumerate(cells):
@@ -249,11 +249,3 @@ def bench(
                 warnings.append(f"{where}: {kind} chunk times are bimodal (two machine speeds)")
     warnings += stats.load_warning(shared.load_start, os.getloadavg()[0], runtime.cores_in_use())
     return pd.DataFrame(rows), warnings
-
-
-def resolved_jit(jit: bool | None, backend: Any) -> bool:
-    """XLA on or off for a step dsbench compiles itself (bench): as given, or for jit "auto"
-    (None) what Keras' own "auto" does in `model.compile`: on with JAX, elsewhere with a GPU."""
-    if jit is not None:
-        return jit
-    return backend.NAME == "jax" or bool(backend.gpus())

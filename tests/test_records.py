@@ -245,7 +245,7 @@ def test_a_zero_time_does_not_divide_by_zero(made_results: Any) -> None:
 def test_bench_keeps_jit_auto_as_keras_does() -> None:
     from types import SimpleNamespace
 
-    from dsbench.experiment import resolved_jit
+    from dsbench.backends import resolved_jit
 
     cpu = SimpleNamespace(NAME="tensorflow", gpus=lambda: [])
     gpu = SimpleNamespace(NAME="tensorflow", gpus=lambda: [{"model": "H200"}])

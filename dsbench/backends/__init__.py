@@ -101,3 +101,11 @@ def current() -> ModuleType:
 
         return module(keras.backend.backend())
     return module(resolve(None))
+
+
+def resolved_jit(jit: bool | None, backend: ModuleType) -> bool:
+    """XLA on or off for a step dsbench compiles itself (bench): as given, or for jit "auto"
+    (None) what Keras' own "auto" does in `model.compile`: on with JAX, elsewhere with a GPU."""
+    if jit is not None:
+        return jit
+    return backend.NAME == "jax" or bool(backend.gpus())
