@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -77,7 +77,7 @@ def rows_of(folder: Path, record: Record) -> pd.DataFrame:
         "train_images": (environment.get("data") or {}).get("train_images"),
         "epochs": None if kind == FolderKind.bench else train.get("epochs"),
         "backend": train.get("backend") or "tensorflow",  # folders from before backends: TF
-        "device": environment.get("device"), "host": environment.get("hostname"),
+        "device": device_name(environment), "host": environment.get("hostname"),
         "schedule": train.get("schedule"), "precision": train.get("precision"),
         "jit": train.get("jit"), "status": record.status,
     }  # fmt: skip
@@ -100,3 +100,16 @@ def not_comparable(rows: pd.DataFrame) -> list[str]:
     if not differing:
         return []
     return [f"the folders differ in {'; '.join(differing)}: compare their ratios, not their times"]
+
+
+def device_name(environment: dict[str, Any]) -> str | None:
+    """The processor a folder's figures were measured on, short ('GPU: NVIDIA H200', 'CPU: AMD
+    EPYC'), for a report's column; the device line itself where only it was recorded."""
+    gpus = environment.get("gpus") or []
+    if gpus and isinstance(gpus[0], dict) and gpus[0].get("model"):
+        return f"GPU: {gpus[0]['model']}"
+    cpu = environment.get("cpu") or {}
+    if isinstance(cpu, dict) and cpu.get("model"):
+        return f"CPU: {cpu['model']}"
+    line = environment.get("device")
+    return str(line).removeprefix("device: ") if line else None

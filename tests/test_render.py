@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -138,3 +139,19 @@ def test_one_paired_epoch_is_singular() -> None:
     [warning] = stats.interval_warning("time/step ratio", stats.Interval(0.5, float("nan"),
                                                                         float("nan"), 1))  # fmt: skip
     assert "1 paired epoch:" in warning
+
+
+def test_a_report_names_the_device_in_a_few_words(made_results: Any, tmp_path: Path) -> None:
+    from helpers import write_run
+
+    import dsbench
+
+    environment = {"device": "device: /device:CPU:0 (CPU: AMD EPYC), TensorFlow 2.21.0, 1 "
+                   "replica (this TensorFlow supports CUDA but found no GPU; --verbose shows why)",
+                   "cpu": {"model": "AMD EPYC"}, "hostname": "box",
+                   "data": {"train_images": 320}}  # fmt: skip
+    write_run(tmp_path / "a", made_results(), "compare", {"train": {"epochs": 4}}, environment,
+              True)  # fmt: skip
+    rows = dsbench.report([tmp_path / "a"]).rows
+    assert set(rows["device"]) == {"CPU: AMD EPYC"}
+    assert "verbose" not in render.export(dsbench.report([tmp_path / "a"]), "markdown")
