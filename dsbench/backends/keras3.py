@@ -13,6 +13,10 @@ from typing import Any
 
 import numpy as np
 
+# What the JAX and PyTorch backends take from here as they are (`from ... import *`).
+__all__ = ["Probe", "Stepper", "describe", "feed", "is_chief", "is_multiworker", "predictor",
+           "start", "tensorboard"]  # fmt: skip
+
 SIZE = 1024
 REPEATS = 5
 

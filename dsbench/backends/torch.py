@@ -4,34 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from dsbench.backends.keras3 import (
-    LocalDevices,
-    Probe,
-    Stepper,
-    describe,
-    feed,
-    is_chief,
-    is_multiworker,
-    predictor,
-    start,
-    tensorboard,
-)
+from dsbench.backends.keras3 import *  # noqa: F403 (keras3.__all__: what both share)
+from dsbench.backends.keras3 import LocalDevices
 from dsbench.errors import DsbenchError
 from dsbench.settings import TrainSpec
 
 NAME = "torch"
 PACKAGE = "torch"
-__all__ = [
-    "Probe",
-    "Stepper",
-    "describe",
-    "feed",
-    "is_chief",
-    "is_multiworker",
-    "predictor",
-    "start",
-    "tensorboard",
-]
 
 
 def refuse(train: TrainSpec) -> None:
