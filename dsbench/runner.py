@@ -73,6 +73,16 @@ def in_this_process(request: RunRequest, writer: ResultsFolder | None, observer:
     spec, shared = experiment.setup(request.spec, observer)
     if not backend.is_chief():  # only the chief of a cluster writes
         writer = None
+    return _compare_here(dataclasses.replace(request, spec=spec), shared, writer, observer,
+                         previous)  # fmt: skip
+
+
+def _compare_here(request: RunRequest, shared: Any, writer: ResultsFolder | None,
+                  observer: Observer, previous: list[RunResult] | None) -> Comparison:  # fmt: skip
+    """One comparison in this process, Keras started and the data set up (`shared`)."""
+    from dsbench import experiment
+
+    spec = request.spec
     saver = _Saver(request, writer)
     checkpoints = writer.checkpoints() if writer is not None and spec.train.checkpoint else None
     results, environment = experiment.compare(request.command, request.kinds, spec, shared,
@@ -128,13 +138,7 @@ def run_sweep(spec: RunSpec, points: list[Any], writer: ResultsFolder | None,
                                                                             processes=1))  # fmt: skip
             return in_worker_processes(dataclasses.replace(request, spec=one), point_writer,
                                        observer, previous)  # fmt: skip
-        saver = _Saver(request, point_writer)
-        checkpoints = (point_writer.checkpoints() if point_writer is not None
-                       and point_spec.train.checkpoint else None)  # fmt: skip
-        results, environment = experiment.compare(Command.compare, KINDS, point_spec, shared,
-                                                  saver, checkpoints, observer, previous)  # fmt: skip
-        return saver.finish(Comparison.of(point_spec, results, Command.compare, KINDS,
-                                          environment))  # fmt: skip
+        return _compare_here(request, shared, point_writer, observer, previous)
 
     record, last = experiment.run_sweep(spec, points, writer, observer, train_point)
     return SweepResult(spec, record, last, writer.path if writer is not None else None)
