@@ -59,17 +59,10 @@ def report(paths: Sequence[str | Path]) -> Report:
     return Report(records, rows, tuple(own + not_comparable(rows)))
 
 
-def kind_of(record: Record) -> FolderKind:
-    """The kind of folder a record is saved as."""
-    if isinstance(record, Summary):
-        return FolderKind.run
-    return FolderKind.bench if isinstance(record, BenchSummary) else FolderKind.sweep
-
-
 def rows_of(folder: Path, record: Record) -> pd.DataFrame:
     """One record's rows (a row per point and model) with the context columns."""
     frame = record.report_rows()
-    kind = kind_of(record)
+    kind = record.kind
     train, data = record.settings.get("train") or {}, record.settings.get("data") or {}
     environment = record.environment
     context = {

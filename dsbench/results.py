@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -83,6 +83,8 @@ METRICS = (
 @dataclass(frozen=True, eq=False)
 class Summary:
     """One train or compare run, computed once (summarize) or read back (store.read_summary)."""
+
+    kind: ClassVar[FolderKind] = FolderKind.run  # the folder it is saved as
 
     command: Command
     kinds: tuple[str, ...]
@@ -206,7 +208,8 @@ class BenchSummary:
     environment: dict[str, Any]
     warnings: tuple[str, ...]
     target: float  # the precision target of the ratio's interval (0.05: ±5%)
-    status = "complete"
+    status: ClassVar[str] = "complete"
+    kind: ClassVar[FolderKind] = FolderKind.bench
 
     @property
     def device(self) -> str:

@@ -16,7 +16,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -24,6 +24,7 @@ from dsbench.config import parse_number_list, whole_number
 from dsbench.errors import DsbenchError
 from dsbench.figures import separable_over_normal
 from dsbench.records import to_jsonable
+from dsbench.results import FolderKind
 from dsbench.settings import BACKENDS, PRECISIONS, ModelSpec, RunSpec, format_blocks, parse_blocks
 
 MODEL_AXES = ("kernel_size", "width", "blocks")
@@ -172,8 +173,12 @@ def axes(points: list[Point]) -> dict[str, list[Any]]:
 
 def swept_axes(points: list[Point]) -> list[str]:
     """The axes that take more than one value."""
-    return [axis for axis in (*TRAIN_AXES, *MODEL_AXES)
-            if len({getattr(p, axis) for p in points}) > 1]  # fmt: skip
+    return swept_of(axes(points))
+
+
+def swept_of(values: dict[str, list[Any]]) -> list[str]:
+    """The axes that take more than one value, from each axis' values (`axes`)."""
+    return [axis for axis in (*TRAIN_AXES, *MODEL_AXES) if len(values.get(axis, [])) > 1]
 
 
 def summary_rows(points: list[Point], base: ModelSpec) -> pd.DataFrame:
@@ -235,6 +240,7 @@ class SweepSummary:
     summary_only: bool = False
     warnings: tuple[str, ...] = ()
     environment: dict[str, Any] = dataclasses.field(default_factory=dict)
+    kind: ClassVar[FolderKind] = FolderKind.sweep
 
     @property
     def ratios(self) -> pd.DataFrame:
@@ -288,7 +294,7 @@ class SweepSummary:
         point_ratios = self.ratios
         if point_ratios.empty:
             return None
-        swept = [axis for axis in (*TRAIN_AXES, *MODEL_AXES) if len(self.axes.get(axis, [])) > 1]
+        swept = swept_of(self.axes)
 
         def draw(path: Path) -> None:
             from dsbench import plot
