@@ -203,7 +203,13 @@ def read_environment(run_dir: Path) -> dict[str, Any]:
 
 def read_summary(run_dir: Path) -> Summary:
     """A train or compare folder's Summary (summary.json and environment.json, checked)."""
-    run_dir = Path(run_dir)
+    document = _summary_document(Path(run_dir))
+    read_history(run_dir)  # the folder is checked whole, whatever is shown of it
+    return Summary.from_document(document, read_environment(run_dir))
+
+
+def _summary_document(run_dir: Path) -> dict[str, Any]:
+    """summary.json of a train or compare folder, checked (schema.summary)."""
     if not run_dir.is_dir():
         raise DsbenchError(f"{run_dir} is not a folder", "give a results folder written by dsbench")
     if not (run_dir / "summary.json").is_file():
@@ -212,9 +218,7 @@ def read_summary(run_dir: Path) -> Summary:
             "give a folder written by dsbench train, compare or sweep",
         )
     path = run_dir / "summary.json"
-    document = schema.summary(read_json(path, "models"), path)
-    read_history(run_dir)  # the folder is checked whole, whatever is shown of it
-    return Summary.from_document(document, read_environment(run_dir))
+    return schema.summary(read_json(path, "models"), path)
 
 
 def read_history(run_dir: Path) -> pd.DataFrame | None:
@@ -238,7 +242,7 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
 def load_results(run_dir: Path) -> list[RunResult]:
     """Rebuild the RunResults of a results folder (runs.csv + history.csv), e.g. to resume it."""
     run_dir = Path(run_dir)
-    read_summary(run_dir)  # a folder whose summary does not check out is not resumed
+    _summary_document(run_dir)  # a folder whose summary does not check out is not resumed
     history = read_history(run_dir)
     runs = _read_csv(run_dir / "runs.csv")
     if runs is None:
