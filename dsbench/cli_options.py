@@ -106,6 +106,13 @@ OTHER: dict[str, Flag] = {
                           flag="--output", short="-o", metavar="FILE"),
 }  # fmt: skip
 
+
+def spelling(name: str) -> str:
+    """An option's flag: its own spelling where it has one, else --name-with-dashes."""
+    own = OTHER[name].flag if name in OTHER else describe(name).flag
+    return own or "--" + name.replace("_", "-")
+
+
 # Typer's value type and what help shows after the flag, per kind of setting.
 _TYPES = {"int": (int, "N"), "positive": (float, "X"), "fraction": (float, "X")}
 
@@ -123,7 +130,7 @@ def _shown(value: Any) -> str:
 
 def _setting_option(name: str, setting: Setting) -> Any:
     """A setting's option: None when not given, so that only given settings override."""
-    flag = setting.flag or "--" + name.replace("_", "-")
+    flag = spelling(name)
     names = (flag, SHORT[name]) if name in SHORT else (flag,)
     panel = PANELS.get(name) or SECTION_PANELS[SETTINGS[name]]
     value = default(name)
@@ -146,7 +153,7 @@ def _setting_option(name: str, setting: Setting) -> Any:
 
 
 def _other_option(name: str, flag: Flag) -> Any:
-    spelled = flag.flag or "--" + name.replace("_", "-")
+    spelled = spelling(name)
     names = (spelled, flag.short) if flag.short else (spelled,)
     if flag.kind == "flag":
         return Annotated[bool, typer.Option(*names, help=flag.help, metavar="",
@@ -167,8 +174,7 @@ OPTIONS: dict[str, Any] = {
 CHOICES = {name: flag.kind for name, flag in OTHER.items() if isinstance(flag.kind, type)
            and issubclass(flag.kind, Enum)}  # fmt: skip
 # The spelling of every option, for error messages that name a setting by its flag.
-FLAGS = {name: (describe(name).flag or "--" + name.replace("_", "-")) for name in SETTINGS} | {
-    name: flag.flag or "--" + name.replace("_", "-") for name, flag in OTHER.items()}  # fmt: skip
+FLAGS = {name: spelling(name) for name in (*SETTINGS, *OTHER)}
 
 COMMON = ("config", "json_output", "debug", "verbose")
 RUN = ("output_dir", "force", "no_progress", "quiet", *COMMON)
