@@ -231,7 +231,7 @@ def bench(
         for kind in KINDS:
             keras.utils.set_random_seed(spec.train.seed)
             model = build(spec.model, kind, spec.train.precision)
-            steppers[kind] = backends.current().Stepper(model, x, y, mode, jit)
+            steppers[kind] = backend.Stepper(model, x, y, mode, jit)
         budget = max(1.0, (deadline - time.perf_counter()) / (len(cells) - index))
         row = {"mode": mode, **speed.bench_cell(steppers, batch, budget, target)}
         work = (6 if mode == "train" else 2) * np.array([total_macs(spec.model, k) for k in KINDS])
