@@ -193,12 +193,11 @@ def warnings(
         if history.empty:
             continue
         steady = steady_epochs(result)["epoch_s"].tolist()
-        probe = history["probe_gflop_per_s"].tolist() if "probe_gflop_per_s" in history else []
         name = result.model + (f" (process {result.process + 1})" if processes > 1 else "")
         name += f" (repeat {result.repeat + 1})" if repeats > 1 else ""
         if len(steady) < stats.MIN_STEADY:
             short[name] = len(steady)
-        out += stats.timing_warnings(name, float(history["epoch_s"].iloc[0]), steady, probe)
+        out += stats.timing_warnings(name, float(history["epoch_s"].iloc[0]), steady)
     fix = f"use --epochs {stats.MIN_STEADY + 1} or more"
     counts = sorted(set(short.values()))
     if short and len(short) == len(results) and len(counts) == 1:  # one cause, one line
