@@ -91,7 +91,29 @@ def summary_frame(
             for name, interval in intervals.items():
                 row.update(interval.columns(name))
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if set(KINDS) <= set(frame["model"]):
+        frame.loc[frame["model"] == "separable", list(TARGET_BRACKET)] = target_bracket(frame)
+    return frame
+
+
+TARGET_BRACKET = ("time_to_target_ratio_low", "time_to_target_ratio_high")
+
+
+def target_bracket(frame: pd.DataFrame) -> tuple[float, float]:
+    """The separable/normal time to the target accuracy as far as whole epochs tell: each model
+    crossed it somewhere in the epoch it is counted at, so the ratio lies between (separable at
+    the epoch before) / (normal at its epoch) and (separable at its epoch) / (normal at the
+    epoch before); infinite when normal reached it in its first epoch."""
+    by_model = frame.set_index("model")
+    n_at, n_before, s_at, s_before = (
+        float(by_model.loc[kind, column])
+        for kind in ("normal", "separable")
+        for column in ("time_to_target_s", "time_before_target_s")
+    )
+    if any(math.isnan(v) for v in (n_at, n_before, s_at, s_before)) or n_at <= 0:
+        return math.nan, math.nan
+    return s_before / n_at, s_at / n_before if n_before > 0 else math.inf
 
 
 def inference_intervals(separable: list[RunResult]) -> dict[str, float]:

@@ -90,6 +90,8 @@ def test_compare_table_shows_each_figure_and_its_ratio(made_results: Any) -> Non
     assert "0.50x" in text and "0.500x" not in text  # a single pair's ratio (first epoch): two
     # the interval covers this run's epochs, not the spread between processes (docs/benchmarks.md)
     assert "from this run's epochs; separate runs vary more" in " ".join(text.split())
+    # time to accuracy, from whole epochs: the range it lies in, not a point
+    assert "0.32x–0.78x (whole epochs)" in text and "whole epochs, no tracing" in text
 
 
 def test_sweep_rows_and_ratios_from_constructed_points(made_results: Any) -> None:
@@ -103,20 +105,33 @@ def test_sweep_rows_and_ratios_from_constructed_points(made_results: Any) -> Non
     assert sweeps.swept_axes(points) == ["kernel_size"]
 
 
-def test_time_to_accuracy_counts_training_seconds_until_the_target(made_results: Any) -> None:
+def test_time_to_accuracy_counts_whole_epochs_without_tracing(made_results: Any) -> None:
     from dsbench.records import default_target, time_to_accuracy
 
     normal, separable = made_results()
-    # val acc per epoch 0.3, 0.5, 0.6, 0.55; train s 3.0, 2.0, 2.2, 1.8 (normal)
-    assert time_to_accuracy(normal.epochs, 0.5) == (5.0, 2.0)
-    assert time_to_accuracy(normal.epochs, 0.6) == pytest.approx((7.2, 3.0))
-    assert all(math.isnan(v) for v in time_to_accuracy(normal.epochs, 0.9))
+    # val acc per epoch 0.3, 0.5, 0.6, 0.55; train s 3.0 (traced), 2.0, 2.2, 1.8 (normal): the
+    # traced epoch counts at the steady median, 2.0 s
+    assert time_to_accuracy(normal, 0.5) == (4.0, 2.0, 2.0)
+    assert time_to_accuracy(normal, 0.6) == pytest.approx((6.2, 3.0, 4.0))
+    assert all(math.isnan(v) for v in time_to_accuracy(normal, 0.9))
+    normal.epochs[2]["includes_tracing"] = (
+        True  # traced again after a resume: both traced epochs count 1.9 s
+    )
+    assert time_to_accuracy(normal, 0.6) == pytest.approx((5.8, 3.0, 3.9))  # 1.9 + 2.0 + 1.9
+    normal, _ = made_results()
+    one_epoch, _ = made_results(normal_s=[3.0])  # no steady epoch, no figure
+    assert all(math.isnan(v) for v in time_to_accuracy(one_epoch, 0.1))
     assert default_target([normal, separable]) == pytest.approx(0.95 * 0.6)
     summary = summary_frame([normal, separable]).set_index("model")
-    assert summary.loc["separable", "time_to_target_s"] == pytest.approx(3.6)  # 1.5+1.0+1.1
-    assert separable_over_normal(summary)["time_to_target_ratio"] == pytest.approx(3.6 / 7.2)
+    assert summary.loc["separable", "time_to_target_s"] == pytest.approx(3.1)  # 1.0+1.0+1.1
+    assert separable_over_normal(summary)["time_to_target_ratio"] == pytest.approx(3.1 / 6.2)
+    # whole epochs: separable crossed within (2.0, 3.1] s, normal within (4.0, 6.2] s
+    low, high = (summary.loc["separable", f"time_to_target_ratio_{s}"] for s in ("low", "high"))
+    assert (low, high) == pytest.approx((2.0 / 6.2, 3.1 / 4.0))
     chosen = summary_frame([normal, separable], target=0.5).set_index("model")
-    assert chosen.loc["normal", "time_to_target_s"] == 5.0
+    assert chosen.loc["normal", "time_to_target_s"] == 4.0
+    first = summary_frame([normal, separable], target=0.3).set_index("model")  # at epoch 1
+    assert math.isinf(first.loc["separable", "time_to_target_ratio_high"])
 
 
 def test_summary_holds_paired_intervals_and_steady_ranges(made_results: Any) -> None:

@@ -159,6 +159,16 @@ def resolution(interval: stats.Interval) -> str:
     return ""
 
 
+def whole_epochs(separable: pd.Series) -> str:
+    """The time-to-accuracy ratio as far as whole epochs tell (figures.target_bracket): the
+    range, never a point; 'not resolved' when the range is unbounded."""
+    low, high = (separable.get(f"time_to_target_ratio_{side}") for side in ("low", "high"))
+    if missing(low) or missing(high) or not math.isfinite(float(high)):
+        return "not resolved (whole epochs)"
+    interval = stats.Interval(float(low), float(low), float(high), 1)
+    return f"{stats.significant(float(low), interval)}–{stats.significant(float(high), interval)} (whole epochs)"
+
+
 def ratio_cell(summary: pd.DataFrame, column: str) -> str:
     """The separable/normal cell of `column`, with no more digits than it has: counted figures
     exactly, a paired ratio with its 95% interval (or why it is not resolved), any other
@@ -171,6 +181,8 @@ def ratio_cell(summary: pd.DataFrame, column: str) -> str:
     if column in EXACT:
         return ratio(value)
     separable = by_model.loc["separable"]
+    if column == "time_to_target_s":
+        return whole_epochs(separable)
     interval = _interval(separable, RESOLVED_BY.get(column, name))
     if interval is None:
         return stats.significant(value, stats.Interval(value, 0.0, 2 * value, 1))  # 2 digits
@@ -199,7 +211,7 @@ def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> T
             continue
         if column == "time_to_target_s":
             target = float(summary["target_val_acc"].iloc[0])
-            label = f"time to {target:.1%} val acc, train s (incl. tracing)"
+            label = f"time to {target:.1%} val acc, train s (whole epochs, no tracing)"
         cells = [cell(rows[kind], column, fmt, spread=not compact) for kind in kinds]
         if show_ratio:
             text = ratio_cell(summary, column)
