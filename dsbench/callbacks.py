@@ -134,3 +134,18 @@ class ProgressForwarder(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self.observer.batch_end(self.kind, batch + 1, dict(logs or {}))
+
+
+class BestWeights(keras.callbacks.Callback):
+    """Keeps a copy of the weights of the epoch with the best validation accuracy so far (in
+    memory, after the EpochRecorder has timed the epoch), for the paired accuracy test."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.best = -math.inf
+        self.weights: list[Any] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        accuracy = float((logs or {}).get("val_accuracy", math.nan))
+        if accuracy > self.best:  # (NaN never is)
+            self.best, self.weights = accuracy, self.model.get_weights()

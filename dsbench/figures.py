@@ -18,6 +18,7 @@ from dsbench.records import (
     PER_RUN_METRICS,
     RunResult,
     Status,
+    decode_correct,
     missing,
     runs_frame,
     steady_epochs,
@@ -90,6 +91,7 @@ def summary_frame(
                 intervals = ratio_intervals(results)
             for name, interval in intervals.items():
                 row.update(interval.columns(name))
+            row.update(accuracy_difference(results))
         rows.append(row)
     frame = pd.DataFrame(rows)
     if set(KINDS) <= set(frame["model"]):
@@ -134,6 +136,46 @@ def inference_intervals(separable: list[RunResult]) -> dict[str, float]:
         elif measured:
             out[name] = float(np.median([r.inference[name] for r in measured]))
     return out
+
+
+def accuracy_pairs(results: list[RunResult]) -> list[tuple[int, int, int]]:
+    """For each process and repeat where both models recorded which test images they classified
+    correctly at their best epochs: (images only normal got right, images only separable got
+    right, test images), McNemar's discordant counts."""
+    out = []
+    for key in sorted({(r.process, r.repeat) for r in results}):
+        pair = {r.model: r.best_val_correct for r in results
+                if (r.process, r.repeat) == key and r.best_val_correct}  # fmt: skip
+        if not set(KINDS) <= set(pair):
+            continue
+        normal, separable = decode_correct(pair["normal"]), decode_correct(pair["separable"])
+        if len(normal) == len(separable) > 0:
+            out.append((int((normal & ~separable).sum()), int((separable & ~normal).sum()),
+                        len(normal)))  # fmt: skip
+    return out
+
+
+def accuracy_difference(results: list[RunResult]) -> dict[str, Any]:
+    """Separable minus normal best validation accuracy with its 95% interval, paired over the
+    same test images: for one run, Bonett-Price's interval and McNemar's exact p-value
+    (stats.paired_difference, stats.mcnemar_p); for several (repeats, processes), the mean of
+    their differences with Student's t over the runs (what varies between seeds). Empty when
+    the runs did not record their predictions."""
+    pairs = accuracy_pairs(results)
+    if not pairs:
+        return {}
+    if len(pairs) == 1:
+        b, c, n = pairs[0]
+        difference, low, high = stats.paired_difference(b, c, n)
+        return {"acc_difference": difference, "acc_difference_low": low,
+                "acc_difference_high": high, "acc_difference_n": 1, "acc_discordant": b + c,
+                "acc_mcnemar_p": stats.mcnemar_p(b, c), "acc_difference_method": "paired"}  # fmt: skip
+    differences = np.array([(c - b) / n for b, c, n in pairs])
+    mean = float(differences.mean())
+    half = stats.t_quantile(len(pairs) - 1) * float(differences.std(ddof=1)) / math.sqrt(len(pairs))
+    return {"acc_difference": mean, "acc_difference_low": mean - half,
+            "acc_difference_high": mean + half, "acc_difference_n": len(pairs),
+            "acc_difference_method": "runs"}  # fmt: skip
 
 
 def steady_spread(results: list[RunResult]) -> dict[str, float]:

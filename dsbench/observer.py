@@ -49,6 +49,9 @@ class Observer:
     def epoch_end(self, kind: str, row: dict[str, Any]) -> None:
         """An epoch of the `kind` model ended: its history row (losses, accuracies, seconds)."""
 
+    def working(self, what: str) -> None:
+        """Work that is not an epoch has begun, e.g. 'measuring inference speed and model size'."""
+
     def model_end(self, result: RunResult) -> None:
         """A model finished training (complete, diverged or interrupted)."""
 

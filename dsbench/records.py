@@ -7,6 +7,8 @@ CSV, JSON and the tables. The comparison of the two models is results.py's. No T
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -54,6 +56,9 @@ class RunResult:
     # Training images an epoch sees: steps x batch, or the whole split when the last partial
     # batch is kept (0: not recorded, as in folders of older versions: steps x batch).
     images_per_epoch: int = 0
+    # Which test images the model classified correctly at its best epoch (encode_correct; ""
+    # when not measured): the paired accuracy test of the two models (figures.accuracy_pairs).
+    best_val_correct: str = ""
 
     @property
     def epoch_images(self) -> int:
@@ -68,6 +73,27 @@ class RunResult:
         if self.status == Status.diverged:
             return True
         return self.status == Status.complete and len(self.epochs) >= epochs
+
+
+def encode_correct(correct: np.ndarray) -> str:
+    """A boolean per test image as text for runs.csv: 'N:' and base64 of numpy.packbits."""
+    flags = np.asarray(correct, dtype=bool)
+    return f"{len(flags)}:" + base64.b64encode(np.packbits(flags).tobytes()).decode("ascii")
+
+
+def decode_correct(text: str) -> np.ndarray:
+    """encode_correct's booleans back; ValueError when `text` is not what it writes."""
+    count, _, packed = str(text).partition(":")
+    if not count.isdigit() or not packed:
+        raise ValueError("not 'N:base64'")
+    try:
+        raw = base64.b64decode(packed, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise ValueError("not base64") from err
+    n = int(count)
+    if len(raw) != -(-n // 8):
+        raise ValueError(f"{len(raw)} bytes for {n} images")
+    return np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=n).astype(bool)
 
 
 # The paired inference ratios measured beside the separable model (speed.inference), each
@@ -237,6 +263,7 @@ def runs_frame(results: list[RunResult], target: float | None = None) -> pd.Data
                 "model_file_bytes": math.nan,
                 "target_val_acc": goal,
                 **run_metrics(r, goal),
+                "best_val_correct": r.best_val_correct or None,
             }
         )
     return pd.DataFrame(rows)

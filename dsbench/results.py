@@ -185,6 +185,7 @@ def summarize(
         models["best_val_acc_low"] = [low for low, _ in bounds]
         models["best_val_acc_high"] = [high for _, high in bounds]
         models["test_images"] = test_images
+        unpaired(models, test_images)
     if train.get("precision", "float32") != "float32" and "gflop_share_of_probe" in models:
         for column in ("gflop_share_of_probe", "gflop_share_of_probe_std"):
             if column in models:  # the probe's float32 matmul is not the yardstick
@@ -196,6 +197,24 @@ def summarize(
     )
     return Summary(Command(command), tuple(kinds), settings, environment, complete, models,
                    intervals, tuple(found))  # fmt: skip
+
+
+def unpaired(models: pd.DataFrame, test_images: int) -> None:
+    """Where the runs recorded no predictions (an older folder, a run resumed after its best
+    epoch): the accuracy difference from the two accuracies alone (Newcombe's unpaired
+    interval, wider than a paired one: it errs towards "not resolved")."""
+    if "acc_difference" in models or not {"normal", "separable"} <= set(models["model"]):
+        return
+    by_model = models.set_index("model")["best_val_acc"]
+    if by_model.isna().any():
+        return
+    separable, normal = float(by_model["separable"]), float(by_model["normal"])
+    low, high = stats.difference_interval(separable, normal, test_images)
+    on = models["model"] == "separable"
+    for column, value in (("acc_difference", separable - normal), ("acc_difference_low", low),
+                          ("acc_difference_high", high), ("acc_difference_n", 1),
+                          ("acc_difference_method", "unpaired")):  # fmt: skip
+        models.loc[on, column] = value
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from dsbench.config import validate_config
 from dsbench.errors import DsbenchError
+from dsbench.records import decode_correct
 from dsbench.settings import BACKENDS, BENCH_MODES, KINDS, PRECISIONS
 
 STATUSES = ("complete", "diverged", "interrupted")  # of one model's run (records.Status)
@@ -30,7 +31,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "mode": tuple(m for m in BENCH_MODES if m != "both"),
     "backend": BACKENDS,
     "precision": PRECISIONS,
+    "acc_difference_method": ("paired", "runs", "unpaired"),  # figures.accuracy_difference
 }
+OPTIONAL_CHOICES = {"acc_difference_method"}  # set on the separable row only
 MAX_TEXT = 10_000  # characters in one text value; a warning or a device line is far shorter
 
 
@@ -78,7 +81,7 @@ def _rows(
         for key, item in row.items():
             if not isinstance(key, str):
                 raise broken(path, f"{here} has a key that is not text")
-            if key in CHOICES:
+            if key in CHOICES and (item is not None or key not in OPTIONAL_CHOICES):
                 _choice(item, CHOICES[key], path, f"{here}.{key}")
             elif key in TEXT:
                 _text(item, path, f"{here}.{key}")
@@ -233,7 +236,14 @@ def runs(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     for column in ("process", "images_per_epoch"):  # newer columns: checked when present
         if column in frame.columns and not all(_whole(v) for v in frame[column].dropna()):
             raise broken(path, f"column {column} is not whole numbers >= 0")
-    _numbers(frame, path, set(RUN_COLUMNS) | {"process", "images_per_epoch"})
+    for value in frame.get("best_val_correct", pd.Series(dtype=object)).dropna():
+        try:
+            decode_correct(value)
+        except ValueError as err:
+            raise broken(
+                path, f"column best_val_correct is not dsbench's encoding ({err})"
+            ) from None
+    _numbers(frame, path, set(RUN_COLUMNS) | {"process", "images_per_epoch", "best_val_correct"})
     if frame.duplicated([c for c in ("model", "repeat", "process") if c in frame]).any():
         raise broken(path, "it lists one model's run twice")
     return frame

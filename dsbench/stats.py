@@ -146,6 +146,30 @@ def difference_interval(a: float, b: float, n: int) -> tuple[float, float]:
             d + math.sqrt((a_high - a) ** 2 + (b - b_low) ** 2))  # fmt: skip
 
 
+def paired_difference(b: int, c: int, n: int) -> tuple[float, float, float]:
+    """The difference of two accuracies measured on the same `n` test images, second minus
+    first, with its 95% interval: `b` images only the first classified correctly, `c` only the
+    second (the discordant pairs of McNemar's test). The interval is Bonett and Price's
+    adjusted Wald interval for paired proportions (one added to each discordant count), which
+    keeps its coverage with few discordant images."""
+    if n <= 0:
+        return math.nan, math.nan, math.nan
+    first, second = (b + 1) / (n + 2), (c + 1) / (n + 2)
+    centre = second - first
+    half = _z() * math.sqrt(max(first + second - centre**2, 0.0) / (n + 2))
+    return (c - b) / n, max(-1.0, centre - half), min(1.0, centre + half)
+
+
+def mcnemar_p(b: int, c: int) -> float:
+    """McNemar's exact two-sided p-value: how likely `b` against `c` discordant images (or a
+    more lopsided split) would be if the two models were equally accurate."""
+    if b + c == 0:
+        return 1.0
+    from scipy.stats import binomtest
+
+    return float(binomtest(min(b, c), b + c, 0.5).pvalue)
+
+
 def _z() -> float:
     return 1.959963984540054  # the normal quantile of a two-sided 95% interval
 

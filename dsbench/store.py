@@ -281,6 +281,9 @@ def load_results(run_dir: Path) -> list[RunResult]:
                 images_per_epoch=int(row["images_per_epoch"])
                 if pd.notna(row.get("images_per_epoch"))
                 else 0,
+                best_val_correct=str(row["best_val_correct"])
+                if pd.notna(row.get("best_val_correct"))
+                else "",
             )
         )
     return results

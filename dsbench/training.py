@@ -23,13 +23,13 @@ from typing import Any
 import keras
 
 from dsbench import backends, speed
-from dsbench.callbacks import EpochRecorder, ProgressForwarder
+from dsbench.callbacks import BestWeights, EpochRecorder, ProgressForwarder
 from dsbench.checkpoints import load_checkpoint, restore
 from dsbench.data import Data, batch_order
 from dsbench.errors import DsbenchError
 from dsbench.models import build, total_macs
 from dsbench.observer import Observer
-from dsbench.records import RunResult, Status
+from dsbench.records import RunResult, Status, encode_correct
 from dsbench.settings import RunSpec
 
 
@@ -123,7 +123,8 @@ class ModelRun:
         self.val_ds = backend.feed(data.x_test, data.y_test, train.batch_size,
                                    rescale=spec.data.rescale, order=None, drop_remainder=False)  # fmt: skip
         self.recorder = EpochRecorder(self.result, observer, checkpoints)
-        self.callbacks: list[keras.callbacks.Callback] = [self.recorder]
+        self.best = BestWeights()  # after the recorder: its copy is not timed
+        self.callbacks: list[keras.callbacks.Callback] = [self.recorder, self.best]
         if observer.wants_batches:  # no per-step callback unless displayed
             self.callbacks.append(ProgressForwarder(observer, kind))
         self.tensorboard: list[keras.callbacks.Callback] = []
@@ -195,10 +196,31 @@ def measure_inference(runs: list[ModelRun], spec: RunSpec) -> None:
     done = [run for run in runs if run.result.status == Status.complete]
     if not done or not spec.train.inference:
         return
+    done[0].observer.working("measuring inference speed and model size (not timed as training)")
     measured = speed.inference({run.result.model: run.model for run in done},
                                spec.model.input_shape, done[0].result.jit)  # fmt: skip
     for run in done:
         run.result.inference = measured[run.result.model]
+
+
+def record_best_predictions(runs: list[ModelRun]) -> None:
+    """Which test images each completed run classifies correctly with its best epoch's weights
+    (one prediction pass, after the timing): the two models' paired accuracy test. Not when the
+    best epoch was trained before a resume (its weights are gone)."""
+    for run in runs:
+        if run.result.status != Status.complete or run.best.weights is None:
+            continue
+        best = max(float(e["val_accuracy"]) for e in run.result.epochs)
+        if run.best.best < best:  # the best epoch came before this process
+            continue
+        run.observer.working(
+            f"{run.result.model}: predicting the test images with its best "
+            f"epoch's weights (for the paired accuracy test)"
+        )
+        run.model.set_weights(run.best.weights)
+        predicted = run.model.predict(run.val_ds, verbose=0)
+        labels = run.data.y_test.reshape(-1)
+        run.result.best_val_correct = encode_correct(predicted.argmax(axis=-1) == labels)
 
 
 def epoch_order(runs: list[ModelRun], schedule: str) -> list[ModelRun]:
@@ -265,6 +287,7 @@ def run_experiment(
                 if on_epochs:
                     on_epochs(results + current)
             measure_inference(runs, spec)
+            record_best_predictions(runs)
             for run in runs:
                 run.finish()
                 ended.add(id(run))

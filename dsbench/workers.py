@@ -34,7 +34,8 @@ Save = Callable[[RunSpec, list[RunResult], dict[str, Any]], None]
 
 # Observer hooks a worker relays; the parent shows the one-off ones for the first worker only.
 ONCE = ("device", "data_loaded", "run_start")
-RELAYED = (*ONCE, "decoding", "model_start", "epoch_start", "batch_end", "epoch_end", "model_end")
+RELAYED = (*ONCE, "decoding", "model_start", "epoch_start", "batch_end", "epoch_end", "working",
+           "model_end")  # fmt: skip
 
 
 class _Relay(Observer):

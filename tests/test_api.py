@@ -32,6 +32,9 @@ class Recorder(Observer):
     def epoch_end(self, kind: str, row: dict[str, Any]) -> None:
         self.calls.append(("epoch", (kind, row["epoch"])))
 
+    def working(self, what: str) -> None:
+        self.calls.append(("working", what))
+
 
 def test_compare_from_python_returns_frames_and_saves_the_cli_folder(
     tiny_settings: dict[str, Any], tmp_path: Path, invoke: Any
@@ -58,6 +61,23 @@ def test_compare_from_python_returns_frames_and_saves_the_cli_folder(
     # interleaved: epoch 1 normal then separable, epoch 2 separable then normal
     assert [c[1] for c in recorder.calls if c[0] == "epoch"] == [
         ("normal", 1), ("separable", 1), ("separable", 2), ("normal", 2)]  # fmt: skip
+    # each model's predictions at its best epoch: as many right as its best val acc says,
+    # and the accuracy difference paired over them
+    from dsbench.records import decode_correct
+
+    for run in result.results:
+        right = decode_correct(run.best_val_correct)
+        assert len(right) == 64 and right.mean() == pytest.approx(
+            summary.loc[run.model, "best_val_acc"]
+        )
+    assert summary.loc["separable", "acc_difference_method"] == "paired"
+    assert summary.loc["separable", "acc_difference"] == pytest.approx(
+        summary.loc["separable", "best_val_acc"] - summary.loc["normal", "best_val_acc"]
+    )
+    # after the last epoch, progress says what dsbench is doing
+    working = [what for call, what in recorder.calls if call == "working"]
+    assert [w.split(":")[0] for w in working] == ["normal", "separable"]
+    assert all("best epoch" in w for w in working)
     # save() writes the folder the CLI writes, and `report` reads it back
     folder = result.save(tmp_path / "x")
     assert json.loads((folder / "summary.json").read_text()) == result.document

@@ -287,3 +287,74 @@ def test_a_moving_probe_raises_no_warning(made_results: Any) -> None:
         for row, rate in zip(r.epochs, [180.0, 90.0, 175.0, 120.0], strict=True):
             row["probe_gflop_per_s"] = rate
     assert not [w for w in warnings(results) if "probe" in w]
+
+
+def test_which_images_were_right_round_trips_and_is_checked() -> None:
+    import numpy as np
+
+    from dsbench.records import decode_correct, encode_correct
+
+    flags = np.array([True, False, True, True, False, False, True, False, True, True])
+    assert decode_correct(encode_correct(flags)).tolist() == flags.tolist()
+    for bad in ("", "10", "x:AAA=", "10:!!!!", "100:AAA="):  # not N:base64, or the wrong length
+        with pytest.raises(ValueError):
+            decode_correct(bad)
+
+
+def test_the_accuracy_difference_is_paired_over_the_test_images(made_results: Any) -> None:
+    import numpy as np
+
+    from dsbench.records import encode_correct
+
+    results = made_results()
+    normal = np.zeros(100, dtype=bool)
+    normal[:60] = True  # 60 right
+    separable = np.zeros(100, dtype=bool)
+    separable[10:85] = True  # 75 right: 10 only normal got right, 25 only separable
+    results[0].best_val_correct, results[1].best_val_correct = map(
+        encode_correct, (normal, separable)
+    )
+    environment = {"data": {"test_images": 100}}
+    models = summarize(results, "compare", ("normal", "separable"), {}, environment, True).models
+    row = models.set_index("model").loc["separable"]
+    assert row["acc_difference"] == pytest.approx(0.15)
+    assert row["acc_difference_method"] == "paired" and row["acc_discordant"] == 35
+    assert (row["acc_difference_low"], row["acc_difference_high"]) == pytest.approx(
+        (0.0337, 0.2604), abs=1e-4
+    )
+    assert render.tables.ratio_cell(models, "best_val_acc") == "diff +0.150 [+0.034, +0.260]"
+    assert "(difference +0.150 [+0.034, +0.260])" in render.verdict(models)
+    # a run of each model per repeat: the mean difference over the repeats, t over the repeats
+    second = made_results()
+    for r in second:
+        r.repeat = 1
+    second[0].best_val_correct = encode_correct(normal)
+    second[1].best_val_correct = encode_correct(normal)  # same images right: difference 0
+    both = summarize(results + second, "compare", ("normal", "separable"), {}, environment, True)
+    row = both.models.set_index("model").loc["separable"]
+    assert row["acc_difference"] == pytest.approx(0.075) and row["acc_difference_n"] == 2
+    assert row["acc_difference_method"] == "runs"
+    assert "not resolved" in render.tables.ratio_cell(both.models, "best_val_acc")
+    # no predictions recorded: the unpaired interval from the two accuracies
+    for r in results:
+        r.best_val_correct = ""
+    models = summarize(results, "compare", ("normal", "separable"), {}, environment, True).models
+    assert models.set_index("model").loc["separable", "acc_difference_method"] == "unpaired"
+
+
+def test_which_images_were_right_is_saved_and_checked(made_results: Any, tmp_path: Path) -> None:
+    import numpy as np
+
+    from dsbench.errors import DsbenchError
+    from dsbench.records import encode_correct
+
+    results = made_results()
+    results[0].best_val_correct = encode_correct(np.arange(30) % 3 == 0)
+    write_run(tmp_path, results, "compare", {}, {"data": {"test_images": 30}}, complete=True)
+    loaded = store.load_results(tmp_path)
+    assert [r.best_val_correct for r in loaded] == [results[0].best_val_correct, ""]
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    runs.loc[0, "best_val_correct"] = "30:not base64!"
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    with pytest.raises(DsbenchError, match="best_val_correct"):
+        store.load_results(tmp_path)

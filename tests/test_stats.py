@@ -163,3 +163,17 @@ def test_a_first_epoch_a_little_faster_is_noise_not_a_change_of_speed() -> None:
     assert stats.timing_warnings("normal", 1.9, steady) == []  # 5% faster: within the noise
     warned = stats.timing_warnings("normal", 1.5, steady)  # 25% faster although it also traced
     assert len(warned) == 1 and "25% faster than the steady state" in warned[0]
+
+
+def test_paired_accuracy_difference_and_mcnemar() -> None:
+    # 100 test images: 10 only the first model got right, 25 only the second
+    difference, low, high = stats.paired_difference(10, 25, 100)
+    assert difference == pytest.approx(0.15)
+    # Bonett-Price: (26 - 11) / 102 ± 1.96 * sqrt((11 + 26) / 102 - (15 / 102)^2) / sqrt(102)
+    assert (low, high) == pytest.approx((0.0337, 0.2604), abs=1e-4)
+    assert stats.mcnemar_p(10, 25) == pytest.approx(0.01667, abs=1e-4)  # binomial, 35 trials
+    assert stats.mcnemar_p(25, 10) == stats.mcnemar_p(10, 25)
+    assert stats.mcnemar_p(0, 0) == 1.0
+    same = stats.paired_difference(0, 0, 100)  # identical predictions: zero, but not certain
+    assert same[0] == 0 and same[1] < 0 < same[2]
+    assert all(math.isnan(v) for v in stats.paired_difference(0, 0, 0))

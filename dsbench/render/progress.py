@@ -148,6 +148,9 @@ class RichObserver(Observer):
                                f"(all models, {plural(self.repeats, 'repeat')}{more})[/]")  # fmt: skip
             self.estimated = True
 
+    def working(self, what: str) -> None:
+        self.console.print(f"[dim]{inert(what)}[/]")
+
     def model_end(self, result: RunResult) -> None:
         if self.progress and self.task is not None:
             self.progress.remove_task(self.task)

@@ -169,6 +169,17 @@ def whole_epochs(separable: pd.Series) -> str:
     return f"{stats.significant(float(low), interval)}–{stats.significant(float(high), interval)} (whole epochs)"
 
 
+def accuracy_difference(separable: pd.Series) -> str:
+    """Separable minus normal best val acc with its 95% interval ('diff −0.141 [−0.225,
+    −0.057]'), and ', not resolved' when the interval holds 0; '' when none was computed."""
+    value, low, high = (separable.get(k) for k in ("acc_difference", "acc_difference_low",
+                                                   "acc_difference_high"))  # fmt: skip
+    if missing(value) or missing(low) or missing(high):
+        return ""
+    text = f"diff {float(value):+.3f} [{float(low):+.3f}, {float(high):+.3f}]".replace("-", "−")
+    return text + (", not resolved" if float(low) <= 0 <= float(high) else "")
+
+
 def ratio_cell(summary: pd.DataFrame, column: str) -> str:
     """The separable/normal cell of `column`, with no more digits than it has: counted figures
     exactly, a paired ratio with its 95% interval (or why it is not resolved), any other
@@ -183,6 +194,8 @@ def ratio_cell(summary: pd.DataFrame, column: str) -> str:
     separable = by_model.loc["separable"]
     if column == "time_to_target_s":
         return whole_epochs(separable)
+    if column == "best_val_acc":
+        return accuracy_difference(separable)
     interval = _interval(separable, RESOLVED_BY.get(column, name))
     if interval is None:
         return stats.significant(value, stats.Interval(value, 0.0, 2 * value, 1))  # 2 digits
@@ -266,12 +279,11 @@ def verdict(summary: pd.DataFrame) -> str:
     acc = by_model.get("best_val_acc")
     if acc is not None and acc.notna().all():
         text = f"best val acc {acc['separable']:.3f} vs {acc['normal']:.3f}"
-        images = by_model.get("test_images")
-        if images is not None and not missing(images.iloc[0]):
-            low, high = stats.difference_interval(float(acc["separable"]), float(acc["normal"]),
-                                                  int(images.iloc[0]))  # fmt: skip
-            if low <= 0 <= high:
-                text += " (difference not resolved)"
+        difference = accuracy_difference(by_model.loc["separable"])
+        if difference.endswith("not resolved"):
+            text += " (difference not resolved)"
+        elif difference:
+            text += f" (difference {difference.removeprefix('diff ')})"
         parts.append(text)
     return "separable vs normal: " + ", ".join(parts)
 
