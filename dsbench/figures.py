@@ -180,7 +180,8 @@ def accuracy_difference(results: list[RunResult]) -> dict[str, Any]:
 
 def steady_spread(results: list[RunResult]) -> dict[str, float]:
     """Min and max over every steady epoch of these runs: steady_epoch_s, ms_per_step and
-    train_images_per_s, as *_low and *_high."""
+    train_images_per_s, as *_low and *_high; how many steady epochs there are and how many of
+    their times lie beyond Tukey's fences (steady_epochs, steady_outliers)."""
     frames = [steady_epochs(r).assign(steps=r.steps_per_epoch, images=r.epoch_images)
               for r in results]  # fmt: skip
     frames = [frame for frame in frames if not frame.empty]
@@ -195,6 +196,8 @@ def steady_spread(results: list[RunResult]) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, values in series.items():
         out[f"{name}_low"], out[f"{name}_high"] = float(values.min()), float(values.max())
+    out["steady_epochs"] = len(steady)
+    out["steady_outliers"] = stats.tukey_outliers(list(steady["epoch_s"]))
     return out
 
 

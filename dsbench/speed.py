@@ -139,6 +139,7 @@ def bench_cell(
         row[f"{kind}_ms_per_step_high"] = spread.high * 1e3
         row[f"{kind}_images_per_s"] = batch_size / spread.median
         row[f"{kind}_bimodal"] = stats.bimodal(series)
+        row[f"{kind}_outliers"] = stats.tukey_outliers(series)
     low_side = interval.median / interval.low - 1 if interval.low > 0 else math.nan
     row.update({"ratio": interval.median, "ratio_low": interval.low, "ratio_high": interval.high,
                 "ratio_half_width": max(low_side, interval.high / interval.median - 1),

@@ -206,6 +206,17 @@ def t_interval_of_logs(x: np.ndarray) -> tuple[float, float]:
     return float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))
 
 
+def tukey_outliers(values: Sequence[float]) -> int:
+    """How many values lie beyond Tukey's fences (1.5 interquartile ranges outside the
+    quartiles), as criterion and hyperfine count outliers; 0 for fewer than 4 values."""
+    x = finite(values)
+    if len(x) < 4:
+        return 0
+    q1, q3 = np.percentile(x, [25, 75])
+    reach = 1.5 * (q3 - q1)
+    return int(((x < q1 - reach) | (x > q3 + reach)).sum())
+
+
 def paired_ratios(numerators: Sequence[float], denominators: Sequence[float]) -> np.ndarray:
     """Element-wise ratios of two aligned series (epoch i of one model over epoch i of the
     other, measured next to each other), where both are finite and the denominator is not 0."""

@@ -155,3 +155,14 @@ def test_a_report_names_the_device_in_a_few_words(made_results: Any, tmp_path: P
     rows = dsbench.report([tmp_path / "a"]).rows
     assert set(rows["device"]) == {"CPU: AMD EPYC"}
     assert "verbose" not in render.export(dsbench.report([tmp_path / "a"]), "markdown")
+
+
+def test_the_bench_caption_counts_outlying_chunks() -> None:
+    rows = bench_rows()
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(render.bench_table(rows, "b"))
+    assert "Tukey" not in console.file.getvalue()  # type: ignore[attr-defined]  (older folders)
+    rows = rows.assign(normal_outliers=[2, 1], separable_outliers=[0, 0])
+    console.print(render.bench_table(rows, "b"))
+    text = " ".join(console.file.getvalue().split())  # type: ignore[attr-defined]
+    assert "chunks beyond Tukey's fences (1.5 IQR): normal 3 of 18, separable 0 of 18" in text

@@ -177,3 +177,10 @@ def test_paired_accuracy_difference_and_mcnemar() -> None:
     same = stats.paired_difference(0, 0, 100)  # identical predictions: zero, but not certain
     assert same[0] == 0 and same[1] < 0 < same[2]
     assert all(math.isnan(v) for v in stats.paired_difference(0, 0, 0))
+
+
+def test_tukey_outliers_are_counted_beyond_the_fences() -> None:
+    # quartiles 2.0 and 2.2 (numpy's linear interpolation): fences 1.7 and 2.5
+    assert stats.tukey_outliers([2.0, 2.1, 2.0, 2.2, 2.2, 2.6, 1.6, 2.1]) == 2
+    assert stats.tukey_outliers([2.0, 2.1, 2.0, 2.2, 2.2, 2.4, 1.8, 2.1]) == 0
+    assert stats.tukey_outliers([1.0, 9.0, 1.0]) == 0  # fewer than 4: no quartiles to speak of

@@ -243,6 +243,10 @@ def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> T
             "; timing ratios: median of per-epoch paired ratios"
             f" [95% interval {unit}: docs/methodology.md]"
         )
+    table.caption += outlier_note(
+        {row["model"]: (row.get("steady_outliers"), row.get("steady_epochs"))
+         for row in summary.to_dict(orient="records")}, "steady epochs"
+    )  # fmt: skip
     if "steady_epoch_s" not in summary.columns or summary["steady_epoch_s"].isna().all():
         resumed = "epochs_completed" in summary.columns and (summary["epochs_completed"] >= 2).any()
         table.caption += (
@@ -259,6 +263,14 @@ def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> T
             " with fewer multiplies (Winograd), so it can exceed the matmul rate"
         )
     return table
+
+
+def outlier_note(counts: dict[str, tuple[Any, Any]], what: str) -> str:
+    """'; steady epochs beyond Tukey's fences: normal 1 of 9, separable 0 of 9' (from 4 times
+    a model on: fewer have no quartiles to speak of); '' when none has that many."""
+    shown = [f"{model} {int(outliers)} of {int(n)}" for model, (outliers, n) in counts.items()
+             if not missing(outliers) and not missing(n) and int(n) >= 4]  # fmt: skip
+    return f"; {what} beyond Tukey's fences (1.5 IQR): {', '.join(shown)}" if shown else ""
 
 
 def verdict(summary: pd.DataFrame) -> str:
@@ -387,4 +399,10 @@ def bench_table(rows: pd.DataFrame, title: str) -> Table:
         "separate processes vary more]; GFLOP/s are nominal (6 x MACs per image for train, "
         "2 x MACs for infer)"
     )
+    records = rows.to_dict(orient="records")
+    table.caption += outlier_note(
+        {kind: (sum(r.get(f"{kind}_outliers", math.nan) for r in records),
+                sum(r["pairs"] for r in records)) for kind in ("normal", "separable")},
+        "chunks",
+    )  # fmt: skip
     return table
