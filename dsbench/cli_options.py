@@ -185,7 +185,8 @@ SWEPT = ("kernel_sizes", "widths", "block_lists", "sweep_backends", "sweep_batch
                                             "precision")))  # fmt: skip
 # Settings `bench` takes (speed only: model, data, numerics, device).
 BENCHED = ("kernel_size", "blocks", "depthwise_init", "dataset", "data_dir", "train_size",
-           "rescale", "seed", "jit", "precision", "strategy", "devices", "backend")  # fmt: skip
+           "rescale", "seed", "jit", "precision", "strategy", "devices", "backend",
+           "processes")  # fmt: skip
 
 
 def option_default(name: str) -> Any:

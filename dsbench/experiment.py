@@ -208,7 +208,8 @@ def bench(
     """Time both models at every mode x batch size (speed.bench_cell), sharing the time left
     until `deadline` (a time.perf_counter() value) among the cells still to run.
 
-    Returns a row per mode and batch size, and the warnings about the timing.
+    Returns a row per mode and batch size, and the warnings about the machine (two speeds,
+    load); whether each ratio reached its target is results.bench_warnings'.
     """
     import time
 
@@ -239,11 +240,6 @@ def bench(
             row[f"{kind}_est_gflop_per_s"] = float(macs * row[f"{kind}_images_per_s"] / 1e9)
         rows.append(row)
         where = f"{mode}, batch {batch}"
-        if not row["target_reached"]:
-            warnings.append(
-                f"{where}: ratio ±{row['ratio_half_width']:.0%} after {row['pairs']} pairs in "
-                f"{row['seconds']:.0f} s, not within ±{target:.0%}: give it more max_time"
-            )
         for kind in KINDS:
             if row[f"{kind}_bimodal"]:
                 warnings.append(f"{where}: {kind} chunk times are bimodal (two machine speeds)")

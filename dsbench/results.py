@@ -217,6 +217,58 @@ def unpaired(models: pd.DataFrame, test_images: int) -> None:
         models.loc[on, column] = value
 
 
+def bench_warnings(rows: pd.DataFrame, target: float) -> list[str]:
+    """A line for each bench ratio whose interval is not within ±`target`, saying what helps."""
+    out = []
+    for row in rows.to_dict(orient="records"):
+        if row["target_reached"]:
+            continue
+        where = f"{row['mode']}, batch {row['batch_size']}"
+        processes = int(row.get("processes") or 1)
+        if processes > 1:
+            out.append(f"{where}: ratio ±{row['ratio_half_width']:.0%} over {processes} "
+                       f"processes, not within ±{target:.0%}: run more processes")  # fmt: skip
+        else:
+            out.append(f"{where}: ratio ±{row['ratio_half_width']:.0%} after {row['pairs']} pairs "
+                       f"in {row['seconds']:.0f} s, not within ±{target:.0%}: give it more "
+                       "max_time")  # fmt: skip
+    return out
+
+
+def combine_bench(processes: list[pd.DataFrame], target: float) -> pd.DataFrame:
+    """`bench --processes N`: a row per mode and batch size from every process's row. The
+    ratio is the median of the processes' ratios, with Student's t over their logs
+    (stats.process_interval: the process is the unit, as in compare); each model's ms/step the
+    median of the processes' medians, its range theirs; pairs, outliers and seconds summed."""
+    out = []
+    first = processes[0]
+    for index in range(len(first)):
+        mine = [frame.iloc[index] for frame in processes]
+        row = first.iloc[index].to_dict()
+        interval = stats.process_interval([[float(r["ratio"])] for r in mine])
+        for kind in KINDS:
+            for column in ("ms_per_step", "images_per_s", "est_gflop_per_s"):
+                row[f"{kind}_{column}"] = float(
+                    pd.Series([r[f"{kind}_{column}"] for r in mine]).median()
+                )
+            row[f"{kind}_ms_per_step_low"] = min(float(r[f"{kind}_ms_per_step_low"]) for r in mine)
+            row[f"{kind}_ms_per_step_high"] = max(
+                float(r[f"{kind}_ms_per_step_high"]) for r in mine
+            )
+            row[f"{kind}_bimodal"] = any(bool(r[f"{kind}_bimodal"]) for r in mine)
+            row[f"{kind}_outliers"] = sum(int(r.get(f"{kind}_outliers", 0)) for r in mine)
+        sides = (interval.median / interval.low - 1 if interval.low > 0 else math.nan,
+                 interval.high / interval.median - 1)  # fmt: skip
+        row.update({"ratio": interval.median, "ratio_low": interval.low,
+                    "ratio_high": interval.high, "ratio_half_width": max(sides),
+                    "target_reached": stats.within(interval, target),
+                    "pairs": sum(int(r["pairs"]) for r in mine),
+                    "seconds": sum(float(r["seconds"]) for r in mine),
+                    "processes": len(mine)})  # fmt: skip
+        out.append(row)
+    return pd.DataFrame(out)
+
+
 @dataclass(frozen=True, eq=False)
 class BenchSummary:
     """`bench`: a row per mode and batch size with both models' speed (columns prefixed by the

@@ -21,7 +21,7 @@ from dsbench.observer import Observer
 from dsbench.outcome import BenchResult, Comparison, SweepResult
 from dsbench.records import RunResult
 from dsbench.request import Command, RunRequest
-from dsbench.results import BenchSummary, summarize
+from dsbench.results import BenchSummary, bench_warnings, combine_bench, summarize
 from dsbench.settings import KINDS, RunSpec
 from dsbench.store import ResultsFolder
 
@@ -216,14 +216,24 @@ def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_tar
                            setting="strategy")  # fmt: skip
     writer = ResultsFolder(output_dir, force) if output_dir is not None else None
     checks.check_inputs(spec)
-    start(spec, verbose)
-    from dsbench import experiment
-
-    spec, shared = experiment.setup(spec, observer)
     modes = ["train", "infer"] if mode == "both" else [mode]
-    rows, warnings = experiment.bench(spec, shared, modes, batch_sizes, precision_target,
-                                      start_time + max_time)  # fmt: skip
-    environment = experiment.run_environment(Command.bench, spec, shared)
+    if spec.train.processes > 1:
+        from dsbench import workers
+
+        found, said, environment = workers.bench(spec, modes, batch_sizes, precision_target,
+                                                 max_time, observer, verbose)  # fmt: skip
+        rows = combine_bench(found, precision_target)
+        warnings = [f"(process {index + 1}) {line}" for index, lines in enumerate(said)
+                    for line in lines]  # fmt: skip
+    else:
+        start(spec, verbose)
+        from dsbench import experiment
+
+        spec, shared = experiment.setup(spec, observer)
+        rows, warnings = experiment.bench(spec, shared, modes, batch_sizes, precision_target,
+                                          start_time + max_time)  # fmt: skip
+        environment = experiment.run_environment(Command.bench, spec, shared)
+    warnings = bench_warnings(rows, precision_target) + warnings
     record = BenchSummary(spec.as_dict(), rows, environment, tuple(warnings), precision_target)
     if writer is not None:
         writer.write_bench(record)

@@ -81,6 +81,83 @@ def _work(request: RunRequest, wants_batches: bool, events: Any) -> None:
         events.put(("crash", (f"{type(error).__name__}: {error}",)))
 
 
+def _bench_work(spec: RunSpec, modes: list[str], batch_sizes: list[int], target: float,
+                max_time: float, verbose: bool, events: Any) -> None:  # fmt: skip
+    """A `bench` worker: its own framework start, then every cell within `max_time` seconds;
+    sends ("result", (rows, warnings, environment)) or why not (as _work)."""
+    import time
+
+    start = time.perf_counter()
+    os.setpgrp()
+    try:
+        from dsbench import backends
+
+        backends.select(spec.train.backend or backends.DEFAULT).start(verbose)
+        from dsbench import experiment
+        from dsbench.request import Command
+
+        relay = _Relay(events, False)
+        fitted, shared = experiment.setup(spec, relay)
+        rows, warnings = experiment.bench(fitted, shared, modes, batch_sizes, target,
+                                          start + max_time)  # fmt: skip
+        environment = experiment.run_environment(Command.bench, fitted, shared)
+        events.put(("result", (rows, warnings, {**environment, "pid": os.getpid()})))
+    except DsbenchError as error:
+        events.put(("error", (error.message, error.hint, error.exit_code, error.settings)))
+    except KeyboardInterrupt:
+        events.put(("interrupted", ()))
+    except BaseException as error:
+        events.put(("crash", (f"{type(error).__name__}: {error}",)))
+
+
+def bench(spec: RunSpec, modes: list[str], batch_sizes: list[int], target: float,
+          max_time: float, observer: Observer,
+          verbose: bool) -> tuple[list[Any], list[list[str]], dict[str, Any]]:  # fmt: skip
+    """`bench` in spec.train.processes fresh processes, one after another, each with
+    `max_time` seconds: every process's rows (DataFrames) and warnings, and the first one's
+    environment with every worker's own figures under "processes". Interrupted: what the
+    finished processes measured, then KeyboardInterrupt from the caller's side."""
+    processes = spec.train.processes
+    context = multiprocessing.get_context("spawn")
+    rows: list[Any] = []
+    warnings: list[list[str]] = []
+    environment: dict[str, Any] = {}
+    for process in range(processes):
+        observer.process_start(process, processes)
+        events = context.Queue()
+        worker = context.Process(
+            target=_bench_work,
+            args=(
+                _worker_spec(spec, process),
+                modes,
+                batch_sizes,
+                target,
+                max_time,
+                verbose,
+                events,
+            ),
+            name=f"dsbench-bench-{process + 1}",
+        )
+        worker.start()
+        kind, payload = _follow(worker, events, observer, process)
+        if kind == "result":
+            mine, said, own = payload
+            rows.append(mine)
+            warnings.append(list(said))
+            environment = environment or {**own, "processes": []}
+            environment["processes"].append(_own_figures(process, own))
+            continue
+        if kind == "error":
+            message, hint, exit_code, settings = payload
+            raise DsbenchError(message, hint, exit_code, settings or None)
+        if kind == "interrupted":
+            raise KeyboardInterrupt
+        raise DsbenchError(f"worker process {process + 1} of {processes} failed: {payload[0]}",
+                           "--processes 1 runs it in this process, where --debug shows the "
+                           "traceback", exit_code=RUNTIME)  # fmt: skip
+    return rows, warnings, environment
+
+
 def run(
     request: RunRequest,
     observer: Observer,

@@ -111,3 +111,58 @@ def test_bench_has_images_for_its_largest_batch(monkeypatch: Any) -> None:
     with pytest.raises(api.DsbenchError, match="stopped"):
         api.bench(batch_size="128,2048")
     assert seen["spec"].data.train_size == 2048 and seen["spec"].train.batch_size == 2048
+
+
+def _bench_row(ratio: float, normal_ms: float, **extra: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"mode": "train", "batch_size": 128, "normal_chunk_steps": 1,
+                           "separable_chunk_steps": 3, "pairs": 20, "ratio": ratio,
+                           "ratio_low": ratio * 0.97, "ratio_high": ratio * 1.03,
+                           "ratio_half_width": 0.03, "target_reached": True, "seconds": 50.0}  # fmt: skip
+    for kind, ms in (("normal", normal_ms), ("separable", normal_ms * ratio)):
+        row.update({f"{kind}_ms_per_step": ms, f"{kind}_ms_per_step_low": ms * 0.9,
+                    f"{kind}_ms_per_step_high": ms * 1.2, f"{kind}_images_per_s": 128e3 / ms,
+                    f"{kind}_est_gflop_per_s": 100.0, f"{kind}_bimodal": False,
+                    f"{kind}_outliers": 1})  # fmt: skip
+    return {**row, **extra}
+
+
+def test_bench_processes_take_the_process_as_the_unit() -> None:
+    import pandas as pd
+
+    from dsbench import stats
+    from dsbench.results import bench_warnings, combine_bench
+
+    frames = [
+        pd.DataFrame([_bench_row(r, ms)]) for r, ms in ((0.27, 600), (0.29, 640), (0.28, 500))
+    ]
+    row = combine_bench(frames, 0.05).iloc[0]
+    assert row["ratio"] == pytest.approx(0.28) and row["processes"] == 3
+    expected = stats.process_interval([[0.27], [0.29], [0.28]])
+    assert (row["ratio_low"], row["ratio_high"]) == pytest.approx((expected.low, expected.high))
+    assert row["normal_ms_per_step"] == 600 and row["normal_ms_per_step_low"] == pytest.approx(450)
+    assert row["normal_ms_per_step_high"] == pytest.approx(768)
+    assert (row["pairs"], row["normal_outliers"], row["seconds"]) == (60, 3, 150.0)
+    # the processes' own intervals were within ±3%, but they disagree by more: not within ±5%
+    assert not row["target_reached"] and row["ratio_half_width"] > 0.05
+    combined = combine_bench(frames, 0.05)
+    assert bench_warnings(combined, 0.05) == [
+        f"train, batch 128: ratio ±{row['ratio_half_width']:.0%} over 3 processes, not within "
+        "±5%: run more processes"
+    ]
+    agreeing = [pd.DataFrame([_bench_row(r, 600)]) for r in (0.280, 0.281, 0.279)]
+    assert combine_bench(agreeing, 0.05).iloc[0]["target_reached"]
+
+
+@pytest.mark.slow
+def test_bench_in_two_processes(tmp_path: Path, invoke: Any) -> None:
+    out = tmp_path / "b"
+    result = invoke(["bench", "--batch-size", "2", "--max-time", "1", "--blocks", "8x1",
+                     "--processes", "2", "--no-progress", "--output-dir", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.output.split())
+    assert "process 2 of 2" in shown and "over 2 fresh processes" in shown
+    document = json.loads((out / "bench.json").read_text())
+    assert document["settings"]["train"]["processes"] == 2
+    assert document["rows"][0]["processes"] == 2
+    environment = json.loads((out / "environment.json").read_text())
+    assert [p["process"] for p in environment["processes"]] == [0, 1]

@@ -393,12 +393,17 @@ def bench_table(rows: pd.DataFrame, title: str) -> Table:
             stats.format_interval(interval), str(row["pairs"]),
             "yes" if row["target_reached"] else "no",
         )  # fmt: skip
+    processes = int(rows["processes"].max()) if "processes" in rows else 1
+    unit = (f"95% interval over {processes} fresh processes, Student's t on their ratios"
+            if processes > 1 else "95% interval over this process's pairs; separate processes "
+            "vary more")  # fmt: skip
     table.caption = (
         "medians over chunks of steps, timed in alternating order (N S S N ...); the ratio is "
-        "the geometric mean of adjacent chunk pairs [95% interval over this process's pairs; "
-        "separate processes vary more]; GFLOP/s are nominal (6 x MACs per image for train, "
-        "2 x MACs for infer)"
+        f"the geometric mean of adjacent chunk pairs [{unit}]; GFLOP/s are nominal (6 x MACs "
+        "per image for train, 2 x MACs for infer)"
     )
+    if processes > 1:
+        table.caption += "; ms/step: median of the processes' medians (range over all)"
     records = rows.to_dict(orient="records")
     table.caption += outlier_note(
         {kind: (sum(r.get(f"{kind}_outliers", math.nan) for r in records),
