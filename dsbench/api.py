@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from dsbench.sweeps import AxisValues
 
 PathLike = str | Path
-__all__ = ["BenchResult", "Comparison", "SweepResult", "bench", "compare", "describe", "layers",
+__all__ = ["BenchResult", "Comparison", "SweepResult", "against", "bench", "compare", "describe", "layers",
            "report", "resume", "summary", "sweep", "train"]  # fmt: skip
 
 
@@ -127,6 +127,16 @@ def report(paths: Sequence[PathLike]) -> Report:
     from dsbench import reports
 
     return reports.report(paths)
+
+
+def against(new: PathLike, baseline: PathLike, *, force: bool = False) -> Report:
+    """The run folder `new` against the run folder `baseline`, as `report NEW --baseline OLD`:
+    `.rows` a row per figure and model with old, new, the change (new/old, or new − old for
+    accuracy) and its 95% interval, and a verdict (faster, slower, no change resolved).
+    Refused when the runs differ in settings that change the numbers, unless `force`."""
+    from dsbench import reports
+
+    return reports.against(Path(new), Path(baseline), force)
 
 
 def describe(model: str = "both", *, config: PathLike | None = None,

@@ -278,7 +278,8 @@ def resume(
         verbose=opts.verbose))  # fmt: skip
 
 
-@command("report_format", "report_output", "json_output", "debug", "verbose")
+@command("baseline", "force_baseline", "report_format", "report_output", "json_output", "debug",
+         "verbose")  # fmt: skip
 def report(
     opts: Opts,
     run_dirs: Annotated[list[Path], typer.Argument(help="Results folders of train, compare, sweep or bench, or folders holding many.", metavar="FOLDER")],
@@ -290,9 +291,17 @@ def report(
         raise DsbenchError(f"--json and --format {opts.report_format} ask for two formats",
                            "give one of them")  # fmt: skip
     form = "json" if opts.json_output else opts.report_format
-    found = reports.report(run_dirs)
+    if opts.force_baseline and opts.baseline is None:
+        raise DsbenchError("--force-baseline needs --baseline OLD", "add --baseline OLD")
+    if opts.baseline is not None and len(run_dirs) != 1:
+        raise DsbenchError(f"--baseline compares one run folder, got {len(run_dirs)}",
+                           "give one NEW folder: dsbench report NEW --baseline OLD")  # fmt: skip
+    found = (reports.report(run_dirs) if opts.baseline is None
+             else reports.against(run_dirs[0], opts.baseline, opts.force_baseline))  # fmt: skip
     if form == "table" and opts.report_output is None:
-        if len(found.records) == 1:
+        if opts.baseline is not None:
+            render.against(_console(), found)
+        elif len(found.records) == 1:
             render.show(_console(), found.records[0][1], found.records[0][0])
         else:
             render.report(_console(), found)

@@ -59,6 +59,40 @@ def report(paths: Sequence[str | Path]) -> Report:
     return Report(records, rows, tuple(own + not_comparable(rows)))
 
 
+def against(new: Path, old: Path, force: bool = False) -> Report:
+    """The run folder `new` against the run folder `old` (baseline.compare): a row per figure
+    and model. Refused when they differ in settings that change the numbers, unless `force`
+    (then each difference is a warning)."""
+    from dsbench import baseline
+    from dsbench.errors import DsbenchError
+
+    records = []
+    for path in (new, old):
+        kinds = find([path])
+        if len(kinds) != 1 or kinds[0][0] != FolderKind.run:
+            raise DsbenchError(f"{path} is not one train or compare results folder",
+                               "give one run folder as NEW and one as --baseline")  # fmt: skip
+        records.append((kinds[0][1], store.load(kinds[0][1], FolderKind.run)))
+    (new_folder, mine), (old_folder, theirs) = records
+    assert isinstance(mine, Summary) and isinstance(theirs, Summary)
+    differ = baseline.differences(mine, theirs)
+    here, there = device_name(mine.environment), device_name(theirs.environment)
+    if here != there:
+        differ.append(f"device {there!r} -> {here!r}")
+    if differ and not force:
+        raise DsbenchError(f"{new_folder} and its baseline {old_folder} differ in "
+                           f"{'; '.join(differ)}: their figures are not comparable",
+                           "compare runs of the same settings, or add --force-baseline")  # fmt: skip
+    rows = baseline.compare(mine, store.load_results(new_folder), theirs,
+                            store.load_results(old_folder))  # fmt: skip
+    said = [f"the runs differ in {'; '.join(differ)} (--force-baseline)"] if differ else []
+    if rows["unit"].str.contains("steady epochs").any():
+        said.append("timing intervals from each run's steady epochs: identical runs in fresh "
+                    "processes differ by more (docs/methodology.md); run both with --processes 3 "
+                    "for an interval over processes")  # fmt: skip
+    return Report(records, rows.assign(run=str(new_folder), baseline=str(old_folder)), tuple(said))
+
+
 def rows_of(folder: Path, record: Record) -> pd.DataFrame:
     """One record's rows (a row per point and model) with the context columns."""
     frame = record.report_rows()

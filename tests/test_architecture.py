@@ -50,7 +50,7 @@ LAYERS = (
     # plain values: the images, the models, what one training run measured
     ("data", "data.*", "models", "distribute", "records", "speed", "runtime"),
     # results: the figures of a comparison, its record, sweeps, checks of files read back
-    ("figures", "results", "schema", "sweeps", "backends.*"),
+    ("figures", "results", "baseline", "schema", "sweeps", "backends.*"),
     # storage: folders, files, checkpoints
     ("folders", "store", "checkpoints"),
     # execution: training with its callbacks, a comparison in a process, worker processes

@@ -21,6 +21,7 @@ from dsbench.render.format import count, fixed, inert, millions, plural, printab
 from dsbench.render.layout import fit, fits
 from dsbench.render.progress import RichObserver
 from dsbench.render.tables import (
+    baseline_table,
     bench_table,
     compare_table,
     comparison_title,
@@ -92,6 +93,15 @@ def _comparison(console: Console, record: Summary, title: str) -> None:
 def report(console: Console, found: Report) -> None:
     """Many folders: one table, a row per folder and model, and the report's warnings."""
     console.print(fit(console, report_table(found.rows)))
+    warn(console, found.warnings)
+
+
+def against(console: Console, found: Report) -> None:
+    """A run against its baseline: a row per figure and model, then the warnings."""
+    rows = found.rows
+    title = f"{rows['run'].iloc[0]} against {rows['baseline'].iloc[0]}" if len(rows) else ""
+    console.print(fit(console, *(baseline_table(rows, printable(title), compact)
+                                 for compact in (False, True))))  # fmt: skip
     warn(console, found.warnings)
 
 

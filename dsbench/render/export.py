@@ -33,7 +33,9 @@ class Format(StrEnum):
 MARKDOWN_COLUMNS = ("run", "point", "mode", "batch_size", "model", "dataset", "train_images",
                     "epochs", "device", "params", "macs_per_image", "ms_per_step",
                     "ms_per_step_ratio", "ms_per_step_ratio_low", "ms_per_step_ratio_high",
-                    "train_images_per_s", "best_val_acc", "time_to_target_s", "status")  # fmt: skip
+                    "train_images_per_s", "best_val_acc", "time_to_target_s", "status",
+                    "baseline", "figure", "old", "new", "change", "change_low", "change_high",
+                    "unit", "verdict")  # fmt: skip
 
 
 def _is_text(column: pd.Series) -> bool:

@@ -411,3 +411,49 @@ def bench_table(rows: pd.DataFrame, title: str) -> Table:
         "chunks",
     )  # fmt: skip
     return table
+
+
+def baseline_table(rows: pd.DataFrame, title: str, compact: bool = False) -> Table:
+    """A run against its baseline (baseline.compare): a row per figure and model, old, new,
+    the change with its 95% interval, and the verdict; `compact` puts the interval under the
+    change (narrow terminals)."""
+    table = Table(title=title, title_justify="left")
+    headers = ("figure", "baseline", "new", "change [95% interval]", "verdict")
+    for header in ("figure", "old", "new", "change", "verdict") if compact else headers:
+        left = header in ("figure", "verdict")
+        table.add_column(header, justify="left" if left else "right",
+                         no_wrap=not left or (not compact and header == "verdict"))  # fmt: skip
+    for row in rows.to_dict(orient="records"):
+        accuracy = row["unit"] == "new − old"
+
+        def shown(value: Any, accuracy: bool = accuracy) -> str:
+            if missing(value):
+                return "–"
+            if accuracy:
+                return fixed(4)(value)
+            if compact and value >= 1e6:
+                return millions(value)
+            return count(value) if value >= 1000 else fixed(3)(value)
+
+        change, low, high = row["change"], row["change_low"], row["change_high"]
+        if missing(change):
+            text = "–"
+        elif accuracy:
+            text = f"{change:+.3f}" + ("" if missing(low) else f" [{low:+.3f}, {high:+.3f}]")
+        elif row["unit"] == "exact":
+            text = ratio(change)
+        elif missing(low):
+            text = stats.significant(change, stats.Interval(change, 0.0, 2 * change, 1))
+        else:
+            text = stats.format_interval(stats.Interval(change, low, high, 2))
+        text = text.replace("-", "−")
+        figure = str(row["figure"])
+        figure = figure if figure.startswith("separable/normal") else f"{row['model']}: {figure}"
+        table.add_row(figure, shown(row["old"]), shown(row["new"]),
+                      text.replace(" [", "\n[") if compact else text, row["verdict"])  # fmt: skip
+    samples = rows["unit"].str.extract(r"\d+ (.*)")[0].dropna()
+    table.caption = (f"change: new/old, timing with Welch's t on the logs of "
+                     f"{samples.iloc[0] if len(samples) else 'the samples'}; new − old for "
+                     "accuracy, Newcombe's interval; a verdict only where the interval excludes "
+                     "no change")  # fmt: skip
+    return table

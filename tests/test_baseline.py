@@ -1,0 +1,70 @@
+"""`report NEW --baseline OLD`: each figure of a run against the same figure of another run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import write_run
+
+from dsbench import api
+from dsbench.errors import DsbenchError
+
+SETTINGS = {"train": {"epochs": 4, "batch_size": 32}, "data": {"dataset": "synthetic"}}
+ENVIRONMENT = {"device": "device: /CPU:0", "cpu": {"model": "AMD EPYC"},
+               "data": {"test_images": 1000}}  # fmt: skip
+
+
+def _folder(path: Path, results: list[Any], settings: dict[str, Any] = SETTINGS) -> Path:
+    path.mkdir()
+    write_run(path, results, "compare", settings, ENVIRONMENT, complete=True)
+    return path
+
+
+def test_a_run_against_itself_resolves_no_change(made_results: Any, tmp_path: Path) -> None:
+    run = _folder(tmp_path / "a", made_results(normal_s=[3.0, 2.0, 2.2, 1.8, 2.1, 1.9]))
+    rows = api.against(run, run).rows
+    assert set(rows["verdict"]) == {"same", "no change resolved"}
+    timed = rows[rows["figure"] == "train ms/step"]
+    assert timed["change"].tolist() == pytest.approx([1.0, 1.0])
+    assert (timed["change_low"] < 1).all() and (timed["change_high"] > 1).all()
+
+
+def test_a_slower_run_is_slower_and_says_by_how_much(made_results: Any, tmp_path: Path) -> None:
+    old = _folder(tmp_path / "old", made_results(normal_s=[3.0, 2.0, 2.2, 1.8, 2.1, 1.9]))
+    slow = made_results(normal_s=[4.5, 3.0, 3.3, 2.7, 3.15, 2.85])  # every epoch 1.5x
+    slow[1].epochs[2]["val_accuracy"] = 0.9  # separable: 0.90 against 0.60 on 1,000 images
+    new = _folder(tmp_path / "new", slow)
+    rows = api.against(new, old).rows.set_index(["model", "figure"])
+    normal = rows.loc[("normal", "train ms/step")]
+    assert normal["change"] == pytest.approx(1.5) and normal["verdict"] == "slower"
+    assert normal["change_low"] < 1.5 < normal["change_high"]
+    assert rows.loc[("separable", "train ms/step"), "verdict"] == "no change resolved"
+    assert rows.loc[("separable", "best val acc"), "verdict"] == "higher"
+    assert rows.loc[("separable", "best val acc"), "change"] == pytest.approx(0.3)
+    # the separable/normal ratio fell from 0.5 to 1/3: its two intervals combined
+    ratio = rows.loc[("separable", "separable/normal time/step")]
+    assert ratio["change"] == pytest.approx((1 / 3) / 0.5) and ratio["verdict"] == "lower"
+
+
+def test_settings_that_matter_must_match_unless_forced(
+    made_results: Any, tmp_path: Path, invoke: Any
+) -> None:
+    old = _folder(tmp_path / "old", made_results())
+    other = {**SETTINGS, "train": {"epochs": 4, "batch_size": 64}}
+    new = _folder(tmp_path / "new", made_results(), other)
+    with pytest.raises(DsbenchError, match="differ in batch_size 32 -> 64"):
+        api.against(new, old)
+    forced = api.against(new, old, force=True)
+    assert "the runs differ in batch_size 32 -> 64 (--force-baseline)" in forced.warnings
+    refused = invoke(["report", str(new), "--baseline", str(old)])
+    assert refused.exit_code == 2 and "--force-baseline" in refused.output
+    shown = invoke(["report", str(new), "--baseline", str(old), "--force-baseline"])
+    assert shown.exit_code == 0 and "no change resolved" in shown.output
+    exported = invoke(["report", str(new), "--baseline", str(old), "--force-baseline", "--json"])
+    assert exported.exit_code == 0 and '"verdict": "same"' in exported.stdout
+    alone = invoke(["report", str(new), "--force-baseline"])
+    assert alone.exit_code == 2 and "--force-baseline needs --baseline" in alone.output
+    two = invoke(["report", str(new), str(old), "--baseline", str(old)])
+    assert two.exit_code == 2 and "compares one run folder" in two.output
