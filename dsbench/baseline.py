@@ -46,11 +46,20 @@ def _number(value: Any) -> float:
         return math.nan
 
 
-def differences(new: Summary, old: Summary) -> list[str]:
-    """The settings that matter in which the two runs differ, as 'section.name old -> new'."""
+def differences(new: dict[str, Any], old: dict[str, Any]) -> list[str]:
+    """The settings that matter (of two runs' settings, as summary.json holds them) in which
+    they differ, as 'name old -> new'; a setting a folder does not record (an older version)
+    counts at its default."""
+    from dsbench.config import spec_from_dict
+    from dsbench.errors import DsbenchError
+
+    try:
+        new, old = (spec_from_dict(settings).as_dict() for settings in (new, old))
+    except DsbenchError:  # settings no spec reads: compared as they are
+        pass
     out = []
     for section, names in MATTERS.items():
-        mine, theirs = new.settings.get(section) or {}, old.settings.get(section) or {}
+        mine, theirs = new.get(section) or {}, old.get(section) or {}
         for name in names:
             if mine.get(name) != theirs.get(name):
                 out.append(f"{name} {theirs.get(name)!r} -> {mine.get(name)!r}")

@@ -158,7 +158,7 @@ def _console(json_output: bool = False) -> Any:
     return Console(stderr=json_output, highlight=False, width=width)
 
 
-def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> None:
+def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> Any:
     """Run a training command through the API, then print its JSON and table; set the exit code.
 
     `run` gets the keyword arguments every training function of the API takes.
@@ -184,7 +184,7 @@ def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> Non
         where = f"{result.run_dir}/" if result.run_dir else "not written here (a non-chief worker)"
         console.print(f"results: {render.inert(where)}")
     if isinstance(result, api.BenchResult):
-        return
+        return result
     from dsbench.records import Status
 
     runs = result.last if isinstance(result, api.SweepResult) else result.results
@@ -199,6 +199,7 @@ def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> Non
         _error(f"{diverged[0].model} diverged (loss NaN or infinite) at epoch "
                f"{len(diverged[0].epochs)}", "lower --learning-rate, or keep --rescale on")  # fmt: skip
         raise typer.Exit(1)
+    return result
 
 
 def _version(value: bool) -> None:
@@ -236,10 +237,36 @@ def summary(opts: Opts) -> None:
         console.print(render.fit(console, render.layers_table(layers, kind)))
 
 
-@command(*TRAINING, *RUN)
+@command(*TRAINING, *RUN, "baseline", "force_baseline")
 def compare(opts: Opts) -> None:
     """Train the normal and the separable model on the same data, seeds and batch order; compare."""
-    _show(opts, "compare", lambda options: api.compare(**options))
+    if opts.baseline is not None:
+        _check_baseline(opts)
+    elif opts.force_baseline:
+        raise DsbenchError("--force-baseline needs --baseline OLD", "add --baseline OLD")
+    result = _show(opts, "compare", lambda options: api.compare(**options))
+    if opts.baseline is not None and result.run_dir is not None and not opts.quiet:
+        from dsbench import render, reports
+
+        found = reports.against(result.run_dir, opts.baseline, opts.force_baseline)
+        render.against(_console(opts.json_output), found)
+
+
+def _check_baseline(opts: Opts) -> None:
+    """Before training: --baseline is a run folder of the same settings (or --force-baseline)."""
+    from dsbench import baseline, store
+    from dsbench.config import run_spec
+
+    try:
+        old = store.read_summary(opts.baseline)
+    except DsbenchError as err:
+        raise DsbenchError(f"--baseline {opts.baseline}: {err.message}", err.hint) from None
+    spec = run_spec(opts.settings, opts.config)
+    differ = baseline.differences(spec.as_dict(), old.settings)
+    if differ and not opts.force_baseline:
+        raise DsbenchError(f"this run and its baseline {opts.baseline} would differ in "
+                           f"{'; '.join(differ)}: their figures are not comparable",
+                           "use the baseline's settings, or add --force-baseline")  # fmt: skip
 
 
 @command("model", *TRAINING, *RUN, name="train")

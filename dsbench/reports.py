@@ -75,7 +75,7 @@ def against(new: Path, old: Path, force: bool = False) -> Report:
         records.append((kinds[0][1], store.load(kinds[0][1], FolderKind.run)))
     (new_folder, mine), (old_folder, theirs) = records
     assert isinstance(mine, Summary) and isinstance(theirs, Summary)
-    differ = baseline.differences(mine, theirs)
+    differ = baseline.differences(mine.settings, theirs.settings)
     here, there = device_name(mine.environment), device_name(theirs.environment)
     if here != there:
         differ.append(f"device {there!r} -> {here!r}")

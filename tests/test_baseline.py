@@ -68,3 +68,17 @@ def test_settings_that_matter_must_match_unless_forced(
     assert alone.exit_code == 2 and "--force-baseline needs --baseline" in alone.output
     two = invoke(["report", str(new), str(old), "--baseline", str(old)])
     assert two.exit_code == 2 and "compares one run folder" in two.output
+
+
+def test_compare_refuses_a_baseline_of_other_settings_before_training(
+    made_results: Any, tmp_path: Path, invoke: Any
+) -> None:
+    old = _folder(tmp_path / "old", made_results())
+    out = tmp_path / "new"
+    args = ["compare", "--dataset", "synthetic", "--epochs", "2", "--batch-size", "32",
+            "--output-dir", str(out)]  # fmt: skip
+    refused = invoke([*args, "--baseline", str(old)])
+    assert refused.exit_code == 2 and "would differ in epochs 4 -> 2" in refused.output
+    missing = invoke([*args, "--baseline", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "--baseline" in missing.output
+    assert not out.exists()
