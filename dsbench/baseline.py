@@ -11,6 +11,7 @@ unpaired interval. Counted figures (parameters, MACs) are exact. Pure pandas and
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -53,10 +54,8 @@ def differences(new: dict[str, Any], old: dict[str, Any]) -> list[str]:
     from dsbench.config import spec_from_dict
     from dsbench.errors import DsbenchError
 
-    try:
+    with contextlib.suppress(DsbenchError):  # settings no spec reads: compared as they are
         new, old = (spec_from_dict(settings).as_dict() for settings in (new, old))
-    except DsbenchError:  # settings no spec reads: compared as they are
-        pass
     out = []
     for section, names in MATTERS.items():
         mine, theirs = new.get(section) or {}, old.get(section) or {}
