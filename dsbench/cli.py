@@ -24,6 +24,7 @@ from typer.core import TyperGroup
 
 from dsbench import api
 from dsbench._version import __version__
+from dsbench.cli_help import CompactHelp
 from dsbench.cli_options import (
     BENCHED,
     COMMON,
@@ -34,10 +35,11 @@ from dsbench.cli_options import (
     TRAINING,
     Opts,
     option_default,
+    setting_option,
 )
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
-from dsbench.settings import SETTINGS
+from dsbench.settings import SETTINGS, describe
 
 
 class OneLineErrors(TyperGroup):
@@ -87,8 +89,10 @@ app = typer.Typer(
 )
 
 
-def command(*names: str, name: str | None = None) -> Callable[[Callable[..., None]], Any]:
-    """Register a command taking the OPTIONS `names` (and any own arguments) plus `opts: Opts`.
+def command(*names: str, name: str | None = None,
+            defaults: dict[str, Any] | None = None) -> Callable[[Callable[..., None]], Any]:  # fmt: skip
+    """Register a command taking the OPTIONS `names` (and any own arguments) plus `opts: Opts`;
+    `defaults`: settings whose default differs for this command, as its help shows them.
 
     DsbenchError becomes one red line and its exit code, Ctrl-C exit 130 (tracebacks only
     with --debug); the words of `error.settings` become their flags.
@@ -97,8 +101,11 @@ def command(*names: str, name: str | None = None) -> Callable[[Callable[..., Non
     def decorate(function: Callable[..., None]) -> Any:
         own = [p for p in inspect.signature(function, eval_str=True).parameters.values()
                if p.name != "opts"]  # fmt: skip
-        added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=OPTIONS[n],
-                 default=option_default(n))
+        own_defaults = defaults or {}
+        added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY,
+                                   annotation=setting_option(n, describe(n), own_defaults[n])
+                                   if n in own_defaults else OPTIONS[n],
+                                   default=option_default(n))
                  for n in names]  # fmt: skip
 
         @functools.wraps(function)
@@ -124,7 +131,7 @@ def command(*names: str, name: str | None = None) -> Callable[[Callable[..., Non
 
         wrapper.__signature__ = inspect.Signature(own + added)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in own + added}
-        return app.command(name=name)(wrapper)
+        return app.command(name=name, cls=CompactHelp)(wrapper)
 
     return decorate
 
@@ -286,7 +293,7 @@ def sweep(opts: Opts) -> None:
 
 
 @command("mode", "bench_batch_sizes", "precision_target", "max_time", "bench_width", *BENCHED,
-         *RUN)  # fmt: skip
+         *RUN, defaults={"dataset": "synthetic"})  # fmt: skip
 def bench(opts: Opts) -> None:
     """How much faster? Both models timed in alternating chunks of steps until the ratio is known to ±5%."""
     _show(opts, "bench", lambda options: api.bench(

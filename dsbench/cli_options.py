@@ -132,12 +132,13 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _setting_option(name: str, setting: Setting) -> Any:
-    """A setting's option: None when not given, so that only given settings override."""
+def setting_option(name: str, setting: Setting, value: Any = None) -> Any:
+    """A setting's option: None when not given, so that only given settings override; its help
+    shows `value` as the default where the command has one of its own, else the setting's."""
     flag = spelling(name)
     names = (flag, SHORT[name]) if name in SHORT else (flag,)
     panel = PANELS.get(name) or SECTION_PANELS[SETTINGS[name]]
-    value = default(name)
+    value = default(name) if value is None else value
     shown = f" \\[default: {_shown(value)}]" if value not in (None, ()) else ""
     if setting.kind in ("bool", "jit"):
         spelled = f"{flag}/--no-{flag[2:]}"
@@ -172,7 +173,7 @@ def _other_option(name: str, flag: Flag) -> Any:
 
 # Every option by name: every setting a command line may give, then the others.
 OPTIONS: dict[str, Any] = {
-    **{name: _setting_option(name, describe(name)) for name in SETTINGS if describe(name).cli},
+    **{name: setting_option(name, describe(name)) for name in SETTINGS if describe(name).cli},
     **{name: _other_option(name, flag) for name, flag in OTHER.items()},
 }
 CHOICES = {name: flag.kind for name, flag in OTHER.items() if isinstance(flag.kind, type)

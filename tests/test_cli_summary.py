@@ -107,3 +107,34 @@ def test_every_command_has_help_text(runner: CliRunner) -> None:
     for name, command in group.commands.items():  # type: ignore[attr-defined]
         assert command.help, f"{name} has no help text"
         assert runner.invoke(app, [name, "--help"]).exit_code == 0
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_every_help_reads_whole_at_any_width(
+    runner: CliRunner, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every line fits, nothing is cut with "…", and every option is there under its own name
+    import typer.main
+    from typer import rich_utils
+
+    monkeypatch.setattr(rich_utils, "MAX_WIDTH", width)
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        text = runner.invoke(app, [name, "--help"], terminal_width=width).output
+        lines = text.splitlines()
+        assert max(len(line) for line in lines) <= width, name
+        assert "…" not in text, f"{name} --help cuts a line at {width} columns"
+        flat = " ".join(text.replace("│", " ").split())
+        for param in command.params:
+            shown = [o.replace("--", "--[no-]", 1) if param.secondary_opts else o
+                     for o in param.opts if o.startswith("--")]  # fmt: skip
+            assert any(o in flat for o in shown) or param.param_type_name == "argument", (
+                name,
+                shown,
+            )
+    if width == 80:
+        compare = runner.invoke(app, ["compare", "--help"], terminal_width=80).output
+        assert len(compare.splitlines()) <= 110  # half of the 216 lines Typer's layout took
+        assert "--[no-]keep-partial-batch" in compare and "-e, --epochs N" in compare
+        bench = " ".join(runner.invoke(app, ["bench", "--help"]).output.replace("│", " ").split())
+        assert "cifar10 or synthetic (offline, learnable). [default: synthetic]" in bench

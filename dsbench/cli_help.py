@@ -1,0 +1,74 @@
+"""Each command's `--help`, laid out to read at 80 columns: two columns per panel (the option
+with its value, then its help), `--[no-]flag` for a flag and its negation, and values that wrap
+under their option rather than being cut. Typer's own layout gives every part of an option a
+column of its own (long names, short names, negations, types), which leaves the help a sliver
+of an 80-column terminal; Typer still parses everything, this only draws the help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from typer.core import TyperCommand
+
+NAME_WIDTH = 30  # the option column's widest; a longer value wraps under its option
+
+
+def option_label(param: Any) -> str:
+    """'-e, --epochs N', '--[no-]rescale', '--depthwise-init {corrected,keras}', 'FOLDER...'."""
+    if param.param_type_name == "argument":
+        return str(param.metavar or param.name).upper() + ("..." if param.nargs != 1 else "")
+    longs = [o for o in param.opts if o.startswith("--")]
+    shorts = [o for o in param.opts if not o.startswith("--")]
+    negations = list(param.secondary_opts)
+    if len(longs) == 1 and negations == ["--no-" + longs[0][2:]]:
+        longs, negations = ["--[no-]" + longs[0][2:]], []
+    names = ", ".join(shorts + longs + negations)
+    metavar = "" if param.is_flag or not param.metavar else f" {param.metavar}"
+    return names + metavar
+
+
+def _panels(command: TyperCommand, ctx: Any) -> dict[str, list[Any]]:
+    """The command's parameters by help panel, in the order they first appear; --help last."""
+    panels: dict[str, list[Any]] = {}
+    for param in command.get_params(ctx):
+        if getattr(param, "hidden", False):
+            continue
+        title = getattr(param, "rich_help_panel", None) or (
+            "Arguments" if param.param_type_name == "argument" else "Options"
+        )
+        panels.setdefault(title, []).append(param)
+    helps = panels.pop("Options", [])
+    return {**panels, **({"Options": helps} if helps else {})}
+
+
+def render_help(command: TyperCommand, ctx: Any, console: Console) -> None:
+    """The help of `command`: usage, its description, and a panel per group of options."""
+    pieces = " ".join(command.collect_usage_pieces(ctx))
+    console.print(Padding(Text(f"Usage: {ctx.command_path} {pieces}", style="bold"), (1, 1, 0, 1)))
+    if command.help:
+        console.print(Padding(Text(command.help.split("\n\n")[0].strip()), (1, 1, 0, 1)))
+    console.print()
+    for title, params in _panels(command, ctx).items():
+        table = Table.grid(padding=(0, 2), expand=True)
+        table.add_column(style="bold cyan", max_width=NAME_WIDTH)
+        table.add_column(ratio=1)
+        for param in params:
+            text = getattr(param, "help", None) or ""
+            table.add_row(Text(option_label(param)), text if text else "")
+        console.print(Panel(Group(table), title=escape(title), title_align="left",
+                            border_style="dim"))  # fmt: skip
+
+
+class CompactHelp(TyperCommand):
+    """A Typer command whose --help is render_help's."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from typer import rich_utils
+
+        render_help(self, ctx, rich_utils._get_rich_console())
