@@ -52,7 +52,7 @@ class Metric:
 METRICS = (
     Metric("status", "status", "status", "text"),
     Metric("params", "parameters", "params", "count"),
-    Metric("macs_per_image", "MACs / image (forward)", "MACs/img", "millions"),
+    Metric("macs_per_image", "MACs / image (forward)", "MACs/img", "si"),
     Metric("first_epoch_s", "first epoch s (train+val, incl. tracing)", "first ep s", "fixed2"),
     Metric("steady_epoch_s", "steady-state s/epoch (train+val; median, range)", "steady s/ep",
            "fixed2"),
@@ -74,8 +74,8 @@ METRICS = (
     Metric("latency_b1_ms", "inference latency, batch 1, median ms", "b1 ms", "fixed2"),
     Metric("latency_b1_p90_ms", "inference latency, batch 1, p90 ms", None, "fixed2"),
     Metric("infer_images_per_s", "inference images/s, batch 256", None, "fixed0"),
-    Metric("model_file_bytes", ".keras size, weights + architecture (no optimizer), bytes", None,
-           "count"),
+    Metric("model_file_bytes", ".keras size, weights + architecture (no optimizer)", None,
+           "megabytes"),
     Metric("runs", None, "runs", "count"),
 )  # fmt: skip
 

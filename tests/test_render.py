@@ -79,7 +79,35 @@ def test_every_table_shows_every_figure_whole(made_results: Any, width: int) -> 
 def test_a_table_that_fits_keeps_its_layout(made_results: Any) -> None:
     table = render.summary_table(describe(ModelSpec())[0], "Models")
     assert rendered(table, 160).count("┏") == 1  # one table, models as rows
-    assert rendered(render.summary_table(describe(ModelSpec())[0], "Models"), 80).count("┏") == 0
+    # at 80 columns: turned on its side, the models still side by side (one table, models as
+    # columns), not one box per model
+    narrow = rendered(render.summary_table(describe(ModelSpec())[0], "Models"), 80)
+    assert narrow.count("┏") == 1
+    assert any("normal" in line and "separable" in line for line in narrow.splitlines())
+    assert any("params vs normal" in line and "0.147x" in line for line in narrow.splitlines())
+    # a sweep of three kernel sizes: a column per point, titled by what it is
+    base = ModelSpec()
+    points = sweeps.points_for(base, "3,5,7", None, None)
+    rows = sweeps.summary_rows(points, base)
+    table = render.sweep_table(rows, sweeps.ratios(rows), "s")
+    keys = [str(c.header) for c in table.columns].index("params N / S")
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(render.fit(console, table, keys=keys))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert text.count("┏") == 1 and "kernel 3" in text and "kernel 7" in text
+    # two folders of two models each: four columns, the shared context in the title
+    summary = summary_frame(made_results())
+    report = pd.concat([summary.assign(run="runs/a", dataset="synthetic", device="CPU: X"),
+                        summary.assign(run="runs/b", dataset="synthetic", device="CPU: X")],
+                       ignore_index=True)  # fmt: skip
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(render.fit(console, render.report_table(report),
+                             render.report_table(report, True), keys=2))  # fmt: skip
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert text.count("┏") == 1 and "dsbench results, synthetic, CPU: X" in text
+    assert any(
+        line.count("runs/a") == 2 and line.count("runs/b") == 2 for line in text.splitlines()
+    )
 
 
 @pytest.mark.parametrize("axes", [["kernel_size"], ["kernel_size", "width"],

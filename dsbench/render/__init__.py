@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from dsbench.render.export import EXPORTERS, Format, export
-from dsbench.render.format import count, fixed, inert, millions, plural, printable, ratio
+from dsbench.render.format import count, fixed, inert, plural, printable, ratio, si
 from dsbench.render.layout import fit, fits
 from dsbench.render.progress import RichObserver
 from dsbench.render.tables import (
@@ -39,10 +39,34 @@ if TYPE_CHECKING:
     from dsbench.reports import Report
     from dsbench.sweeps import SweepSummary
 
-__all__ = ["EXPORTERS", "Format", "RichObserver", "bench_table", "compare_table",
-           "comparison_title", "count", "epoch_table", "export", "fit", "fits", "fixed", "inert",
-           "layers_table", "millions", "plural", "printable", "ratio", "report", "report_table",
-           "show", "summary_table", "sweep_table", "sweep_title", "verdict", "warn"]  # fmt: skip
+__all__ = [
+    "EXPORTERS",
+    "Format",
+    "RichObserver",
+    "bench_table",
+    "compare_table",
+    "comparison_title",
+    "count",
+    "epoch_table",
+    "export",
+    "fit",
+    "fits",
+    "fixed",
+    "inert",
+    "layers_table",
+    "plural",
+    "printable",
+    "ratio",
+    "report",
+    "report_table",
+    "show",
+    "si",
+    "summary_table",
+    "sweep_table",
+    "sweep_title",
+    "verdict",
+    "warn",
+]  # fmt: skip
 
 
 def show(console: Console, record: Summary | SweepSummary | BenchSummary,
@@ -74,7 +98,9 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
     elif record.ratios.empty:
         console.print(f"{title}: no point has finished yet")
     else:
-        console.print(fit(console, sweep_table(record.rows, record.ratios, title)))
+        table = sweep_table(record.rows, record.ratios, title)
+        keys = [str(column.header) for column in table.columns].index("params N / S")
+        console.print(fit(console, table, keys=keys))
     warn(console, record.warnings)
 
 
@@ -92,7 +118,7 @@ def _comparison(console: Console, record: Summary, title: str) -> None:
 
 def report(console: Console, found: Report) -> None:
     """Many folders: one table, a row per folder and model, and the report's warnings."""
-    console.print(fit(console, report_table(found.rows)))
+    console.print(fit(console, report_table(found.rows), report_table(found.rows, True), keys=2))
     warn(console, found.warnings)
 
 

@@ -1,4 +1,4 @@
-"""Numbers and text as dsbench prints them: counts, millions, fixed decimals, ratios, and text
+"""Numbers and text as dsbench prints them: counts, SI prefixes, sizes, fixed decimals, ratios, and text
 from files made safe for a terminal. Plain functions, no Rich console."""
 
 from __future__ import annotations
@@ -36,9 +36,20 @@ def count(value: Any) -> str:
     return "–" if missing(value) else f"{int(value):,}"
 
 
-def millions(value: Any) -> str:
-    """152828928 -> '152.83 M'."""
-    return "–" if missing(value) else f"{value / 1e6:,.2f} M"
+def si(value: Any) -> str:
+    """A count with an SI prefix and two decimals: 152828928 -> '152.83 M', 1222442240 ->
+    '1.22 G', 262144 -> '262.14 k'."""
+    if missing(value):
+        return "–"
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.2f} {prefix}"
+    return f"{value:g}"
+
+
+def megabytes(value: Any) -> str:
+    """A size in bytes as MB (10^6 bytes): 4792107 -> '4.79 MB'."""
+    return "–" if missing(value) else f"{value / 1e6:,.2f} MB"
 
 
 def fixed(digits: int) -> Callable[[Any], str]:
@@ -77,6 +88,6 @@ def axis_value(value: Any) -> str:
 
 # The formats a results.Metric names.
 FORMATS: dict[str, Callable[[Any], str]] = {
-    "text": str, "count": count, "millions": millions, "fixed0": fixed(0), "fixed1": fixed(1),
+    "text": str, "count": count, "si": si, "megabytes": megabytes, "fixed0": fixed(0), "fixed1": fixed(1),
     "fixed2": fixed(2), "fixed4": fixed(4), "percent": percent, "epoch": epoch_number,
 }  # fmt: skip

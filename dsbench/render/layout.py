@@ -28,20 +28,61 @@ def fits(console: Console, table: Table) -> bool:
     return "…" not in shown and all(c in shown for c in whole)
 
 
-def fit(console: Console, table: Table, *narrower: Table) -> RenderableType:
+def _varying(cells: list[list[str]], keys: int) -> list[int]:
+    """Which of the first `keys` columns tell the rows apart (all of them differ somewhere);
+    the first when none does."""
+    return [k for k in range(keys) if len(set(cells[k])) > 1] or [0]
+
+
+def _label(headers: list[str], cells: list[list[str]], index: int, keys: int,
+           joiner: str = ", ") -> str:  # fmt: skip
+    """What row `index` is, from the key cells that vary: 'normal', 'kernel 3, width 0.5'."""
+    varying = _varying(cells, keys)
+    if keys == 1:
+        return cells[0][index]
+    return joiner.join(f"{headers[k]} {cells[k][index]}" if headers[k] not in ("run", "model")
+                       else cells[k][index] for k in varying)  # fmt: skip
+
+
+def transposed(table: Table, keys: int = 1) -> Table:
+    """`table` turned on its side: a row per figure, a column per item (a model, a point, a
+    folder), headed by what the item is (those of its first `keys` cells that vary; the key
+    columns that do not become rows)."""
+    headers = [str(column.header) for column in table.columns]
+    cells = _cells(table)
+    varying = _varying(cells, keys)
+    turned = Table(title=table.title, title_justify="left", caption=table.caption)
+    turned.add_column(headers[0] if keys == 1 else "")
+    for index in range(table.row_count):
+        turned.add_column(_label(headers, cells, index, keys, "\n"), justify="right",
+                          no_wrap=True)  # fmt: skip
+    for k, (header, column) in enumerate(zip(headers, cells, strict=True)):
+        if k >= keys or k not in varying:
+            turned.add_row(header, *column)
+    return turned
+
+
+def fit(console: Console, table: Table, *narrower: Table, keys: int = 1) -> RenderableType:
     """`table` itself when it fits the console (see `fits`), else the first of `narrower` that
-    does, else one small field/value table per row, stacked."""
+    does, else the first of them transposed that does (items as columns, so they stay side by
+    side), else one
+    small field/value table per row, stacked. `keys`: how many leading columns say what a row
+    is."""
     for candidate in (table, *narrower):
         if fits(console, candidate):
             return candidate
+    for candidate in (table, *narrower) if table.row_count > 1 else ():
+        if fits(console, turned := transposed(candidate, keys)):
+            return turned
     headers = [str(column.header) for column in table.columns]
     cells = _cells(table)
     records: list[RenderableType] = [Text(str(table.title or ""), style="italic")]
     for index in range(table.row_count):
-        record = Table(title=Text(cells[0][index]), title_justify="left", show_header=False)
+        record = Table(title=Text(_label(headers, cells, index, keys)), title_justify="left",
+                       show_header=False)  # fmt: skip
         record.add_column("field")
         record.add_column("value", justify="right", no_wrap=True)
-        for header, column in zip(headers[1:], cells[1:], strict=True):
+        for header, column in zip(headers[keys:], cells[keys:], strict=True):
             record.add_row(header, column[index])
         records.append(record)
     if table.caption:

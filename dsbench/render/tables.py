@@ -18,11 +18,11 @@ from dsbench.render.format import (
     axis_value,
     count,
     fixed,
-    millions,
     missing,
     plural,
     printable,
     ratio,
+    si,
 )
 from dsbench.results import METRICS
 
@@ -49,8 +49,8 @@ def summary_table(models: Iterable[dict[str, Any]], title: str) -> Table:
         table.add_row(
             row["model"],
             count(row["params"]),
-            millions(row["macs_per_image"]),
-            millions(row["flops_per_image"]),
+            si(row["macs_per_image"]),
+            si(row["flops_per_image"]),
             count(row["activations_per_image"]),
             ratio(row["params_ratio"]),
             ratio(row["macs_ratio"]),
@@ -300,20 +300,38 @@ def verdict(summary: pd.DataFrame) -> str:
     return "separable vs normal: " + ", ".join(parts)
 
 
-def report_table(rows: pd.DataFrame) -> Table:
-    """Several results folders at once: a row per run folder and model."""
-    table = Table(title="dsbench results", title_justify="left")
+def report_table(rows: pd.DataFrame, compact: bool = False) -> Table:
+    """Several results folders at once: a row per run folder and model; `compact` names the
+    context every row shares in the title instead of a column, and puts a ratio's interval
+    under it (narrow terminals)."""
+    context = [c for c in ("dataset", "epochs", "backend", "device") if c in rows.columns]
+    shared = [c for c in context if compact and rows[c].astype(str).nunique() == 1]
+    context = [c for c in context if c not in shared]
+    title = "dsbench results" + "".join(f", {printable(axis_value(rows[c].iloc[0]))}"
+                                        for c in shared)  # fmt: skip
+    table = Table(title=title, title_justify="left")
     table.add_column("run")
     table.add_column("model")
+    for column in context:
+        table.add_column(column, no_wrap=False)
     columns = [m for m in METRICS if m.short is not None]
     for metric in columns:
         table.add_column(str(metric.short), justify="right", no_wrap=True)
+    table.add_column("S/N ms/step", justify="right", no_wrap=True)
     for _, row in rows.iterrows():
+        interval = _interval(row, "ms_per_step_ratio")
+        shown = "" if interval is None else resolution(interval) or stats.format_interval(interval)
+        if compact:
+            shown = shown.replace(" [", "\n[").replace(" (", "\n(")
         table.add_row(
             Text(printable(row["run"])),
             Text(printable(row["model"])),
+            *[Text(printable("–" if missing(row[c]) else axis_value(row[c]))) for c in context],
             *[cell(row, m.column, FORMATS[m.form]) if m.column in row else "–" for m in columns],
+            shown,
         )
+    table.caption = ("S/N ms/step: the separable/normal time-per-step ratio with its 95% "
+                     "interval, on the separable row")  # fmt: skip
     return table
 
 
@@ -347,7 +365,7 @@ def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
             Text(printable(normal["scaled_blocks"])),
             *(Text(printable(axis_value(getattr(ratio_row, axis)))) for axis in training),
             pair("params", count),
-            pair("macs_per_image", millions),
+            pair("macs_per_image", si),
         ]
         if trained:
             cells += [pair("steady_epoch_s", fixed(2)), pair("best_val_acc", fixed(4))]
@@ -432,7 +450,7 @@ def baseline_table(rows: pd.DataFrame, title: str, compact: bool = False) -> Tab
             if accuracy:
                 return fixed(4)(value)
             if compact and value >= 1e6:
-                return millions(value)
+                return si(value)
             return count(value) if value >= 1000 else fixed(3)(value)
 
         change, low, high = row["change"], row["change_low"], row["change_high"]
