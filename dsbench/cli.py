@@ -241,7 +241,8 @@ def summary(opts: Opts) -> None:
         "[dim]MACs = multiply-accumulates for one image's forward pass; FLOPs = 2 x MACs.[/]"
     )
     for kind in dict.fromkeys(row["model"] for row in models) if opts.layers else ():
-        console.print(render.fit(console, render.layers_table(layers, kind)))
+        console.print(render.fit(console, *(render.layers_table(layers, kind, compact)
+                                             for compact in (False, True))))  # fmt: skip
 
 
 @command(*TRAINING, *RUN, "baseline", "force_baseline")

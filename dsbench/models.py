@@ -27,6 +27,9 @@ class LayerCost:
     params: int
     macs: int
     activations: int  # values the layer writes, intermediates included: a memory-traffic proxy
+    # A separable conv's two halves: (name, type, params, MACs) of its depthwise k x k conv and
+    # its pointwise 1x1 conv (with the bias), which add up to the layer's figures.
+    parts: tuple[tuple[str, str, int, int], ...] = ()
 
 
 def layer_costs(spec: ModelSpec, kind: str) -> list[LayerCost]:
@@ -39,13 +42,18 @@ def layer_costs(spec: ModelSpec, kind: str) -> list[LayerCost]:
     for b, (filters, convs) in enumerate(spec.blocks, start=1):
         for c in range(1, convs + 1):
             written = height * width * filters
+            parts: tuple[tuple[str, str, int, int], ...] = ()
             if kind == "normal":
                 params = k2 * channels * filters + filters
                 macs = height * width * channels * filters * k2
                 layer_type = "Conv2D"
             else:  # depthwise (k x k per input channel) then pointwise 1x1, one bias
-                params = k2 * channels + channels * filters + filters
-                macs = height * width * channels * k2 + height * width * channels * filters
+                parts = (
+                    ("depthwise", "DepthwiseConv2D", k2 * channels, height * width * channels * k2),
+                    ("pointwise", "Conv2D 1x1", channels * filters + filters,
+                     height * width * channels * filters),
+                )  # fmt: skip
+                params, macs = sum(p[2] for p in parts), sum(p[3] for p in parts)
                 layer_type = "SeparableConv2D"
                 written += height * width * channels  # the depthwise output between the two
             channels = filters
@@ -57,6 +65,7 @@ def layer_costs(spec: ModelSpec, kind: str) -> list[LayerCost]:
                     params,
                     macs,
                     written,
+                    parts,
                 )
             )
         height, width = height // 2, width // 2
@@ -148,23 +157,21 @@ def describe(
 
     A model row has params, macs_per_image, flops_per_image (2 x MACs),
     activations_per_image and params/MACs as ratios to the normal model of the same spec
-    (even when only the separable model is shown). Tests check every count against Keras.
+    (even when only the separable model is shown). A layer row has its params and MACs, and a
+    separable layer those of its two halves too (depthwise_params, depthwise_macs,
+    pointwise_params, pointwise_macs). Tests check every count against Keras.
     """
     model_rows: list[dict[str, Any]] = []
     layer_rows: list[dict[str, Any]] = []
     for kind in kinds:
         costs = layer_costs(spec, kind)
-        layer_rows += [
-            {
-                "model": kind,
-                "layer": cost.name,
-                "type": cost.layer_type,
-                "output_shape": "x".join(map(str, cost.output_shape)),
-                "params": cost.params,
-                "macs": cost.macs,
-            }
-            for cost in costs
-        ]
+        for cost in costs:
+            row: dict[str, Any] = {"model": kind, "layer": cost.name, "type": cost.layer_type,
+                   "output_shape": "x".join(map(str, cost.output_shape)),
+                   "params": cost.params, "macs": cost.macs}  # fmt: skip
+            for name, _, params, macs in cost.parts:  # a separable layer's two halves
+                row[f"{name}_params"], row[f"{name}_macs"] = params, macs
+            layer_rows.append(row)
         macs = sum(c.macs for c in costs)
         model_rows.append(
             {

@@ -138,3 +138,21 @@ def test_every_help_reads_whole_at_any_width(
         assert "--[no-]keep-partial-batch" in compare and "-e, --epochs N" in compare
         bench = " ".join(runner.invoke(app, ["bench", "--help"]).output.replace("│", " ").split())
         assert "cifar10 or synthetic (offline, learnable). [default: synthetic]" in bench
+
+
+def test_each_separable_layer_splits_into_depthwise_and_pointwise(runner: CliRunner) -> None:
+    from dsbench.models import describe
+    from dsbench.settings import ModelSpec
+
+    _, layers = describe(ModelSpec())
+    separable = [row for row in layers if row["type"] == "SeparableConv2D"]
+    assert len(separable) == 6
+    for row in separable:
+        assert row["depthwise_params"] + row["pointwise_params"] == row["params"]
+        assert row["depthwise_macs"] + row["pointwise_macs"] == row["macs"]
+    first = separable[0]  # 3x3 over 3 channels at 32x32, then 1x1 from 3 to 64 (with the bias)
+    assert (first["depthwise_params"], first["depthwise_macs"]) == (27, 32 * 32 * 3 * 9)
+    assert (first["pointwise_params"], first["pointwise_macs"]) == (3 * 64 + 64, 32 * 32 * 3 * 64)
+    shown = runner.invoke(app, ["summary", "--model", "separable", "--layers"]).output
+    assert shown.count("depthwise") >= 6 and "DepthwiseConv2D" in shown
+    assert "depthwise 7.0% of the MACs, pointwise 92.8%" in " ".join(shown.split())

@@ -58,26 +58,40 @@ def summary_table(models: Iterable[dict[str, Any]], title: str) -> Table:
     return table
 
 
-def layers_table(layers: Iterable[dict[str, Any]], kind: str) -> Table:
-    """The per-layer breakdown of one model: output shape, params and MACs for one image."""
+def layers_table(layers: Iterable[dict[str, Any]], kind: str, compact: bool = False) -> Table:
+    """The per-layer breakdown of one model: output shape, params, MACs for one image and their
+    share, each separable layer followed by its depthwise and pointwise halves; `compact`
+    leaves out the type column (narrow terminals)."""
     rows = [row for row in layers if row["model"] == kind]
     table = Table(title=f"{kind} model, per layer (MACs for one image)", title_justify="left")
-    for header, justify in (
-        ("layer", "left"),
-        ("type", "left"),
-        ("output shape", "right"),
-        ("params", "right"),
-        ("MACs", "right"),
-    ):
-        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    headers = ["layer", "type", "output shape", "params", "MACs", "MACs share"]
+    for header in headers if not compact else [h for h in headers if h != "type"]:
+        table.add_column(header, justify="left" if header in ("layer", "type") else "right",
+                         no_wrap=True)  # fmt: skip
+    total = sum(r["macs"] for r in rows)
+
+    def add(cells: list[str], style: str | None = None) -> None:
+        table.add_row(*(cells[:1] + cells[2:] if compact else cells), style=style)
+
+    halves = (("depthwise", "DepthwiseConv2D"), ("pointwise", "Conv2D 1x1"))
     for row in rows:
-        table.add_row(
-            row["layer"], row["type"], row["output_shape"], count(row["params"]), count(row["macs"])
-        )
+        share = f"{row['macs'] / total:.1%}" if total else "–"
+        add([row["layer"], row["type"], row["output_shape"], count(row["params"]),
+             count(row["macs"]), share])  # fmt: skip
+        for half, label in halves if row.get("depthwise_macs") is not None else ():
+            macs = row[f"{half}_macs"]
+            add([f"  {half}", label, "", count(row[f"{half}_params"]), count(macs),
+                 f"{macs / total:.1%}" if total else "–"], style="dim")  # fmt: skip
     table.add_section()
-    table.add_row(
-        "total", "", "", count(sum(r["params"] for r in rows)), count(sum(r["macs"] for r in rows))
-    )
+    add(["total", "", "", count(sum(r["params"] for r in rows)), count(total), "100%"])
+    if any(row.get("depthwise_macs") is not None for row in rows):
+        depthwise = sum(r.get("depthwise_macs") or 0 for r in rows)
+        pointwise = sum(r.get("pointwise_macs") or 0 for r in rows)
+        table.caption = (f"separable layers: depthwise {depthwise / total:.1%} of the MACs, "
+                         f"pointwise {pointwise / total:.1%}; "
+                         "the depthwise half does k x k MACs per value it reads, the pointwise "
+                         "half as many as its output channels: fewer MACs, but more memory "
+                         "traffic per MAC (docs/methodology.md)")  # fmt: skip
     return table
 
 
