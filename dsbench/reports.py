@@ -107,6 +107,8 @@ def rows_of(folder: Path, record: Record) -> pd.DataFrame:
         "device": device_name(environment), "host": environment.get("hostname"),
         "schedule": train.get("schedule"), "precision": train.get("precision"),
         "jit": train.get("jit"), "status": record.status,
+        "command_line": _command_line(environment.get("command_line")),
+        "source": _source(environment.get("source")),
     }  # fmt: skip
     for key, setting in context.items():
         if key not in frame.columns or key in ("run", "kind"):
@@ -114,6 +116,18 @@ def rows_of(folder: Path, record: Record) -> pd.DataFrame:
     if kind != FolderKind.bench and "batch_size" not in frame.columns:
         frame["batch_size"] = train.get("batch_size")
     return frame
+
+
+def _command_line(words: Any) -> str | None:
+    """The command line a folder recorded, as one string (None when it recorded none)."""
+    return " ".join(str(w) for w in words) if isinstance(words, list) and words else None
+
+
+def _source(state: Any) -> str | None:
+    """The git state of dsbench's working tree a folder recorded: 'abc1234' or 'abc1234+dirty'."""
+    if not isinstance(state, dict) or not state.get("commit"):
+        return None
+    return str(state["commit"])[:12] + ("+dirty" if state.get("dirty") else "")
 
 
 def not_comparable(rows: pd.DataFrame) -> list[str]:

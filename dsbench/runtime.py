@@ -156,9 +156,26 @@ def environment(settings: dict[str, Any], extra: dict[str, Any]) -> dict[str, An
             "build": build,
             "settings": settings,
             **({"command_line": COMMAND_LINE} if COMMAND_LINE else {}),
+            **({"source": source} if (source := source_state()) else {}),
             **extra,
         }
     )
+
+
+def source_state(folder: Path | None = None) -> dict[str, Any] | None:
+    """The git state of the working tree dsbench runs from (an editable install in a
+    checkout): {"commit": ..., "dirty": bool}; None when it is not in one or git is missing."""
+    import subprocess
+
+    where = str(folder or Path(__file__).resolve().parent)
+    try:
+        commit = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()  # fmt: skip
+        status = subprocess.run(["git", "-C", where, "status", "--porcelain", "--", "."],
+                                capture_output=True, text=True, timeout=5, check=True).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": bool(status.strip())} if commit else None
 
 
 def cores_in_use() -> int:

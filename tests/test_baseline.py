@@ -82,3 +82,22 @@ def test_compare_refuses_a_baseline_of_other_settings_before_training(
     missing = invoke([*args, "--baseline", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "--baseline" in missing.output
     assert not out.exists()
+
+
+def test_report_rows_say_the_command_and_the_source_state(
+    made_results: Any, tmp_path: Path
+) -> None:
+    from dsbench import runtime
+
+    environment = {**ENVIRONMENT, "command_line": ["dsbench", "compare", "--epochs", "4"],
+                   "source": {"commit": "0123456789abcdef0123", "dirty": True}}  # fmt: skip
+    folder = tmp_path / "run"
+    folder.mkdir()
+    write_run(folder, made_results(), "compare", SETTINGS, environment, complete=True)
+    rows = api.report([folder]).rows
+    assert set(rows["command_line"]) == {"dsbench compare --epochs 4"}
+    assert set(rows["source"]) == {"0123456789ab+dirty"}
+    # the working tree dsbench runs from: this checkout (a commit), or none outside git
+    state = runtime.source_state()
+    assert state is None or len(state["commit"]) == 40
+    assert runtime.source_state(tmp_path) is None
