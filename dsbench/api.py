@@ -14,6 +14,7 @@ imported by the functions that do not train.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,12 +146,15 @@ def describe(model: str = "both", *, config: PathLike | None = None,
 
     Plain rows, no pandas and no TensorFlow, so the CLI's `summary` starts fast.
     """
+    from dsbench.data.images import is_image_tree, model_for_tree
     from dsbench.models import describe as describe_models
 
     if model not in ("both", *KINDS):
         raise DsbenchError(f"model must be one of both, {', '.join(KINDS)}; got {model!r}",
                            setting="model")  # fmt: skip
     spec = run_spec(settings, config)
+    if spec.data.data_dir and is_image_tree(Path(spec.data.data_dir)):  # its shape and classes
+        spec = dataclasses.replace(spec, model=model_for_tree(spec.model, Path(spec.data.data_dir)))
     models, layer_rows = describe_models(spec.model, KINDS if model == "both" else (model,))
     return spec, models, layer_rows
 

@@ -223,7 +223,8 @@ def root(
     """What do depthwise separable convolutions buy over normal ones?"""
 
 
-@command("summary_model", "layers", "kernel_size", "blocks", "input_shape", *COMMON)
+@command("summary_model", "layers", "kernel_size", "blocks", "input_shape", "num_classes",
+         "data_dir", *COMMON)  # fmt: skip
 def summary(opts: Opts) -> None:
     """Parameters and MACs per image of the normal and separable models (trains nothing)."""
     spec, models, layers = api.describe(opts.summary_model, config=opts.config, **opts.settings)
@@ -234,8 +235,9 @@ def summary(opts: Opts) -> None:
     from dsbench import render
 
     console, model = _console(), spec.model
-    title = (f"Models for {model.input_shape[0]}x{model.input_shape[1]} images: blocks "
-             f"{model.blocks_text}, kernel {model.kernel_size}x{model.kernel_size}")  # fmt: skip
+    title = (f"Models for {model.input_shape[0]}x{model.input_shape[1]}x{model.input_shape[2]} "
+             f"images, {model.num_classes} classes: blocks {model.blocks_text}, kernel "
+             f"{model.kernel_size}x{model.kernel_size}")  # fmt: skip
     console.print(render.fit(console, render.summary_table(models, title)))
     console.print(
         "[dim]MACs = multiply-accumulates for one image's forward pass; FLOPs = 2 x MACs.[/]"

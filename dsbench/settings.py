@@ -69,7 +69,7 @@ class ModelSpec:
         (32, 32, 3), "Image shape H,W,C (your own image folders set it themselves).", "shape",
         metavar="H,W,C")  # fmt: skip
     num_classes: int = setting(10, "Number of classes (your own image folders set it).", "int",
-                               minimum=2, cli=False)  # fmt: skip
+                               minimum=2)  # fmt: skip
     # "keras": Keras' default glorot_uniform, whose fans count input channels a depthwise
     # kernel never mixes, so its weights are sqrt((Cin+1)/2) too small and a deep separable stack
     # on [0, 1] inputs starts with a vanishing signal. "corrected": glorot with fan = k*k.

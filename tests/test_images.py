@@ -95,3 +95,23 @@ def test_compare_on_your_own_images_builds_models_for_them(tmp_path: Path, invok
     summary = invoke(["summary", "--input-shape", "16,16,3", "--blocks", "8x1", "--json"])
     assert summary.exit_code == 0, summary.output
     assert json.loads(summary.stdout)["spec"]["input_shape"] == [16, 16, 3]
+
+
+def test_summary_describes_the_model_for_a_folder_without_decoding_it(
+    tmp_path: Path, invoke: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dsbench.data import images
+
+    root = write_tree(tmp_path / "tree", size=(12, 10))
+    monkeypatch.setattr(images, "_decode", lambda path: pytest.fail(f"decoded {path}"))
+    result = invoke(["summary", "--data-dir", str(root), "--blocks", "8x1,16x1", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["spec"]["input_shape"] == [10, 12, 3]
+    assert document["spec"]["num_classes"] == len(CLASSES)
+    shown = invoke(["summary", "--data-dir", str(root)])
+    assert f"Models for 10x12x3 images, {len(CLASSES)} classes" in shown.output
+    # settings given explicitly stay: a model for 20 classes over the same images
+    twenty = json.loads(invoke(["summary", "--data-dir", str(root), "--num-classes", "20",
+                                "--json"]).output)  # fmt: skip
+    assert twenty["spec"]["num_classes"] == 20

@@ -4,6 +4,7 @@ those images are decoded; decompression bombs are refused before any pixel is de
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from dsbench.data.arrays import Data, aligned_empty, regular_file, subset_index
 from dsbench.errors import DsbenchError
+from dsbench.settings import ModelSpec
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 TREE_HINT = "lay images out as train/<class>/*.png and test/<class>/*.png (or val/<class>/)"
@@ -79,6 +81,20 @@ def choose_images(
         files[split] = [files[split][i] for i in chosen]
     shape = check_image_budget([path for split in files.values() for path, _ in split])
     return classes, files, shape
+
+
+def model_for_tree(model: ModelSpec, root: Path) -> ModelSpec:
+    """The model for an image-folder tree: its image shape (from the header of its first
+    training image) and its class count (its class folders) replace the defaults (32x32x3,
+    10); settings given explicitly stay. No pixel is decoded."""
+    classes, files = list_image_tree(root)
+    height, width, channels = check_image_budget([files["train"][0][0]])
+    defaults = ModelSpec()
+    if model.input_shape == defaults.input_shape:
+        model = dataclasses.replace(model, input_shape=(height, width, channels))
+    if model.num_classes == defaults.num_classes:
+        model = dataclasses.replace(model, num_classes=len(classes))
+    return model
 
 
 def load_image_tree(
