@@ -60,7 +60,7 @@ class OneLineErrors(TyperGroup):
                 _error(err.format_message(), "to compare several kernel sizes, use "
                        "dsbench sweep --kernel-size 3,5")  # fmt: skip
             else:
-                _error(err.format_message(), f"see: {context.command_path} --help")
+                _error(_plain(err.format_message()), f"see: {context.command_path} --help")
             code = getattr(err, "exit_code", 2)
         except typer.Abort:
             code = 1
@@ -68,6 +68,28 @@ class OneLineErrors(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _plain(message: str) -> str:
+    """A usage error in dsbench's words: "Invalid value for '--dataset': Value error, 'x' is not
+    one of 'a', 'b'." -> "--dataset: 'x' is not one of 'a', 'b'"."""
+    message = re.sub(r"^Invalid value for '([^']+)'(?: / '[^']+')*: ", r"\1: ", message.strip())
+    message = re.sub(r"(?i)\bvalue error, ", "", message)
+    for theirs, ours in _WORDING:
+        message = re.sub(theirs, ours, message)
+    return message.rstrip(".")
+
+
+# Typer's converters word their errors as pydantic does; dsbench says it its own way.
+_WORDING = (
+    (r"Input should be a valid integer, unable to parse string as an integer",
+     "not a whole number"),
+    (r"Input should be a valid integer(, got a number with a fractional part)?",
+     "not a whole number"),
+    (r"Input should be a valid number, unable to parse string as a number", "not a number"),
+    (r"Input should be greater than or equal to (\S+)", r"must be >= \1"),
+    (r"Input should be greater than (\S+)", r"must be > \1"),
+)  # fmt: skip
 
 
 def _values_of(flag: str, args: Any) -> list[str]:

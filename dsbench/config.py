@@ -121,7 +121,8 @@ def _blocks(value: Any, key: str) -> tuple[tuple[int, int], ...]:
         try:
             return parse_blocks(value)
         except DsbenchError as err:
-            raise DsbenchError(f"{key}: {err.message}", err.hint) from None
+            named = err.message if key in err.message else f"{key}: {err.message}"
+            raise DsbenchError(named, err.hint, setting=key) from None  # the flag named once
     if isinstance(value, list) and all(
         isinstance(b, list) and len(b) == 2 and all(isinstance(v, int) for v in b) for b in value
     ):

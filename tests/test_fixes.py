@@ -234,3 +234,20 @@ def test_the_loop_matches_fit_on_two_mirrored_replicas(policy: str) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     moved, diff = (float(v) for v in proc.stdout.split()[-2:])
     assert moved > 1e-4 and diff < max(1e-5, moved * 1e-2), (moved, diff)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [(["compare", "--dataset", "imagenet"], "error: --dataset: 'imagenet' is not one of 'cifar10', 'synthetic'"),
+     (["compare", "--epochs", "x"], "error: --epochs: not a whole number"),
+     (["compare", "--learning-rate", "x"], "error: --learning-rate: not a number"),
+     (["summary", "--blocks", "64y2"], "error: malformed --blocks '64y2': '64y2' is not FILTERSxCONVS")],
+)  # fmt: skip
+def test_errors_are_in_dsbench_s_words_and_name_the_flag_once(
+    invoke: Any, one_line: Any, args: list[str], expected: str
+) -> None:
+    result = invoke(args)
+    text = one_line(result.output)
+    assert result.exit_code == 2 and expected in text
+    assert "Value error" not in text and "Input should be" not in text
+    assert text.count(args[1]) == 1  # the flag named once
