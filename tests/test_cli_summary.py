@@ -78,7 +78,7 @@ def test_summary_reads_a_config_and_flags_override_it(runner: CliRunner, tmp_pat
     ("args", "message"),
     [
         (["summary", "--blocks", "64x"], "malformed --blocks '64x'"),
-        (["summary", "--model", "depthwise"], "Invalid value for '--model'"),
+        (["summary", "--model", "depthwise"], "error: --model: "),
         (["summary", "--kernel-size", "0"], "--kernel-size must be >= 1, got 0"),
         (["summary", "--config", "/nonexistent.toml"], "does not exist"),
     ],
