@@ -194,3 +194,25 @@ def test_the_bench_caption_counts_outlying_chunks() -> None:
     console.print(render.bench_table(rows, "b"))
     text = " ".join(console.file.getvalue().split())  # type: ignore[attr-defined]
     assert "chunks beyond Tukey's fences (1.5 IQR): normal 3 of 18, separable 0 of 18" in text
+
+
+def test_progress_counts_epochs_as_asked_and_says_what_follows_them() -> None:
+    from dsbench.render.progress import RichObserver
+
+    stream = io.StringIO()
+    observer = RichObserver(Console(file=stream, width=100, force_terminal=True), True)
+    assert observer.progress is not None
+    observer.run_start(("normal", "separable"), 2, 1, 0)
+    task = observer.progress.tasks[0]
+    assert task.total == 2 and "2 models each" in task.description  # --epochs 2: 2, not 4
+    for kind in ("normal", "separable"):
+        observer.model_start(kind, 0, 2, 3)
+    row = {"epoch": 1, "loss": 1.0, "accuracy": 0.5, "val_accuracy": 0.5, "train_s": 1.0,
+           "val_s": 0.1, "epoch_s": 1.1}  # fmt: skip
+    for kind in ("normal", "separable"):
+        observer.epoch_start(kind, 1)
+        observer.epoch_end(kind, row)
+    assert task.completed == 1
+    observer.working("measuring inference speed and model size")
+    observer.close()
+    assert "measuring inference speed and model size" in stream.getvalue()

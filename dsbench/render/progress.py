@@ -49,7 +49,7 @@ class RichObserver(Observer):
         self.done: dict[str, int] = {}  # epochs finished per model, for the time estimate
         self.last_s: dict[str, float] = {}
         self.estimated = False
-        self.repeat, self.repeats = 0, 1
+        self.repeat, self.repeats, self.kinds = 0, 1, 1
         self.process, self.processes = 0, 1
         self.run_task: TaskID | None = None
         self.task: TaskID | None = None
@@ -98,11 +98,13 @@ class RichObserver(Observer):
                            "process: Keras starts again)")  # fmt: skip
 
     def run_start(self, kinds: tuple[str, ...], epochs: int, repeats: int, done: int) -> None:
-        self.repeats = repeats
+        self.repeats, self.kinds = repeats, len(kinds)
         if self.progress and self.run_task is None:  # the whole run, every process included
-            total = len(kinds) * epochs * repeats * self.processes
+            # counted as the user asked for them: --epochs 2 is 2 epochs, whatever the models
+            total = epochs * repeats * self.processes
+            label = "epochs" + (f" ({len(kinds)} models each)" if len(kinds) > 1 else "")
             self.run_task = self.progress.add_task(
-                "all epochs", total=total, completed=done, metrics=""
+                label, total=total, completed=done / len(kinds), metrics=""
             )
 
     def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None:
@@ -135,7 +137,7 @@ class RichObserver(Observer):
         )
         self.done[kind], self.last_s[kind] = int(row["epoch"]), float(row["epoch_s"])
         if self.progress and self.run_task is not None:
-            self.progress.advance(self.run_task)
+            self.progress.advance(self.run_task, 1 / self.kinds)
         if not self.estimated and all(self.done.values()):
             # after every model's first epoch: the rest, repeats included, at each model's
             # latest epoch time (epoch 1 traced, so the estimate errs long)
