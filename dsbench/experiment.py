@@ -178,7 +178,7 @@ def run_sweep(
             if kept.complete:
                 done = previous
                 frames.append(sweeps.trained_rows(point, spec.model, kept.models))
-                observer.point_done(f"{point.slug} (kept from before)")
+                observer.point_done(f"{point.label(spec.model)} (kept from before)")
                 continue
         comparison = train_point(point.run_spec(spec), point_writer, previous)
         done = comparison.results
@@ -189,7 +189,7 @@ def run_sweep(
             writer.write_sweep(record, record.drawing())
         if interrupted:
             break
-        observer.point_done(point.slug)
+        observer.point_done(point.label(spec.model))
     complete = len(frames) == len(points) and not interrupted
     record = sweeps.summary_of(spec, points, pd.concat(frames, ignore_index=True), complete)
     if writer is not None:

@@ -110,10 +110,17 @@ def rows_of(folder: Path, record: Record) -> pd.DataFrame:
         "command_line": _command_line(environment.get("command_line")),
         "source": _source(environment.get("source")),
     }  # fmt: skip
+    if getattr(record, "summary_only", False):  # trained nothing: no data, epochs or batch
+        context.update(dataset=None, train_images=None, epochs=None, schedule=None, jit=None,
+                       status="params and MACs only")  # fmt: skip
     for key, setting in context.items():
         if key not in frame.columns or key in ("run", "kind"):
             frame[key] = setting
-    if kind != FolderKind.bench and "batch_size" not in frame.columns:
+    if (
+        kind != FolderKind.bench
+        and "batch_size" not in frame.columns
+        and not getattr(record, "summary_only", False)
+    ):
         frame["batch_size"] = train.get("batch_size")
     return frame
 

@@ -62,6 +62,14 @@ class Point:
         )
         return spec.scaled(self.width)
 
+    def label(self, base: ModelSpec) -> str:
+        """What the point is, from the values it trains with: 'kernel 3, width 0.5 (blocks
+        32x2,64x2,128x2)', and its training axes."""
+        parts = [f"kernel {self.kernel_size}", f"width {self.width:g}"]
+        parts += [f"{axis.replace('_', ' ')} {getattr(self, axis)}" for axis in TRAIN_AXES
+                  if getattr(self, axis)]  # fmt: skip
+        return f"{', '.join(parts)} (blocks {self.spec(base).blocks_text})"
+
     @property
     def slug(self) -> str:
         """A folder name for the point's results."""

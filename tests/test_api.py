@@ -116,6 +116,14 @@ def test_sweep_summary_only_from_python(tmp_path: Path) -> None:
     assert (folder / "sweep.json").is_file() and (folder / "sweep.png").is_file()
     rows = dsbench.report([folder]).rows
     assert len(rows) == 8 and set(rows["run"]) == {str(folder)}
+    # it trained nothing: no dataset, epochs or batch size of its own, and it says so
+    assert rows[["dataset", "epochs"]].isna().all().all() and "batch_size" not in rows
+    assert set(rows["status"]) == {"params and MACs only"}
+    from dsbench.settings import ModelSpec
+    from dsbench.sweeps import points_for
+
+    (halved,) = points_for(ModelSpec(), "3", "0.5", None)
+    assert halved.label(ModelSpec()) == "kernel 3, width 0.5 (blocks 32x2,64x2,128x2)"
 
 
 @pytest.mark.parametrize(
