@@ -1,0 +1,48 @@
+"""The docs say what the tool does: the README's command table is the CLI's commands, and the
+results-folder table in docs/results-format.md is the files a run writes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from helpers import write_run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _table_cells(text: str, heading: str) -> list[str]:
+    """The code spans in the first column of the first Markdown table after `heading`."""
+    cells: list[str] = []
+    started = False
+    for line in text[text.index(heading) :].splitlines():
+        if not line.startswith("|"):
+            if started:
+                break
+            continue
+        started = True
+        first = re.split(r"(?<!\\)\|", line)[1]  # the first column ("\|" stays inside it)
+        cells += re.findall(r"`([^`]*)`", first)
+    return cells
+
+
+def test_the_readme_lists_every_command_and_only_those() -> None:
+    import typer.main
+
+    from dsbench.cli import app
+
+    commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = {cell.split()[1] for cell in _table_cells(readme, "## Commands")}
+    assert listed == commands
+
+
+def test_the_results_table_lists_the_files_a_run_writes(made_results: Any, tmp_path: Path) -> None:
+    environment = {"data": {"test_images": 100}}
+    write_run(tmp_path, made_results(), "compare", {"train": {"epochs": 4}}, environment,
+              complete=True, draw=True)  # fmt: skip
+    written = {path.name for path in tmp_path.iterdir()}
+    doc = (ROOT / "docs" / "results-format.md").read_text(encoding="utf-8")
+    documented = set(_table_cells(doc, "## Results on disk"))
+    assert documented == written
