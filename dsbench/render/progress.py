@@ -103,9 +103,8 @@ class RichObserver(Observer):
             # counted as the user asked for them: --epochs 2 is 2 epochs, whatever the models
             total = epochs * repeats * self.processes
             label = "epochs" + (f" ({len(kinds)} models each)" if len(kinds) > 1 else "")
-            self.run_task = self.progress.add_task(
-                label, total=total, completed=done / len(kinds), metrics=""
-            )
+            self.run_task = self.progress.add_task(label, total=total, metrics="")
+            self.progress.update(self.run_task, completed=done / len(kinds))
 
     def model_start(self, kind: str, repeat: int, epochs: int, steps: int) -> None:
         self.epochs, self.steps, self.repeat = epochs, steps, repeat
