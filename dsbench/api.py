@@ -155,6 +155,10 @@ def describe(model: str = "both", *, config: PathLike | None = None,
     spec = run_spec(settings, config)
     if spec.data.data_dir and is_image_tree(Path(spec.data.data_dir)):  # its shape and classes
         spec = dataclasses.replace(spec, model=model_for_tree(spec.model, Path(spec.data.data_dir)))
+    if spec.model.arch:  # your own network is built with Keras: start it quietly first
+        from dsbench import runner
+
+        runner.start(spec, verbose=False)
     models, layer_rows = describe_models(spec.model, KINDS if model == "both" else (model,))
     return spec, models, layer_rows
 

@@ -245,8 +245,8 @@ def root(
     """What do depthwise separable convolutions buy over normal ones?"""
 
 
-@command("summary_model", "layers", "kernel_size", "blocks", "input_shape", "num_classes",
-         "data_dir", *COMMON)  # fmt: skip
+@command("summary_model", "layers", "arch", "kernel_size", "blocks", "input_shape",
+         "num_classes", "data_dir", *COMMON)  # fmt: skip
 def summary(opts: Opts) -> None:
     """Parameters and MACs per image of the normal and separable models (trains nothing)."""
     spec, models, layers = api.describe(opts.summary_model, config=opts.config, **opts.settings)
@@ -257,13 +257,26 @@ def summary(opts: Opts) -> None:
     from dsbench import render
 
     console, model = _console(), spec.model
-    title = (f"Models for {model.input_shape[0]}x{model.input_shape[1]}x{model.input_shape[2]} "
-             f"images, {model.num_classes} classes: blocks {model.blocks_text}, kernel "
-             f"{model.kernel_size}x{model.kernel_size}")  # fmt: skip
+    shape = "x".join(str(v) for v in model.input_shape)
+    title = (f"Models for {shape} images, {model.num_classes} classes: blocks "
+             f"{model.blocks_text}, kernel {model.kernel_size}x{model.kernel_size}")  # fmt: skip
+    if model.arch:
+        swapped = models[0].get("swapped", 0)
+        title = (
+            f"{model.arch} for {shape} images, {model.num_classes} classes, and its "
+            f"separable twin ({swapped} convolution{'s' if swapped != 1 else ''} swapped)"
+        )
     console.print(render.fit(console, render.summary_table(models, title)))
     console.print(
         "[dim]MACs = multiply-accumulates for one image's forward pass; FLOPs = 2 x MACs.[/]"
     )
+    for line in (models[0].get("kept") or []) if model.arch else []:
+        render.warn(console, [f"not swapped: {line}"])
+    uncounted = sorted({name for row in models for name in row.get("not_counted") or []})
+    if uncounted:
+        render.warn(
+            console, [f"MACs leave out layers dsbench does not cost: {', '.join(uncounted)}"]
+        )
     for kind in dict.fromkeys(row["model"] for row in models) if opts.layers else ():
         console.print(render.fit(console, *(render.layers_table(layers, kind, compact)
                                              for compact in (False, True))))  # fmt: skip

@@ -104,10 +104,9 @@ OTHER: dict[str, Flag] = {
                           choice("Format", FORMATS), flag="--format", default="table"),
     "report_output": Flag("Write the report to this file instead of the terminal.", Path,
                           flag="--output", short="-o", metavar="FILE"),
-    "baseline": Flag("A run folder to compare against: each figure as new/old with its "
-                     "interval and a verdict.", Path, metavar="OLD"),
-    "force_baseline": Flag("Compare with --baseline although settings that change the "
-                           "numbers differ."),
+    "baseline": Flag("A run folder to compare against, figure by figure.", Path,
+                     metavar="OLD"),
+    "force_baseline": Flag("Compare with --baseline although settings differ."),
 }  # fmt: skip
 
 

@@ -89,13 +89,32 @@ def layer_costs(spec: ModelSpec, kind: str) -> list[LayerCost]:
 
 
 def total_macs(spec: ModelSpec, kind: str) -> int:
-    """Forward-pass MACs per image."""
+    """Forward-pass MACs per image (of the layers dsbench counts, for your own --arch)."""
+    if spec.arch:
+        return int(_arch_totals(spec)[kind]["macs_per_image"])
     return sum(layer.macs for layer in layer_costs(spec, kind))
 
 
 def total_params(spec: ModelSpec, kind: str) -> int:
     """Trainable parameters, counted analytically (Keras agrees: see tests/test_models.py)."""
+    if spec.arch:
+        return int(_arch_totals(spec)[kind]["params"])
     return sum(layer.params for layer in layer_costs(spec, kind))
+
+
+_ARCH_TOTALS: dict[ModelSpec, dict[str, dict[str, Any]]] = {}
+
+
+def _arch_totals(spec: ModelSpec) -> dict[str, dict[str, Any]]:
+    """Both models' rows of arch.describe for a spec with --arch, built once per spec."""
+    if spec not in _ARCH_TOTALS:
+        from dsbench import arch
+
+        assert spec.arch is not None
+        rows = arch.describe(spec.arch, spec.input_shape, spec.num_classes, KINDS,
+                             spec.depthwise_init)[0]  # fmt: skip
+        _ARCH_TOTALS[spec] = {row["model"]: row for row in rows}
+    return _ARCH_TOTALS[spec]
 
 
 def build(spec: ModelSpec, kind: str, precision: str | None = None) -> keras.Model:
@@ -123,6 +142,11 @@ def _build(spec: ModelSpec, kind: str) -> keras.Model:
 
     if kind not in KINDS:
         raise ValueError(f"unknown model kind {kind!r}")
+    if spec.arch:  # your own network, or its separable twin
+        from dsbench import arch
+
+        model = arch.build_user(spec.arch, spec.input_shape, spec.num_classes)
+        return model if kind == "normal" else arch.separable_twin(model, spec.depthwise_init).model
     conv = keras.layers.Conv2D if kind == "normal" else keras.layers.SeparableConv2D
     options = {}
     if kind == "separable" and spec.depthwise_init == "corrected":
@@ -161,6 +185,11 @@ def describe(
     separable layer those of its two halves too (depthwise_params, depthwise_macs,
     pointwise_params, pointwise_macs). Tests check every count against Keras.
     """
+    if spec.arch:  # your own network: built (Keras) and costed layer by layer
+        from dsbench import arch
+
+        return arch.describe(spec.arch, spec.input_shape, spec.num_classes, kinds,
+                             spec.depthwise_init)  # fmt: skip
     model_rows: list[dict[str, Any]] = []
     layer_rows: list[dict[str, Any]] = []
     for kind in kinds:

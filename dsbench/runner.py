@@ -173,6 +173,10 @@ def sweep(axes: dict[str, AxisValues], summary_only: bool, settings: dict[str, A
             "use compare --processes at the points you want to quote",
             setting="processes",
         )
+    if spec.model.arch:
+        raise DsbenchError(f"sweep builds the VGG at every point; arch {spec.model.arch!r} is "
+                           "your own network", "compare it with dsbench compare --arch, or "
+                           "sweep without --arch", setting="arch")  # fmt: skip
     points = sweeps.points_for(spec.model, axes["kernel_size"], axes["width"], axes["blocks"],
                                swept["backend"], swept["batch_size"], swept["precision"])  # fmt: skip
     writer = ResultsFolder(output_dir, force) if output_dir is not None else None
@@ -210,6 +214,10 @@ def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_tar
     spec = run_spec({**settings, "batch_size": max(batch_sizes)}, config)
     if not width > 0:
         raise DsbenchError(f"width must be a positive number, got {width}", setting="width")
+    if spec.model.arch and width != 1:
+        raise DsbenchError(f"width {width} scales the VGG's blocks; arch {spec.model.arch!r} is "
+                           "your own network", "leave width at 1 with --arch",
+                           setting=("width", "arch"))  # fmt: skip
     spec = dataclasses.replace(spec, model=spec.model.scaled(width))
     if spec.train.strategy != "default":
         raise DsbenchError("bench times one device", "use compare for tf.distribute runs",

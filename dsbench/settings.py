@@ -77,8 +77,15 @@ class ModelSpec:
         "corrected", "Separable model's depthwise initializer: corrected (glorot with fan k*k) "
         "or keras (Keras' default, as in the reference).", "choice",
         choices=DEPTHWISE_INITS)  # fmt: skip
+    # Your own network instead of the VGG (dsbench/arch.py): blocks and kernel_size then do not
+    # apply; the separable model is its twin.
+    arch: str | None = setting(
+        None, "Your network instead of the VGG: PATH.py:FUNCTION (your code: it runs) or "
+        "keras.applications.NAME; separable is its twin.", "text", metavar="PATH:FN")  # fmt: skip
 
     def __post_init__(self) -> None:
+        if self.arch:  # the user's builder decides its own depth
+            return
         height, width = self.input_shape[0], self.input_shape[1]
         if min(height, width) // 2 ** len(self.blocks) < 1:
             raise DsbenchError(

@@ -186,3 +186,11 @@ def test_training_settings_are_sweep_axes(tmp_path: Path) -> None:
     result = dsbench.sweep(batch_size="32,64", summary_only=True, output_dir=tmp_path / "s")
     assert set(result.ratios["batch_size"]) == {32, 64}
     assert store.read_sweep(tmp_path / "s").axes["batch_size"] == [32, 64]
+
+
+def test_a_sweep_of_your_own_network_is_refused(invoke: Any, tmp_path: Path) -> None:
+    # kernel size, width and blocks shape the VGG; --arch is a network of its own
+    result = invoke(["sweep", "--arch", "examples/resnet_cifar.py:build", "--kernel-size", "3,5",
+                     "--summary-only", "--output-dir", str(tmp_path / "s")])  # fmt: skip
+    assert result.exit_code == 2 and "sweep builds the VGG at every point" in result.output
+    assert not (tmp_path / "s").exists()

@@ -1,0 +1,264 @@
+"""Your own network and its separable twin (`--arch PATH.py:FUNCTION` or
+`keras.applications.NAME`).
+
+The builder is code: dsbench imports the file from the given path, as `python PATH.py` would
+run it, and calls FUNCTION(input_shape=..., num_classes=...) for an uncompiled keras.Model. The
+twin is that model cloned (keras.models.clone_model) with every Conv2D whose kernel is larger
+than 1x1 replaced by a SeparableConv2D with the same filters, kernel size, strides, padding,
+dilation, activation, bias and regularizers (and dsbench's depthwise initializer rule); 1x1
+convolutions, DepthwiseConv2D, Dense and every other layer stay. A Conv2D that cannot be
+swapped (grouped, a subclass of Conv2D) is kept and named with the reason. Costs are analytic,
+from each built layer's config and output shape; parameters are Keras' own counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dsbench.errors import DsbenchError
+
+if TYPE_CHECKING:
+    import keras
+
+APPLICATIONS = "keras.applications."
+ARCH_HINT = (
+    "give --arch PATH.py:FUNCTION (a function returning a keras.Model) or keras.applications.NAME"
+)
+
+
+def builder(arch: str | Callable[..., Any]) -> Callable[..., Any]:
+    """The function that builds the normal model: a callable as it is; 'PATH.py:FUNCTION' from
+    that file (run as code, from that path only); 'keras.applications.NAME' with weights=None."""
+    if callable(arch):
+        return arch
+    if arch.startswith(APPLICATIONS):
+        name = arch.removeprefix(APPLICATIONS)
+        import keras
+
+        application = getattr(keras.applications, name, None)
+        if not callable(application):
+            raise DsbenchError(f"arch {arch!r}: keras.applications has no {name!r}", ARCH_HINT,
+                               setting="arch")  # fmt: skip
+
+        def build_application(input_shape: tuple[int, ...], num_classes: int) -> Any:
+            return application(weights=None, input_shape=tuple(input_shape), classes=num_classes)
+
+        return build_application
+    path_text, _, function = arch.rpartition(":")
+    path = Path(path_text)
+    if not path_text or not function or path.suffix != ".py":
+        raise DsbenchError(f"arch {arch!r} is not PATH.py:FUNCTION", ARCH_HINT, setting="arch")
+    if not path.is_file():
+        raise DsbenchError(f"arch: {path} is not a file", ARCH_HINT, setting="arch")
+    module_name = f"dsbench_arch_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise DsbenchError(f"arch: cannot load {path} as Python", ARCH_HINT, setting="arch")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # the user's code: any failure is theirs, said in one line
+        raise DsbenchError(f"arch: running {path} failed: {type(err).__name__}: {err}",
+                           "--debug shows the traceback in your file", setting="arch") from err  # fmt: skip
+    found = getattr(module, function, None)
+    if not callable(found):
+        raise DsbenchError(f"arch: {path} has no function {function!r}", ARCH_HINT,
+                           setting="arch")  # fmt: skip
+    return found
+
+
+def content_hash(arch: str) -> str | None:
+    """sha256 of the builder file's content (None for keras.applications or a callable)."""
+    path_text = arch.rpartition(":")[0]
+    if arch.startswith(APPLICATIONS) or not path_text or not Path(path_text).is_file():
+        return None
+    return hashlib.sha256(Path(path_text).read_bytes()).hexdigest()
+
+
+def build_user(arch: str | Callable[..., Any], input_shape: tuple[int, ...],
+               num_classes: int) -> keras.Model:  # fmt: skip
+    """The user's normal model, checked: a keras.Model taking `input_shape`."""
+    import keras
+
+    build = builder(arch)
+    try:
+        model = build(input_shape=tuple(input_shape), num_classes=num_classes)
+    except DsbenchError:
+        raise
+    except Exception as err:
+        raise DsbenchError(f"arch: the builder failed: {type(err).__name__}: {err}",
+                           "--debug shows the traceback in your code", setting="arch") from err  # fmt: skip
+    if not isinstance(model, keras.Model):
+        raise DsbenchError(f"arch: the builder returned {type(model).__name__}, not a keras.Model",
+                           ARCH_HINT, setting="arch")  # fmt: skip
+    return model
+
+
+@dataclass
+class Twin:
+    """The separable twin of a model, and what the swap did."""
+
+    model: Any
+    swapped: list[str] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (layer, why it was not swapped)
+
+
+def separable_twin(model: keras.Model, depthwise_init: str = "corrected") -> Twin:
+    """`model` with every swappable Conv2D larger than 1x1 as a SeparableConv2D (see above)."""
+    import keras
+
+    twin = Twin(None)
+
+    def clone(layer: Any) -> Any:
+        config = layer.get_config()
+        if type(layer) is not keras.layers.Conv2D:
+            if isinstance(layer, keras.layers.Conv2D):  # a subclass: its own behaviour
+                twin.kept.append((layer.name, f"{type(layer).__name__} is a subclass of Conv2D"))
+            return layer.__class__.from_config(config)
+        kernel = tuple(config["kernel_size"])
+        if kernel == (1, 1):
+            return layer.__class__.from_config(config)
+        if config.get("groups", 1) != 1:
+            twin.kept.append((layer.name, f"grouped convolution (groups={config['groups']})"))
+            return layer.__class__.from_config(config)
+        options: dict[str, Any] = {}
+        if depthwise_init == "corrected":  # as dsbench's own separable model: fan = k*k
+            limit = math.sqrt(3.0 / (kernel[0] * kernel[1]))
+            options["depthwise_initializer"] = keras.initializers.RandomUniform(-limit, limit)
+        twin.swapped.append(layer.name)
+        return keras.layers.SeparableConv2D(
+            config["filters"], kernel, strides=config["strides"], padding=config["padding"],
+            data_format=config.get("data_format"), dilation_rate=config["dilation_rate"],
+            activation=config["activation"], use_bias=config["use_bias"],
+            pointwise_regularizer=config.get("kernel_regularizer"),
+            bias_regularizer=config.get("bias_regularizer"),
+            activity_regularizer=config.get("activity_regularizer"),
+            name=layer.name, dtype=config.get("dtype"), **options,
+        )  # fmt: skip
+
+    try:
+        twin.model = keras.models.clone_model(model, clone_function=clone)
+    except Exception as err:
+        raise DsbenchError(f"arch: the separable twin of {model.name!r} could not be built: "
+                           f"{type(err).__name__}: {err}",
+                           "a subclassed model cannot be cloned: build it with the functional or "
+                           "Sequential API", setting="arch") from err  # fmt: skip
+    nested = [layer.name for layer in model.layers
+              if not isinstance(layer, keras.Model) and _holds_conv(layer)]  # fmt: skip
+    twin.kept += [(name, "a Conv2D inside a custom layer") for name in nested]
+    return twin
+
+
+def _holds_conv(layer: Any) -> bool:
+    import keras
+
+    if isinstance(layer, keras.layers.Conv2D):
+        return False
+    inner = [v for v in vars(layer).values() if isinstance(v, keras.layers.Layer)]
+    return any(isinstance(v, keras.layers.Conv2D) for v in inner)
+
+
+def layer_costs(model: keras.Model) -> list[dict[str, Any]]:
+    """A row per layer: name, type, output shape, Keras' parameter count and analytic MACs for
+    one image (None where dsbench does not cost the layer type; separable layers also their
+    depthwise and pointwise halves)."""
+    import keras
+
+    rows: list[dict[str, Any]] = []
+    for layer in _flat(model):
+        shape = _output_shape(layer)
+        spatial = math.prod(shape[:-1]) if shape else 0
+        config = layer.get_config()
+        row: dict[str, Any] = {"layer": layer.name, "type": type(layer).__name__,
+                               "output_shape": "x".join(str(v) for v in shape),
+                               "params": int(layer.count_params()), "macs": 0}  # fmt: skip
+        if isinstance(layer, keras.layers.SeparableConv2D):
+            k = math.prod(config["kernel_size"])
+            channels = _input_channels(layer)
+            multiplier = config.get("depth_multiplier", 1)
+            row["depthwise_macs"] = spatial * channels * multiplier * k
+            row["pointwise_macs"] = spatial * channels * multiplier * config["filters"]
+            row["depthwise_params"] = channels * multiplier * k
+            row["pointwise_params"] = row["params"] - row["depthwise_params"]
+            row["macs"] = row["depthwise_macs"] + row["pointwise_macs"]
+        elif isinstance(layer, keras.layers.DepthwiseConv2D):
+            k = math.prod(config["kernel_size"])
+            row["macs"] = spatial * _input_channels(layer) * config.get("depth_multiplier", 1) * k
+        elif isinstance(layer, keras.layers.Conv2D):
+            k = math.prod(config["kernel_size"])
+            groups = config.get("groups", 1)
+            row["macs"] = spatial * config["filters"] * k * _input_channels(layer) // groups
+        elif isinstance(layer, keras.layers.Dense):
+            row["macs"] = spatial * config["units"] * _input_channels(layer)
+        elif row["params"] and not isinstance(layer, keras.layers.BatchNormalization):
+            row["macs"] = None  # weights dsbench does not know how to cost
+        rows.append(row)
+    return rows
+
+
+def _flat(model: Any) -> list[Any]:
+    """Every layer, nested models opened up (their layers costed one by one)."""
+    import keras
+
+    out: list[Any] = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        out += _flat(layer) if isinstance(layer, keras.Model) else [layer]
+    return out
+
+
+def _output_shape(layer: Any) -> tuple[int, ...]:
+    """One image's output shape (batch dimension dropped)."""
+    try:
+        shape = layer.output.shape
+    except (AttributeError, ValueError):
+        return ()
+    return tuple(int(v) for v in shape[1:] if v is not None)
+
+
+def _input_channels(layer: Any) -> int:
+    shape = layer.input.shape
+    return int(shape[-1])
+
+
+def describe(arch: str | Callable[..., Any], input_shape: tuple[int, ...], num_classes: int,
+             kinds: tuple[str, ...], depthwise_init: str = "corrected",
+             ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
+    """models.describe's rows for the user's model and its twin: per model params, MACs (None
+    when a layer is not counted), and per layer; the twin's layers say which were swapped."""
+    normal = build_user(arch, input_shape, num_classes)
+    twin = separable_twin(normal, depthwise_init)
+    built = {"normal": normal, "separable": twin.model}
+    model_rows, layer_rows = [], []
+    costs = {kind: layer_costs(built[kind]) for kind in ("normal", "separable")}
+    totals = {kind: _totals(rows) for kind, rows in costs.items()}
+    for kind in kinds:
+        params, macs, uncounted = totals[kind]
+        model_rows.append({"model": kind, "params": params, "macs_per_image": macs,
+                           "flops_per_image": 2 * macs,
+                           "activations_per_image": None,
+                           "params_ratio": params / totals["normal"][0],
+                           "macs_ratio": macs / totals["normal"][1] if totals["normal"][1]
+                           else None,
+                           "not_counted": uncounted, "swapped": len(twin.swapped),
+                           "kept": [f"{name}: {why}" for name, why in twin.kept]})  # fmt: skip
+        for row in costs[kind]:
+            swapped = kind == "separable" and row["layer"] in twin.swapped
+            layer_rows.append({"model": kind, **row, **({"swapped": True} if swapped else {})})
+    return model_rows, layer_rows
+
+
+def _totals(rows: list[dict[str, Any]]) -> tuple[int, int, list[str]]:
+    """(params, MACs of the layers counted, the layers not counted)."""
+    uncounted = [row["layer"] for row in rows if row["macs"] is None]
+    macs = sum(row["macs"] for row in rows if row["macs"] is not None)
+    return sum(row["params"] for row in rows), macs, uncounted

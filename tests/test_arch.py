@@ -1,0 +1,92 @@
+"""--arch: your own network and its separable twin (dsbench/arch.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dsbench import arch
+from dsbench.errors import DsbenchError
+
+pytestmark = pytest.mark.tf
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_the_reference_vgg_through_arch_gives_dsbench_s_own_twin() -> None:
+    rows, layers = arch.describe(f"{EXAMPLES / 'reference_vgg.py'}:build", (32, 32, 3), 10,
+                                 ("normal", "separable"))  # fmt: skip
+    by_model = {row["model"]: row for row in rows}
+    assert (by_model["normal"]["params"], by_model["separable"]["params"]) == (1_186_378, 174_821)
+    assert by_model["normal"]["macs_per_image"] == 152_805_376
+    assert by_model["separable"]["macs_per_image"] == 18_295_808
+    assert by_model["separable"]["swapped"] == 6 and not by_model["separable"]["kept"]
+    swapped = [row["layer"] for row in layers if row.get("swapped")]
+    assert swapped == [f"block{b}_conv{c}" for b in (1, 2, 3) for c in (1, 2)]
+
+
+def test_a_resnet_s_twin_keeps_its_1x1_shortcuts_and_keras_counts(tmp_path: Path) -> None:
+    normal = arch.build_user(f"{EXAMPLES / 'resnet_cifar.py'}:build", (32, 32, 3), 10)
+    twin = arch.separable_twin(normal)
+    assert twin.model.count_params() == sum(r["params"] for r in arch.layer_costs(twin.model))
+    assert normal.count_params() == sum(r["params"] for r in arch.layer_costs(normal))
+    assert len(twin.swapped) == 13 and not any("shortcut" in name for name in twin.swapped)
+    layer = twin.model.get_layer("stage2_a_conv1")
+    assert type(layer).__name__ == "SeparableConv2D" and tuple(layer.strides) == (2, 2)
+    assert type(twin.model.get_layer("stage2_a_shortcut")).__name__ == "Conv2D"
+
+
+def test_what_cannot_be_swapped_is_named_with_the_reason() -> None:
+    import keras
+
+    class MyConv(keras.layers.Conv2D):
+        pass
+
+    inputs = keras.Input((16, 16, 8))
+    x = keras.layers.Conv2D(8, 3, dilation_rate=2, padding="same", name="dilated")(inputs)
+    x = keras.layers.Conv2D(8, 3, groups=2, padding="same", name="grouped")(x)
+    x = MyConv(8, 3, padding="same", name="custom")(x)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    twin = arch.separable_twin(model)
+    assert twin.swapped == ["dilated"]
+    assert tuple(twin.model.get_layer("dilated").dilation_rate) == (2, 2)
+    assert dict(twin.kept) == {"grouped": "grouped convolution (groups=2)",
+                               "custom": "MyConv is a subclass of Conv2D"}  # fmt: skip
+    grouped = next(r for r in arch.layer_costs(model) if r["layer"] == "grouped")
+    assert grouped["macs"] == 16 * 16 * 8 * 9 * 8 // 2
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [("raise RuntimeError('boom')\n", "running .* failed: RuntimeError: boom"),
+     ("def other(**kw):\n    return 1\n", "has no function 'build'"),
+     ("def build(**kw):\n    return 3\n", "returned int, not a keras.Model"),
+     ("def build(**kw):\n    raise ValueError('bad shape')\n", "the builder failed: ValueError")],
+)  # fmt: skip
+def test_a_broken_builder_is_one_line(tmp_path: Path, source: str, words: str) -> None:
+    path = tmp_path / "model.py"
+    path.write_text(source)
+    with pytest.raises(DsbenchError, match=words):
+        arch.build_user(f"{path}:build", (32, 32, 3), 10)
+    with pytest.raises(DsbenchError, match="is not a file"):
+        arch.build_user(f"{tmp_path / 'missing.py'}:build", (32, 32, 3), 10)
+    with pytest.raises(DsbenchError, match=r"is not PATH\.py:FUNCTION"):
+        arch.build_user("model", (32, 32, 3), 10)
+
+
+@pytest.mark.slow
+def test_summary_and_compare_take_your_network(invoke: Any, tmp_path: Path) -> None:
+    builder = f"{EXAMPLES / 'resnet_cifar.py'}:build"
+    shown = invoke(["summary", "--arch", builder, "--layers"])
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert "and its separable twin (13 convolutions swapped)" in text
+    assert "698,858" in text and "99,109" in text and "depthwise" in text
+    out = tmp_path / "run"
+    run = invoke(["compare", "--arch", builder, "--dataset", "synthetic", "--train-size", "64",
+                  "--test-size", "32", "--batch-size", "32", "--epochs", "1", "--no-progress",
+                  "--output-dir", str(out)])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    assert "698,858" in run.output and "99,109" in run.output
+    assert (out / "summary.json").is_file()
