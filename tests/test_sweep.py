@@ -153,7 +153,7 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path: Path, inv
     (out / "sweep.json").write_text(json.dumps(document))
     result = invoke(["resume", str(out), "--no-progress"])
     assert result.exit_code == 0, result.output
-    assert "k3-w1-b8x1 (kept from before)" in result.output
+    assert "kernel 3, width 1 (blocks 8x1) (kept from before)" in " ".join(result.output.split())
     kept = pd.read_csv(out / "points" / "k3-w1-b8x1" / "history.csv")
     assert kept["loss"].tolist() == pytest.approx(first["loss"].tolist())
     assert json.loads((out / "sweep.json").read_text())["status"] == "complete"
