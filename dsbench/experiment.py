@@ -107,9 +107,13 @@ def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any
     """environment.json for a run: versions, machine, settings, data and strategy."""
     backend = backends.current()
     described = backend.describe(shared.strategy)
+    from dsbench import arch
+
+    mine = arch.content_hash(spec.model.arch) if spec.model.arch else None
     return runtime.environment(
         spec.as_dict(),
         {
+            **({"arch_sha256": mine} if mine else {}),  # resume refuses a changed file
             "command": command,
             "data": {
                 "source": shared.data.source,

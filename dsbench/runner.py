@@ -264,6 +264,7 @@ def resume(run_dir: Path, data_dir: str | Path | None, observer: Observer,
         raise DsbenchError(f"{run_dir} is already complete", "nothing to resume")
     source = f"{run_dir}/{'sweep' if isinstance(record, sweeps.SweepSummary) else 'summary'}.json"
     spec = saved_spec(record.settings, source, data_dir)
+    _check_arch(spec, record.environment.get("arch_sha256"))
     if isinstance(record, sweeps.SweepSummary):
         axes = record.axes
         try:
@@ -277,6 +278,20 @@ def resume(run_dir: Path, data_dir: str | Path | None, observer: Observer,
         return run_sweep(spec, points, ResultsFolder(run_dir, existing=True), observer, verbose)
     request = RunRequest(record.command, record.kinds, spec, run_dir, True, verbose, True)
     return run(request, observer, store.load_results(run_dir))
+
+
+def _check_arch(spec: RunSpec, recorded: Any) -> None:
+    """A run of your own --arch resumes only with the builder file it started with."""
+    if not spec.model.arch or not recorded:
+        return
+    from dsbench import arch
+
+    now = arch.content_hash(spec.model.arch)
+    if now != recorded:
+        what = "is gone" if now is None else "has changed since the run began"
+        raise DsbenchError(f"arch {spec.model.arch!r}: the builder file {what} (sha256 "
+                           f"{str(recorded)[:12]}... recorded)", "restore the file as it was, "
+                           "or start a new run", setting="arch")  # fmt: skip
 
 
 def saved_spec(saved: dict[str, Any], source: str, data_dir: str | Path | None) -> RunSpec:

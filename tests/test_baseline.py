@@ -101,3 +101,22 @@ def test_report_rows_say_the_command_and_the_source_state(
     state = runtime.source_state()
     assert state is None or len(state["commit"]) == 40
     assert runtime.source_state(tmp_path) is None
+
+
+def test_resume_refuses_a_builder_file_that_changed(made_results: Any, tmp_path: Path) -> None:
+    import hashlib
+
+    builder = tmp_path / "net.py"
+    builder.write_text("def build(**kw):\n    pass\n")
+    recorded = hashlib.sha256(builder.read_bytes()).hexdigest()
+    settings = {**SETTINGS, "model": {"arch": f"{builder}:build"}}
+    folder = tmp_path / "run"
+    folder.mkdir()
+    write_run(folder, made_results(), "compare", settings,
+              {**ENVIRONMENT, "arch_sha256": recorded}, complete=False)  # fmt: skip
+    builder.write_text("def build(**kw):\n    return None\n")  # edited after the run began
+    with pytest.raises(DsbenchError, match="has changed since the run began"):
+        api.resume(folder)
+    builder.unlink()
+    with pytest.raises(DsbenchError, match="is gone"):
+        api.resume(folder)
