@@ -86,6 +86,9 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
         title = f"dsbench bench: {dataset}, target ±{record.target:.0%} (95% interval)"
     else:
         title = sweep_title(record.points, record.summary_only, dataset, epochs, batch)
+    network = (settings.get("model") or {}).get("arch")
+    if network:  # your own network and its twin, not the VGG
+        title += f"; {inert(str(network))} and its separable twin"
     if folder is not None:
         title = f"{inert(folder)}: {title} ({record.status})"
     if isinstance(record, BenchSummary):

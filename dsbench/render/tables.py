@@ -68,16 +68,17 @@ def layers_table(layers: Iterable[dict[str, Any]], kind: str, compact: bool = Fa
     for header in headers if not compact else [h for h in headers if h != "type"]:
         table.add_column(header, justify="left" if header in ("layer", "type") else "right",
                          no_wrap=True)  # fmt: skip
-    total = sum(r["macs"] for r in rows)
+    total = sum(r["macs"] for r in rows if r["macs"] is not None)
 
     def add(cells: list[str], style: str | None = None) -> None:
         table.add_row(*(cells[:1] + cells[2:] if compact else cells), style=style)
 
     halves = (("depthwise", "DepthwiseConv2D"), ("pointwise", "Conv2D 1x1"))
     for row in rows:
-        share = f"{row['macs'] / total:.1%}" if total else "–"
-        add([row["layer"], row["type"], row["output_shape"], count(row["params"]),
-             count(row["macs"]), share])  # fmt: skip
+        counted = row["macs"] is not None
+        share = f"{row['macs'] / total:.1%}" if total and counted else "–"
+        add([row["layer"], row["type"] + (" *" if row.get("swapped") else ""), row["output_shape"],
+             count(row["params"]), count(row["macs"]) if counted else "not counted", share])  # fmt: skip
         for half, label in halves if row.get("depthwise_macs") is not None else ():
             macs = row[f"{half}_macs"]
             add([f"  {half}", label, "", count(row[f"{half}_params"]), count(macs),
@@ -92,6 +93,13 @@ def layers_table(layers: Iterable[dict[str, Any]], kind: str, compact: bool = Fa
                          "the depthwise half does k x k MACs per value it reads, the pointwise "
                          "half as many as its output channels: fewer MACs, but more memory "
                          "traffic per MAC (docs/methodology.md)")  # fmt: skip
+    notes = []
+    if any(row.get("swapped") for row in rows):
+        notes.append("* a Conv2D of your network, swapped for a SeparableConv2D in its twin")
+    if any(row["macs"] is None for row in rows):
+        notes.append("not counted: a layer type dsbench does not cost; the total leaves it out")
+    if notes:
+        table.caption = "; ".join([str(table.caption), *notes] if table.caption else notes)
     return table
 
 
