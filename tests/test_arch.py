@@ -43,16 +43,28 @@ def test_what_cannot_be_swapped_is_named_with_the_reason() -> None:
     class MyConv(keras.layers.Conv2D):
         pass
 
+    class Wrapped(keras.layers.Layer):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.conv = keras.layers.Conv2D(8, 3, padding="same")
+
+        def call(self, x: Any) -> Any:
+            return self.conv(x)
+
     inputs = keras.Input((16, 16, 8))
     x = keras.layers.Conv2D(8, 3, dilation_rate=2, padding="same", name="dilated")(inputs)
     x = keras.layers.Conv2D(8, 3, groups=2, padding="same", name="grouped")(x)
     x = MyConv(8, 3, padding="same", name="custom")(x)
+    x = Wrapped(name="wrapped")(x)
     model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
     twin = arch.separable_twin(model)
     assert twin.swapped == ["dilated"]
     assert tuple(twin.model.get_layer("dilated").dilation_rate) == (2, 2)
     assert dict(twin.kept) == {"grouped": "grouped convolution (groups=2)",
-                               "custom": "MyConv is a subclass of Conv2D"}  # fmt: skip
+                               "custom": "MyConv is a subclass of Conv2D",
+                               "wrapped": "a Conv2D inside a custom layer"}  # fmt: skip
+    wrapped = next(r for r in arch.layer_costs(model) if r["layer"] == "wrapped")
+    assert wrapped["macs"] is None  # weights of a layer dsbench cannot cost: not counted
     grouped = next(r for r in arch.layer_costs(model) if r["layer"] == "grouped")
     assert grouped["macs"] == 16 * 16 * 8 * 9 * 8 // 2
 
@@ -90,3 +102,14 @@ def test_summary_and_compare_take_your_network(invoke: Any, tmp_path: Path) -> N
     assert run.exit_code == 0, run.output
     assert "698,858" in run.output and "99,109" in run.output
     assert (out / "summary.json").is_file()
+
+
+def test_the_examples_give_the_figures_docs_arch_shows() -> None:
+    for name, swapped, params in (("plain_cnn", 4, (133_002, 17_525)),
+                                  ("mobilenet_like", 1, (69_834, 69_093))):  # fmt: skip
+        rows, _ = arch.describe(f"{EXAMPLES / name}.py:build", (32, 32, 3), 10,
+                                ("normal", "separable"))  # fmt: skip
+        assert tuple(row["params"] for row in rows) == params, name
+        assert rows[1]["swapped"] == swapped, name
+    doc = (EXAMPLES.parent / "docs" / "arch.md").read_text(encoding="utf-8")
+    assert "133,002 / 17,525" in doc and "69,834 / 69,093" in doc
