@@ -38,6 +38,10 @@ def builder(arch: str | Callable[..., Any]) -> Callable[..., Any]:
     that file (run as code, from that path only); 'keras.applications.NAME' with weights=None."""
     if callable(arch):
         return arch
+    if arch.startswith("python:"):  # recorded from a function given in Python
+        raise DsbenchError(f"arch {arch!r} was a function given from Python, which a results "
+                           "folder cannot hold", "resume it from Python with the function, or "
+                           "give its file as PATH.py:FUNCTION", setting="arch")  # fmt: skip
     if arch.startswith(APPLICATIONS):
         name = arch.removeprefix(APPLICATIONS)
         import keras
@@ -75,8 +79,10 @@ def builder(arch: str | Callable[..., Any]) -> Callable[..., Any]:
     return found
 
 
-def content_hash(arch: str) -> str | None:
-    """sha256 of the builder file's content (None for keras.applications or a callable)."""
+def content_hash(arch: str | Callable[..., Any]) -> str | None:
+    """sha256 of the builder file's content (None for keras.applications or a function)."""
+    if not isinstance(arch, str):
+        return None
     path_text = arch.rpartition(":")[0]
     if arch.startswith(APPLICATIONS) or not path_text or not Path(path_text).is_file():
         return None

@@ -12,6 +12,13 @@ from dsbench.settings import RunSpec
 
 def check_processes(spec: RunSpec) -> None:
     """Settings that --processes cannot serve."""
+    if callable(spec.model.arch):
+        raise DsbenchError(
+            f"processes {spec.train.processes}: a function given from Python cannot be sent to "
+            "fresh worker processes",
+            "give its file as arch = PATH.py:FUNCTION, or leave processes at 1",
+            setting=("processes", "arch"),
+        )
     if spec.train.strategy == "multiworker":
         raise DsbenchError(
             f"processes {spec.train.processes} cannot be combined with strategy multiworker",

@@ -107,6 +107,15 @@ def _str(value: Any, key: str) -> str:
     return value
 
 
+def _arch(value: Any, key: str) -> Any:
+    """Your own network: 'PATH.py:FUNCTION' or 'keras.applications.NAME', or from Python the
+    builder function itself."""
+    if isinstance(value, str) or callable(value):
+        return value
+    raise DsbenchError(f"{key} must be PATH.py:FUNCTION, keras.applications.NAME or (from "
+                       f"Python) a function; got {value!r} ({_typename(value)})")  # fmt: skip
+
+
 def _choice(choices: tuple[str, ...]) -> Converter:
     def convert(value: Any, key: str) -> str:
         if value not in choices:
@@ -187,7 +196,8 @@ def _converter(setting: Setting) -> Converter:
         return _int(int(setting.minimum or 0))
     if setting.kind == "choice":
         return _choice(setting.choices)
-    return {"bool": _bool, "text": _str, "positive": positive_float, "fraction": _fraction,
+    return {"bool": _bool, "text": _str, "arch": _arch, "positive": positive_float,
+            "fraction": _fraction,
             "blocks": _blocks, "shape": _shape, "devices": _devices, "steps": _steps,
             "jit": _optional_jit}[setting.kind]  # fmt: skip
 

@@ -79,9 +79,9 @@ class ModelSpec:
         choices=DEPTHWISE_INITS)  # fmt: skip
     # Your own network instead of the VGG (dsbench/arch.py): blocks and kernel_size then do not
     # apply; the separable model is its twin.
-    arch: str | None = setting(
+    arch: str | Callable[..., Any] | None = setting(  # noqa: RUF009 (a field, as every setting)
         None, "Your network instead of the VGG: PATH.py:FUNCTION (your code: it runs) or "
-        "keras.applications.NAME; separable is its twin.", "text", metavar="PATH:FN")  # fmt: skip
+        "keras.applications.NAME; separable is its twin.", "arch", metavar="PATH:FN")  # fmt: skip
 
     def __post_init__(self) -> None:
         if self.arch:  # the user's builder decides its own depth
@@ -233,6 +233,9 @@ class RunSpec:
         """Plain, JSON-ready settings (blocks in their text form)."""
         out = dataclasses.asdict(self)
         out["model"]["blocks"] = self.model.blocks_text
+        if callable(self.model.arch):  # a function given from Python: recorded by its name
+            function = self.model.arch
+            out["model"]["arch"] = f"python:{function.__module__}.{function.__qualname__}"
         out["model"]["input_shape"] = list(self.model.input_shape)
         out["train"]["devices"] = list(self.train.devices)
         steps = self.train.profile_steps

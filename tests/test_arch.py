@@ -113,3 +113,25 @@ def test_the_examples_give_the_figures_docs_arch_shows() -> None:
         assert rows[1]["swapped"] == swapped, name
     doc = (EXAMPLES.parent / "docs" / "arch.md").read_text(encoding="utf-8")
     assert "133,002 / 17,525" in doc and "69,834 / 69,093" in doc
+
+
+def small(input_shape: tuple[int, ...], num_classes: int) -> Any:
+    import keras
+
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Conv2D(8, 3, name="conv"),
+                             keras.layers.GlobalAveragePooling2D(),
+                             keras.layers.Dense(num_classes, activation="softmax")])  # fmt: skip
+
+
+@pytest.mark.slow
+def test_python_takes_the_builder_function_itself(tiny_settings: dict[str, Any]) -> None:
+    import dsbench
+
+    frame = dsbench.summary(arch=small).set_index("model")
+    assert frame.loc["normal", "params"] == 8 * 27 + 8 + 8 * 10 + 10
+    assert frame.loc["separable", "params"] == 27 + 3 * 8 + 8 + 8 * 10 + 10
+    result = dsbench.compare(arch=small, **{**tiny_settings, "epochs": 1})
+    assert result.document["settings"]["model"]["arch"] == "python:test_arch.small"
+    assert result.summary.set_index("model").loc["separable", "params"] == 27 + 24 + 8 + 90
+    with pytest.raises(DsbenchError, match="cannot be sent to fresh worker processes"):
+        dsbench.compare(arch=small, **{**tiny_settings, "epochs": 1, "processes": 2})
