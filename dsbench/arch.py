@@ -33,6 +33,17 @@ ARCH_HINT = (
 )
 
 
+def check_arch(arch: str) -> None:
+    """What can be checked of an --arch string without running it: its form and its file."""
+    if arch.startswith((APPLICATIONS, "python:")):
+        return
+    path_text, _, function = arch.rpartition(":")
+    if not path_text or not function or Path(path_text).suffix != ".py":
+        raise DsbenchError(f"arch {arch!r} is not PATH.py:FUNCTION", ARCH_HINT, setting="arch")
+    if not Path(path_text).is_file():
+        raise DsbenchError(f"arch: {path_text} is not a file", ARCH_HINT, setting="arch")
+
+
 def builder(arch: str | Callable[..., Any]) -> Callable[..., Any]:
     """The function that builds the normal model: a callable as it is; 'PATH.py:FUNCTION' from
     that file (run as code, from that path only); 'keras.applications.NAME' with weights=None."""
@@ -55,12 +66,9 @@ def builder(arch: str | Callable[..., Any]) -> Callable[..., Any]:
             return application(weights=None, input_shape=tuple(input_shape), classes=num_classes)
 
         return build_application
+    check_arch(arch)
     path_text, _, function = arch.rpartition(":")
     path = Path(path_text)
-    if not path_text or not function or path.suffix != ".py":
-        raise DsbenchError(f"arch {arch!r} is not PATH.py:FUNCTION", ARCH_HINT, setting="arch")
-    if not path.is_file():
-        raise DsbenchError(f"arch: {path} is not a file", ARCH_HINT, setting="arch")
     module_name = f"dsbench_arch_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:

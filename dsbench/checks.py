@@ -49,6 +49,10 @@ def check_inputs(spec: RunSpec) -> None:
         check_processes(spec)
     if spec.train.tensorboard:
         _check_writable(Path(spec.train.tensorboard).expanduser(), "tensorboard")
+    if isinstance(spec.model.arch, str):  # before the framework starts: the file is there
+        from dsbench.arch import check_arch
+
+        check_arch(spec.model.arch)
     from dsbench.models import total_params
 
     # Weights, gradients and Adam's two slots: four float32 copies of every parameter.

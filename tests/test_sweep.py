@@ -194,3 +194,14 @@ def test_a_sweep_of_your_own_network_is_refused(invoke: Any, tmp_path: Path) -> 
                      "--summary-only", "--output-dir", str(tmp_path / "s")])  # fmt: skip
     assert result.exit_code == 2 and "sweep builds the VGG at every point" in result.output
     assert not (tmp_path / "s").exists()
+
+
+def test_a_missing_builder_file_is_refused_before_the_framework_starts(
+    invoke: Any, tmp_path: Path
+) -> None:
+    result = invoke(["compare", "--arch", str(tmp_path / "net.py") + ":build", "--epochs", "1",
+                     "--output-dir", str(tmp_path / "run")])  # fmt: skip
+    assert result.exit_code == 2 and "net.py is not a file" in result.output
+    assert not (tmp_path / "run").exists()
+    wrong = invoke(["compare", "--arch", "net", "--output-dir", str(tmp_path / "run")])
+    assert wrong.exit_code == 2 and "is not PATH.py:FUNCTION" in wrong.output
