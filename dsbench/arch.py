@@ -181,9 +181,9 @@ def _holds_conv(layer: Any) -> bool:
 
 
 def layer_costs(model: keras.Model) -> list[dict[str, Any]]:
-    """A row per layer: name, type, output shape, Keras' parameter count and analytic MACs for
+    """A row per layer: name, type, output shape, Keras' parameter count, analytic MACs for
     one image (None where dsbench does not cost the layer type; separable layers also their
-    depthwise and pointwise halves)."""
+    depthwise and pointwise halves) and the values it writes (activations)."""
     import keras
 
     rows: list[dict[str, Any]] = []
@@ -191,9 +191,13 @@ def layer_costs(model: keras.Model) -> list[dict[str, Any]]:
         shape = _output_shape(layer)
         spatial = math.prod(shape[:-1]) if shape else 0
         config = layer.get_config()
+        # values the layer writes (as dsbench counts them for its VGG): its output, a view
+        # (Flatten, Reshape) nothing, a separable conv its depthwise output too
+        view = isinstance(layer, (keras.layers.Flatten, keras.layers.Reshape))
         row: dict[str, Any] = {"layer": layer.name, "type": type(layer).__name__,
                                "output_shape": "x".join(str(v) for v in shape),
-                               "params": int(layer.count_params()), "macs": 0}  # fmt: skip
+                               "params": int(layer.count_params()), "macs": 0,
+                               "activations": 0 if view or not shape else math.prod(shape)}  # fmt: skip
         if isinstance(layer, keras.layers.SeparableConv2D):
             k = math.prod(config["kernel_size"])
             channels = _input_channels(layer)
@@ -203,6 +207,7 @@ def layer_costs(model: keras.Model) -> list[dict[str, Any]]:
             row["depthwise_params"] = channels * multiplier * k
             row["pointwise_params"] = row["params"] - row["depthwise_params"]
             row["macs"] = row["depthwise_macs"] + row["pointwise_macs"]
+            row["activations"] += spatial * channels * multiplier
         elif isinstance(layer, keras.layers.DepthwiseConv2D):
             k = math.prod(config["kernel_size"])
             row["macs"] = spatial * _input_channels(layer) * config.get("depth_multiplier", 1) * k
@@ -259,7 +264,7 @@ def describe(arch: str | Callable[..., Any], input_shape: tuple[int, ...], num_c
         params, macs, uncounted = totals[kind]
         model_rows.append({"model": kind, "params": params, "macs_per_image": macs,
                            "flops_per_image": 2 * macs,
-                           "activations_per_image": None,
+                           "activations_per_image": sum(r["activations"] for r in costs[kind]),
                            "params_ratio": params / totals["normal"][0],
                            "macs_ratio": macs / totals["normal"][1] if totals["normal"][1]
                            else None,

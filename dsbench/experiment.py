@@ -110,10 +110,17 @@ def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any
     from dsbench import arch
 
     mine = arch.content_hash(spec.model.arch) if spec.model.arch else None
+    twin = {}
+    if spec.model.arch:  # what the twin swapped, and what it kept with the reason
+        from dsbench.models import arch_rows
+
+        separable = arch_rows(spec.model)["separable"]
+        twin = {"arch_twin": {"swapped": separable["swapped"], "kept": separable["kept"]}}
     return runtime.environment(
         spec.as_dict(),
         {
             **({"arch_sha256": mine} if mine else {}),  # resume refuses a changed file
+            **twin,
             "command": command,
             "data": {
                 "source": shared.data.source,

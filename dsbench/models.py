@@ -91,21 +91,21 @@ def layer_costs(spec: ModelSpec, kind: str) -> list[LayerCost]:
 def total_macs(spec: ModelSpec, kind: str) -> int:
     """Forward-pass MACs per image (of the layers dsbench counts, for your own --arch)."""
     if spec.arch:
-        return int(_arch_totals(spec)[kind]["macs_per_image"])
+        return int(arch_rows(spec)[kind]["macs_per_image"])
     return sum(layer.macs for layer in layer_costs(spec, kind))
 
 
 def total_params(spec: ModelSpec, kind: str) -> int:
     """Trainable parameters, counted analytically (Keras agrees: see tests/test_models.py)."""
     if spec.arch:
-        return int(_arch_totals(spec)[kind]["params"])
+        return int(arch_rows(spec)[kind]["params"])
     return sum(layer.params for layer in layer_costs(spec, kind))
 
 
 _ARCH_TOTALS: dict[ModelSpec, dict[str, dict[str, Any]]] = {}
 
 
-def _arch_totals(spec: ModelSpec) -> dict[str, dict[str, Any]]:
+def arch_rows(spec: ModelSpec) -> dict[str, dict[str, Any]]:
     """Both models' rows of arch.describe for a spec with --arch, built once per spec."""
     if spec not in _ARCH_TOTALS:
         from dsbench import arch

@@ -21,6 +21,9 @@ def test_the_reference_vgg_through_arch_gives_dsbench_s_own_twin() -> None:
     assert (by_model["normal"]["params"], by_model["separable"]["params"]) == (1_186_378, 174_821)
     assert by_model["normal"]["macs_per_image"] == 152_805_376
     assert by_model["separable"]["macs_per_image"] == 18_295_808
+    # the values each model writes, as dsbench counts them for its own VGG
+    assert by_model["normal"]["activations_per_image"] == 258_058
+    assert by_model["separable"]["activations_per_image"] == 400_394
     assert by_model["separable"]["swapped"] == 6 and not by_model["separable"]["kept"]
     swapped = [row["layer"] for row in layers if row.get("swapped")]
     assert swapped == [f"block{b}_conv{c}" for b in (1, 2, 3) for c in (1, 2)]
@@ -101,7 +104,12 @@ def test_summary_and_compare_take_your_network(invoke: Any, tmp_path: Path) -> N
                   "--output-dir", str(out)])  # fmt: skip
     assert run.exit_code == 0, run.output
     assert "698,858" in run.output and "99,109" in run.output
-    assert (out / "summary.json").is_file()
+    assert "the separable twin swapped 13 convolutions" in " ".join(run.output.split())
+    import json
+
+    environment = json.loads((out / "environment.json").read_text())
+    assert environment["arch_twin"] == {"swapped": 13, "kept": []}
+    assert len(environment["arch_sha256"]) == 64
 
 
 def test_the_examples_give_the_figures_docs_arch_shows() -> None:

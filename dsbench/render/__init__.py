@@ -98,6 +98,12 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
             console.print(f"{title}: no model finished an epoch")
             return
         _comparison(console, record, title)
+        twin = record.environment.get("arch_twin")
+        if isinstance(twin, dict):
+            kept = [inert(str(k)) for k in twin.get("kept") or []]
+            console.print(f"[dim]the separable twin swapped {inert(str(twin.get('swapped')))} "
+                          "convolutions for separable ones"
+                          + (f"; kept: {'; '.join(kept)}" if kept else "") + "[/]")  # fmt: skip
     elif record.ratios.empty:
         console.print(f"{title}: no point has finished yet")
     else:
