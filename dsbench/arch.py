@@ -70,6 +70,8 @@ def builder(arch: str | Callable[..., Any]) -> Callable[..., Any]:
     path_text, _, function = arch.rpartition(":")
     path = Path(path_text)
     module_name = f"dsbench_arch_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
+    if module_name in sys.modules:  # run once per process, however many models it builds
+        return _function(sys.modules[module_name], path, function)
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise DsbenchError(f"arch: cannot load {path} as Python", ARCH_HINT, setting="arch")
@@ -78,8 +80,13 @@ def builder(arch: str | Callable[..., Any]) -> Callable[..., Any]:
     try:
         spec.loader.exec_module(module)
     except Exception as err:  # the user's code: any failure is theirs, said in one line
+        del sys.modules[module_name]
         raise DsbenchError(f"arch: running {path} failed: {type(err).__name__}: {err}",
                            "--debug shows the traceback in your file", setting="arch") from err  # fmt: skip
+    return _function(module, path, function)
+
+
+def _function(module: Any, path: Path, function: str) -> Callable[..., Any]:
     found = getattr(module, function, None)
     if not callable(found):
         raise DsbenchError(f"arch: {path} has no function {function!r}", ARCH_HINT,
