@@ -146,15 +146,17 @@ def describe(model: str = "both", *, config: PathLike | None = None,
 
     Plain rows, no pandas and no TensorFlow, so the CLI's `summary` starts fast.
     """
-    from dsbench.data.images import is_image_tree, model_for_tree
     from dsbench.models import describe as describe_models
 
     if model not in ("both", *KINDS):
         raise DsbenchError(f"model must be one of both, {', '.join(KINDS)}; got {model!r}",
                            setting="model")  # fmt: skip
     spec = run_spec(settings, config)
-    if spec.data.data_dir and is_image_tree(Path(spec.data.data_dir)):  # its shape and classes
-        spec = dataclasses.replace(spec, model=model_for_tree(spec.model, Path(spec.data.data_dir)))
+    if spec.data.data_dir:  # an image folder: its shape and classes, from one header
+        from dsbench.data.images import is_image_tree, model_for_tree
+
+        if is_image_tree(folder := Path(spec.data.data_dir)):
+            spec = dataclasses.replace(spec, model=model_for_tree(spec.model, folder))
     if spec.model.arch:  # your own network is built with Keras: start it quietly first
         from dsbench import runner
 

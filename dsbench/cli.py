@@ -24,7 +24,7 @@ from typer.core import TyperGroup
 
 from dsbench import api
 from dsbench._version import __version__
-from dsbench.cli_help import CompactHelp
+from dsbench.cli_help import CompactHelp, plain
 from dsbench.cli_options import (
     BENCHED,
     COMMON,
@@ -60,7 +60,7 @@ class OneLineErrors(TyperGroup):
                 _error(err.format_message(), "to compare several kernel sizes, use "
                        "dsbench sweep --kernel-size 3,5")  # fmt: skip
             else:
-                _error(_plain(err.format_message()), f"see: {context.command_path} --help")
+                _error(plain(err.format_message()), f"see: {context.command_path} --help")
             code = getattr(err, "exit_code", 2)
         except typer.Abort:
             code = 1
@@ -68,28 +68,6 @@ class OneLineErrors(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
-
-
-def _plain(message: str) -> str:
-    """A usage error in dsbench's words: "Invalid value for '--dataset': Value error, 'x' is not
-    one of 'a', 'b'." -> "--dataset: 'x' is not one of 'a', 'b'"."""
-    message = re.sub(r"^Invalid value for '([^']+)'(?: / '[^']+')*: ", r"\1: ", message.strip())
-    message = re.sub(r"(?i)\bvalue error, ", "", message)
-    for theirs, ours in _WORDING:
-        message = re.sub(theirs, ours, message)
-    return message.rstrip(".")
-
-
-# Typer's converters word their errors as pydantic does; dsbench says it its own way.
-_WORDING = (
-    (r"Input should be a valid integer, unable to parse string as an integer",
-     "not a whole number"),
-    (r"Input should be a valid integer(, got a number with a fractional part)?",
-     "not a whole number"),
-    (r"Input should be a valid number, unable to parse string as a number", "not a number"),
-    (r"Input should be greater than or equal to (\S+)", r"must be >= \1"),
-    (r"Input should be greater than (\S+)", r"must be > \1"),
-)  # fmt: skip
 
 
 def _values_of(flag: str, args: Any) -> list[str]:
@@ -256,39 +234,19 @@ def summary(opts: Opts) -> None:
         return
     from dsbench import render
 
-    console, model = _console(), spec.model
-    shape = "x".join(str(v) for v in model.input_shape)
-    title = (f"Models for {shape} images, {model.num_classes} classes: blocks "
-             f"{model.blocks_text}, kernel {model.kernel_size}x{model.kernel_size}")  # fmt: skip
-    if model.arch:
-        swapped = models[0].get("swapped", 0)
-        title = (
-            f"{model.arch} for {shape} images, {model.num_classes} classes, and its "
-            f"separable twin ({swapped} convolution{'s' if swapped != 1 else ''} swapped)"
-        )
-    console.print(render.fit(console, render.summary_table(models, title)))
-    console.print(
-        "[dim]MACs = multiply-accumulates for one image's forward pass; FLOPs = 2 x MACs.[/]"
-    )
-    for line in (models[0].get("kept") or []) if model.arch else []:
-        render.warn(console, [f"not swapped: {line}"])
-    uncounted = sorted({name for row in models for name in row.get("not_counted") or []})
-    if uncounted:
-        render.warn(
-            console, [f"MACs leave out layers dsbench does not cost: {', '.join(uncounted)}"]
-        )
-    for kind in dict.fromkeys(row["model"] for row in models) if opts.layers else ():
-        console.print(render.fit(console, *(render.layers_table(layers, kind, compact)
-                                             for compact in (False, True))))  # fmt: skip
+    render.models(_console(), spec.model, models, layers if opts.layers else [])
 
 
 @command(*TRAINING, *RUN, "baseline", "force_baseline")
 def compare(opts: Opts) -> None:
     """Train the normal and the separable model on the same data, seeds and batch order; compare."""
-    if opts.baseline is not None:
-        _check_baseline(opts)
-    elif opts.force_baseline:
-        raise DsbenchError("--force-baseline needs --baseline OLD", "add --baseline OLD")
+    _baseline_given(opts)
+    if opts.baseline is not None:  # before training: a baseline of the same settings
+        from dsbench import reports
+        from dsbench.config import run_spec
+
+        spec = run_spec(opts.settings, opts.config)
+        reports.check_baseline(spec.as_dict(), opts.baseline, opts.force_baseline)
     result = _show(opts, "compare", lambda options: api.compare(**options))
     if opts.baseline is not None and result.run_dir is not None and not opts.quiet:
         from dsbench import render, reports
@@ -297,21 +255,10 @@ def compare(opts: Opts) -> None:
         render.against(_console(opts.json_output), found)
 
 
-def _check_baseline(opts: Opts) -> None:
-    """Before training: --baseline is a run folder of the same settings (or --force-baseline)."""
-    from dsbench import baseline, store
-    from dsbench.config import run_spec
-
-    try:
-        old = store.read_summary(opts.baseline)
-    except DsbenchError as err:
-        raise DsbenchError(f"--baseline {opts.baseline}: {err.message}", err.hint) from None
-    spec = run_spec(opts.settings, opts.config)
-    differ = baseline.differences(spec.as_dict(), old.settings)
-    if differ and not opts.force_baseline:
-        raise DsbenchError(f"this run and its baseline {opts.baseline} would differ in "
-                           f"{'; '.join(differ)}: their figures are not comparable",
-                           "use the baseline's settings, or add --force-baseline")  # fmt: skip
+def _baseline_given(opts: Opts) -> None:
+    """--force-baseline means nothing without --baseline."""
+    if opts.force_baseline and opts.baseline is None:
+        raise DsbenchError("--force-baseline needs --baseline OLD", "add --baseline OLD")
 
 
 @command("model", *TRAINING, *RUN, name="train")
@@ -363,8 +310,7 @@ def report(
         raise DsbenchError(f"--json and --format {opts.report_format} ask for two formats",
                            "give one of them")  # fmt: skip
     form = "json" if opts.json_output else opts.report_format
-    if opts.force_baseline and opts.baseline is None:
-        raise DsbenchError("--force-baseline needs --baseline OLD", "add --baseline OLD")
+    _baseline_given(opts)
     if opts.baseline is not None and len(run_dirs) != 1:
         raise DsbenchError(f"--baseline compares one run folder, got {len(run_dirs)}",
                            "give one NEW folder: dsbench report NEW --baseline OLD")  # fmt: skip

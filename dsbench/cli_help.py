@@ -2,10 +2,12 @@
 with its value, then its help), `--[no-]flag` for a flag and its negation, and values that wrap
 under their option rather than being cut. Typer's own layout gives every part of an option a
 column of its own (long names, short names, negations, types), which leaves the help a sliver
-of an 80-column terminal; Typer still parses everything, this only draws the help."""
+of an 80-column terminal; Typer still parses everything, this only draws the help. Typer's
+usage errors are reworded in dsbench's voice here too (plain)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.console import Console, Group
@@ -72,3 +74,25 @@ class CompactHelp(TyperCommand):
         from typer import rich_utils
 
         render_help(self, ctx, rich_utils._get_rich_console())
+
+
+def plain(message: str) -> str:
+    """A usage error in dsbench's words: "Invalid value for '--dataset': Value error, 'x' is not
+    one of 'a', 'b'." -> "--dataset: 'x' is not one of 'a', 'b'"."""
+    message = re.sub(r"^Invalid value for '([^']+)'(?: / '[^']+')*: ", r"\1: ", message.strip())
+    message = re.sub(r"(?i)\bvalue error, ", "", message)
+    for theirs, ours in _WORDING:
+        message = re.sub(theirs, ours, message)
+    return message.rstrip(".")
+
+
+# Typer's converters word their errors as pydantic does; dsbench says it its own way.
+_WORDING = (
+    (r"Input should be a valid integer, unable to parse string as an integer",
+     "not a whole number"),
+    (r"Input should be a valid integer(, got a number with a fractional part)?",
+     "not a whole number"),
+    (r"Input should be a valid number, unable to parse string as a number", "not a number"),
+    (r"Input should be greater than or equal to (\S+)", r"must be >= \1"),
+    (r"Input should be greater than (\S+)", r"must be > \1"),
+)  # fmt: skip

@@ -79,10 +79,8 @@ def against(new: Path, old: Path, force: bool = False) -> Report:
     here, there = device_name(mine.environment), device_name(theirs.environment)
     if here != there:
         differ.append(f"device {there!r} -> {here!r}")
-    if differ and not force:
-        raise DsbenchError(f"{new_folder} and its baseline {old_folder} differ in "
-                           f"{'; '.join(differ)}: their figures are not comparable",
-                           "compare runs of the same settings, or add --force-baseline")  # fmt: skip
+    _refuse(differ, force, f"{new_folder} and its baseline {old_folder} differ in",
+            "compare runs of the same settings, or add --force-baseline")  # fmt: skip
     rows = baseline.compare(mine, store.load_results(new_folder), theirs,
                             store.load_results(old_folder))  # fmt: skip
     said = [f"the runs differ in {'; '.join(differ)} (--force-baseline)"] if differ else []
@@ -91,6 +89,30 @@ def against(new: Path, old: Path, force: bool = False) -> Report:
                     "processes differ by more (docs/methodology.md); run both with --processes 3 "
                     "for an interval over processes")  # fmt: skip
     return Report(records, rows.assign(run=str(new_folder), baseline=str(old_folder)), tuple(said))
+
+
+def check_baseline(settings: dict[str, Any], old: Path, force: bool = False) -> None:
+    """Before a run: `old` is a run folder whose settings that matter are the run's `settings`
+    (RunSpec.as_dict), unless `force` (`compare --baseline OLD`)."""
+    from dsbench import baseline
+    from dsbench.errors import DsbenchError
+
+    try:
+        theirs = store.read_summary(old)
+    except DsbenchError as err:
+        raise DsbenchError(f"--baseline {old}: {err.message}", err.hint) from None
+    _refuse(baseline.differences(settings, theirs.settings), force,
+            f"this run and its baseline {old} would differ in",
+            "use the baseline's settings, or add --force-baseline")  # fmt: skip
+
+
+def _refuse(differ: list[str], force: bool, what: str, hint: str) -> None:
+    """A run and its baseline that differ in settings that matter are not compared (unless
+    forced): one line naming every difference."""
+    from dsbench.errors import DsbenchError
+
+    if differ and not force:
+        raise DsbenchError(f"{what} {'; '.join(differ)}: their figures are not comparable", hint)
 
 
 def rows_of(folder: Path, record: Record) -> pd.DataFrame:

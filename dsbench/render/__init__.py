@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -37,6 +37,7 @@ from dsbench.results import BenchSummary, Summary
 
 if TYPE_CHECKING:
     from dsbench.reports import Report
+    from dsbench.settings import ModelSpec
     from dsbench.sweeps import SweepSummary
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "fixed",
     "inert",
     "layers_table",
+    "models",
     "plural",
     "printable",
     "ratio",
@@ -138,6 +140,31 @@ def against(console: Console, found: Report) -> None:
     console.print(fit(console, *(baseline_table(rows, printable(title), compact)
                                  for compact in (False, True))))  # fmt: skip
     warn(console, found.warnings)
+
+
+def models(console: Console, model: ModelSpec, rows: list[dict[str, Any]],
+           layers: list[dict[str, Any]]) -> None:  # fmt: skip
+    """`summary`: the models' table titled by what they are, what your network's twin kept and
+    what was not counted, then a per-layer table per model when `layers` are given."""
+    shape = "x".join(str(v) for v in model.input_shape)
+    title = (f"Models for {shape} images, {model.num_classes} classes: blocks "
+             f"{model.blocks_text}, kernel {model.kernel_size}x{model.kernel_size}")  # fmt: skip
+    if model.arch:
+        swapped = rows[0].get("swapped", 0)
+        title = (f"{model.arch} for {shape} images, {model.num_classes} classes, and its "
+                 f"separable twin ({plural(swapped, 'convolution')} swapped)")  # fmt: skip
+    console.print(fit(console, summary_table(rows, title)))
+    console.print(
+        "[dim]MACs = multiply-accumulates for one image's forward pass; FLOPs = 2 x MACs.[/]"
+    )
+    notes = [f"not swapped: {line}" for line in rows[0].get("kept") or []] if model.arch else []
+    uncounted = sorted({name for row in rows for name in row.get("not_counted") or []})
+    if uncounted:
+        notes.append(f"MACs leave out layers dsbench does not cost: {', '.join(uncounted)}")
+    warn(console, notes)
+    for kind in dict.fromkeys(row["model"] for row in layers):
+        console.print(fit(console, *(layers_table(layers, kind, compact)
+                                     for compact in (False, True))))  # fmt: skip
 
 
 def warn(console: Console, warnings: Iterable[str]) -> None:
