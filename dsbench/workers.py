@@ -19,6 +19,7 @@ import os
 import queue
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,22 +58,19 @@ for _name in RELAYED:
     setattr(_Relay, _name, _relayed(_name))
 
 
-def _work(request: RunRequest, wants_batches: bool, events: Any) -> None:
-    """A worker's whole life: train, then send ("result", ...) or why not. In a process group
-    of its own, so that a terminal's Ctrl-C reaches the parent alone, which passes it on once."""
+def _work(job: Callable[..., Any], args: tuple[Any, ...], backend: str, verbose: bool,
+          wants_batches: bool, events: Any) -> None:  # fmt: skip
+    """A worker's whole life: start the framework, run `job(relay, started, *args)` (`started`:
+    when the worker began, framework start included), then send ("result", what it returned)
+    or why not. In a process group of its own, so that a terminal's Ctrl-C reaches the parent
+    alone, which passes it on once."""
+    started = time.perf_counter()
     os.setpgrp()
     try:
         from dsbench import backends
 
-        spec = request.spec
-        backends.select(spec.train.backend or backends.DEFAULT).start(request.verbose)
-        from dsbench import experiment
-
-        relay = _Relay(events, wants_batches)
-        fitted, shared = experiment.setup(spec, relay)
-        results, environment = experiment.compare(request.command, request.kinds, fitted, shared,
-                                                  None, None, relay)  # fmt: skip
-        events.put(("result", (fitted, results, {**environment, "pid": os.getpid()})))
+        backends.select(backend).start(verbose)
+        events.put(("result", job(_Relay(events, wants_batches), started, *args)))
     except DsbenchError as error:
         events.put(("error", (error.message, error.hint, error.exit_code, error.settings)))
     except KeyboardInterrupt:  # before training began (TensorFlow's start): nothing to keep
@@ -81,33 +79,55 @@ def _work(request: RunRequest, wants_batches: bool, events: Any) -> None:
         events.put(("crash", (f"{type(error).__name__}: {error}",)))
 
 
-def _bench_work(spec: RunSpec, modes: list[str], batch_sizes: list[int], target: float,
-                max_time: float, verbose: bool, events: Any) -> None:  # fmt: skip
-    """A `bench` worker: its own framework start, then every cell within `max_time` seconds;
-    sends ("result", (rows, warnings, environment)) or why not (as _work)."""
-    import time
+def _compare_job(relay: Observer, started: float,
+                 request: RunRequest) -> tuple[RunSpec, list[RunResult], dict[str, Any]]:  # fmt: skip
+    """A compare or train worker: its spec as fitted, its results and its environment."""
+    from dsbench import experiment
 
-    start = time.perf_counter()
-    os.setpgrp()
-    try:
-        from dsbench import backends
+    fitted, shared = experiment.setup(request.spec, relay)
+    results, environment = experiment.compare(request.command, request.kinds, fitted, shared,
+                                              None, None, relay)  # fmt: skip
+    return fitted, results, {**environment, "pid": os.getpid()}
 
-        backends.select(spec.train.backend or backends.DEFAULT).start(verbose)
-        from dsbench import experiment
-        from dsbench.request import Command
 
-        relay = _Relay(events, False)
-        fitted, shared = experiment.setup(spec, relay)
-        rows, warnings = experiment.bench(fitted, shared, modes, batch_sizes, target,
-                                          start + max_time)  # fmt: skip
-        environment = experiment.run_environment(Command.bench, fitted, shared)
-        events.put(("result", (rows, warnings, {**environment, "pid": os.getpid()})))
-    except DsbenchError as error:
-        events.put(("error", (error.message, error.hint, error.exit_code, error.settings)))
-    except KeyboardInterrupt:
-        events.put(("interrupted", ()))
-    except BaseException as error:
-        events.put(("crash", (f"{type(error).__name__}: {error}",)))
+def _bench_job(relay: Observer, started: float, spec: RunSpec, modes: list[str],
+               batch_sizes: list[int], target: float,
+               max_time: float) -> tuple[Any, list[str], dict[str, Any]]:  # fmt: skip
+    """A bench worker: every cell within `max_time` seconds of the worker's start; its rows,
+    warnings and environment."""
+    from dsbench import experiment
+    from dsbench.request import Command
+
+    fitted, shared = experiment.setup(spec, relay)
+    rows, warnings = experiment.bench(fitted, shared, modes, batch_sizes, target,
+                                      started + max_time)  # fmt: skip
+    environment = experiment.run_environment(Command.bench, fitted, shared)
+    return rows, warnings, {**environment, "pid": os.getpid()}
+
+
+def _spawn(job: Callable[..., Any], args: tuple[Any, ...], spec: RunSpec, verbose: bool,
+           observer: Observer, process: int) -> tuple[str, Any]:  # fmt: skip
+    """Run `job` in worker process `process` (a fresh interpreter), relaying its progress to
+    `observer`, until it reports its end: (kind, payload) as _follow gives them."""
+    from dsbench import backends
+
+    context = multiprocessing.get_context("spawn")  # fresh interpreters: nothing inherited
+    events = context.Queue()
+    backend = spec.train.backend or backends.DEFAULT
+    worker = context.Process(target=_work, name=f"dsbench-process-{process + 1}",
+                             args=(job, args, backend, verbose, observer.wants_batches, events))  # fmt: skip
+    worker.start()
+    return _follow(worker, events, observer, process)
+
+
+def _raise_failure(kind: str, payload: Any, process: int, processes: int, hint: str) -> None:
+    """A worker's error as the DsbenchError it was; a crash as one line with `hint`."""
+    if kind == "error":
+        message, hint_there, exit_code, settings = payload
+        raise DsbenchError(message, hint_there, exit_code, settings or None)
+    if kind == "crash":
+        raise DsbenchError(f"worker process {process + 1} of {processes} failed: {payload[0]}",
+                           hint, exit_code=RUNTIME)  # fmt: skip
 
 
 def bench(spec: RunSpec, modes: list[str], batch_sizes: list[int], target: float,
@@ -115,46 +135,25 @@ def bench(spec: RunSpec, modes: list[str], batch_sizes: list[int], target: float
           verbose: bool) -> tuple[list[Any], list[list[str]], dict[str, Any]]:  # fmt: skip
     """`bench` in spec.train.processes fresh processes, one after another, each with
     `max_time` seconds: every process's rows (DataFrames) and warnings, and the first one's
-    environment with every worker's own figures under "processes". Interrupted: what the
-    finished processes measured, then KeyboardInterrupt from the caller's side."""
+    environment with every worker's own figures under "processes". Interrupted:
+    KeyboardInterrupt."""
     processes = spec.train.processes
-    context = multiprocessing.get_context("spawn")
     rows: list[Any] = []
     warnings: list[list[str]] = []
     environment: dict[str, Any] = {}
     for process in range(processes):
         observer.process_start(process, processes)
-        events = context.Queue()
-        worker = context.Process(
-            target=_bench_work,
-            args=(
-                _worker_spec(spec, process),
-                modes,
-                batch_sizes,
-                target,
-                max_time,
-                verbose,
-                events,
-            ),
-            name=f"dsbench-bench-{process + 1}",
-        )
-        worker.start()
-        kind, payload = _follow(worker, events, observer, process)
-        if kind == "result":
-            mine, said, own = payload
-            rows.append(mine)
-            warnings.append(list(said))
-            environment = environment or {**own, "processes": []}
-            environment["processes"].append(_own_figures(process, own))
-            continue
-        if kind == "error":
-            message, hint, exit_code, settings = payload
-            raise DsbenchError(message, hint, exit_code, settings or None)
+        args = (_worker_spec(spec, process), modes, batch_sizes, target, max_time)
+        kind, payload = _spawn(_bench_job, args, spec, verbose, observer, process)
         if kind == "interrupted":
             raise KeyboardInterrupt
-        raise DsbenchError(f"worker process {process + 1} of {processes} failed: {payload[0]}",
-                           "--processes 1 runs it in this process, where --debug shows the "
-                           "traceback", exit_code=RUNTIME)  # fmt: skip
+        _raise_failure(kind, payload, process, processes,
+                       "--processes 1 runs it in this process, where --debug shows the traceback")  # fmt: skip
+        mine, said, own = payload
+        rows.append(mine)
+        warnings.append(list(said))
+        environment = environment or {**own, "processes": []}
+        environment["processes"].append(_own_figures(process, own))
     return rows, warnings, environment
 
 
@@ -174,7 +173,6 @@ def run(
     """
     spec, kinds = request.spec, request.kinds
     processes = spec.train.processes
-    context = multiprocessing.get_context("spawn")  # fresh interpreters: nothing inherited
     results = _finished_processes(previous or [], len(kinds) * spec.train.repeats,
                                   spec.train.epochs)  # fmt: skip
     first = len({r.process for r in results})
@@ -185,15 +183,9 @@ def run(
     fitted = spec
     for process in range(first, processes):
         observer.process_start(process, processes)
-        worker_spec = _worker_spec(spec, process)
-        events = context.Queue()
-        worker = context.Process(
-            target=_work,
-            args=(dataclasses.replace(request, spec=worker_spec), observer.wants_batches, events),
-            name=f"dsbench-process-{process + 1}",
-        )
-        worker.start()
-        kind, payload = _follow(worker, events, observer, process)
+        mine_request = dataclasses.replace(request, spec=_worker_spec(spec, process))
+        kind, payload = _spawn(_compare_job, (mine_request,), spec, request.verbose, observer,
+                               process)  # fmt: skip
         if kind == "result":
             worker_fitted, mine, own = payload
             # experiment.fitted_spec changes the model alone (an image tree's shape, classes)
@@ -205,16 +197,9 @@ def run(
             environment["processes"].append(_own_figures(process, own))
         interrupted = kind == "interrupted" or any(r.status == Status.interrupted for r in results)
         save(fitted, results, environment)
-        if kind == "error":
-            message, hint, exit_code, settings = payload
-            raise DsbenchError(message, hint, exit_code, settings or None)
-        if kind == "crash":
-            raise DsbenchError(
-                f"worker process {process + 1} of {processes} failed: {payload[0]}",
-                "the processes before it are saved; --processes 1 runs it in this process, "
-                "where --debug shows the traceback",
-                exit_code=RUNTIME,
-            )
+        _raise_failure(kind, payload, process, processes,
+                       "the processes before it are saved; --processes 1 runs it in this "
+                       "process, where --debug shows the traceback")  # fmt: skip
         if interrupted:
             if not results or results[-1].status != Status.interrupted:  # stopped before training
                 raise KeyboardInterrupt
