@@ -101,12 +101,14 @@ def welch_ratio(new: Sequence[float], old: Sequence[float]) -> stats.Interval:
                           min(len(a), len(b)))  # fmt: skip
 
 
-def _verdict(low: float, high: float, lower_is_better: bool) -> str:
+def _verdict(low: float, high: float, lower_is_better: bool,
+             words: tuple[str, str] = ("faster", "slower")) -> str:  # fmt: skip
+    """What a new/old interval says: `words` (better, worse), no change, or not resolved."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return "not resolved"
     if low <= 1 <= high:
         return "no change resolved"
-    return "faster" if (high < 1) == lower_is_better else "slower"
+    return words[0] if (high < 1) == lower_is_better else words[1]
 
 
 def compare(new: Summary, new_results: Sequence[RunResult], old: Summary,
@@ -168,5 +170,4 @@ def _ratio_row(old: pd.Series, new: pd.Series) -> dict[str, Any]:
     return {"figure": "separable/normal time/step", "model": "separable", "old": a, "new": b,
             "change": change, "change_low": low, "change_high": high,
             "unit": "new/old of the ratios",
-            "verdict": {"faster": "lower", "slower": "higher"}.get(_verdict(low, high, True),
-                                                                   _verdict(low, high, True))}  # fmt: skip
+            "verdict": _verdict(low, high, True, ("lower", "higher"))}  # fmt: skip

@@ -102,19 +102,19 @@ def total_params(spec: ModelSpec, kind: str) -> int:
     return sum(layer.params for layer in layer_costs(spec, kind))
 
 
-_ARCH_TOTALS: dict[ModelSpec, dict[str, dict[str, Any]]] = {}
+_ARCH_ROWS: dict[ModelSpec, dict[str, dict[str, Any]]] = {}
 
 
 def arch_rows(spec: ModelSpec) -> dict[str, dict[str, Any]]:
     """Both models' rows of arch.describe for a spec with --arch, built once per spec."""
-    if spec not in _ARCH_TOTALS:
+    if spec not in _ARCH_ROWS:
         from dsbench import arch
 
         assert spec.arch is not None
         rows = arch.describe(spec.arch, spec.input_shape, spec.num_classes, KINDS,
                              spec.depthwise_init)[0]  # fmt: skip
-        _ARCH_TOTALS[spec] = {row["model"]: row for row in rows}
-    return _ARCH_TOTALS[spec]
+        _ARCH_ROWS[spec] = {row["model"]: row for row in rows}
+    return _ARCH_ROWS[spec]
 
 
 def build(spec: ModelSpec, kind: str, precision: str | None = None) -> keras.Model:
