@@ -198,8 +198,17 @@ def accuracy_difference(separable: pd.Series) -> str:
                                                    "acc_difference_high"))  # fmt: skip
     if missing(value) or missing(low) or missing(high):
         return ""
-    text = f"diff {float(value):+.3f} [{float(low):+.3f}, {float(high):+.3f}]".replace("-", "−")
+    text = f"diff {difference(value, low, high)}"
     return text + (", not resolved" if float(low) <= 0 <= float(high) else "")
+
+
+def difference(value: Any, low: Any = None, high: Any = None) -> str:
+    """An accuracy difference, signed, with its interval when there is one: '+0.150 [+0.034,
+    +0.260]' (minus signs as '−')."""
+    text = f"{float(value):+.3f}"
+    if not (missing(low) or missing(high)):
+        text += f" [{float(low):+.3f}, {float(high):+.3f}]"
+    return text.replace("-", "−")
 
 
 def ratio_cell(summary: pd.DataFrame, column: str) -> str:
@@ -479,7 +488,7 @@ def baseline_table(rows: pd.DataFrame, title: str, compact: bool = False) -> Tab
         if missing(change):
             text = "–"
         elif accuracy:
-            text = f"{change:+.3f}" + ("" if missing(low) else f" [{low:+.3f}, {high:+.3f}]")
+            text = difference(change, low, high)
         elif row["unit"] == "exact":
             text = ratio(change)
         elif missing(low):
