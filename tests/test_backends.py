@@ -157,6 +157,24 @@ def test_compare_resume_report_and_bench_run_on_jax_without_tensorflow(tmp_path:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not HAS_JAX, reason="JAX is not installed (.ci/run installs it: dsbench[jax])")
+def test_a_jax_run_leaves_an_installed_tensorflow_unimported(tmp_path: Path) -> None:
+    # Keras imports TensorFlow when installed, whatever the backend, to seed it and to check
+    # types in a model's config; a JAX run must not pay its seconds and memory for nothing
+    code = ("import sys\nsys.argv = ['dsbench', *sys.argv[1:]]\nfrom dsbench.cli import main\n"
+            "try:\n    main()\nfinally:\n    print('tensorflow imported:', "
+            "'tensorflow' in sys.modules)\n")  # fmt: skip
+    args = ["compare", *TINY, "--backend", "jax", "--epochs", "1", "--tensorboard", "tb",
+            "--output-dir", "jx"]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    run = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                         cwd=tmp_path, env=env, timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "tensorflow imported: False" in run.stdout
+    assert "absl" not in run.stderr  # none of TensorFlow's start-up lines
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch is not installed")
 def test_compare_runs_on_torch_without_tensorflow(tmp_path: Path) -> None:
     run = _without_tensorflow(["compare", *TINY, "--backend", "torch", "--epochs", "2",

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,23 @@ def start(verbose: bool = False, multiworker: bool = False) -> None:
     if not verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras  # noqa: F401
+
+    _without_tensorflow()
+
+
+def _without_tensorflow() -> None:
+    """Keras imports TensorFlow wherever it is installed, whatever the backend, to seed it
+    (keras.utils.set_random_seed) and to check types when it copies a model's config: seconds,
+    and TensorFlow's log lines, for nothing a JAX or torch run uses (dsbench feeds them
+    without tf.data). Unless something imported TensorFlow already, Keras is told it is
+    absent, as on a machine without it. (Keras' lazy handle is private: if it moves, Keras
+    imports TensorFlow as before.)"""
+    try:
+        from keras.src.utils.module_utils import tensorflow
+    except ImportError:
+        return
+    if "tensorflow" not in sys.modules and "_available" in vars(tensorflow):
+        tensorflow._available = False
 
 
 def is_chief() -> bool:
@@ -155,6 +174,8 @@ def tensorboard(log_dir: str) -> Any:
             super().__init__()
             from tensorboard.summary import Writer
 
+            if "tensorflow" not in sys.modules:  # TensorBoard's own switch to its TF stub
+                sys.modules.setdefault("tensorboard.compat.notf", ModuleType("notf"))
             self.writers = {part: Writer(f"{log_dir}/{part}") for part in ("train", "validation")}
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
