@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,14 +105,38 @@ def content_hash(arch: str | Callable[..., Any]) -> str | None:
     return hashlib.sha256(Path(path_text).read_bytes()).hexdigest()
 
 
-def build_user(arch: str | Callable[..., Any], input_shape: tuple[int, ...],
-               num_classes: int) -> keras.Model:  # fmt: skip
-    """The user's normal model, checked: a keras.Model taking `input_shape`."""
+def check_options(arch: str | Callable[..., Any], options: Mapping[str, Any]) -> None:
+    """Refuse keyword arguments (arch_options, a sweep's kernel_size or width axis) that the
+    builder has no parameter for."""
+    if not options:
+        return
+    build = builder(arch)
+    try:
+        parameters = inspect.signature(build).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a builtin): the call will say
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return
+    names = {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    for name in options:
+        if name not in names:
+            what = getattr(build, "__name__", "the builder")
+            raise DsbenchError(f"arch: {what}() has no parameter {name!r} (given {name}="
+                               f"{options[name]!r}); its parameters: {', '.join(sorted(names))}",
+                               f"add a {name} parameter to {what}(), or leave {name} out",
+                               setting="arch")  # fmt: skip
+
+
+def build_user(arch: str | Callable[..., Any], input_shape: tuple[int, ...], num_classes: int,
+               options: Mapping[str, Any] | None = None) -> keras.Model:  # fmt: skip
+    """The user's normal model, checked: a keras.Model taking `input_shape`; `options` are
+    keyword arguments for the builder besides the input shape and class count."""
     import keras
 
     build = builder(arch)
+    check_options(arch, options or {})
     try:
-        model = build(input_shape=tuple(input_shape), num_classes=num_classes)
+        model = build(input_shape=tuple(input_shape), num_classes=num_classes, **(options or {}))
     except DsbenchError:
         raise
     except Exception as err:
@@ -258,10 +283,11 @@ def _input_channels(layer: Any) -> int:
 
 def describe(arch: str | Callable[..., Any], input_shape: tuple[int, ...], num_classes: int,
              kinds: tuple[str, ...], depthwise_init: str = "corrected",
+             options: Mapping[str, Any] | None = None,
              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
     """models.describe's rows for the user's model and its twin: per model params, MACs (None
     when a layer is not counted), and per layer; the twin's layers say which were swapped."""
-    normal = build_user(arch, input_shape, num_classes)
+    normal = build_user(arch, input_shape, num_classes, options)
     twin = separable_twin(normal, depthwise_init)
     built = {"normal": normal, "separable": twin.model}
     model_rows, layer_rows = [], []

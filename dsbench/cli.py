@@ -223,7 +223,7 @@ def root(
     """What do depthwise separable convolutions buy over normal ones?"""
 
 
-@command("summary_model", "layers", "arch", "kernel_size", "blocks", "input_shape",
+@command("summary_model", "layers", "arch", "arch_options", "kernel_size", "blocks", "input_shape",
          "num_classes", "data_dir", *COMMON)  # fmt: skip
 def summary(opts: Opts) -> None:
     """Parameters and MACs per image of the normal and separable models (trains nothing)."""

@@ -188,9 +188,9 @@ SWEPT = ("kernel_sizes", "widths", "block_lists", "sweep_backends", "sweep_batch
          *(n for n in TRAINING if n not in ("kernel_size", "blocks", "backend", "batch_size",
                                             "precision")))  # fmt: skip
 # Settings `bench` takes (speed only: model, data, numerics, device).
-BENCHED = ("arch", "kernel_size", "blocks", "depthwise_init", "dataset", "data_dir", "train_size",
-           "rescale", "seed", "jit", "precision", "strategy", "devices", "backend",
-           "processes")  # fmt: skip
+BENCHED = ("arch", "arch_options", "kernel_size", "blocks", "depthwise_init", "dataset",
+           "data_dir", "train_size", "rescale", "seed", "jit", "precision", "strategy", "devices",
+           "backend", "processes")  # fmt: skip
 
 
 def option_default(name: str) -> Any:

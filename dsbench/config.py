@@ -116,6 +116,38 @@ def _arch(value: Any, key: str) -> Any:
                        f"Python) a function; got {value!r} ({_typename(value)})")  # fmt: skip
 
 
+def _arch_options(value: Any, key: str) -> tuple[tuple[str, Any], ...]:
+    """Keyword arguments for the arch builder: a table of names to numbers, text or booleans,
+    or on the command line 'width=0.5,kernel_size=5'."""
+    if isinstance(value, str):
+        value = dict(_keyword(part, key) for part in value.split(",") if part.strip())
+    pairs = value.items() if isinstance(value, dict) else value
+    is_pairs = isinstance(pairs, tuple) and all(isinstance(p, tuple) and len(p) == 2
+                                                  for p in pairs)  # fmt: skip
+    options = dict(pairs) if isinstance(value, dict) or is_pairs else None
+    if options is None or not all(
+        isinstance(k, str) and k.isidentifier() and isinstance(v, (int, float, str, bool))
+        for k, v in options.items()
+    ):
+        raise DsbenchError(f"{key} must be a table of keyword arguments (names to numbers, text "
+                           f"or true/false), e.g. {{width = 0.5}}; got {value!r}")  # fmt: skip
+    return tuple(sorted(options.items()))
+
+
+def _keyword(text: str, key: str) -> tuple[str, Any]:
+    """'width=0.5' -> ('width', 0.5): a number where it reads as one, true/false, else text."""
+    name, equals, raw = (part.strip() for part in text.partition("="))
+    if not equals:
+        raise DsbenchError(f"{key} {text.strip()!r} is not NAME=VALUE",
+                           "give e.g. width=0.5,kernel_size=5")  # fmt: skip
+    for parse in (int, float):
+        try:
+            return name, parse(raw)
+        except ValueError:
+            pass
+    return name, {"true": True, "false": False}.get(raw.lower(), raw)
+
+
 def _choice(choices: tuple[str, ...]) -> Converter:
     def convert(value: Any, key: str) -> str:
         if value not in choices:
@@ -196,7 +228,8 @@ def _converter(setting: Setting) -> Converter:
         return _int(int(setting.minimum or 0))
     if setting.kind == "choice":
         return _choice(setting.choices)
-    return {"bool": _bool, "text": _str, "arch": _arch, "positive": positive_float,
+    return {"bool": _bool, "text": _str, "arch": _arch, "arch_options": _arch_options,
+            "positive": positive_float,
             "fraction": _fraction,
             "blocks": _blocks, "shape": _shape, "devices": _devices, "steps": _steps,
             "jit": _optional_jit}[setting.kind]  # fmt: skip

@@ -112,7 +112,7 @@ def arch_rows(spec: ModelSpec) -> dict[str, dict[str, Any]]:
 
         assert spec.arch is not None
         rows = arch.describe(spec.arch, spec.input_shape, spec.num_classes, KINDS,
-                             spec.depthwise_init)[0]  # fmt: skip
+                             spec.depthwise_init, dict(spec.arch_options))[0]  # fmt: skip
         _ARCH_ROWS[spec] = {row["model"]: row for row in rows}
     return _ARCH_ROWS[spec]
 
@@ -145,7 +145,8 @@ def _build(spec: ModelSpec, kind: str) -> keras.Model:
     if spec.arch:  # your own network, or its separable twin
         from dsbench import arch
 
-        model = arch.build_user(spec.arch, spec.input_shape, spec.num_classes)
+        model = arch.build_user(spec.arch, spec.input_shape, spec.num_classes,
+                                dict(spec.arch_options))  # fmt: skip
         return model if kind == "normal" else arch.separable_twin(model, spec.depthwise_init).model
     conv = keras.layers.Conv2D if kind == "normal" else keras.layers.SeparableConv2D
     options = {}
@@ -189,7 +190,7 @@ def describe(
         from dsbench import arch
 
         return arch.describe(spec.arch, spec.input_shape, spec.num_classes, kinds,
-                             spec.depthwise_init)  # fmt: skip
+                             spec.depthwise_init, dict(spec.arch_options))  # fmt: skip
     model_rows: list[dict[str, Any]] = []
     layer_rows: list[dict[str, Any]] = []
     for kind in kinds:

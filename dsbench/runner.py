@@ -124,6 +124,11 @@ def run_sweep(spec: RunSpec, points: list[Any], writer: ResultsFolder | None,
     for point_spec in dict.fromkeys(point.run_spec(spec) for point in points):
         checks.check_inputs(point_spec)  # every backend installed and able, before anything runs
     backend = start(spec, verbose)
+    if spec.model.arch:  # every point's keyword arguments, before any point trains
+        from dsbench import arch
+
+        for point_spec in dict.fromkeys(point.spec(spec.model) for point in points):
+            arch.check_options(spec.model.arch, dict(point_spec.arch_options))
     from dsbench import experiment
 
     spec, shared = experiment.setup(spec, observer)
@@ -173,15 +178,13 @@ def sweep(axes: dict[str, AxisValues], summary_only: bool, settings: dict[str, A
             "use compare --processes at the points you want to quote",
             setting="processes",
         )
-    if spec.model.arch:
-        raise DsbenchError(f"sweep builds the VGG at every point; arch {spec.model.arch!r} is "
-                           "your own network", "compare it with dsbench compare --arch, or "
-                           "sweep without --arch", setting="arch")  # fmt: skip
     points = sweeps.points_for(spec.model, axes["kernel_size"], axes["width"], axes["blocks"],
                                swept["backend"], swept["batch_size"], swept["precision"])  # fmt: skip
     writer = ResultsFolder(output_dir, force) if output_dir is not None else None
     if not summary_only:
         return run_sweep(spec, points, writer, observer, verbose)
+    if spec.model.arch:  # your own network is built with Keras: start it quietly first
+        start(spec, verbose)
     record = sweeps.summary_of(spec, points, sweeps.summary_rows(points, spec.model), True, True)
     if writer is not None:
         writer.write_sweep(record, record.drawing())
@@ -214,11 +217,10 @@ def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_tar
     spec = run_spec({**settings, "batch_size": max(batch_sizes)}, config)
     if not width > 0:
         raise DsbenchError(f"width must be a positive number, got {width}", setting="width")
-    if spec.model.arch and width != 1:
-        raise DsbenchError(f"width {width} scales the VGG's blocks; arch {spec.model.arch!r} is "
-                           "your own network", "leave width at 1 with --arch",
-                           setting=("width", "arch"))  # fmt: skip
-    spec = dataclasses.replace(spec, model=spec.model.scaled(width))
+    model = spec.model
+    if model.arch:  # your builder's own keyword argument (width 1, the default: not given)
+        model = model.with_options(width=None if width == 1 else width)
+    spec = dataclasses.replace(spec, model=model if model.arch else model.scaled(width))
     if spec.train.strategy != "default":
         raise DsbenchError("bench times one device", "use compare for tf.distribute runs",
                            setting="strategy")  # fmt: skip
@@ -268,8 +270,8 @@ def resume(run_dir: Path, data_dir: str | Path | None, observer: Observer,
     if isinstance(record, sweeps.SweepSummary):
         axes = record.axes
         try:
-            points = sweeps.points_for(spec.model, axes["kernel_size"], axes["width"],
-                                       axes["blocks"], axes.get("backend"),
+            points = sweeps.points_for(spec.model, axes.get("kernel_size"), axes.get("width"),
+                                       axes.get("blocks"), axes.get("backend"),
                                        axes.get("batch_size"), axes.get("precision"))  # fmt: skip
         except DsbenchError as err:  # a sweep.json whose points dsbench could not have run
             from dsbench.schema import broken

@@ -25,6 +25,7 @@ RUN_STATUSES = ("complete", "incomplete")  # of a whole results folder
 RUN_COMMANDS = ("train", "compare")
 # Text columns of the rows dsbench writes; every other value of a row is a number or missing.
 TEXT = {"point", "blocks", "scaled_blocks"}
+OPTIONAL_TEXT = {"blocks", "scaled_blocks"}  # a sweep of your own --arch has no VGG blocks
 CHOICES: dict[str, tuple[str, ...]] = {
     "model": KINDS,
     "status": STATUSES,
@@ -83,7 +84,7 @@ def _rows(
                 raise broken(path, f"{here} has a key that is not text")
             if key in CHOICES and (item is not None or key not in OPTIONAL_CHOICES):
                 _choice(item, CHOICES[key], path, f"{here}.{key}")
-            elif key in TEXT:
+            elif key in TEXT and (item is not None or key not in OPTIONAL_TEXT):
                 _text(item, path, f"{here}.{key}")
             elif not _is_number(item):
                 raise broken(path, f"{here}.{key} is not a number")
@@ -147,8 +148,17 @@ def sweep(document: Any, path: Path) -> dict[str, Any]:
     axes = document["axes"]
     if not isinstance(axes, dict):
         raise broken(path, "'axes' is not a table")
+    saved = document.get("settings")
+    model = saved.get("model") if isinstance(saved, dict) else None
+    own = isinstance(model, dict) and bool(model.get("arch"))  # your --arch: axes given only
     for key, kind in (("kernel_size", int), ("width", (int, float)), ("blocks", str)):
         values = axes.get(key)
+        if own and key in ("kernel_size", "width") and values is None:
+            continue
+        if own and key == "blocks":
+            if values is not None:
+                raise broken(path, "'axes'.blocks are the VGG's, and this sweep has an arch")
+            continue
         if (
             not isinstance(values, list)
             or not values
@@ -163,7 +173,8 @@ def sweep(document: Any, path: Path) -> dict[str, Any]:
             raise broken(path, f"'axes'.{key} is not a list of values")
     rows = _rows(document["rows"], path, "'rows'", ("point", "model", "scaled_blocks"))
     ratios = _rows(document.get("ratios") or [], path, "'ratios'",
-                   ("point", "kernel_size", "width", "params_ratio", "macs_ratio"))  # fmt: skip
+                   ("point", "params_ratio", "macs_ratio",
+                    *(() if own else ("kernel_size", "width"))))  # fmt: skip
     for index, ratio in enumerate(ratios):  # each point's ratio stands on one row per model
         models = sorted(row["model"] for row in rows if row["point"] == ratio["point"])
         if models != sorted(KINDS):

@@ -82,8 +82,17 @@ class ModelSpec:
     arch: str | Callable[..., Any] | None = setting(  # noqa: RUF009 (a field, as every setting)
         None, "Your network instead of the VGG: PATH.py:FUNCTION (your code: it runs) or "
         "keras.applications.NAME; separable is its twin.", "arch", metavar="PATH:FN")  # fmt: skip
+    # Keyword arguments for that builder, as (name, value) pairs: a sweep's kernel_size and
+    # width axes pass theirs this way too.
+    arch_options: tuple[tuple[str, Any], ...] = setting(
+        (), "Your --arch builder's keyword arguments, e.g. width=0.5,kernel_size=5.",
+        "arch_options", metavar="K=V,...")  # fmt: skip
 
     def __post_init__(self) -> None:
+        if self.arch_options and not self.arch:
+            raise DsbenchError("arch_options are keyword arguments for your own arch builder, "
+                               "and no arch was given", "give arch, or leave arch_options out",
+                               setting=("arch_options", "arch"))  # fmt: skip
         if self.arch:  # the user's builder decides its own depth
             return
         height, width = self.input_shape[0], self.input_shape[1]
@@ -105,6 +114,11 @@ class ModelSpec:
     def blocks_text(self) -> str:
         """The blocks in the `--blocks` notation, e.g. '64x2,128x2,256x2'."""
         return format_blocks(self.blocks)
+
+    def with_options(self, **options: Any) -> ModelSpec:
+        """The same spec with these keyword arguments for the arch builder (None: not given)."""
+        given = {**dict(self.arch_options), **{k: v for k, v in options.items() if v is not None}}
+        return dataclasses.replace(self, arch_options=tuple(sorted(given.items())))
 
     def scaled(self, width: float) -> ModelSpec:
         """The same spec with every block's filter count multiplied by `width` (at least 1)."""
@@ -236,6 +250,7 @@ class RunSpec:
         if callable(self.model.arch):  # a function given from Python: recorded by its name
             function = self.model.arch
             out["model"]["arch"] = f"python:{function.__module__}.{function.__qualname__}"
+        out["model"]["arch_options"] = dict(self.model.arch_options)
         out["model"]["input_shape"] = list(self.model.input_shape)
         out["train"]["devices"] = list(self.train.devices)
         steps = self.train.profile_steps

@@ -34,11 +34,14 @@ AXES = (*MODEL_AXES, *TRAIN_AXES)
 
 @dataclass(frozen=True)
 class Point:
-    """One architecture (and, when swept, backend, batch size and precision) of a sweep."""
+    """One architecture (and, when swept, backend, batch size and precision) of a sweep.
 
-    kernel_size: int
-    width: float
-    blocks: str  # the unscaled blocks, in --blocks notation
+    For your own --arch, kernel_size and width are the builder's keyword arguments when swept
+    (None when not) and blocks is None: the builder decides its own layers."""
+
+    kernel_size: int | None
+    width: float | None
+    blocks: str | None  # the unscaled blocks, in --blocks notation
     backend: str | None = None
     batch_size: int | None = None
     precision: str | None = None
@@ -56,7 +59,11 @@ class Point:
         return dataclasses.replace(spec, model=self.spec(spec.model), train=train)
 
     def spec(self, base: ModelSpec) -> ModelSpec:
-        """The model spec of this point: base spec, this point's kernel and blocks, scaled."""
+        """The model spec of this point: base spec, this point's kernel and blocks, scaled (or,
+        for your own --arch, its kernel_size and width as the builder's keyword arguments)."""
+        if base.arch:
+            return base.with_options(kernel_size=self.kernel_size, width=self.width)
+        assert self.kernel_size is not None and self.width is not None and self.blocks
         spec = dataclasses.replace(
             base, kernel_size=self.kernel_size, blocks=parse_blocks(self.blocks)
         )
@@ -65,18 +72,22 @@ class Point:
     def label(self, base: ModelSpec) -> str:
         """What the point is, from the values it trains with: 'kernel 3, width 0.5 (blocks
         32x2,64x2,128x2)', and its training axes."""
-        parts = [f"kernel {self.kernel_size}", f"width {self.width:g}"]
+        parts = [f"kernel {self.kernel_size}"] if self.kernel_size is not None else []
+        parts += [f"width {self.width:g}"] if self.width is not None else []
         parts += [f"{axis.replace('_', ' ')} {getattr(self, axis)}" for axis in TRAIN_AXES
                   if getattr(self, axis)]  # fmt: skip
-        return f"{', '.join(parts)} (blocks {self.spec(base).blocks_text})"
+        blocks = f" (blocks {self.spec(base).blocks_text})" if self.blocks else ""
+        return f"{', '.join(parts) or 'your arch'}{blocks}"
 
     @property
     def slug(self) -> str:
         """A folder name for the point's results."""
-        slug = f"k{self.kernel_size}-w{self.width:g}-b{self.blocks.replace(',', '_')}"
+        model = (f"k{self.kernel_size}" if self.kernel_size is not None else None,
+                 f"w{self.width:g}" if self.width is not None else None,
+                 f"b{self.blocks.replace(',', '_')}" if self.blocks else None)  # fmt: skip
         training = (self.backend, f"bs{self.batch_size}" if self.batch_size else None,
                     self.precision)  # fmt: skip
-        return "-".join([slug, *(part for part in training if part)])
+        return "-".join(part for part in (*model, *training) if part) or "arch"
 
 
 def expand(
@@ -88,16 +99,25 @@ def expand(
     batch_sizes: list[int] | None = None,
     precisions: list[str] | None = None,
 ) -> list[Point]:
-    """The cartesian product of the given axes; an axis not given keeps the base value."""
+    """The cartesian product of the given axes; an axis not given keeps the base value (for
+    your own --arch, None: the builder's own default)."""
+    own = bool(base.arch)
+    kernels: list[int | None] = (
+        [*kernel_sizes] if kernel_sizes else [None if own else base.kernel_size]
+    )
+    scales: list[float | None] = [*widths] if widths else [None if own else 1.0]
+    block_lists: list[str | None] = (
+        [*blocks] if blocks else [None if own else format_blocks(base.blocks)]
+    )
     return [
-        Point(k, float(w), b, backend, batch, precision)
+        Point(k, None if w is None else float(w), b, backend, batch, precision)
         for backend, precision, batch, k, w, b in itertools.product(
             _or_none(backends),
             _or_none(precisions),
             _or_none(batch_sizes),
-            kernel_sizes or [base.kernel_size],
-            widths or [1.0],
-            blocks or [format_blocks(base.blocks)],
+            kernels,
+            scales,
+            block_lists,
         )
     ]  # backend outermost: a sweep's points of one backend run one after another
 
@@ -143,6 +163,11 @@ def points_for(
     widths = parse_number_list(width, "width", float) if width else None
     batches = parse_number_list(batch_size, "batch_size", whole_number) if batch_size else None
     block_lists = [blocks] if isinstance(blocks, str) else list(blocks or [])
+    if block_lists and base.arch:
+        raise DsbenchError(f"blocks {', '.join(block_lists)} are the VGG's; arch {base.arch!r} "
+                           "builds its own layers", "sweep kernel_size or width with arch: your builder "
+                           "takes them as keyword arguments",
+                           setting=("blocks", "arch"))  # fmt: skip
     for text in block_lists:
         parse_blocks(text)
     backends = _choices(backend, "backend", BACKENDS)
@@ -167,15 +192,11 @@ def _choices(values: AxisValues, setting: str, allowed: tuple[str, ...]) -> list
 
 def axes(points: list[Point]) -> dict[str, list[Any]]:
     """The values of each axis over `points`, as sweep.json records them."""
-    out: dict[str, list[Any]] = {
-        "kernel_size": sorted({p.kernel_size for p in points}),
-        "width": sorted({p.width for p in points}),
-        "blocks": list(dict.fromkeys(p.blocks for p in points)),
-    }
-    for axis in TRAIN_AXES:  # recorded only when swept, so older sweep folders read the same
+    out: dict[str, list[Any]] = {}
+    for axis in AXES:  # recorded only when given (the VGG's model axes always are)
         values = list(dict.fromkeys(getattr(p, axis) for p in points))
         if values != [None]:
-            out[axis] = values
+            out[axis] = sorted(values) if axis in ("kernel_size", "width") else values
     return out
 
 
@@ -212,7 +233,7 @@ def _point_columns(point: Point, base: ModelSpec) -> dict[str, Any]:
         "kernel_size": point.kernel_size,
         "width": point.width,
         "blocks": point.blocks,
-        "scaled_blocks": point.spec(base).blocks_text,
+        "scaled_blocks": point.spec(base).blocks_text if point.blocks else None,
         **training,
     }
 

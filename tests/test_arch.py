@@ -143,3 +143,45 @@ def test_python_takes_the_builder_function_itself(tiny_settings: dict[str, Any])
     assert result.summary.set_index("model").loc["separable", "params"] == 27 + 24 + 8 + 90
     with pytest.raises(DsbenchError, match="cannot be sent to fresh worker processes"):
         dsbench.compare(arch=small, **{**tiny_settings, "epochs": 1, "processes": 2})
+
+
+@pytest.mark.slow
+def test_a_sweep_passes_its_axes_to_your_builder_and_resumes(invoke: Any, tmp_path: Path) -> None:
+    import json
+
+    import pandas as pd
+
+    builder = f"{EXAMPLES / 'resnet_cifar.py'}:build"
+    shown = invoke(["sweep", "--arch", builder, "--kernel-size", "5", "--width", "0.25,0.5",
+                    "--summary-only", "--json"])  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    rows = pd.DataFrame(json.loads(shown.stdout)["rows"])
+    for width, point in rows.groupby("width"):
+        normal = arch.build_user(builder, (32, 32, 3), 10, {"kernel_size": 5, "width": width})
+        twin = arch.separable_twin(normal).model
+        by_model = point.set_index("model")["params"]
+        assert (by_model["normal"], by_model["separable"]) == (normal.count_params(),
+                                                               twin.count_params())  # fmt: skip
+    assert rows["params"].nunique() == 4  # each width builds its own pair
+    refused = invoke(["sweep", "--arch", f"{EXAMPLES / 'plain_cnn.py'}:build", "--width",
+                      "0.5,1", "--summary-only", "--output-dir", str(tmp_path / "no")])  # fmt: skip
+    assert refused.exit_code == 2 and "build() has no parameter 'width'" in refused.output
+    assert not (tmp_path / "no").exists()
+    out = tmp_path / "s"
+    args = ["sweep", "--arch", builder, "--width", "0.125,0.25", "--dataset", "synthetic",
+            "--train-size", "64", "--test-size", "32", "--batch-size", "32", "--epochs", "1",
+            "--no-inference", "--no-progress", "--output-dir", str(out)]  # fmt: skip
+    assert invoke(args).exit_code == 0
+    import shutil
+
+    shutil.rmtree(out / "points" / "w0.25")  # as if it stopped after its first point
+    document = json.loads((out / "sweep.json").read_text())
+    (out / "sweep.json").write_text(json.dumps({**document, "status": "incomplete"}))
+    resumed = invoke(["resume", str(out), "--no-progress"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "width 0.125 (kept from before)" in " ".join(resumed.output.split())
+    trained = pd.read_csv(out / "sweep.csv").set_index(["width", "model"])["params"]
+    expected = arch.build_user(builder, (32, 32, 3), 10, {"width": 0.25}).count_params()
+    assert trained[0.25, "normal"] == expected
+    settings = json.loads((out / "points" / "w0.25" / "summary.json").read_text())["settings"]
+    assert settings["model"]["arch_options"] == {"width": 0.25}

@@ -119,6 +119,7 @@ config_dicts = st.dictionaries(
                 "bogus",
                 "jit",
                 "precision",
+                "arch_options",
             ]
         ),
         toml_values,
@@ -165,8 +166,13 @@ def _settings() -> st.SearchStrategy[dict[str, Any]]:
     chosen = st.fixed_dictionaries({}, optional=fields)
     traced = st.fixed_dictionaries({"tensorboard": st.just("tb"), "profile_steps": steps.map(
         lambda t: f"{t[0]},{t[1]}")})  # fmt: skip
-    return st.tuples(chosen, st.booleans(), traced).map(
-        lambda c: {**c[0], **(c[2] if c[1] else {})}
+    options = st.dictionaries(st.sampled_from(["width", "kernel_size", "depth", "name"]),
+                              st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(),
+                                        st.text(max_size=5)), max_size=3)  # fmt: skip
+    own = st.fixed_dictionaries({"arch": st.sampled_from(["net.py:build", "keras.applications."
+                                                          "MobileNetV2"]), "arch_options": options})  # fmt: skip
+    return st.tuples(chosen, st.booleans(), traced, st.booleans(), own).map(
+        lambda c: {**c[0], **(c[2] if c[1] else {}), **(c[4] if c[3] else {})}
     )
 
 
@@ -182,3 +188,27 @@ def test_a_spec_comes_back_whole_from_its_saved_settings(given_settings: dict[st
     spec = run_spec(given_settings)
     saved = json.loads(json.dumps(spec.as_dict()))
     assert spec_from_dict(saved) == spec
+
+
+def test_arch_options_come_as_a_table_or_as_name_value_text() -> None:
+    net = {"arch": "net.py:build"}
+    given = run_spec({**net, "arch_options": "width=0.5, kernel_size=5,name=wide,bn=false"})
+    assert dict(given.model.arch_options) == {"width": 0.5, "kernel_size": 5, "name": "wide",
+                                              "bn": False}  # fmt: skip
+    assert run_spec({**net, "arch_options": {"width": 0.5}}).model.arch_options == (("width", 0.5),)
+    with pytest.raises(DsbenchError, match="'width' is not NAME=VALUE"):
+        run_spec({**net, "arch_options": "width"})
+    with pytest.raises(DsbenchError, match="must be a table of keyword arguments"):
+        run_spec({**net, "arch_options": {"not a name": 1}})
+    with pytest.raises(DsbenchError, match="no arch was given"):
+        run_spec({"arch_options": {"width": 0.5}})
+
+
+def test_a_run_of_your_network_is_no_baseline_for_the_vgg() -> None:
+    from dsbench.baseline import differences
+
+    vgg = {"model": {"blocks": "64x2,128x2,256x2"}}
+    mine = {"model": {"arch": "net.py:build", "arch_options": {"width": 0.5}}}
+    assert differences(mine, vgg)[:2] == ["arch None -> 'net.py:build'",
+                                          "arch_options {} -> {'width': 0.5}"]  # fmt: skip
+    assert differences(mine, mine) == []

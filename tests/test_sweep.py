@@ -188,12 +188,24 @@ def test_training_settings_are_sweep_axes(tmp_path: Path) -> None:
     assert store.read_sweep(tmp_path / "s").axes["batch_size"] == [32, 64]
 
 
-def test_a_sweep_of_your_own_network_is_refused(invoke: Any, tmp_path: Path) -> None:
-    # kernel size, width and blocks shape the VGG; --arch is a network of its own
-    result = invoke(["sweep", "--arch", "examples/resnet_cifar.py:build", "--kernel-size", "3,5",
-                     "--summary-only", "--output-dir", str(tmp_path / "s")])  # fmt: skip
-    assert result.exit_code == 2 and "sweep builds the VGG at every point" in result.output
-    assert not (tmp_path / "s").exists()
+def test_a_sweep_of_your_own_network_passes_its_axes_to_the_builder() -> None:
+    from dsbench import sweeps
+    from dsbench.settings import ModelSpec
+
+    base = ModelSpec(arch="examples/resnet_cifar.py:build")
+    points = sweeps.points_for(base, "3,5", "0.5", None)
+    assert [p.spec(base).arch_options for p in points] == [
+        (("kernel_size", 3), ("width", 0.5)), (("kernel_size", 5), ("width", 0.5))]  # fmt: skip
+    assert [p.slug for p in points] == ["k3-w0.5", "k5-w0.5"]
+    assert points[0].label(base) == "kernel 3, width 0.5"  # no VGG blocks
+    assert sweeps.axes(points) == {"kernel_size": [3, 5], "width": [0.5]}
+    # an axis not given is the builder's own default: nothing passed for it
+    by_batch = sweeps.points_for(base, None, None, None, batch_size="32,64")
+    assert [p.spec(base).arch_options for p in by_batch] == [(), ()]
+    assert [p.slug for p in by_batch] == ["bs32", "bs64"]
+    assert sweeps.axes(by_batch) == {"batch_size": [32, 64]}
+    with pytest.raises(DsbenchError, match="are the VGG's"):
+        sweeps.points_for(base, None, None, ["8x1", "16x1"])
 
 
 def test_a_missing_builder_file_is_refused_before_the_framework_starts(

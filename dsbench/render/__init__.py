@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from dsbench.render.export import EXPORTERS, Format, export
-from dsbench.render.format import count, fixed, inert, plural, printable, ratio, si
+from dsbench.render.format import count, fixed, inert, network, plural, printable, ratio, si
 from dsbench.render.layout import fit, fits
 from dsbench.render.progress import RichObserver
 from dsbench.render.tables import (
@@ -88,9 +88,11 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
         title = f"dsbench bench: {dataset}, target ±{record.target:.0%} (95% interval)"
     else:
         title = sweep_title(record.points, record.summary_only, dataset, epochs, batch)
-    network = (settings.get("model") or {}).get("arch")
-    if network:  # your own network and its twin, not the VGG
-        title += f"; {inert(str(network))} and its separable twin"
+    model = settings.get("model") or {}
+    if model.get("arch"):  # your own network and its twin, not the VGG
+        title += (
+            f"; {inert(network(model['arch'], model.get('arch_options')))} and its separable twin"
+        )
     if folder is not None:
         title = f"{inert(folder)}: {title} ({record.status})"
     if isinstance(record, BenchSummary):
@@ -151,7 +153,8 @@ def models(console: Console, model: ModelSpec, rows: list[dict[str, Any]],
              f"{model.blocks_text}, kernel {model.kernel_size}x{model.kernel_size}")  # fmt: skip
     if model.arch:
         swapped = rows[0].get("swapped", 0)
-        title = (f"{model.arch} for {shape} images, {model.num_classes} classes, and its "
+        title = (f"{network(model.arch, dict(model.arch_options))} for {shape} images, "
+                 f"{model.num_classes} classes, and its "
                  f"separable twin ({plural(swapped, 'convolution')} swapped)")  # fmt: skip
     console.print(fit(console, summary_table(rows, title)))
     console.print(

@@ -372,9 +372,14 @@ def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
     trained = "steady_epoch_s" in rows.columns
     training = [axis for axis in ("backend", "batch_size", "precision")
                 if axis in ratios.columns and ratios[axis].notna().any()]  # fmt: skip
-    names = {"backend": "backend", "batch_size": "batch", "precision": "precision"}
-    headers = ["kernel", "width", "blocks", *(names[a] for a in training), "params N / S",
-               "MACs N / S"]  # fmt: skip
+    # the model axes a point has (your own --arch: only those swept, as builder arguments)
+    model_axes = [axis for axis in ("kernel_size", "width")
+                  if axis in ratios.columns and ratios[axis].notna().any()]  # fmt: skip
+    blocks = "scaled_blocks" in rows.columns and rows["scaled_blocks"].notna().any()
+    names = {"kernel_size": "kernel", "width": "width", "backend": "backend",
+             "batch_size": "batch", "precision": "precision"}  # fmt: skip
+    headers = [*(names[a] for a in model_axes), *(["blocks"] if blocks else []),
+               *(names[a] for a in training), "params N / S", "MACs N / S"]  # fmt: skip
     if trained:
         headers += ["steady s/epoch N / S", "best val acc N / S"]
     headers += ["params ratio", "MACs ratio"] + (["time ratio", "acc ratio"] if trained else [])
@@ -391,9 +396,8 @@ def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
             return f"{cell(n, column, fmt)} / {cell(s, column, fmt)}"
 
         cells: list[str | Text] = [
-            str(ratio_row.kernel_size),
-            f"{ratio_row.width:g}",
-            Text(printable(normal["scaled_blocks"])),
+            *(axis_value(getattr(ratio_row, axis)) for axis in model_axes),
+            *([Text(printable(normal["scaled_blocks"]))] if blocks else []),
             *(Text(printable(axis_value(getattr(ratio_row, axis)))) for axis in training),
             pair("params", count),
             pair("macs_per_image", si),
