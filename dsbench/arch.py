@@ -190,25 +190,27 @@ def separable_twin(model: keras.Model, depthwise_init: str = "corrected") -> Twi
             name=layer.name, dtype=config.get("dtype"), **options,
         )  # fmt: skip
 
-    try:
-        twin.model = keras.models.clone_model(model, clone_function=clone)
+    try:  # recursive: the layers of a nested functional or Sequential model are swapped too
+        twin.model = keras.models.clone_model(model, clone_function=clone, recursive=True)
     except Exception as err:
         raise DsbenchError(f"arch: the separable twin of {model.name!r} could not be built: "
                            f"{type(err).__name__}: {err}",
                            "a subclassed model cannot be cloned: build it with the functional or "
                            "Sequential API", setting="arch") from err  # fmt: skip
-    nested = [layer.name for layer in model.layers
-              if not isinstance(layer, keras.Model) and _holds_conv(layer)]  # fmt: skip
+    nested = [layer.name for layer in _flat(model) if _holds_conv(layer)]
     twin.kept += [(name, "a Conv2D inside a custom layer") for name in nested]
     return twin
 
 
 def _holds_conv(layer: Any) -> bool:
+    """Whether a layer that is no Conv2D itself has one among its sublayers, at any depth."""
     import keras
 
     if isinstance(layer, keras.layers.Conv2D):
         return False
-    inner = [v for v in vars(layer).values() if isinstance(v, keras.layers.Layer)]
+    flatten = getattr(layer, "_flatten_layers", None)  # Keras' own walk (private: else one level)
+    inner = (list(flatten(include_self=False, recursive=True)) if callable(flatten)
+             else [v for v in vars(layer).values() if isinstance(v, keras.layers.Layer)])  # fmt: skip
     return any(isinstance(v, keras.layers.Conv2D) for v in inner)
 
 
@@ -247,6 +249,10 @@ def layer_costs(model: keras.Model) -> list[dict[str, Any]]:
             k = math.prod(config["kernel_size"])
             groups = config.get("groups", 1)
             row["macs"] = spatial * config["filters"] * k * _input_channels(layer) // groups
+        elif isinstance(layer, keras.layers.Conv2DTranspose):  # each input value, scattered
+            k = math.prod(config["kernel_size"])
+            inputs = math.prod(int(v) for v in layer.input.shape[1:])
+            row["macs"] = inputs * k * config["filters"]
         elif isinstance(layer, keras.layers.Dense):
             row["macs"] = spatial * config["units"] * _input_channels(layer)
         elif row["params"] and not isinstance(layer, keras.layers.BatchNormalization):

@@ -185,3 +185,62 @@ def test_a_sweep_passes_its_axes_to_your_builder_and_resumes(invoke: Any, tmp_pa
     assert trained[0.25, "normal"] == expected
     settings = json.loads((out / "points" / "w0.25" / "summary.json").read_text())["settings"]
     assert settings["model"]["arch_options"] == {"width": 0.25}
+
+
+HELD_OUT = """
+import keras
+
+
+class Block(keras.layers.Layer):  # a custom layer holding a layer that holds a Conv2D
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = Inner()
+
+    def call(self, x):
+        return self.inner(x)
+
+
+class Inner(keras.layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.convs = [keras.layers.Conv2D(8, 3, padding="same")]
+
+    def call(self, x):
+        return self.convs[0](x)
+
+
+def build(input_shape, num_classes):
+    stem = keras.Sequential([keras.Input(input_shape), keras.layers.Conv2D(8, 3, padding="same",
+                             name="stem_conv"), keras.layers.BatchNormalization()], name="stem")
+    inputs = keras.Input(input_shape)
+    x = stem(inputs)
+    shared = keras.layers.Conv2D(8, 3, padding="same", name="shared")
+    y = shared(shared(x))  # one layer used twice
+    x = keras.layers.Concatenate()([x, y])
+    x = keras.layers.Conv2D(16, 3, strides=2, dilation_rate=1, name="down")(x)
+    x = keras.layers.Conv2DTranspose(8, 2, strides=2, name="up")(x)
+    x = Block(name="block")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax")(x))
+"""
+
+
+def test_a_held_out_network_is_swapped_through_nested_models_and_says_what_it_kept(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "held_out.py"
+    path.write_text(HELD_OUT)
+    builder = f"{path}:build"
+    rows, layers = arch.describe(builder, (16, 16, 3), 5, ("normal", "separable"))
+    up = next(row for row in layers if row["layer"] == "up")  # 7x7x16 in, each value to 2x2x8
+    assert up["macs"] == 7 * 7 * 16 * 2 * 2 * 8
+    normal = arch.build_user(builder, (16, 16, 3), 5)
+    twin = arch.separable_twin(normal)
+    # the Sequential stem's conv is swapped as well as the outer ones; the shared layer once
+    assert sorted(twin.swapped) == ["down", "shared", "stem_conv"]
+    assert twin.kept == [("block", "a Conv2D inside a custom layer")]
+    assert [row["params"] for row in rows] == [normal.count_params(), twin.model.count_params()]
+    assert type(twin.model.get_layer("stem").get_layer("stem_conv")).__name__ == "SeparableConv2D"
+    # layers dsbench cannot cost are named, and the totals say they leave them out
+    assert rows[0]["not_counted"] == ["block"]
+    assert rows[1]["kept"] == ["block: a Conv2D inside a custom layer"]
