@@ -185,6 +185,14 @@ def test_compare_runs_on_torch_without_tensorflow(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "tr" / "summary.json").read_text())
     assert summary["status"] == "complete" and summary["settings"]["train"]["jit"] is False
     assert {row["model"] for row in summary["models"]} == {"normal", "separable"}
+    # your own network and its twin, on torch
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    mine = _without_tensorflow(["compare", *TINY, "--backend", "torch", "--epochs", "1",
+                                "--arch", f"{examples / 'plain_cnn.py'}:build",
+                                "--output-dir", "mine"], tmp_path)  # fmt: skip
+    assert mine.returncode == 0, mine.stderr
+    rows = json.loads((tmp_path / "mine" / "summary.json").read_text())["models"]
+    assert [row["params"] for row in rows] == [133_002, 17_525]  # as docs/arch.md shows
 
 
 @pytest.mark.slow
