@@ -119,13 +119,12 @@ def _arch(value: Any, key: str) -> Any:
 def _arch_options(value: Any, key: str) -> tuple[tuple[str, Any], ...]:
     """Keyword arguments for the arch builder: a table of names to numbers, text or booleans,
     or on the command line 'width=0.5,kernel_size=5'."""
+    options = value
     if isinstance(value, str):
-        value = dict(_keyword(part, key) for part in value.split(",") if part.strip())
-    pairs = value.items() if isinstance(value, dict) else value
-    is_pairs = isinstance(pairs, tuple) and all(isinstance(p, tuple) and len(p) == 2
-                                                  for p in pairs)  # fmt: skip
-    options = dict(pairs) if isinstance(value, dict) or is_pairs else None
-    if options is None or not all(
+        options = dict(_keyword(part, key) for part in value.split(",") if part.strip())
+    elif isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
+        options = dict(value)  # a ModelSpec's own (name, value) pairs
+    if not isinstance(options, dict) or not all(
         isinstance(k, str) and k.isidentifier() and isinstance(v, (int, float, str, bool))
         for k, v in options.items()
     ):

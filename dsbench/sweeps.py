@@ -165,8 +165,8 @@ def points_for(
     block_lists = [blocks] if isinstance(blocks, str) else list(blocks or [])
     if block_lists and base.arch:
         raise DsbenchError(f"blocks {', '.join(block_lists)} are the VGG's; arch {base.arch!r} "
-                           "builds its own layers", "sweep kernel_size or width with arch: your builder "
-                           "takes them as keyword arguments",
+                           "builds its own layers", "sweep kernel_size or width with arch: your "
+                           "builder takes them as keyword arguments",
                            setting=("blocks", "arch"))  # fmt: skip
     for text in block_lists:
         parse_blocks(text)

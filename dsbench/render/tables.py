@@ -370,11 +370,12 @@ def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
     """A row per sweep point: both models' figures and the separable/normal ratios."""
     table = Table(title=title, title_justify="left")
     trained = "steady_epoch_s" in rows.columns
-    training = [axis for axis in ("backend", "batch_size", "precision")
-                if axis in ratios.columns and ratios[axis].notna().any()]  # fmt: skip
-    # the model axes a point has (your own --arch: only those swept, as builder arguments)
-    model_axes = [axis for axis in ("kernel_size", "width")
-                  if axis in ratios.columns and ratios[axis].notna().any()]  # fmt: skip
+
+    def present(axes: tuple[str, ...]) -> list[str]:  # your own --arch has only those given
+        return [axis for axis in axes if axis in ratios.columns and ratios[axis].notna().any()]
+
+    model_axes, training = present(("kernel_size", "width")), present(("backend", "batch_size",
+                                                                        "precision"))  # fmt: skip
     blocks = "scaled_blocks" in rows.columns and rows["scaled_blocks"].notna().any()
     names = {"kernel_size": "kernel", "width": "width", "backend": "backend",
              "batch_size": "batch", "precision": "precision"}  # fmt: skip
