@@ -6,9 +6,11 @@
 #   1. the reference compare: 10 epochs, batch 128, 50,000 / 10,000 synthetic images;
 #   2. bench at batch 128, 512 and 2048 (train steps, both models alternating);
 #   3. compares at batch 512 and 2048 in float32 and at 512 in mixed_bfloat16 (5 epochs);
-#   4. the per-epoch cost of each fit call around its steps (benchmarks/epoch_overhead.py);
+#   4. the ResNet-style example and its separable twin (--arch examples/resnet_cifar.py:build);
+#   5. the per-epoch cost of each fit call around its steps (benchmarks/epoch_overhead.py);
 # and writes everything, with a Markdown report, into one folder ($OUT, default gpu-check).
-# About 6 minutes on an H100; GPU_CHECK_QUICK=1 shrinks every run to a smoke test (CPU).
+# About 7 minutes on an H100, estimated from benchmarks/gpu_keras.py's step times (not yet run
+# on a GPU); GPU_CHECK_QUICK=1 shrinks every run to a smoke test (CPU).
 #
 # Wheels: on a machine with PyPI, for the GPU machine's Python (3.12 here):
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
@@ -61,6 +63,9 @@ for variant in "512 float32" "2048 float32" "512 mixed_bfloat16"; do
   run "compare-b$1-$2" "${DSBENCH[@]}" compare "${common[@]}" --epochs "$sweep_epochs" \
     --batch-size "$1" --precision "$2" --output-dir "$OUT/compare-b$1-$2" --force
 done
+run compare-arch-resnet "${DSBENCH[@]}" compare "${common[@]}" --epochs "$sweep_epochs" \
+  --batch-size 128 --arch examples/resnet_cifar.py:build --output-dir "$OUT/compare-arch-resnet" \
+  --force
 run overhead python3 benchmarks/epoch_overhead.py --backend jax --epochs 8
 "${DSBENCH[@]}" report "$OUT" --format markdown -o "$OUT/report.md" || true
 cat "$OUT/times.txt"
