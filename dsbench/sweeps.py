@@ -217,7 +217,13 @@ def summary_rows(points: list[Point], base: ModelSpec) -> pd.DataFrame:
     frames = []
     for point in points:
         models, _ = describe(point.spec(base))
-        frames.append(pd.DataFrame(models).assign(**_point_columns(point, base)))
+        # your own --arch: how many layers it did not cost or swap (`summary` names them)
+        counted = pd.DataFrame(models).rename(columns={"not_counted": "layers_not_counted",
+                                                       "kept": "convs_kept"})  # fmt: skip
+        for column in ("layers_not_counted", "convs_kept"):
+            if column in counted.columns:
+                counted[column] = counted[column].map(len)
+        frames.append(counted.assign(**_point_columns(point, base)))
     return _ordered(pd.concat(frames, ignore_index=True))
 
 

@@ -153,9 +153,12 @@ def test_a_sweep_passes_its_axes_to_your_builder_and_resumes(invoke: Any, tmp_pa
 
     builder = f"{EXAMPLES / 'resnet_cifar.py'}:build"
     shown = invoke(["sweep", "--arch", builder, "--kernel-size", "5", "--width", "0.25,0.5",
-                    "--summary-only", "--json"])  # fmt: skip
+                    "--summary-only", "--json", "--output-dir", str(tmp_path / "only")])  # fmt: skip
     assert shown.exit_code == 0, shown.output
     rows = pd.DataFrame(json.loads(shown.stdout)["rows"])
+    assert set(rows["convs_kept"]) == {0} and set(rows["layers_not_counted"]) == {0}
+    reread = invoke(["report", str(tmp_path / "only")])  # the folder reads back
+    assert reread.exit_code == 0 and "0.25" in reread.output, reread.output
     for width, point in rows.groupby("width"):
         normal = arch.build_user(builder, (32, 32, 3), 10, {"kernel_size": 5, "width": width})
         twin = arch.separable_twin(normal).model
