@@ -63,8 +63,11 @@ def builder(arch: str | Callable[..., Any]) -> Callable[..., Any]:
             raise DsbenchError(f"arch {arch!r}: keras.applications has no {name!r}", ARCH_HINT,
                                setting="arch")  # fmt: skip
 
-        def build_application(input_shape: tuple[int, ...], num_classes: int) -> Any:
-            return application(weights=None, input_shape=tuple(input_shape), classes=num_classes)
+        def build_application(input_shape: tuple[int, ...], num_classes: int,
+                              **options: Any) -> Any:  # fmt: skip
+            return application(
+                weights=None, input_shape=tuple(input_shape), classes=num_classes, **options
+            )  # e.g. MobileNetV2's alpha
 
         return build_application
     check_arch(arch)

@@ -188,6 +188,14 @@ def test_a_sweep_passes_its_axes_to_your_builder_and_resumes(invoke: Any, tmp_pa
     assert trained[0.25, "normal"] == expected
     settings = json.loads((out / "points" / "w0.25" / "summary.json").read_text())["settings"]
     assert settings["model"]["arch_options"] == {"width": 0.25}
+    # a Keras application takes its own keyword arguments the same way
+    import keras
+
+    rows, _ = arch.describe("keras.applications.MobileNetV2", (32, 32, 3), 10, ("normal",),
+                            options={"alpha": 0.5})  # fmt: skip
+    half = keras.applications.MobileNetV2(weights=None, input_shape=(32, 32, 3), classes=10,
+                                          alpha=0.5)  # fmt: skip
+    assert rows[0]["params"] == half.count_params() == 719_034
 
 
 HELD_OUT = """
