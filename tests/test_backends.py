@@ -231,3 +231,17 @@ def test_data_parallel_on_jax_over_two_host_devices(tmp_path: Path, monkeypatch:
     assert parse_blocks("8x1,16x1") == spec.blocks
     for row in summary["models"]:  # the same models as on TensorFlow, to the parameter
         assert row["params"] == total_params(spec, row["model"])
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="JAX is not installed (.ci/run installs it: dsbench[jax])")
+def test_a_jax_sync_skips_an_array_donated_since_it_was_listed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Keras' callback thread syncs while the training thread donates the last step's buffers
+    import jax
+    import jax.numpy as jnp
+
+    gone, kept = jnp.ones(3), jnp.arange(4.0) * 2
+    gone.delete()
+    monkeypatch.setattr(jax, "live_arrays", lambda: [gone, kept])
+    backends.module("jax").sync()  # waits for what is left, instead of raising

@@ -3,6 +3,7 @@ parallelism through keras.distribution.DataParallel over this machine's devices.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -108,9 +109,19 @@ def deterministic() -> None:
 
 def sync() -> None:
     """Wait for every array still being computed: JAX dispatches asynchronously on a CPU too,
-    so a timestamp taken without waiting can fall before the steps it should follow."""
+    so a timestamp taken without waiting can fall before the steps it should follow.
+
+    Keras calls batch-end callbacks in a thread of their own while the training thread goes
+    on, so an array listed as live may be donated to the next step (or deleted) before it is
+    waited for: its computation is then finished, and it is skipped."""
     jax = _jax()
-    jax.block_until_ready(jax.live_arrays())
+    arrays = jax.live_arrays()
+    try:
+        jax.block_until_ready(arrays)
+    except jax.errors.JaxRuntimeError:  # one of them donated or deleted since it was listed
+        for array in arrays:
+            with contextlib.suppress(jax.errors.JaxRuntimeError):
+                array.block_until_ready()
 
 
 def reset_memory() -> None:
