@@ -34,10 +34,10 @@ DSBENCH=(python3 -m dsbench)
 quick=${GPU_CHECK_QUICK:-}
 if [ -n "$quick" ]; then  # a smoke test of every step: small models, few images
   sizes=(--train-size 4096 --test-size 128 --blocks 8x1,16x1) epochs=2 sweep_epochs=2 bench_time=10
-  bench_model=(--blocks 8x1,16x1)
+  bench_model=(--blocks 8x1,16x1) arch_model=(--arch-options width=0.25)
 else
   sizes=(--train-size 50000 --test-size 10000) epochs=10 sweep_epochs=5 bench_time=90
-  bench_model=()
+  bench_model=() arch_model=()
 fi
 common=(--backend jax --dataset synthetic "${sizes[@]}" --no-progress)
 
@@ -64,8 +64,8 @@ for variant in "512 float32" "2048 float32" "512 mixed_bfloat16"; do
     --batch-size "$1" --precision "$2" --output-dir "$OUT/compare-b$1-$2" --force
 done
 run compare-arch-resnet "${DSBENCH[@]}" compare "${common[@]}" --epochs "$sweep_epochs" \
-  --batch-size 128 --arch examples/resnet_cifar.py:build --output-dir "$OUT/compare-arch-resnet" \
-  --force
+  --batch-size 128 --arch examples/resnet_cifar.py:build "${arch_model[@]}" \
+  --output-dir "$OUT/compare-arch-resnet" --force
 run overhead python3 benchmarks/epoch_overhead.py --backend jax --epochs 8
 "${DSBENCH[@]}" report "$OUT" --format markdown -o "$OUT/report.md" || true
 cat "$OUT/times.txt"

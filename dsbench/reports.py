@@ -138,6 +138,10 @@ def rows_of(folder: Path, record: Record) -> pd.DataFrame:
     for key, setting in context.items():
         if key not in frame.columns or key in ("run", "kind"):
             frame[key] = setting
+    if record.status != "complete" and {"status", "epochs_completed"} <= set(frame.columns):
+        # a model saved while it trained (then stopped by a crash or SIGKILL) says "complete"
+        short = (frame["status"] == "complete") & (frame["epochs_completed"] < context["epochs"])
+        frame.loc[short, "status"] = "incomplete"
     if (
         kind != FolderKind.bench
         and "batch_size" not in frame.columns

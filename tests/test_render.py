@@ -185,6 +185,22 @@ def test_a_report_names_the_device_in_a_few_words(made_results: Any, tmp_path: P
     assert "verbose" not in render.export(dsbench.report([tmp_path / "a"]), "markdown")
 
 
+def test_a_report_says_a_model_saved_while_it_trained_is_incomplete(
+    made_results: Any, tmp_path: Path
+) -> None:
+    from helpers import write_run
+
+    import dsbench
+
+    # a run that crashed after 2 of its 4 epochs: each model was saved while training
+    results = made_results([3.0, 2.0], [1.5, 1.0])
+    write_run(tmp_path / "a", results, "compare", {"train": {"epochs": 4}}, {}, False)
+    rows = dsbench.report([tmp_path / "a"]).rows.set_index("model")
+    assert rows.loc["normal", "status"] == rows.loc["separable", "status"] == "incomplete"
+    write_run(tmp_path / "b", made_results(), "compare", {"train": {"epochs": 4}}, {}, True)
+    assert set(dsbench.report([tmp_path / "b"]).rows["status"]) == {"complete"}
+
+
 def test_the_bench_caption_counts_outlying_chunks() -> None:
     rows = bench_rows()
     console = Console(file=io.StringIO(), width=200, color_system=None)
