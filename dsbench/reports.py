@@ -18,6 +18,7 @@ import pandas as pd
 
 from dsbench import folders, store
 from dsbench.results import BenchSummary, FolderKind, Summary
+from dsbench.settings import network_name
 
 if TYPE_CHECKING:
     from dsbench.sweeps import SweepSummary
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
     Record = Summary | SweepSummary | BenchSummary
 
 # The columns that say where and how a row was measured, first in every report.
-CONTEXT = ("run", "kind", "point", "mode", "batch_size", "model", "dataset", "train_images",
-           "epochs", "backend", "device", "host", "schedule", "status")  # fmt: skip
+CONTEXT = ("run", "kind", "point", "mode", "batch_size", "model", "network", "dataset",
+           "train_images", "epochs", "backend", "device", "host", "schedule", "status")  # fmt: skip
 # Settings that change the numbers: rows that differ in them are not comparable.
 COMPARABLE = ("dataset", "train_images", "epochs", "batch_size", "backend", "device", "precision",
               "jit")  # fmt: skip
@@ -121,8 +122,12 @@ def rows_of(folder: Path, record: Record) -> pd.DataFrame:
     kind = record.kind
     train, data = record.settings.get("train") or {}, record.settings.get("data") or {}
     environment = record.environment
+    model = record.settings.get("model") or {}
+    # a VGG sweep's points differ in kernel and blocks: its point column says how
+    network = "VGG" if kind == FolderKind.sweep and not model.get("arch") else network_name(model)
     context = {
-        "run": str(folder), "kind": str(kind), "dataset": data.get("dataset"),
+        "run": str(folder), "kind": str(kind),
+        "network": network, "dataset": data.get("dataset"),
         "train_images": (environment.get("data") or {}).get("train_images"),
         "epochs": None if kind == FolderKind.bench else train.get("epochs"),
         "backend": train.get("backend") or "tensorflow",  # folders from before backends: TF

@@ -282,6 +282,19 @@ def default(name: str) -> Any:
 SETTINGS: dict[str, str] = {name: section for section in SPECS for name in fields_of(section)}
 
 
+def network_name(model: dict[str, Any]) -> str:
+    """What network a run trained, from its saved model settings (RunSpec.as_dict()["model"]):
+    'net.py:build', with its builder's keyword arguments when given ('net.py:build
+    (width=0.5)'), or the VGG by its blocks ('VGG 64x2,128x2,256x2', and its kernel if not 3)."""
+    if model.get("arch"):
+        options = model.get("arch_options") or {}
+        given = ", ".join(f"{key}={value!r}" for key, value in options.items())
+        return f"{model['arch']} ({given})" if given else str(model["arch"])
+    kernel = model.get("kernel_size", 3)
+    blocks = model.get("blocks", format_blocks(REFERENCE_BLOCKS))
+    return f"VGG {blocks}" + (f", kernel {kernel}" if kernel != 3 else "")
+
+
 # ---------------------------------------------------------------- the blocks notation
 
 _BLOCK_RE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")

@@ -201,6 +201,21 @@ def test_a_report_says_a_model_saved_while_it_trained_is_incomplete(
     assert set(dsbench.report([tmp_path / "b"]).rows["status"]) == {"complete"}
 
 
+def test_a_report_names_each_row_s_network(made_results: Any, tmp_path: Path) -> None:
+    from helpers import write_run
+
+    import dsbench
+
+    mine = {"model": {"arch": "net.py:build", "arch_options": {"width": 0.5}}}
+    write_run(tmp_path / "vgg", made_results(), "compare", {}, {}, True)
+    write_run(tmp_path / "mine", made_results(), "compare", mine, {}, True)
+    report = dsbench.report([tmp_path / "vgg", tmp_path / "mine"])
+    assert report.rows.groupby("run")["network"].first().to_dict() == {
+        str(tmp_path / "vgg"): "VGG 64x2,128x2,256x2",
+        str(tmp_path / "mine"): "net.py:build (width=0.5)"}  # fmt: skip
+    assert "net.py:build (width=0.5)" in render.export(report, "csv")
+
+
 def test_the_bench_caption_counts_outlying_chunks() -> None:
     rows = bench_rows()
     console = Console(file=io.StringIO(), width=200, color_system=None)

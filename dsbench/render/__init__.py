@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from dsbench.render.export import EXPORTERS, Format, export
-from dsbench.render.format import count, fixed, inert, network, plural, printable, ratio, si
+from dsbench.render.format import count, fixed, inert, plural, printable, ratio, si
 from dsbench.render.layout import fit, fits
 from dsbench.render.progress import RichObserver
 from dsbench.render.tables import (
@@ -34,6 +34,7 @@ from dsbench.render.tables import (
     verdict,
 )
 from dsbench.results import BenchSummary, Summary
+from dsbench.settings import network_name
 
 if TYPE_CHECKING:
     from dsbench.reports import Report
@@ -90,9 +91,7 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
         title = sweep_title(record.points, record.summary_only, dataset, epochs, batch)
     model = settings.get("model") or {}
     if model.get("arch"):  # your own network and its twin, not the VGG
-        title += (
-            f"; {inert(network(model['arch'], model.get('arch_options')))} and its separable twin"
-        )
+        title += f"; {inert(network_name(model))} and its separable twin"
     if folder is not None:
         title = f"{inert(folder)}: {title} ({record.status})"
     if isinstance(record, BenchSummary):
@@ -153,7 +152,8 @@ def models(console: Console, model: ModelSpec, rows: list[dict[str, Any]],
              f"{model.blocks_text}, kernel {model.kernel_size}x{model.kernel_size}")  # fmt: skip
     if model.arch:
         swapped = rows[0].get("swapped", 0)
-        title = (f"{network(model.arch, dict(model.arch_options))} for {shape} images, "
+        given = {"arch": model.arch, "arch_options": dict(model.arch_options)}
+        title = (f"{network_name(given)} for {shape} images, "
                  f"{model.num_classes} classes, and its "
                  f"separable twin ({plural(swapped, 'convolution')} swapped)")  # fmt: skip
     console.print(fit(console, summary_table(rows, title)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from rich.markup import escape
@@ -91,10 +91,3 @@ FORMATS: dict[str, Callable[[Any], str]] = {
     "text": str, "count": count, "si": si, "megabytes": megabytes, "fixed0": fixed(0), "fixed1": fixed(1),
     "fixed2": fixed(2), "fixed4": fixed(4), "percent": percent, "epoch": epoch_number,
 }  # fmt: skip
-
-
-def network(arch: Any, options: Mapping[str, Any] | None = None) -> str:
-    """Your own --arch as a title names it: 'net.py:build', with its builder's keyword
-    arguments when any are given: 'net.py:build (width=0.5)'."""
-    given = ", ".join(f"{key}={value!r}" for key, value in (options or {}).items())
-    return f"{arch} ({given})" if given else str(arch)

@@ -336,6 +336,8 @@ def report_table(rows: pd.DataFrame, compact: bool = False) -> Table:
     context every row shares in the title instead of a column, and puts a ratio's interval
     under it (narrow terminals)."""
     context = [c for c in ("dataset", "epochs", "backend", "device") if c in rows.columns]
+    if not compact and "network" in rows.columns and rows["network"].nunique() > 1:
+        context.insert(0, "network")  # your --arch beside other networks (exports always say)
     shared = [c for c in context if compact and rows[c].astype(str).nunique() == 1]
     context = [c for c in context if c not in shared]
     title = "dsbench results" + "".join(f", {printable(axis_value(rows[c].iloc[0]))}"
