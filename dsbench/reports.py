@@ -143,9 +143,11 @@ def rows_of(folder: Path, record: Record) -> pd.DataFrame:
     for key, setting in context.items():
         if key not in frame.columns or key in ("run", "kind"):
             frame[key] = setting
-    if record.status != "complete" and {"status", "epochs_completed"} <= set(frame.columns):
+    epochs = context["epochs"]
+    if (record.status != "complete" and isinstance(epochs, int)
+            and {"status", "epochs_completed"} <= set(frame.columns)):  # fmt: skip
         # a model saved while it trained (then stopped by a crash or SIGKILL) says "complete"
-        short = (frame["status"] == "complete") & (frame["epochs_completed"] < context["epochs"])
+        short = (frame["status"] == "complete") & (frame["epochs_completed"] < epochs)
         frame.loc[short, "status"] = "incomplete"
     if (
         kind != FolderKind.bench

@@ -199,6 +199,8 @@ def test_a_report_says_a_model_saved_while_it_trained_is_incomplete(
     assert rows.loc["normal", "status"] == rows.loc["separable", "status"] == "incomplete"
     write_run(tmp_path / "b", made_results(), "compare", {"train": {"epochs": 4}}, {}, True)
     assert set(dsbench.report([tmp_path / "b"]).rows["status"]) == {"complete"}
+    write_run(tmp_path / "c", results, "compare", {}, {}, False)  # epochs not recorded
+    assert set(dsbench.report([tmp_path / "c"]).rows["status"]) == {"complete"}
 
 
 def test_a_report_names_each_row_s_network(made_results: Any, tmp_path: Path) -> None:
@@ -247,3 +249,22 @@ def test_progress_counts_epochs_as_asked_and_says_what_follows_them() -> None:
     observer.working("measuring inference speed and model size")
     observer.close()
     assert "measuring inference speed and model size" in stream.getvalue()
+
+
+def test_a_sweep_row_shows_its_ratios_as_sure_as_compare_does(made_results: Any) -> None:
+    from dsbench.results import summarize
+    from dsbench.settings import ModelSpec
+
+    base = ModelSpec()
+    frames = []
+    for point, separable_s in zip(sweeps.points_for(base, "3,5", None, None),
+                                  ([1.5, 1.0, 1.1, 0.9], [1.5, 1.1]), strict=True):  # fmt: skip
+        results = made_results([3.0, 2.0, 2.2, 1.8][: len(separable_s)], separable_s)
+        summary = summarize(results, "compare", ("normal", "separable"), {}, {}, True).models
+        frames.append(sweeps.trained_rows(point, base, summary))
+    rows = pd.concat(frames, ignore_index=True)
+    console = Console(file=io.StringIO(), width=250, color_system=None)
+    console.print(render.sweep_table(rows, sweeps.ratios(rows), "s"))
+    text = " ".join(console.file.getvalue().split())  # type: ignore[attr-defined]
+    assert "0.600x [0.581, 0.621]" in text  # three paired steady epochs
+    assert "not resolved (1 pair)" in text and "0.640x" not in text  # one: no bare 1.6/2.5
