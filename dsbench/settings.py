@@ -93,6 +93,11 @@ class ModelSpec:
             raise DsbenchError("arch_options are keyword arguments for your own arch builder, "
                                "and no arch was given", "give arch, or leave arch_options out",
                                setting=("arch_options", "arch"))  # fmt: skip
+        own = sorted({"input_shape", "num_classes"} & {name for name, _ in self.arch_options})
+        if own:  # dsbench passes these itself, from the data
+            raise DsbenchError(f"arch_options may not set {' or '.join(own)}: dsbench passes it "
+                               "to the builder from the data", f"set {' and '.join(own)} directly",
+                               setting=("arch_options", *own))  # fmt: skip
         if self.arch:  # the user's builder decides its own depth
             return
         height, width = self.input_shape[0], self.input_shape[1]

@@ -202,6 +202,8 @@ def test_arch_options_come_as_a_table_or_as_name_value_text() -> None:
         run_spec({**net, "arch_options": {"not a name": 1}})
     with pytest.raises(DsbenchError, match="no arch was given"):
         run_spec({"arch_options": {"width": 0.5}})
+    with pytest.raises(DsbenchError, match="may not set num_classes: dsbench passes it"):
+        run_spec({**net, "arch_options": "num_classes=3"})
 
 
 def test_a_run_of_your_network_is_no_baseline_for_the_vgg() -> None:
