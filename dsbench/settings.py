@@ -95,8 +95,8 @@ class ModelSpec:
                                setting=("arch_options", "arch"))  # fmt: skip
         own = sorted({"input_shape", "num_classes"} & {name for name, _ in self.arch_options})
         if own:  # dsbench passes these itself, from the data
-            raise DsbenchError(f"arch_options may not set {' or '.join(own)}: dsbench passes it "
-                               "to the builder from the data", f"set {' and '.join(own)} directly",
+            raise DsbenchError(f"arch_options may not set {' or '.join(own)}: dsbench passes "
+                               f"{'them' if len(own) > 1 else 'it'} to the builder from the data", f"set {' and '.join(own)} directly",
                                setting=("arch_options", *own))  # fmt: skip
         if self.arch:  # the user's builder decides its own depth
             return
