@@ -107,20 +107,21 @@ def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any
     """environment.json for a run: versions, machine, settings, data and strategy."""
     backend = backends.current()
     described = backend.describe(shared.strategy)
-    from dsbench import arch
-
-    mine = arch.content_hash(spec.model.arch) if spec.model.arch else None
-    twin = {}
-    if spec.model.arch:  # what the twin swapped, and what it kept with the reason
+    own: dict[str, Any] = {}
+    # your own --arch: the builder file's hash (resume refuses a changed file), and what the
+    # twin swapped and what it kept, with the reason
+    if spec.model.arch:
+        from dsbench import arch
         from dsbench.models import arch_rows
 
+        if mine := arch.content_hash(spec.model.arch):
+            own["arch_sha256"] = mine
         separable = arch_rows(spec.model)["separable"]
-        twin = {"arch_twin": {"swapped": separable["swapped"], "kept": separable["kept"]}}
+        own["arch_twin"] = {"swapped": separable["swapped"], "kept": separable["kept"]}
     return runtime.environment(
         spec.as_dict(),
         {
-            **({"arch_sha256": mine} if mine else {}),  # resume refuses a changed file
-            **twin,
+            **own,
             "command": command,
             "data": {
                 "source": shared.data.source,

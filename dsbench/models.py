@@ -108,12 +108,7 @@ _ARCH_ROWS: dict[ModelSpec, dict[str, dict[str, Any]]] = {}
 def arch_rows(spec: ModelSpec) -> dict[str, dict[str, Any]]:
     """Both models' rows of arch.describe for a spec with --arch, built once per spec."""
     if spec not in _ARCH_ROWS:
-        from dsbench import arch
-
-        assert spec.arch is not None
-        rows = arch.describe(spec.arch, spec.input_shape, spec.num_classes, KINDS,
-                             spec.depthwise_init, dict(spec.arch_options))[0]  # fmt: skip
-        _ARCH_ROWS[spec] = {row["model"]: row for row in rows}
+        _ARCH_ROWS[spec] = {row["model"]: row for row in describe(spec, KINDS)[0]}
     return _ARCH_ROWS[spec]
 
 
