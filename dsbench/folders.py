@@ -8,6 +8,7 @@ until store.ResultsFolder has something to write.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,7 +38,10 @@ def check_run_dir(output_dir: str | Path, force: bool) -> Path:
             "choose another output_dir",
             setting="output_dir",
         )
-    if not output_dir.is_dir() or not any(output_dir.iterdir()):
+    if not output_dir.is_dir():
+        _check_can_be_made(output_dir)
+        return output_dir
+    if not any(output_dir.iterdir()):
         return output_dir
     ours = is_results_folder(output_dir)
     if not force:
@@ -65,6 +69,26 @@ def check_run_dir(output_dir: str | Path, force: bool) -> Path:
             setting=("force", "output_dir"),
         )
     return output_dir
+
+
+def _check_can_be_made(output_dir: Path) -> None:
+    """Refuse, before anything runs, a folder that could not be made at the end of a run: one
+    below a file, or below a folder this user cannot write to."""
+    parent = output_dir.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise DsbenchError(
+            f"cannot write to output_dir {output_dir}: {parent} is a file, not a folder",
+            "choose a folder you can write to",
+            setting="output_dir",
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DsbenchError(
+            f"cannot write to output_dir {output_dir}: {parent} is not writable",
+            "choose a folder you can write to",
+            setting="output_dir",
+        )
 
 
 # What dsbench writes into a results folder, and nothing else is ever removed by force.

@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import dsbench
+from dsbench import folders
 from dsbench.cli import app
 
 pytestmark = pytest.mark.tf  # trains or imports the framework
@@ -148,9 +150,28 @@ def test_output_dir_that_cannot_be_written(
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = invoke(["compare", *tiny, "--output-dir", str(blocker / "sub")])
+    result = invoke(["compare", *tiny, "--output-dir", str(blocker / "sub" / "run")])
     assert result.exit_code == 2
-    assert "cannot write to --output-dir" in one_line(result.output)
+    assert f"cannot write to --output-dir {blocker}/sub/run: {blocker} is a file" in one_line(
+        result.output
+    )
+    assert "epoch" not in result.output  # refused before anything trained, not after
+    assert blocker.read_text() == "x"
+
+
+def test_an_output_dir_below_a_folder_without_write_access_is_refused_up_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = folders.os.access
+    monkeypatch.setattr(
+        folders.os, "access", lambda path, mode: path != locked and real_access(path, mode)
+    )
+    with pytest.raises(dsbench.DsbenchError, match=f"{locked} is not writable"):
+        folders.check_run_dir(locked / "a" / "b", force=False)
+    folders.check_run_dir(tmp_path / "a" / "b", force=False)  # a writable parent: fine
+    assert not (tmp_path / "a").exists()  # checking makes nothing
 
 
 @pytest.mark.parametrize(
