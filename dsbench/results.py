@@ -311,11 +311,14 @@ class BenchSummary:
             for kind in KINDS:
                 mine = {k.removeprefix(f"{kind}_"): v for k, v in row.items()
                         if k.startswith(f"{kind}_")}  # fmt: skip
+                processes = int(row.get("processes") or 1)
                 record = {"mode": row["mode"], "batch_size": row["batch_size"], "model": kind,
-                          **mine}  # fmt: skip
-                if kind == "separable":
+                          "processes": processes, **mine}  # fmt: skip
+                if kind == "separable":  # its interval: over the pairs, or over the processes
                     record.update({"ms_per_step_ratio": row["ratio"],
                                    "ms_per_step_ratio_low": row["ratio_low"],
-                                   "ms_per_step_ratio_high": row["ratio_high"]})  # fmt: skip
+                                   "ms_per_step_ratio_high": row["ratio_high"],
+                                   "ms_per_step_ratio_n": processes if processes > 1
+                                   else row["pairs"]})  # fmt: skip
                 out.append(record)
         return pd.DataFrame(out)

@@ -268,3 +268,44 @@ def test_a_sweep_row_shows_its_ratios_as_sure_as_compare_does(made_results: Any)
     text = " ".join(console.file.getvalue().split())  # type: ignore[attr-defined]
     assert "0.600x [0.581, 0.621]" in text  # three paired steady epochs
     assert "not resolved (1 pair)" in text and "0.640x" not in text  # one: no bare 1.6/2.5
+
+
+def test_markdown_shows_counts_whole_and_no_ratio_surer_than_it_is(made_results: Any) -> None:
+    from dsbench.reports import Report
+
+    four = made_results(separable_s=[1.5, 1.0, 1.15, 0.87])  # 3 steady pairs: resolved
+    two = made_results([3.0, 2.0, 2.2], [1.5, 1.0, 1.4])  # 2 steady pairs: not resolved
+    rows = pd.concat([summary_frame(four).assign(run="runs/four"),
+                      summary_frame(two).assign(run="runs/two")], ignore_index=True)  # fmt: skip
+    text = render.export(Report(rows=rows), "markdown")
+    table = [line for line in text.splitlines() if line.startswith("| runs/")]
+    assert len(table) == 4 and all("1,186,378" in line for line in table[::2])
+    assert all("174,821" in line and "152,805,376" not in line for line in table[1::2])
+    assert "e+" not in text and "nan" not in text
+    resolved, unresolved = table[1], table[3]
+    shown = render.report_table(rows).columns[-1]._cells[1]  # the table's own cell
+    assert shown in resolved and f"{rows.iloc[1]['ms_per_step_ratio']:.2f}x [" in shown
+    assert "not resolved (2 pairs)" in unresolved
+    two_ratio = rows.iloc[3]["ms_per_step_ratio"]
+    assert f"{two_ratio:.2f}" not in unresolved and f"{two_ratio:.3f}" not in unresolved
+
+
+def test_a_report_of_a_bench_and_a_sweep_tells_its_rows_apart(made_results: Any) -> None:
+    from dsbench.reports import Report
+    from dsbench.results import BenchSummary
+
+    bench = BenchSummary({}, bench_rows(), {}, (), 0.05).report_rows().assign(run="runs/bench")
+    summary = summary_frame(made_results())
+    sweep = pd.concat([summary.assign(point="k3"), summary.assign(point="k5")])
+    rows = pd.concat([bench, sweep.assign(run="runs/sweep", batch_size=128)], ignore_index=True)
+    table = render.report_table(rows)
+    assert [str(c.header) for c in table.columns][:5] == ["run", "point", "mode", "batch", "model"]
+    keys = [[str(c) for c in column._cells] for column in table.columns[:5]]
+    assert len(set(zip(*keys, strict=True))) == len(rows)  # no two rows look the same
+    separable = bench[bench["model"] == "separable"].iloc[0]
+    assert render.time_ratio(separable) == "0.36x [0.34, 0.38]"  # bench's ratio has its interval
+    assert "0.36x [0.34, 0.38]" in render.export(Report(rows=rows), "markdown")
+    console = Console(file=io.StringIO(), width=160, color_system=None)
+    render.report(console, Report(rows=rows))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "k3" in text and "k5" in text and "batch 1" in text and "infer" in text

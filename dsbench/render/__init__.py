@@ -27,10 +27,12 @@ from dsbench.render.tables import (
     comparison_title,
     epoch_table,
     layers_table,
+    report_keys,
     report_table,
     summary_table,
     sweep_table,
     sweep_title,
+    time_ratio,
     verdict,
 )
 from dsbench.results import BenchSummary, Summary
@@ -61,12 +63,14 @@ __all__ = [
     "printable",
     "ratio",
     "report",
+    "report_keys",
     "report_table",
     "show",
     "si",
     "summary_table",
     "sweep_table",
     "sweep_title",
+    "time_ratio",
     "verdict",
     "warn",
 ]  # fmt: skip
@@ -130,7 +134,9 @@ def _comparison(console: Console, record: Summary, title: str) -> None:
 
 def report(console: Console, found: Report) -> None:
     """Many folders: one table, a row per folder and model, and the report's warnings."""
-    console.print(fit(console, report_table(found.rows), report_table(found.rows, True), keys=2))
+    keys = len(report_keys(found.rows))
+    console.print(fit(console, report_table(found.rows), report_table(found.rows, True),
+                      keys=keys))  # fmt: skip
     warn(console, found.warnings)
 
 

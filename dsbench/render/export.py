@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from dsbench.enums import StrEnum
 from dsbench.records import to_jsonable
-from dsbench.render.format import printable
+from dsbench.render.format import FORMATS, axis_value, count, missing, printable
+from dsbench.render.tables import baseline_value, change_text, time_ratio
+from dsbench.results import METRICS
 
 if TYPE_CHECKING:
     from dsbench.reports import Report
@@ -29,13 +31,36 @@ class Format(StrEnum):
     json = "json"
 
 
-# Columns of a Markdown report: what a reader pastes into an issue or a paper.
-MARKDOWN_COLUMNS = ("run", "point", "mode", "batch_size", "model", "dataset", "train_images",
-                    "epochs", "device", "params", "macs_per_image", "ms_per_step",
-                    "ms_per_step_ratio", "ms_per_step_ratio_low", "ms_per_step_ratio_high",
-                    "train_images_per_s", "best_val_acc", "time_to_target_s", "status",
-                    "baseline", "figure", "old", "new", "change", "change_low", "change_high",
-                    "unit", "verdict")  # fmt: skip
+# Columns of a Markdown report: what a reader pastes into an issue or a paper. Context columns
+# that are the same in every row are said once, above the table.
+KEYS = ("run", "point", "mode", "batch_size", "model")
+CONTEXT = ("network", "dataset", "train_images", "epochs", "backend", "device")
+FIGURES = ("params", "macs_per_image", "ms_per_step", "ms_per_step_ratio", "train_images_per_s",
+           "best_val_acc", "time_to_target_s", "status", "baseline", "figure", "old", "new",
+           "change", "unit", "verdict")  # fmt: skip
+# Counted figures are written whole (a count rounded to 4 digits would not be the count).
+COUNTS = ("batch_size", "train_images", "epochs", "params", "macs_per_image")
+FORMS = {m.column: FORMATS[m.form] for m in METRICS}
+TEXT = ("status", "baseline", "figure", "unit", "verdict")  # left-aligned, as words are
+
+
+def _markdown_cell(row: dict[str, Any], column: str) -> str:
+    """One figure as the tables show it: counts whole, measured figures with the digits they
+    have, a ratio with its 95% interval or why it is not resolved."""
+    value = row.get(column)
+    if column == "ms_per_step_ratio":
+        return time_ratio(pd.Series(row)) or "–"
+    if column == "change":
+        return change_text(row)
+    if column in ("old", "new"):
+        return baseline_value(row, column)
+    if missing(value):
+        return "–"
+    if column in COUNTS:
+        return count(value)
+    if column in FORMS and not isinstance(value, str):
+        return FORMS[column](value)
+    return printable(axis_value(value))
 
 
 def _is_text(column: pd.Series) -> bool:
@@ -63,12 +88,24 @@ def to_csv(report: Report) -> str:
 
 
 def to_markdown(report: Report) -> str:
-    """The columns a reader needs, '–' for a missing figure (never 'nan'), then the warnings."""
-    rows = _printable(report.rows)
-    columns = [c for c in MARKDOWN_COLUMNS if c in rows.columns and rows[c].notna().any()]
-    shown = rows[columns].astype(object)
-    shown = shown.where(shown.notna(), None)
-    text = str(shown.to_markdown(index=False, floatfmt=".4g", missingval="–")) + "\n"
+    """The columns a reader needs, formatted as the tables show them ('–' for a missing figure,
+    never 'nan'); what every row shares on a line above; then the warnings."""
+    rows = report.rows
+    present = [c for c in (*KEYS, *CONTEXT, *FIGURES)
+               if c in rows.columns and rows[c].notna().any()]  # fmt: skip
+    if "change" in rows.columns:
+        present = [c for c in present if c != "ms_per_step_ratio"]  # a baseline row's own ratio
+    records = rows.to_dict(orient="records")
+    cells = {c: [_markdown_cell(r, c) for r in records] for c in present}
+    shared = [c for c in present if c in CONTEXT and len(records) > 1 and len(set(cells[c])) == 1]
+    table = pd.DataFrame({c: cells[c] for c in present if c not in shared})
+    text = "".join(f"{c}: {cells[c][0]}  \n" for c in shared) + ("\n" if shared else "")
+    align = ["right" if c in (*COUNTS, *FIGURES) and c not in TEXT else "left"
+             for c in table.columns]  # fmt: skip
+    text += str(table.to_markdown(index=False, disable_numparse=True, colalign=align)) + "\n"
+    if "ms_per_step_ratio" in table.columns:
+        text += ("\nms_per_step_ratio: separable / normal time per step with its 95% interval, "
+                 "on the separable row\n")  # fmt: skip
     return text + "".join(f"\n> warning: {w}\n" for w in _warnings(report))
 
 

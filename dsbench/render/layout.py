@@ -34,14 +34,18 @@ def _varying(cells: list[list[str]], keys: int) -> list[int]:
     return [k for k in range(keys) if len(set(cells[k])) > 1] or [0]
 
 
+# Key columns whose values name themselves ('separable', 'train', a sweep point's 'k3-w1').
+SELF_NAMED = ("run", "model", "point", "mode")
+
+
 def _label(headers: list[str], cells: list[list[str]], index: int, keys: int,
            joiner: str = ", ") -> str:  # fmt: skip
     """What row `index` is, from the key cells that vary: 'normal', 'kernel 3, width 0.5'."""
     varying = _varying(cells, keys)
     if keys == 1:
         return cells[0][index]
-    return joiner.join(f"{headers[k]} {cells[k][index]}" if headers[k] not in ("run", "model")
-                       else cells[k][index] for k in varying)  # fmt: skip
+    return joiner.join(f"{headers[k]} {cells[k][index]}" if headers[k] not in SELF_NAMED
+                       else cells[k][index] for k in varying if cells[k][index] != "–")  # fmt: skip
 
 
 def transposed(table: Table, keys: int = 1) -> Table:

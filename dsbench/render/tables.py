@@ -331,6 +331,27 @@ def verdict(summary: pd.DataFrame) -> str:
     return "separable vs normal: " + ", ".join(parts)
 
 
+def time_ratio(row: pd.Series) -> str:
+    """A report row's separable/normal ms/step ratio: with its 95% interval, or why it is not
+    resolved; '' on a normal row (or where none was measured)."""
+    interval = _interval(row, "ms_per_step_ratio")
+    return "" if interval is None else resolution(interval) or stats.format_interval(interval)
+
+
+# What tells a report's rows apart besides run and model: a sweep's point, a bench's mode and
+# batch size (shown where they differ between rows).
+POINT_KEYS = ("point", "mode", "batch_size")
+KEY_HEADERS = {"batch_size": "batch"}
+
+
+def report_keys(rows: pd.DataFrame) -> list[str]:
+    """The leading columns of report_table that say what a row is: run, then a point, mode or
+    batch size where rows differ in them, then model."""
+    varying = [k for k in POINT_KEYS
+               if k in rows.columns and rows[k].astype(str).nunique(dropna=False) > 1]  # fmt: skip
+    return ["run", *varying, "model"]
+
+
 def report_table(rows: pd.DataFrame, compact: bool = False) -> Table:
     """Several results folders at once: a row per run folder and model; `compact` names the
     context every row shares in the title instead of a column, and puts a ratio's interval
@@ -343,8 +364,9 @@ def report_table(rows: pd.DataFrame, compact: bool = False) -> Table:
     title = "dsbench results" + "".join(f", {printable(axis_value(rows[c].iloc[0]))}"
                                         for c in shared)  # fmt: skip
     table = Table(title=title, title_justify="left")
-    table.add_column("run")
-    table.add_column("model")
+    keys = report_keys(rows)
+    for key in keys:
+        table.add_column(KEY_HEADERS.get(key, key))
     for column in context:
         table.add_column(column, no_wrap=False)
     columns = [m for m in METRICS if m.short is not None]
@@ -352,13 +374,11 @@ def report_table(rows: pd.DataFrame, compact: bool = False) -> Table:
         table.add_column(str(metric.short), justify="right", no_wrap=True)
     table.add_column("S/N ms/step", justify="right", no_wrap=True)
     for _, row in rows.iterrows():
-        interval = _interval(row, "ms_per_step_ratio")
-        shown = "" if interval is None else resolution(interval) or stats.format_interval(interval)
+        shown = time_ratio(row)
         if compact:
             shown = shown.replace(" [", "\n[").replace(" (", "\n(")
         table.add_row(
-            Text(printable(row["run"])),
-            Text(printable(row["model"])),
+            *[Text(printable("–" if missing(row[k]) else axis_value(row[k]))) for k in keys],
             *[Text(printable("–" if missing(row[c]) else axis_value(row[c]))) for c in context],
             *[cell(row, m.column, FORMATS[m.form]) if m.column in row else "–" for m in columns],
             shown,
@@ -473,6 +493,36 @@ def bench_table(rows: pd.DataFrame, title: str) -> Table:
     return table
 
 
+def baseline_value(row: dict[str, Any], column: str, compact: bool = False) -> str:
+    """A baseline row's old or new figure: an accuracy with 4 decimals, a count whole (with an
+    SI prefix from a million on when `compact`), anything else with 3 decimals."""
+    value = row[column]
+    if missing(value):
+        return "–"
+    if row["unit"] == "new − old":
+        return fixed(4)(value)
+    if compact and value >= 1e6:
+        return si(value)
+    return count(value) if value >= 1000 else fixed(3)(value)
+
+
+def change_text(row: dict[str, Any]) -> str:
+    """A baseline row's change: the accuracy difference or the new/old ratio, with its 95%
+    interval where it has one."""
+    change, low, high = row["change"], row["change_low"], row["change_high"]
+    if missing(change):
+        text = "–"
+    elif row["unit"] == "new − old":
+        text = difference(change, low, high)
+    elif row["unit"] == "exact":
+        text = ratio(change)
+    elif missing(low):
+        text = stats.significant(change, stats.Interval(change, 0.0, 2 * change, 1))
+    else:
+        text = stats.format_interval(stats.Interval(change, low, high, 2))
+    return text.replace("-", "−")
+
+
 def baseline_table(rows: pd.DataFrame, title: str, compact: bool = False) -> Table:
     """A run against its baseline (baseline.compare): a row per figure and model, old, new,
     the change with its 95% interval, and the verdict; `compact` puts the interval under the
@@ -484,32 +534,11 @@ def baseline_table(rows: pd.DataFrame, title: str, compact: bool = False) -> Tab
         table.add_column(header, justify="left" if left else "right",
                          no_wrap=not left or (not compact and header == "verdict"))  # fmt: skip
     for row in rows.to_dict(orient="records"):
-        accuracy = row["unit"] == "new − old"
-
-        def shown(value: Any, accuracy: bool = accuracy) -> str:
-            if missing(value):
-                return "–"
-            if accuracy:
-                return fixed(4)(value)
-            if compact and value >= 1e6:
-                return si(value)
-            return count(value) if value >= 1000 else fixed(3)(value)
-
-        change, low, high = row["change"], row["change_low"], row["change_high"]
-        if missing(change):
-            text = "–"
-        elif accuracy:
-            text = difference(change, low, high)
-        elif row["unit"] == "exact":
-            text = ratio(change)
-        elif missing(low):
-            text = stats.significant(change, stats.Interval(change, 0.0, 2 * change, 1))
-        else:
-            text = stats.format_interval(stats.Interval(change, low, high, 2))
-        text = text.replace("-", "−")
+        text = change_text(row)
         figure = str(row["figure"])
         figure = figure if figure.startswith("separable/normal") else f"{row['model']}: {figure}"
-        table.add_row(figure, shown(row["old"]), shown(row["new"]),
+        table.add_row(figure, baseline_value(row, "old", compact),
+                      baseline_value(row, "new", compact),
                       text.replace(" [", "\n[") if compact else text, row["verdict"])  # fmt: skip
     samples = rows["unit"].str.extract(r"\d+ (.*)")[0].dropna()
     table.caption = (f"change: new/old, timing with Welch's t on the logs of "
