@@ -327,11 +327,13 @@ def report(
     text = render.export(found, "markdown" if form == "table" else form)
     if opts.report_output is None:
         typer.echo(text, nl=False)
-        return
-    try:
-        opts.report_output.write_text(text, encoding="utf-8")
-    except OSError as err:
-        raise DsbenchError(f"cannot write {opts.report_output}: {err.strerror}") from None
+    else:
+        try:
+            opts.report_output.write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise DsbenchError(f"cannot write {opts.report_output}: {err.strerror}") from None
+    if form == "csv":  # a CSV has no place for them: on stderr, so they are not lost
+        render.warn(_console(json_output=True), found.warnings)
 
 
 def main() -> None:

@@ -262,3 +262,9 @@ def test_exports_keep_each_folders_warnings_and_print_no_nan(
     assert "nan" not in markdown and "ratio not resolved" in markdown
     result = invoke(["report", str(folder), "--json", "--format", "csv"])
     assert result.exit_code == 2 and "two formats" in result.stderr
+    # a CSV has no place for warnings: they go to stderr, the CSV stays a CSV
+    csv = invoke(["report", str(folder), "--format", "csv"])
+    assert csv.exit_code == 0 and len(pd.read_csv(io.StringIO(csv.stdout))) == len(found.rows)
+    assert "ratio not resolved" in csv.stderr and "warning" not in csv.stdout
+    written = invoke(["report", str(folder), "--format", "csv", "-o", str(tmp_path / "r.csv")])
+    assert written.exit_code == 0 and "ratio not resolved" in written.stderr

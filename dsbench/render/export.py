@@ -83,7 +83,8 @@ def to_json(report: Report) -> str:
 
 
 def to_csv(report: Report) -> str:
-    """Every column of every row (warnings are not part of a CSV: use json or markdown)."""
+    """Every column of every row (a CSV has no place for the warnings: `report` prints them on
+    stderr; json and markdown hold them)."""
     return str(_printable(report.rows).to_csv(index=False))
 
 
