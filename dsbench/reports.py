@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from dsbench import folders, store
-from dsbench.results import BenchSummary, FolderKind, Summary
+from dsbench.results import BenchSummary, FolderKind, Summary, mark_unfinished
 from dsbench.settings import network_name
 
 if TYPE_CHECKING:
@@ -143,12 +143,8 @@ def rows_of(folder: Path, record: Record) -> pd.DataFrame:
     for key, setting in context.items():
         if key not in frame.columns or key in ("run", "kind"):
             frame[key] = setting
-    epochs = context["epochs"]
-    if (record.status != "complete" and isinstance(epochs, int)
-            and {"status", "epochs_completed"} <= set(frame.columns)):  # fmt: skip
-        # a model saved while it trained (then stopped by a crash or SIGKILL) says "complete"
-        short = (frame["status"] == "complete") & (frame["epochs_completed"] < epochs)
-        frame.loc[short, "status"] = "incomplete"
+    if record.status != "complete":  # summary.json of older versions said "complete" here
+        mark_unfinished(frame, context["epochs"])
     if (
         kind != FolderKind.bench
         and "batch_size" not in frame.columns

@@ -165,6 +165,14 @@ class Summary:
         return frame
 
 
+def mark_unfinished(models: pd.DataFrame, epochs: Any) -> None:
+    """In an incomplete folder, say "incomplete" for each model saved while it trained (its run
+    says "complete" with fewer epochs than asked: records.RunResult.finished)."""
+    if isinstance(epochs, int) and {"status", "epochs_completed"} <= set(models.columns):
+        short = (models["status"] == "complete") & (models["epochs_completed"] < epochs)
+        models.loc[short, "status"] = "incomplete"
+
+
 def summarize(
     results: list[RunResult],
     command: Command | str,
@@ -190,6 +198,8 @@ def summarize(
         for column in ("gflop_share_of_probe", "gflop_share_of_probe_std"):
             if column in models:  # the probe's float32 matmul is not the yardstick
                 models[column] = math.nan
+    if not complete:
+        mark_unfinished(models, train.get("epochs"))
     load = environment.get("load_average") or {}
     cores = int(environment.get("cores_in_use") or os.cpu_count() or 1)
     found = warnings(results, intervals) + stats.load_warning(

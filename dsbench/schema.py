@@ -21,6 +21,8 @@ from dsbench.records import decode_correct
 from dsbench.settings import BACKENDS, BENCH_MODES, KINDS, PRECISIONS
 
 STATUSES = ("complete", "diverged", "interrupted")  # of one model's run (records.Status)
+# A summary row's status: its run's, or "incomplete" for a model saved while it trained.
+ROW_STATUSES = (*STATUSES, "incomplete")
 RUN_STATUSES = ("complete", "incomplete")  # of a whole results folder
 RUN_COMMANDS = ("train", "compare")
 # Text columns of the rows dsbench writes; every other value of a row is a number or missing.
@@ -28,7 +30,7 @@ TEXT = {"point", "blocks", "scaled_blocks"}
 OPTIONAL_TEXT = {"blocks", "scaled_blocks"}  # a sweep of your own --arch has no VGG blocks
 CHOICES: dict[str, tuple[str, ...]] = {
     "model": KINDS,
-    "status": STATUSES,
+    "status": ROW_STATUSES,
     "mode": tuple(m for m in BENCH_MODES if m != "both"),
     "backend": BACKENDS,
     "precision": PRECISIONS,
@@ -237,8 +239,9 @@ def runs(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     for column, kind in RUN_COLUMNS.items():
         values = frame[column]
         if kind == "name":
+            choices = STATUSES if column == "status" else CHOICES[column]
             for value in values:
-                _choice(value, CHOICES[column], path, f"column {column}")
+                _choice(value, choices, path, f"column {column}")
         elif kind == "flag":
             if not all(str(v) in ("True", "False", "1", "0", "1.0", "0.0") for v in values):
                 raise broken(path, f"column {column} is not true/false")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -197,6 +198,14 @@ def test_a_report_says_a_model_saved_while_it_trained_is_incomplete(
     write_run(tmp_path / "a", results, "compare", {"train": {"epochs": 4}}, {}, False)
     rows = dsbench.report([tmp_path / "a"]).rows.set_index("model")
     assert rows.loc["normal", "status"] == rows.loc["separable", "status"] == "incomplete"
+    saved = json.loads((tmp_path / "a" / "summary.json").read_text())  # the folder's own files
+    assert [row["status"] for row in saved["models"]] == ["incomplete", "incomplete"]
+    assert set(pd.read_csv(tmp_path / "a" / "summary.csv")["status"]) == {"incomplete"}
+    assert set(pd.read_csv(tmp_path / "a" / "runs.csv")["status"]) == {"complete"}  # resume's
+    for row in saved["models"]:  # as earlier versions wrote them: still shown incomplete
+        row["status"] = "complete"
+    (tmp_path / "a" / "summary.json").write_text(json.dumps(saved))
+    assert set(dsbench.report([tmp_path / "a"]).rows["status"]) == {"incomplete"}
     write_run(tmp_path / "b", made_results(), "compare", {"train": {"epochs": 4}}, {}, True)
     assert set(dsbench.report([tmp_path / "b"]).rows["status"]) == {"complete"}
     write_run(tmp_path / "c", results, "compare", {}, {}, False)  # epochs not recorded
