@@ -143,8 +143,12 @@ def build_user(arch: str | Callable[..., Any], input_shape: tuple[int, ...], num
     except DsbenchError:
         raise
     except Exception as err:
-        raise DsbenchError(f"arch: the builder failed: {type(err).__name__}: {err}",
-                           "--debug shows the traceback in your code", setting="arch") from err  # fmt: skip
+        hint = ("check arch_options against the application's parameters; --debug shows the "
+                "traceback" if isinstance(arch, str) and arch.startswith(APPLICATIONS)
+                else "--debug shows the traceback in your code")  # fmt: skip
+        raise DsbenchError(
+            f"arch: the builder failed: {type(err).__name__}: {err}", hint, setting="arch"
+        ) from err
     if not isinstance(model, keras.Model):
         raise DsbenchError(f"arch: the builder returned {type(model).__name__}, not a keras.Model",
                            ARCH_HINT, setting="arch")  # fmt: skip

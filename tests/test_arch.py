@@ -90,6 +90,13 @@ def test_a_broken_builder_is_one_line(tmp_path: Path, source: str, words: str) -
         arch.build_user("model", (32, 32, 3), 10)
 
 
+def test_a_keras_application_that_fails_is_not_blamed_on_your_code() -> None:
+    with pytest.raises(DsbenchError, match="builder failed: ValueError") as raised:
+        arch.build_user("keras.applications.MobileNetV2", (32, 32, 3), 10,
+                        {"classifier_activation": "nope"})  # fmt: skip
+    assert "your code" not in raised.value.hint and "arch_options" in raised.value.hint
+
+
 @pytest.mark.slow
 def test_summary_and_compare_take_your_network(invoke: Any, tmp_path: Path) -> None:
     builder = f"{EXAMPLES / 'resnet_cifar.py'}:build"
