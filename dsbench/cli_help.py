@@ -49,22 +49,31 @@ def _panels(command: TyperCommand, ctx: Any) -> dict[str, list[Any]]:
     return {**panels, **({"Options": helps} if helps else {})}
 
 
-def render_help(command: TyperCommand, ctx: Any, console: Console) -> None:
-    """The help of `command`: usage, its description, and a panel per group of options."""
+def _panel(title: str, rows: list[tuple[str, str]]) -> Panel:
+    table = Table.grid(padding=(0, 2), expand=True)
+    table.add_column(style="bold cyan", max_width=NAME_WIDTH)
+    table.add_column(ratio=1)
+    for name, text in rows:
+        table.add_row(Text(name), text)
+    return Panel(Group(table), title=escape(title), title_align="left", border_style="dim")
+
+
+def render_help(command: Any, ctx: Any, console: Console) -> None:
+    """The help of `command` (or of the whole tool): usage, its description, a panel per group
+    of options, then its commands if it has any."""
     pieces = " ".join(command.collect_usage_pieces(ctx))
     console.print(Padding(Text(f"Usage: {ctx.command_path} {pieces}", style="bold"), (1, 1, 0, 1)))
     if command.help:
         console.print(Padding(Text(command.help.split("\n\n")[0].strip()), (1, 1, 0, 1)))
     console.print()
     for title, params in _panels(command, ctx).items():
-        table = Table.grid(padding=(0, 2), expand=True)
-        table.add_column(style="bold cyan", max_width=NAME_WIDTH)
-        table.add_column(ratio=1)
-        for param in params:
-            text = getattr(param, "help", None) or ""
-            table.add_row(Text(option_label(param)), text if text else "")
-        console.print(Panel(Group(table), title=escape(title), title_align="left",
-                            border_style="dim"))  # fmt: skip
+        console.print(_panel(title, [(option_label(p), getattr(p, "help", None) or "")
+                                     for p in params]))  # fmt: skip
+    names = command.list_commands(ctx) if hasattr(command, "list_commands") else []
+    if names:
+        commands = [(name, command.get_command(ctx, name)) for name in names]
+        console.print(_panel("Commands", [(name, (one.help or "").split("\n\n")[0].strip())
+                                          for name, one in commands if not one.hidden]))  # fmt: skip
 
 
 class CompactHelp(TyperCommand):

@@ -100,6 +100,18 @@ def test_version_and_python_dash_m(runner: CliRunner) -> None:
     assert "compare" in out.stdout and "summary" in out.stdout
 
 
+def test_the_tools_own_help_lists_every_command_at_80_columns(runner: CliRunner) -> None:
+    import typer.main
+
+    text = runner.invoke(app, ["--help"], terminal_width=80).output
+    assert max(len(line) for line in text.splitlines()) <= 80 and "…" not in text
+    assert "<bool>" not in text  # no type shown for a flag (Typer's own layout shows one)
+    assert "-V, --version" in text and "-h, --help" in text
+    group = typer.main.get_command(app)
+    for name in group.commands:  # type: ignore[attr-defined]
+        assert f"│ {name} " in text, name
+
+
 def test_every_command_has_help_text(runner: CliRunner) -> None:
     import typer.main
 
