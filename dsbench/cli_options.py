@@ -139,6 +139,8 @@ def setting_option(name: str, setting: Setting, value: Any = None) -> Any:
     panel = PANELS.get(name) or SECTION_PANELS[SETTINGS[name]]
     value = default(name) if value is None else value
     shown = f" \\[default: {_shown(value)}]" if value not in (None, ()) else ""
+    if setting.kind == "jit" and value is False:  # config.build_run_spec: JAX's default is on
+        shown = " \\[default: off; JAX: on]"
     if setting.kind in ("bool", "jit"):
         spelled = f"{flag}/--no-{flag[2:]}"
         return Annotated[Optional[bool], typer.Option(spelled, help=setting.help + shown, metavar="",

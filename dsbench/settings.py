@@ -175,9 +175,8 @@ class TrainSpec:
     # depthwise convs under XLA are reported far slower on GPUs (tensorflow#59772). None
     # (TOML: jit = "auto") leaves it to Keras: on with a GPU, off on CPU and under tf.distribute.
     # JAX's default is on (build_run_spec): without it JAX runs op by op.
-    jit: bool | None = setting(False, "XLA compilation (TensorFlow: off, see docs/benchmarks.md; "
-                               'JAX: on; jit = "auto" in a config leaves it to Keras).',
-                               "jit")  # fmt: skip
+    jit: bool | None = setting(False, "Compile the training step (XLA; torch.compile on torch); "
+                               '"auto" in a config lets Keras decide.', "jit")  # fmt: skip
     precision: str = setting("float32", "Keras dtype policy (softmax stays float32).", "choice",
                              choices=PRECISIONS)  # fmt: skip
     steps_per_execution: int = setting(1, "Training steps per graph call.", "int", minimum=1)

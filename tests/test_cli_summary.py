@@ -112,6 +112,11 @@ def test_the_tools_own_help_lists_every_command_at_80_columns(runner: CliRunner)
         assert f"│ {name} " in text, name
 
 
+def test_help_gives_jit_s_default_on_every_backend(runner: CliRunner) -> None:
+    text = runner.invoke(app, ["compare", "--help"], terminal_width=200).output
+    assert "[default: off; JAX: on]" in " ".join(text.replace("│", " ").split())
+
+
 def test_every_command_has_help_text(runner: CliRunner) -> None:
     import typer.main
 
