@@ -109,17 +109,19 @@ def expand(
     block_lists: list[str | None] = (
         [*blocks] if blocks else [None if own else format_blocks(base.blocks)]
     )
-    return [
-        Point(k, None if w is None else float(w), b, backend, batch, precision)
-        for backend, precision, batch, k, w, b in itertools.product(
-            _or_none(backends),
-            _or_none(precisions),
-            _or_none(batch_sizes),
-            kernels,
-            scales,
-            block_lists,
+    return list(
+        dict.fromkeys(  # a value given twice ('3,3') is one point
+            Point(k, None if w is None else float(w), b, backend, batch, precision)
+            for backend, precision, batch, k, w, b in itertools.product(
+                _or_none(backends),
+                _or_none(precisions),
+                _or_none(batch_sizes),
+                kernels,
+                scales,
+                block_lists,
+            )
         )
-    ]  # backend outermost: a sweep's points of one backend run one after another
+    )  # backend outermost: a sweep's points of one backend run one after another
 
 
 AxisValues = str | list[Any] | tuple[Any, ...] | None
@@ -168,8 +170,7 @@ def points_for(
                            "builds its own layers", "sweep kernel_size or width with arch: your "
                            "builder takes them as keyword arguments",
                            setting=("blocks", "arch"))  # fmt: skip
-    for text in block_lists:
-        parse_blocks(text)
+    block_lists = [format_blocks(parse_blocks(text)) for text in block_lists]
     backends = _choices(backend, "backend", BACKENDS)
     precisions = _choices(precision, "precision", PRECISIONS)
     points = expand(base, kernels, widths, block_lists or None, backends, batches, precisions)

@@ -160,6 +160,20 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path: Path, inv
     assert len(pd.read_csv(out / "sweep.csv")) == 4
 
 
+def test_a_value_given_twice_on_an_axis_is_one_point(tmp_path: Path, invoke: Any) -> None:
+    from dsbench import sweeps
+    from dsbench.settings import ModelSpec
+
+    points = sweeps.points_for(ModelSpec(), "3,3.0,5", "0.5,0.50", ["8x1", " 8x1"], "jax,jax",
+                               "64,64")  # fmt: skip
+    assert [(p.kernel_size, p.width, p.blocks) for p in points] == [(3, 0.5, "8x1"),
+                                                                   (5, 0.5, "8x1")]  # fmt: skip
+    result = invoke(["sweep", "--kernel-size", "3,3", "--summary-only", "--json",
+                     "--output-dir", str(tmp_path / "s")])  # fmt: skip
+    assert result.exit_code == 0, result.output  # was a TypeError traceback
+    assert len(json.loads(result.stdout)["rows"]) == 2
+
+
 def test_training_settings_are_sweep_axes(tmp_path: Path) -> None:
     from dsbench import sweeps
     from dsbench.config import run_spec
