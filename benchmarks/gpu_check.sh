@@ -33,11 +33,11 @@ DSBENCH=(python3 -m dsbench)
 
 quick=${GPU_CHECK_QUICK:-}
 if [ -n "$quick" ]; then  # a smoke test of every step: small models, few images
-  sizes=(--train-size 4096 --test-size 128 --blocks 8x1,16x1) epochs=2 sweep_epochs=2 bench_time=10
-  bench_model=(--blocks 8x1,16x1) arch_model=(--arch-options width=0.25)
+  sizes=(--train-size 4096 --test-size 128) epochs=2 sweep_epochs=2 bench_time=10
+  vgg_model=(--blocks 8x1,16x1) arch_model=(--arch-options width=0.25)
 else
   sizes=(--train-size 50000 --test-size 10000) epochs=10 sweep_epochs=5 bench_time=90
-  bench_model=() arch_model=()
+  vgg_model=() arch_model=()
 fi
 common=(--backend jax --dataset synthetic "${sizes[@]}" --no-progress)
 
@@ -54,13 +54,14 @@ run() {  # a named step: its output into $OUT/NAME.log, its wall time beside it
   echo "$name: $((SECONDS - start)) s" | tee -a "$OUT/times.txt"
 }
 
-run compare-b128 "${DSBENCH[@]}" compare "${common[@]}" --epochs "$epochs" --batch-size 128 \
-  --output-dir "$OUT/compare-b128" --force
+run compare-b128 "${DSBENCH[@]}" compare "${common[@]}" "${vgg_model[@]}" --epochs "$epochs" \
+  --batch-size 128 --output-dir "$OUT/compare-b128" --force
 run bench "${DSBENCH[@]}" bench --backend jax --batch-size 128,512,2048 --max-time "$bench_time" \
-  "${bench_model[@]}" --output-dir "$OUT/bench" --force
+  "${vgg_model[@]}" --output-dir "$OUT/bench" --force
 for variant in "512 float32" "2048 float32" "512 mixed_bfloat16"; do
   set -- $variant
-  run "compare-b$1-$2" "${DSBENCH[@]}" compare "${common[@]}" --epochs "$sweep_epochs" \
+  run "compare-b$1-$2" "${DSBENCH[@]}" compare "${common[@]}" "${vgg_model[@]}" \
+    --epochs "$sweep_epochs" \
     --batch-size "$1" --precision "$2" --output-dir "$OUT/compare-b$1-$2" --force
 done
 run compare-arch-resnet "${DSBENCH[@]}" compare "${common[@]}" --epochs "$sweep_epochs" \

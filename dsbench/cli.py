@@ -145,7 +145,8 @@ def command(*names: str, name: str | None = None,
 def _flagged(text: str, settings: tuple[str, ...]) -> str:
     """'batch_size 900 is larger ...' -> '--batch-size 900 is larger ...' for the named settings."""
     for setting in settings:
-        text = re.sub(rf"(?<![\w-]){setting}(?![\w-])", FLAGS.get(setting, setting), text)
+        # (not "kernel_size=5": that is a keyword argument, as arch_options take them)
+        text = re.sub(rf"(?<![\w-]){setting}(?![\w=-])", FLAGS.get(setting, setting), text)
     return text
 
 

@@ -23,6 +23,7 @@ from dsbench.settings import (
     RunSpec,
     Setting,
     fields_of,
+    format_blocks,
     parse_blocks,
 )
 
@@ -354,7 +355,25 @@ def run_spec(
 ) -> RunSpec:
     """The RunSpec for `settings` by name over a TOML `config` file over `base` over defaults."""
     file_layer = load_config(Path(config)) if config is not None else None
-    return build_run_spec(base, file_layer, check_settings(settings or {}))
+    given = check_settings(settings or {})
+    spec = build_run_spec(base, file_layer, given)
+    if spec.model.arch:
+        _refuse_vgg_settings({k: v for layer in (file_layer, given)
+                              for k, v in (layer or {}).get("model", {}).items()})  # fmt: skip
+    return spec
+
+
+def _refuse_vgg_settings(model: dict[str, Any]) -> None:
+    """kernel_size and blocks shape the VGG; given with arch they would be ignored."""
+    if "blocks" in model:
+        raise DsbenchError(f"blocks {format_blocks(model['blocks'])} are the VGG's, and arch "
+                           "builds its own layers", "leave blocks out with arch",
+                           setting=("blocks", "arch"))  # fmt: skip
+    if "kernel_size" in model:
+        size = model["kernel_size"]
+        raise DsbenchError(f"kernel_size {size} is the VGG's, and arch builds its own layers",
+                           f"if your builder takes a kernel size, give arch_options "
+                           f"kernel_size={size}", setting=("kernel_size", "arch", "arch_options"))  # fmt: skip
 
 
 def spec_from_dict(saved: Mapping[str, Any], source: str = "settings", **settings: Any) -> RunSpec:

@@ -81,6 +81,11 @@ def test_summary_reads_a_config_and_flags_override_it(runner: CliRunner, tmp_pat
         (["summary", "--model", "depthwise"], "error: --model: "),
         (["summary", "--kernel-size", "0"], "--kernel-size must be >= 1, got 0"),
         (["summary", "--config", "/nonexistent.toml"], "does not exist"),
+        (
+            ["summary", "--arch", "net.py:build", "--kernel-size", "5"],
+            "error: --kernel-size 5 is the VGG's, and --arch builds its own layers (if your "
+            "builder takes a kernel size, give --arch-options kernel_size=5)",
+        ),
     ],
 )
 def test_summary_bad_input_is_one_clear_error(

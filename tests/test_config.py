@@ -171,8 +171,13 @@ def _settings() -> st.SearchStrategy[dict[str, Any]]:
                                         st.text(max_size=5)), max_size=3)  # fmt: skip
     own = st.fixed_dictionaries({"arch": st.sampled_from(["net.py:build", "keras.applications."
                                                           "MobileNetV2"]), "arch_options": options})  # fmt: skip
+    vgg = ("blocks", "kernel_size")  # the VGG's shape: refused beside your own arch
     return st.tuples(chosen, st.booleans(), traced, st.booleans(), own).map(
-        lambda c: {**c[0], **(c[2] if c[1] else {}), **(c[4] if c[3] else {})}
+        lambda c: {
+            **{k: v for k, v in c[0].items() if not (c[3] and k in vgg)},
+            **(c[2] if c[1] else {}),
+            **(c[4] if c[3] else {}),
+        }
     )
 
 
@@ -204,6 +209,26 @@ def test_arch_options_come_as_a_table_or_as_name_value_text() -> None:
         run_spec({"arch_options": {"width": 0.5}})
     with pytest.raises(DsbenchError, match="may not set num_classes: dsbench passes it"):
         run_spec({**net, "arch_options": "num_classes=3"})
+
+
+def test_the_vgg_s_kernel_size_and_blocks_are_refused_beside_your_arch(tmp_path: Path) -> None:
+    from dsbench.config import spec_from_dict
+
+    net = {"arch": "net.py:build"}
+    with pytest.raises(DsbenchError, match="kernel_size 5 is the VGG's") as raised:
+        run_spec({**net, "kernel_size": 5})  # was ignored without a word
+    assert "arch_options kernel_size=5" in raised.value.hint
+    with pytest.raises(DsbenchError, match="blocks 8x1 are the VGG's"):
+        run_spec({**net, "blocks": "8x1"})
+    config = tmp_path / "net.toml"
+    config.write_text('[model]\narch = "net.py:build"\nkernel_size = 3\n')
+    with pytest.raises(DsbenchError, match="kernel_size 3 is the VGG's"):
+        run_spec(config=config)
+    config.write_text("[model]\nkernel_size = 5\n")  # a VGG config, your arch given beside it
+    with pytest.raises(DsbenchError, match="kernel_size 5 is the VGG's"):
+        run_spec(net, config=config)
+    saved = run_spec({**net, "arch_options": "kernel_size=5"}).as_dict()  # kernel_size 3 in it
+    assert spec_from_dict(saved).model.arch_options == (("kernel_size", 5),)  # resume: fine
 
 
 def test_a_run_of_your_network_is_no_baseline_for_the_vgg() -> None:
