@@ -122,7 +122,12 @@ def _arch_options(value: Any, key: str) -> tuple[tuple[str, Any], ...]:
     or on the command line 'width=0.5,kernel_size=5'."""
     options = value
     if isinstance(value, str):
-        options = dict(_keyword(part, key) for part in value.split(",") if part.strip())
+        pairs = [_keyword(part, key) for part in value.split(",") if part.strip()]
+        names = [name for name, _ in pairs]
+        if twice := sorted({name for name in names if names.count(name) > 1}):
+            raise DsbenchError(f"{key} {value!r} gives {', '.join(twice)} more than once",
+                               "give each keyword argument once")  # fmt: skip
+        options = dict(pairs)
     elif isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
         options = dict(value)  # a ModelSpec's own (name, value) pairs
     if not isinstance(options, dict) or not all(

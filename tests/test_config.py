@@ -203,6 +203,8 @@ def test_arch_options_come_as_a_table_or_as_name_value_text() -> None:
     assert run_spec({**net, "arch_options": {"width": 0.5}}).model.arch_options == (("width", 0.5),)
     with pytest.raises(DsbenchError, match="'width' is not NAME=VALUE"):
         run_spec({**net, "arch_options": "width"})
+    with pytest.raises(DsbenchError, match="gives width more than once"):
+        run_spec({**net, "arch_options": "width=1,depth=2,width=2"})  # was: the last one, silently
     with pytest.raises(DsbenchError, match="must be a table of keyword arguments"):
         run_spec({**net, "arch_options": {"not a name": 1}})
     with pytest.raises(DsbenchError, match="no arch was given"):
