@@ -290,8 +290,9 @@ def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> T
         and summary["est_train_gflop_per_s"].notna().any()
     ):
         table.caption += (
-            "; * nominal work per second, not executed FLOPs: oneDNN may run 3x3 convolutions"
-            " with fewer multiplies (Winograd), so it can exceed the matmul rate"
+            "; * nominal work per second, not executed FLOPs: convolution libraries (oneDNN,"
+            " cuDNN) may run 3x3 convolutions with fewer multiplies (Winograd), so it can exceed"
+            " the matmul rate"
         )
     return table
 
