@@ -7,9 +7,10 @@
 #   2. bench at batch 128, 512 and 2048 (train steps, both models alternating);
 #   3. compares at batch 512 and 2048 in float32 and at 512 in mixed_bfloat16 (5 epochs);
 #   4. the ResNet-style example and its separable twin (--arch examples/resnet_cifar.py:build);
-#   5. the per-epoch cost of each fit call around its steps (benchmarks/epoch_overhead.py);
+#   5. one short compare on the torch backend (eager: 4 epochs of 10,000 images);
+#   6. the per-epoch cost of each fit call around its steps (benchmarks/epoch_overhead.py);
 # and writes everything, with a Markdown report, into one folder ($OUT, default gpu-check).
-# About 7 minutes on an H100, estimated from benchmarks/gpu_keras.py's step times (not yet run
+# About 8 minutes on an H100, estimated from benchmarks/gpu_keras.py's step times (not yet run
 # on a GPU); GPU_CHECK_QUICK=1 shrinks every run to a smoke test (CPU).
 #
 # Wheels: on a machine with PyPI, for the GPU machine's Python (3.12 here):
@@ -35,9 +36,10 @@ quick=${GPU_CHECK_QUICK:-}
 if [ -n "$quick" ]; then  # a smoke test of every step: small models, few images
   sizes=(--train-size 4096 --test-size 128) epochs=2 sweep_epochs=2 bench_time=10
   vgg_model=(--blocks 8x1,16x1) arch_model=(--arch-options width=0.25)
+  torch_sizes=(--train-size 2048 --test-size 128)
 else
   sizes=(--train-size 50000 --test-size 10000) epochs=10 sweep_epochs=5 bench_time=90
-  vgg_model=() arch_model=()
+  vgg_model=() arch_model=() torch_sizes=(--train-size 10000 --test-size 2000)
 fi
 common=(--backend jax --dataset synthetic "${sizes[@]}" --no-progress)
 
@@ -67,6 +69,9 @@ done
 run compare-arch-resnet "${DSBENCH[@]}" compare "${common[@]}" --epochs "$sweep_epochs" \
   --batch-size 128 --arch examples/resnet_cifar.py:build "${arch_model[@]}" \
   --output-dir "$OUT/compare-arch-resnet" --force
+run compare-torch "${DSBENCH[@]}" compare --backend torch --dataset synthetic "${torch_sizes[@]}" \
+  "${vgg_model[@]}" --epochs 4 --batch-size 128 --no-progress --output-dir "$OUT/compare-torch" \
+  --force
 run overhead python3 benchmarks/epoch_overhead.py --backend jax --epochs 8
 "${DSBENCH[@]}" report "$OUT" --format markdown -o "$OUT/report.md" || true
 cat "$OUT/times.txt"
