@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -285,8 +286,11 @@ def test_markdown_shows_counts_whole_and_no_ratio_surer_than_it_is(made_results:
     four = made_results(separable_s=[1.5, 1.0, 1.15, 0.87])  # 3 steady pairs: resolved
     two = made_results([3.0, 2.0, 2.2], [1.5, 1.0, 1.4])  # 2 steady pairs: not resolved
     rows = pd.concat([summary_frame(four).assign(run="runs/four"),
-                      summary_frame(two).assign(run="runs/two")], ignore_index=True)  # fmt: skip
+                      summary_frame(two).assign(run="runs/t|wo")], ignore_index=True)  # fmt: skip
     text = render.export(Report(rows=rows), "markdown")
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    cells = {len(re.split(r"(?<!\\)\|", line)) for line in lines}
+    assert len(cells) == 1  # a '|' in a folder's name is escaped, not a cell of its own
     table = [line for line in text.splitlines() if line.startswith("| runs/")]
     assert len(table) == 4 and all("1,186,378" in line for line in table[::2])
     assert all("174,821" in line and "152,805,376" not in line for line in table[1::2])

@@ -60,7 +60,7 @@ def _markdown_cell(row: dict[str, Any], column: str) -> str:
         return count(value)
     if column in FORMS and not isinstance(value, str):
         return FORMS[column](value)
-    return printable(axis_value(value))
+    return printable(axis_value(value)).replace("|", "\\|")  # a '|' in a name ends no cell
 
 
 def _is_text(column: pd.Series) -> bool:
