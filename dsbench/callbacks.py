@@ -63,11 +63,18 @@ class EpochRecorder(keras.callbacks.Callback):
         self._traced = False  # the first epoch of this process traces the train function
         self._start = self._val_start = self._val_end = self._start_unix = 0.0
         self._last_step_end = self._first_step = 0.0
+        self._peak_before = -math.inf
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.observer.epoch_start(self.result.model, epoch + 1)
         self._val_start = self._val_end = self._last_step_end = self._first_step = 0.0
-        backends.current().reset_memory()  # each model's own peak, even when they alternate
+        # Each model's own peak, even when they alternate; where the peak cannot be reset
+        # (JAX), the process's peak so far, so that only a rise is this epoch's own.
+        self._peak_before = (
+            -math.inf
+            if backends.current().reset_memory()
+            else (backends.current().peak_memory_mib())
+        )
         self._start_unix = time.time()  # wall clock: the order the models ran in, across runs
         self._start = now()
 
@@ -92,6 +99,12 @@ class EpochRecorder(keras.callbacks.Callback):
     def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
         self._val_end = now()
 
+    def _own_peak(self) -> float:
+        """This epoch's peak device memory; NaN where it stayed under a peak set before it (by
+        the other model, on a backend that keeps one peak per process): not this model's."""
+        peak = backends.current().peak_memory_mib()
+        return peak if peak > self._peak_before else math.nan
+
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         end = now()
         logs = logs or {}
@@ -111,7 +124,7 @@ class EpochRecorder(keras.callbacks.Callback):
             "start_unix_s": self._start_unix,
             "includes_tracing": not self._traced,
             "probe_gflop_per_s": self.probe_rate,
-            "device_peak_mib": backends.current().peak_memory_mib(),
+            "device_peak_mib": self._own_peak(),
         }
         self._traced = True
         self.result.epochs.append(row)

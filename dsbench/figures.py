@@ -277,7 +277,25 @@ def warnings(
         intervals = ratio_intervals(results)
     if "ms_per_step_ratio" in intervals and not short:
         out += stats.interval_warning("time/step ratio", intervals["ms_per_step_ratio"])
-    return out
+    return out + memory_warnings(results)
+
+
+def memory_warnings(results: list[RunResult]) -> list[str]:
+    """A model whose peak device memory went unmeasured beside one whose was: on a backend
+    that keeps one peak per process (JAX), a model that stayed under the peak the other set
+    has no peak of its own to show."""
+    peaks: dict[str, float] = {}
+    for result in results:
+        values = [e.get("device_peak_mib", math.nan) for e in result.epochs]
+        found = [float(v) for v in values if not missing(v)]
+        peaks[result.model] = max([peaks.get(result.model, -math.inf), *found])
+    measured = {model: peak for model, peak in peaks.items() if math.isfinite(peak)}
+    if not measured:
+        return []
+    top, most = max(measured.items(), key=lambda item: item[1])
+    return [f"peak GPU memory of {model}: not measured, as it stayed under the peak {top} set "
+            f"({most:,.0f} MiB) and this backend keeps one peak per process (train {model} "
+            "alone for its own)" for model in peaks if model not in measured]  # fmt: skip
 
 
 def separable_over_normal(by_model: pd.DataFrame) -> dict[str, float]:

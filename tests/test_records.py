@@ -366,3 +366,47 @@ def test_which_images_were_right_is_saved_and_checked(made_results: Any, tmp_pat
     runs.to_csv(tmp_path / "runs.csv", index=False)
     with pytest.raises(DsbenchError, match="best_val_correct"):
         store.load_results(tmp_path)
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("resets", [True, False])
+def test_each_model_s_peak_memory_is_its_own_when_the_models_alternate(
+    monkeypatch: pytest.MonkeyPatch, resets: bool
+) -> None:
+    # JAX keeps one peak per process: the separable model (smaller) would have shown the
+    # normal model's peak, set in the epoch before its own.
+    from types import SimpleNamespace
+
+    from dsbench import backends, callbacks
+    from dsbench.figures import memory_warnings
+    from dsbench.observer import Observer
+    from dsbench.records import RunResult
+
+    device = {"peak": 10.0}
+
+    def reset() -> bool:
+        if resets:
+            device["peak"] = 0.0
+        return resets
+
+    fake = SimpleNamespace(sync=lambda: None, reset_memory=reset,
+                           peak_memory_mib=lambda: device["peak"])  # fmt: skip
+    monkeypatch.setattr(backends, "current", lambda: fake)
+    recorders = {kind: callbacks.EpochRecorder(RunResult(kind, 0, 0, 1, 1, 1, 1), Observer(), None)
+                 for kind in ("normal", "separable")}  # fmt: skip
+    own = {"normal": 800.0, "separable": 500.0}  # what each model's epoch needs
+    for epoch in range(2):
+        for kind, recorder in recorders.items():  # normal, separable, normal, separable
+            recorder.on_epoch_begin(epoch)
+            device["peak"] = max(device["peak"], own[kind])
+            recorder.on_epoch_end(epoch, {"loss": 1.0})
+    peaks = {k: [e["device_peak_mib"] for e in r.result.epochs] for k, r in recorders.items()}
+    results = [r.result for r in recorders.values()]
+    if resets:
+        assert peaks == {"normal": [800.0, 800.0], "separable": [500.0, 500.0]}
+        assert memory_warnings(results) == []
+    else:
+        assert peaks["normal"][0] == 800.0 and all(math.isnan(p) for p in peaks["normal"][1:])
+        assert all(math.isnan(p) for p in peaks["separable"])  # not 800: never its own
+        (warning,) = memory_warnings(results)
+        assert warning.startswith("peak GPU memory of separable: not measured") and "800" in warning

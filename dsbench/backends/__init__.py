@@ -16,7 +16,8 @@ provides the same names:
     is_chief(), is_multiworker(s)     who writes results; whether fit can be used
     jit_compile(jit)                  what model.compile gets for the jit setting
     deterministic()                   make ops deterministic where the backend can
-    sync(), reset_memory(), peak_memory_mib()
+    sync(), peak_memory_mib()         wait for the device; its peak memory so far
+    reset_memory() -> bool            reset that peak (False where it cannot be: JAX)
     Probe                             the calibration probe (a timed matmul)
     feed(x, y, batch, rescale=, order=, drop_remainder=)   batches for model.fit
     Stepper, predictor(model, jit)    bench's steps and inference's forward pass

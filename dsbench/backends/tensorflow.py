@@ -93,10 +93,11 @@ def sync() -> None:
     probe.device_sync()
 
 
-def reset_memory() -> None:
+def reset_memory() -> bool:
     from dsbench import probe
 
     probe.reset_device_memory()
+    return True
 
 
 def peak_memory_mib() -> float:

@@ -82,11 +82,12 @@ def sync() -> None:
         torch.cuda.synchronize()
 
 
-def reset_memory() -> None:
+def reset_memory() -> bool:
     import torch
 
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
+    return True
 
 
 def peak_memory_mib() -> float:
