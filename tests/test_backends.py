@@ -22,8 +22,9 @@ from dsbench.config import run_spec
 pytestmark = pytest.mark.tf  # trains or imports the framework
 
 HAS_JAX = importlib.util.find_spec("jax") is not None
-TINY = ["--dataset", "synthetic", "--train-size", "256", "--test-size", "64", "--batch-size",
-        "32", "--blocks", "8x1,16x1", "--no-progress"]  # fmt: skip
+TINY_DATA = ["--dataset", "synthetic", "--train-size", "256", "--test-size", "64",
+             "--batch-size", "32", "--no-progress"]  # fmt: skip
+TINY = [*TINY_DATA, "--blocks", "8x1,16x1"]  # (your own --arch takes TINY_DATA only)
 
 
 def test_the_setting_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,7 +188,7 @@ def test_compare_runs_on_torch_without_tensorflow(tmp_path: Path) -> None:
     assert {row["model"] for row in summary["models"]} == {"normal", "separable"}
     # your own network and its twin, on torch
     examples = Path(__file__).resolve().parent.parent / "examples"
-    mine = _without_tensorflow(["compare", *TINY, "--backend", "torch", "--epochs", "1",
+    mine = _without_tensorflow(["compare", *TINY_DATA, "--backend", "torch", "--epochs", "1",
                                 "--arch", f"{examples / 'plain_cnn.py'}:build",
                                 "--output-dir", "mine"], tmp_path)  # fmt: skip
     assert mine.returncode == 0, mine.stderr
