@@ -143,11 +143,14 @@ def build_user(arch: str | Callable[..., Any], input_shape: tuple[int, ...], num
     except DsbenchError:
         raise
     except Exception as err:
-        hint = ("check arch_options against the application's parameters; --debug shows the "
-                "traceback" if isinstance(arch, str) and arch.startswith(APPLICATIONS)
+        application = isinstance(arch, str) and arch.startswith(APPLICATIONS)
+        hint = ("check input_shape and arch_options against what the application accepts; "
+                "--debug shows the traceback" if application
                 else "--debug shows the traceback in your code")  # fmt: skip
         raise DsbenchError(
-            f"arch: the builder failed: {type(err).__name__}: {err}", hint, setting="arch"
+            f"arch: the builder failed: {type(err).__name__}: {err}",
+            hint,
+            setting=("arch", "input_shape", "arch_options"),
         ) from err
     if not isinstance(model, keras.Model):
         raise DsbenchError(f"arch: the builder returned {type(model).__name__}, not a keras.Model",
