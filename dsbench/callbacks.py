@@ -70,11 +70,8 @@ class EpochRecorder(keras.callbacks.Callback):
         self._val_start = self._val_end = self._last_step_end = self._first_step = 0.0
         # Each model's own peak, even when they alternate; where the peak cannot be reset
         # (JAX), the process's peak so far, so that only a rise is this epoch's own.
-        self._peak_before = (
-            -math.inf
-            if backends.current().reset_memory()
-            else (backends.current().peak_memory_mib())
-        )
+        backend = backends.current()
+        self._peak_before = -math.inf if backend.reset_memory() else backend.peak_memory_mib()
         self._start_unix = time.time()  # wall clock: the order the models ran in, across runs
         self._start = now()
 
