@@ -228,6 +228,17 @@ def test_a_report_names_each_row_s_network(made_results: Any, tmp_path: Path) ->
     assert "net.py:build (width=0.5)" in render.export(report, "csv")
 
 
+def test_a_narrow_bench_table_heads_each_column_with_its_batch_size() -> None:
+    from dsbench.results import BenchSummary
+
+    rows = bench_rows().assign(mode="train", batch_size=[128, 512])
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    render.show(console, BenchSummary({}, rows, {}, (), 0.05))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    header = next(line for line in text.splitlines() if "batch 128" in line)
+    assert "batch 512" in header  # not "train | train", with the batch sizes a row below
+
+
 def test_the_bench_caption_counts_outlying_chunks() -> None:
     rows = bench_rows()
     console = Console(file=io.StringIO(), width=200, color_system=None)

@@ -99,7 +99,7 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
     if folder is not None:
         title = f"{inert(folder)}: {title} ({record.status})"
     if isinstance(record, BenchSummary):
-        console.print(fit(console, bench_table(record.rows, title)))
+        console.print(fit(console, bench_table(record.rows, title), keys=2))  # mode, batch
     elif isinstance(record, Summary):
         if record.models.empty:
             console.print(f"{title}: no model finished an epoch")
