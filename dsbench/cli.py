@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from dsbench import api
 from dsbench._version import __version__
-from dsbench.cli_help import CompactHelp, plain, render_help
+from dsbench.cli_help import CompactGroupHelp, CompactHelp, plain
 from dsbench.cli_options import (
     BENCHED,
     COMMON,
@@ -42,14 +41,8 @@ from dsbench.observer import Observer
 from dsbench.settings import SETTINGS, describe
 
 
-class OneLineErrors(TyperGroup):
-    """Usage errors (a bad choice, a number out of range) as one red line and exit code 2; the
-    tool's own --help laid out as each command's (cli_help)."""
-
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        from typer import rich_utils
-
-        render_help(self, ctx, rich_utils._get_rich_console())
+class OneLineErrors(CompactGroupHelp):
+    """Usage errors (a bad choice, a number out of range) as one red line and exit code 2."""
 
     def main(  # type: ignore[override]
         self, args: Any = None, prog_name: Any = None, complete_var: Any = None,

@@ -16,7 +16,7 @@ from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 NAME_WIDTH = 30  # the option column's widest; a longer value wraps under its option
 
@@ -74,6 +74,15 @@ def render_help(command: Any, ctx: Any, console: Console) -> None:
         commands = [(name, command.get_command(ctx, name)) for name in names]
         console.print(_panel("Commands", [(name, (one.help or "").split("\n\n")[0].strip())
                                           for name, one in commands if not one.hidden]))  # fmt: skip
+
+
+class CompactGroupHelp(TyperGroup):
+    """A Typer group (the tool itself) whose --help is render_help's, its commands listed."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from typer import rich_utils
+
+        render_help(self, ctx, rich_utils._get_rich_console())
 
 
 class CompactHelp(TyperCommand):
