@@ -125,7 +125,7 @@ def sync() -> None:
 
 
 def reset_memory() -> bool:
-    """JAX keeps one peak per process and cannot reset it: False (callbacks.EpochTimer then
+    """JAX keeps one peak per process and cannot reset it: False (callbacks.EpochRecorder then
     counts a peak only for the epoch that raised it)."""
     return False
 

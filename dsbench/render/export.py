@@ -15,7 +15,7 @@ import pandas as pd
 from dsbench.enums import StrEnum
 from dsbench.records import to_jsonable
 from dsbench.render.format import FORMATS, axis_value, count, missing, printable
-from dsbench.render.tables import baseline_value, change_text, time_ratio
+from dsbench.render.tables import POINT_KEYS, baseline_value, change_text, time_ratio
 from dsbench.results import METRICS
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class Format(StrEnum):
 
 # Columns of a Markdown report: what a reader pastes into an issue or a paper. Context columns
 # that are the same in every row are said once, above the table.
-KEYS = ("run", "point", "mode", "batch_size", "model")
+KEYS = ("run", *POINT_KEYS, "model")  # what a row is, as report_table says it
 CONTEXT = ("network", "dataset", "train_images", "epochs", "backend", "device")
 FIGURES = ("params", "macs_per_image", "ms_per_step", "ms_per_step_ratio", "train_images_per_s",
            "best_val_acc", "time_to_target_s", "status", "baseline", "figure", "old", "new",
