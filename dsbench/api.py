@@ -15,7 +15,7 @@ imported by the functions that do not train.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,15 +109,20 @@ def bench(*, mode: str = "train", batch_size: int | str | Sequence[int] | None =
 
 
 def resume(path: PathLike, *, data_dir: PathLike | None = None,
+           arch: str | Callable[..., Any] | None = None, tensorboard: PathLike | None = None,
            observer: Observer | None = None,
            verbose: bool = False) -> Comparison | SweepResult:  # fmt: skip
     """Continue an interrupted compare, train or sweep folder with its own settings.
 
-    `data_dir` may point to the data anew (e.g. on another machine).
+    A folder is data, never code: a run of your own builder resumes only when you name it
+    again (`arch`: the file, whose sha256 must match the recorded one, or the function), and
+    a data or TensorBoard folder recorded outside the results folder is used only when given
+    again (`data_dir`, which may also point to the data anew, and `tensorboard`).
     """
     from dsbench import runner
 
-    return runner.resume(Path(path), data_dir, observer or Observer(), verbose)
+    return runner.resume(Path(path), data_dir, observer or Observer(), verbose, arch,
+                         tensorboard)  # fmt: skip
 
 
 def report(paths: Sequence[PathLike]) -> Report:

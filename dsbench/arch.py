@@ -58,7 +58,11 @@ def builder(arch: str | Callable[..., Any]) -> Callable[..., Any]:
         name = arch.removeprefix(APPLICATIONS)
         import keras
 
-        application = getattr(keras.applications, name, None)
+        application = (
+            getattr(keras.applications, name, None)
+            if name.isidentifier() and (not name.startswith("_"))
+            else None
+        )  # a public application's name, nothing else of the module
         if not callable(application):
             raise DsbenchError(f"arch {arch!r}: keras.applications has no {name!r}", ARCH_HINT,
                                setting="arch")  # fmt: skip

@@ -286,14 +286,15 @@ def bench(opts: Opts) -> None:
         max_time=opts.max_time, width=opts.bench_width, **options))  # fmt: skip
 
 
-@command("data_dir", "no_progress", "json_output", "debug", "verbose")
+@command("data_dir", "arch", "tensorboard", "no_progress", "json_output", "debug", "verbose")
 def resume(
     opts: Opts,
-    run_dir: Annotated[Path, typer.Argument(help="An interrupted results folder of train, compare or sweep.", metavar="FOLDER")],
+    run_dir: Annotated[Path, typer.Argument(help="An interrupted results folder of train, compare or sweep (it runs no code: a run of your own --arch file resumes only with --arch given again).", metavar="FOLDER")],
 ) -> None:  # fmt: skip
     """Continue an interrupted train/compare/sweep run with its own settings, from its last epoch."""
     _show(opts, "resume", lambda options: api.resume(
-        run_dir, data_dir=opts.settings.get("data_dir"), observer=options["observer"],
+        run_dir, data_dir=opts.settings.get("data_dir"), arch=opts.settings.get("arch"),
+        tensorboard=opts.settings.get("tensorboard"), observer=options["observer"],
         verbose=opts.verbose))  # fmt: skip
 
 

@@ -57,7 +57,7 @@ def check_run_dir(output_dir: str | Path, force: bool) -> Path:
     if not ours:
         raise DsbenchError(
             f"output_dir {output_dir} is not a dsbench results folder (no summary.json, "
-            "sweep.json or bench.json), so force will not clear it",
+            "sweep.json or bench.json that dsbench wrote), so force will not clear it",
             "choose a new or empty output_dir",
             setting=("force", "output_dir"),
         )
@@ -102,10 +102,56 @@ _TEMPORARY = re.compile(r"^\.(.+)\.[A-Za-z0-9_]+\.tmp(\.keras)?$")
 
 
 def is_results_folder(folder: Path) -> bool:
-    """Whether dsbench wrote `folder`: it holds a marker file, or only what dsbench writes."""
-    return folder_kind(folder) is not None or not any(
-        not _owned(entry) for entry in folder.iterdir()
+    """Whether dsbench wrote `folder`, judged by content, never by file names alone: it holds a
+    marker dsbench wrote (written_marker), or it is a run or sweep interrupted before its
+    first marker, holding only what dsbench writes and, in it, a sweep point dsbench wrote or
+    a checkpoint pointer dsbench wrote. A user's summary.json or curves.png is no marker."""
+    if written_marker(folder) is not None:
+        return True
+    entries = list(folder.iterdir())
+    if not entries or not all(_owned(entry) for entry in entries):
+        return False
+    points, checkpoints = folder / POINTS, folder / CHECKPOINTS
+    return (points in entries and any(is_results_folder(point) for point in points.iterdir())) or (
+        checkpoints in entries and any(_is_pointer(file) for file in checkpoints.iterdir())
     )
+
+
+MAX_MARKER_BYTES = 256 * 1024 * 1024  # as store.MAX_RESULTS_FILE_BYTES
+
+
+def written_marker(folder: Path) -> FolderKind | None:
+    """The kind of results folder whose marker file dsbench wrote: named exactly (summary.json,
+    not Summary.JSON), a regular file, a JSON object carrying dsbench's `dsbench_version`."""
+    try:
+        names = set(os.listdir(folder))
+    except OSError:
+        return None
+    for name, kind in MARKERS.items():
+        if name in names and isinstance(_json_object(folder / name).get("dsbench_version"), str):
+            return kind
+    return None
+
+
+def _is_pointer(path: Path) -> bool:
+    """A checkpoint pointer dsbench wrote: {kind}-r{repeat}.json naming its model file."""
+    if not _CHECKPOINT_FILE.match(path.name) or path.suffix != ".json":
+        return False
+    model_file = _json_object(path).get("model_file")
+    return isinstance(model_file, str) and model_file.startswith(path.stem + "-e")
+
+
+def _json_object(path: Path) -> dict[str, object]:
+    """A small regular file's JSON object, or {} for anything else (a link, a FIFO, not JSON)."""
+    import json
+
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_MARKER_BYTES:
+            return {}
+        document = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def _owned(entry: Path, inside: str = "") -> bool:
@@ -243,5 +289,12 @@ def find_results(
 
 
 def folder_kind(path: Path) -> FolderKind | None:
-    """The kind of a results folder (its marker file), None for any other folder."""
-    return next((kind for name, kind in MARKERS.items() if (path / name).is_file()), None)
+    """The kind of a results folder (its marker file, named exactly), None for any other
+    folder. Reading needs no more: what is read is checked whole (schema.py)."""
+    try:
+        names = set(os.listdir(path))
+    except OSError:
+        return None
+    return next(
+        (kind for name, kind in MARKERS.items() if name in names and (path / name).is_file()), None
+    )

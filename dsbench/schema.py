@@ -183,6 +183,8 @@ def sweep(document: Any, path: Path) -> dict[str, Any]:
             raise broken(path, f"'ratios'[{index}] has not one row per model in 'rows'")
     if len({r["point"] for r in ratios}) != len(ratios):
         raise broken(path, "'ratios' lists a point twice")
+    if document.get("arch_sha256") is not None:
+        _text(document["arch_sha256"], path, "'arch_sha256'")
     settings(document, path)
     return document
 

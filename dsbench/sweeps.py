@@ -276,6 +276,8 @@ class SweepSummary:
     summary_only: bool = False
     warnings: tuple[str, ...] = ()
     environment: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # sha256 of your own --arch builder file: resume runs it only when you give it again
+    arch_sha256: str | None = None
     kind: ClassVar[FolderKind] = FolderKind.sweep
 
     @property
@@ -311,6 +313,7 @@ class SweepSummary:
                 "axes": self.axes,
                 "rows": self.rows.to_dict(orient="records"),
                 "ratios": self.ratios.to_dict(orient="records"),
+                **({"arch_sha256": self.arch_sha256} if self.arch_sha256 else {}),
             }
         )
 
@@ -319,7 +322,8 @@ class SweepSummary:
         """A SweepSummary from a sweep.json already checked by schema.sweep."""
         return cls(dict(document.get("settings") or {}), dict(document["axes"]),
                    pd.DataFrame(document["rows"]), document.get("status") != "incomplete",
-                   bool(document.get("summary_only", False)))  # fmt: skip
+                   bool(document.get("summary_only", False)),
+                   arch_sha256=document.get("arch_sha256"))  # fmt: skip
 
     def report_rows(self) -> pd.DataFrame:
         """A row per point and model."""
@@ -345,4 +349,13 @@ def summary_of(
     summary_only: bool = False,
 ) -> SweepSummary:  # fmt: skip
     """The SweepSummary of `points` so far."""
-    return SweepSummary(spec.as_dict(), axes(points), rows, complete, summary_only)
+    from dsbench.arch import content_hash
+
+    return SweepSummary(
+        spec.as_dict(),
+        axes(points),
+        rows,
+        complete,
+        summary_only,
+        arch_sha256=content_hash(spec.model.arch) if spec.model.arch else None,
+    )

@@ -189,7 +189,9 @@ def test_a_sweep_passes_its_axes_to_your_builder_and_resumes(invoke: Any, tmp_pa
     shutil.rmtree(out / "points" / "w0.25")  # as if it stopped after its first point
     document = json.loads((out / "sweep.json").read_text())
     (out / "sweep.json").write_text(json.dumps({**document, "status": "incomplete"}))
-    resumed = invoke(["resume", str(out), "--no-progress"])
+    refused = invoke(["resume", str(out), "--no-progress"])  # a folder runs no code by itself
+    assert refused.exit_code == 2 and f"--arch {builder}" in " ".join(refused.output.split())
+    resumed = invoke(["resume", str(out), "--no-progress", "--arch", builder])
     assert resumed.exit_code == 0, resumed.output
     assert "width 0.125 (kept from before)" in " ".join(resumed.output.split())
     trained = pd.read_csv(out / "sweep.csv").set_index(["width", "model"])["params"]

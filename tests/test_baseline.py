@@ -115,8 +115,8 @@ def test_resume_refuses_a_builder_file_that_changed(made_results: Any, tmp_path:
     write_run(folder, made_results(), "compare", settings,
               {**ENVIRONMENT, "arch_sha256": recorded}, complete=False)  # fmt: skip
     builder.write_text("def build(**kw):\n    return None\n")  # edited after the run began
-    with pytest.raises(DsbenchError, match="has changed since the run began"):
-        api.resume(folder)
+    with pytest.raises(DsbenchError, match="is not the builder file the run began with"):
+        api.resume(folder, arch=f"{builder}:build")
     builder.unlink()
-    with pytest.raises(DsbenchError, match="is gone"):
-        api.resume(folder)
+    with pytest.raises(DsbenchError, match="is not a file"):
+        api.resume(folder, arch=f"{builder}:build")

@@ -39,7 +39,7 @@ def _dsbench_files(root: Path) -> None:
                  "points/k3/summary.json", "points/k3/history.csv", "points/k5/summary.json",
                  ".summary.json.x1y2.tmp"):  # fmt: skip
         (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text("{}")
+        (root / name).write_text('{"dsbench_version": "0.1.0"}')
 
 
 def test_force_removes_only_what_dsbench_wrote(tmp_path: Path) -> None:
@@ -62,7 +62,7 @@ def test_force_refuses_a_folder_dsbench_did_not_write(tmp_path: Path, invoke) ->
 
 
 def test_force_refuses_to_replace_a_link_or_folder_under_its_own_names(tmp_path: Path) -> None:
-    (tmp_path / "summary.json").write_text("{}")
+    (tmp_path / "summary.json").write_text('{"dsbench_version": "0.1.0"}')
     elsewhere = tmp_path.parent / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "precious.txt").write_text("keep")
@@ -81,6 +81,6 @@ def test_force_refuses_to_replace_a_link_or_folder_under_its_own_names(tmp_path:
 def test_a_folder_of_only_dsbench_files_needs_no_marker(tmp_path: Path) -> None:
     # A sweep interrupted during its first point has points/ but no sweep.json yet.
     (tmp_path / "points" / "k3").mkdir(parents=True)
-    (tmp_path / "points" / "k3" / "summary.json").write_text("{}")
+    (tmp_path / "points" / "k3" / "summary.json").write_text('{"dsbench_version": "0.1.0"}')
     folders.prepare_run_dir(tmp_path, force=True)
     assert list(tmp_path.iterdir()) == []

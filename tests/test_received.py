@@ -1,0 +1,188 @@
+"""A results folder someone sent you is data: it runs no code, writes nowhere outside itself,
+and `--force` tells dsbench's own folders from look-alikes by what they hold."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import write_run
+
+from dsbench import folders
+
+EVIL = """
+from pathlib import Path
+Path(__file__).with_name("RAN").write_text("the folder's code ran")
+
+def build(input_shape, num_classes):
+    raise SystemExit("built")
+"""
+
+
+def _received(root: Path, made_results: Any, model: dict[str, Any] | None = None,
+              train: dict[str, Any] | None = None, data: dict[str, Any] | None = None,
+              environment: dict[str, Any] | None = None, name: str = "recv") -> Path:  # fmt: skip
+    """An interrupted compare folder as someone might send it, naming what they chose."""
+    folder = root / name
+    folder.mkdir()
+    settings = {"model": model or {}, "data": {"dataset": "synthetic", "train_size": 64,
+                                               "test_size": 32, **(data or {})},
+                "train": {"epochs": 6, "batch_size": 32, **(train or {})}}  # fmt: skip
+    write_run(folder, made_results(), "compare", settings, environment or {}, complete=False)
+    return folder
+
+
+def _one_error_line(result: Any) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines and lines[0].startswith("error:"), result.output
+    return " ".join(result.output.split())
+
+
+def test_resume_never_runs_a_builder_the_folder_names(
+    tmp_path: Path, made_results: Any, invoke: Any
+) -> None:
+    evil = tmp_path / "evil.py"
+    evil.write_text(EVIL)
+    folder = _received(tmp_path, made_results, {"arch": f"{evil}:build"})
+    said = _one_error_line(invoke(["resume", str(folder), "--no-progress"]))
+    assert "which is code" in said and f"--arch {evil}:build" in said
+    assert not (tmp_path / "RAN").exists()
+    # named again, but the folder recorded no sha256: it cannot be the file the run began with
+    said = _one_error_line(invoke(["resume", str(folder), "--arch", f"{evil}:build"]))
+    assert "records no sha256" in said
+    assert not (tmp_path / "RAN").exists()
+
+
+def test_resume_runs_a_named_builder_only_with_the_recorded_hash(
+    tmp_path: Path, made_results: Any, invoke: Any
+) -> None:
+    evil = tmp_path / "evil.py"
+    evil.write_text(EVIL)
+    recorded = {"arch_sha256": "0" * 64}  # the sender's own file, not this one
+    folder = _received(tmp_path, made_results, {"arch": f"{evil}:build"}, environment=recorded)
+    said = _one_error_line(invoke(["resume", str(folder), "--arch", f"{evil}:build"]))
+    assert "is not the builder file the run began with" in said
+    other = _one_error_line(invoke(["resume", str(folder), "--arch", f"{evil}:other"]))
+    assert "was made with" in other
+    assert not (tmp_path / "RAN").exists()
+
+
+def test_resume_of_a_run_without_arch_refuses_one(
+    tmp_path: Path, made_results: Any, invoke: Any
+) -> None:
+    folder = _received(tmp_path, made_results)
+    said = _one_error_line(invoke(["resume", str(folder), "--arch", "x.py:build"]))
+    assert "was not made with --arch" in said
+
+
+def test_report_of_a_folder_naming_a_builder_runs_nothing(
+    tmp_path: Path, made_results: Any, invoke: Any
+) -> None:
+    evil = tmp_path / "evil.py"
+    evil.write_text(EVIL)
+    folder = _received(tmp_path, made_results, {"arch": f"{evil}:build"})
+    baseline = _received(tmp_path, made_results, {"arch": f"{evil}:build"}, name="old")
+    for args in (["report", str(folder)], ["report", str(folder), "--format", "json"],
+                 ["report", str(folder), "--baseline", str(baseline), "--force-baseline"]):  # fmt: skip
+        result = invoke(args)
+        assert result.exit_code == 0, result.output
+    assert not (tmp_path / "RAN").exists()
+
+
+@pytest.mark.parametrize("setting", ["tensorboard", "data_dir"])
+def test_resume_uses_a_recorded_folder_outside_only_when_given_again(
+    setting: str, tmp_path: Path, made_results: Any, invoke: Any
+) -> None:
+    outside = tmp_path / "elsewhere"
+    section = {"tensorboard": "train", "data_dir": "data"}[setting]
+    given = {section: {setting: str(outside)}}
+    if setting == "data_dir":
+        given["data"]["dataset"] = "cifar10"
+    folder = _received(tmp_path, made_results, **given)
+    said = _one_error_line(invoke(["resume", str(folder), "--no-progress"]))
+    assert "outside the folder" in said and f"--{setting.replace('_', '-')} DIR" in said
+    assert not outside.exists()
+
+
+def test_a_recorded_folder_inside_the_results_folder_is_kept(tmp_path: Path) -> None:
+    from dsbench.runner import trusted_settings
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    saved = {"train": {"tensorboard": str(run_dir / "logs")}, "model": {}, "data": {}}
+    assert trusted_settings(saved, run_dir, None, None, None, None)["train"] == saved["train"]
+    linked = run_dir / "link"
+    linked.symlink_to(tmp_path)  # inside by name, outside once the link is followed
+    saved["train"]["tensorboard"] = str(linked / "logs")
+    with pytest.raises(Exception, match="outside the folder"):
+        trusted_settings(saved, run_dir, None, None, None, None)
+
+
+# ---------------------------------------------------------------- --force
+
+
+def _marker(path: Path, **extra: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"dsbench_version": "0.1.0", "models": [], **extra}))
+
+
+def test_force_does_not_take_a_users_summary_json_for_a_marker(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text('{"my": "own summary"}')
+    (tmp_path / "history.csv").write_text("epoch,loss\n1,0.5\n")
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(Exception, match="is not a dsbench results folder"):
+        folders.prepare_run_dir(tmp_path, force=True)
+    assert (tmp_path / "summary.json").read_text() == '{"my": "own summary"}'
+    assert (tmp_path / "history.csv").exists()
+
+
+def test_force_does_not_empty_a_folder_of_only_a_users_plot(tmp_path: Path) -> None:
+    (tmp_path / "curves.png").write_bytes(b"\x89PNG my own plot")
+    with pytest.raises(Exception, match="is not a dsbench results folder"):
+        folders.prepare_run_dir(tmp_path, force=True)
+    assert (tmp_path / "curves.png").read_bytes() == b"\x89PNG my own plot"
+
+
+def test_force_takes_the_marker_by_its_exact_name(tmp_path: Path) -> None:
+    _marker(tmp_path / "Summary.JSON")  # on a case-insensitive disk this is summary.json
+    (tmp_path / "history.csv").write_text("mine")
+    assert not folders.is_results_folder(tmp_path)
+    _marker(tmp_path / "summary.json")
+    assert folders.is_results_folder(tmp_path)
+
+
+def test_force_replaces_a_folder_dsbench_wrote(tmp_path: Path, made_results: Any) -> None:
+    write_run(tmp_path, made_results(), "compare", {}, {}, complete=True)
+    (tmp_path / "notes.txt").write_text("mine")
+    folders.prepare_run_dir(tmp_path, force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def _my_builder(input_shape: Any, num_classes: int) -> None:
+    """A builder given from Python (recorded by its name)."""
+
+
+def test_a_function_given_from_python_resumes_only_when_given_again(tmp_path: Path) -> None:
+    from dsbench.runner import trusted_settings
+
+    saved = {"model": {"arch": f"python:{__name__}._my_builder"}, "data": {}, "train": {}}
+    kept = trusted_settings(saved, tmp_path, None, _my_builder, None, None)
+    assert kept["model"]["arch"] == saved["model"]["arch"]
+    with pytest.raises(Exception, match=r"dsbench.resume\(FOLDER, arch=your_function\)"):
+        trusted_settings(saved, tmp_path, None, None, None, None)
+    with pytest.raises(Exception, match="was made with"):
+        trusted_settings(saved, tmp_path, None, _one_error_line, None, None)
+
+
+def test_force_clears_a_run_stopped_before_its_first_summary(tmp_path: Path) -> None:
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "normal-r0-e1.keras").write_bytes(b"PK weights")
+    (checkpoints / "normal-r0.json").write_text('{"model_file": "normal-r0-e1.keras"}')
+    assert folders.is_results_folder(tmp_path)
+    (checkpoints / "normal-r0.json").write_text("{}")  # a look-alike names no model file
+    assert not folders.is_results_folder(tmp_path)
