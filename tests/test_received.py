@@ -4,6 +4,7 @@ and `--force` tells dsbench's own folders from look-alikes by what they hold."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +187,63 @@ def test_force_clears_a_run_stopped_before_its_first_summary(tmp_path: Path) -> 
     assert folders.is_results_folder(tmp_path)
     (checkpoints / "normal-r0.json").write_text("{}")  # a look-alike names no model file
     assert not folders.is_results_folder(tmp_path)
+
+
+# ---------------------------------------------------------------- inert output
+
+HOSTILE_TEXT = ["[/]", "[link=https://evil.example/]AMD EPYC[/link]", "[conceal]x[/conceal]",
+                "\x1b]8;;https://evil.example/\x1b\\AMD\x1b]8;;\x1b\\", "a\x1b[2Jb", "[bold"]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXT)
+@pytest.mark.parametrize("columns", ["60", "80", "160"])
+def test_text_from_folders_reaches_the_terminal_inert(
+    text: str, columns: str, tmp_path: Path, made_results: Any, monkeypatch: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from dsbench.cli import app
+
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", columns)
+    environment = {"cpu": {"model": text}, "device": f"device: {text}", "hostname": text}
+    parent = tmp_path / "runs"
+    parent.mkdir()
+    for name in (f"x{text.replace('/', '')}", "plain"):  # a folder's own name too
+        folder = parent / name
+        folder.mkdir()
+        write_run(folder, made_results(), "compare", {"train": {"epochs": 4}}, environment,
+                  complete=True)  # fmt: skip
+    first = parent / f"x{text.replace('/', '')}"
+    for args in (["report", str(parent)], ["report", str(first)],
+                 ["report", str(first), "--baseline", str(parent / "plain")]):  # fmt: skip
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        shown = result.output
+        assert "\x1b]" not in shown  # no OSC sequence (a hyperlink, a title) from a file
+        assert "\x1b[2J" not in shown  # no CSI of the file's own
+        visible = re.sub("\x1b\\[[0-9;]*m", "", shown)  # dsbench's own colours only
+        if columns == "160" and "\x1b" not in text:  # the name as written, not as markup
+            assert f"x{text.replace('/', '')}" in " ".join(visible.split()), visible
+
+
+def test_report_csv_cells_are_no_formulas(
+    tmp_path: Path, made_results: Any, invoke: Any, monkeypatch: Any
+) -> None:
+    import io
+
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    folder = Path("=HYPERLINK(evil)")
+    folder.mkdir()
+    environment = {"cpu": {"model": "@SUM(A1)"}, "device": "device: +cmd|calc"}
+    write_run(folder, made_results(), "compare", {}, environment, complete=True)
+    result = invoke(["report", str(folder), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(io.StringIO(result.stdout))
+    text = [v for c in rows.columns if not pd.api.types.is_numeric_dtype(rows[c])
+            for v in rows[c].dropna()]  # fmt: skip
+    assert not any(str(v).startswith(("=", "+", "-", "@")) for v in text), text
+    assert "'=HYPERLINK(evil)" in text  # the folder's name, as text
+    assert rows["params"].tolist() == [1_186_378, 174_821]  # numbers stay numbers

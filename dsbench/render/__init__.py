@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.text import Text
 
 from dsbench.render.export import EXPORTERS, Format, export
 from dsbench.render.format import count, fixed, inert, plural, printable, ratio, si
@@ -95,14 +96,14 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
         title = sweep_title(record.points, record.summary_only, dataset, epochs, batch)
     model = settings.get("model") or {}
     if model.get("arch"):  # your own network and its twin, not the VGG
-        title += f"; {inert(network_name(model))} and its separable twin"
-    if folder is not None:
-        title = f"{inert(folder)}: {title} ({record.status})"
+        title += f"; {printable(network_name(model))} and its separable twin"
+    if folder is not None:  # the title is plain text: a table's, or printed as Text
+        title = f"{printable(folder)}: {title} ({record.status})"
     if isinstance(record, BenchSummary):
         console.print(fit(console, bench_table(record.rows, title), keys=2))  # mode, batch
     elif isinstance(record, Summary):
         if record.models.empty:
-            console.print(f"{title}: no model finished an epoch")
+            console.print(Text(f"{title}: no model finished an epoch"))
             return
         _comparison(console, record, title)
         twin = record.environment.get("arch_twin")
@@ -112,7 +113,7 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
                           "convolutions for separable ones"
                           + (f"; kept: {'; '.join(kept)}" if kept else "") + "[/]")  # fmt: skip
     elif record.ratios.empty:
-        console.print(f"{title}: no point has finished yet")
+        console.print(Text(f"{title}: no point has finished yet"))
     else:
         table = sweep_table(record.rows, record.ratios, title)
         keys = [str(column.header) for column in table.columns].index("params N / S")
@@ -128,7 +129,7 @@ def _comparison(console: Console, record: Summary, title: str) -> None:
     tables = [compare_table(record.models, title, compact) for compact in (False, True)]
     device = record.device.removeprefix("device: ")
     for table in tables:
-        table.caption = f"{inert(device)}; {table.caption}" if device else table.caption
+        table.caption = f"{printable(device)}; {table.caption}" if device else table.caption
     console.print(fit(console, *tables))
 
 

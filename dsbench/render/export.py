@@ -82,10 +82,23 @@ def to_json(report: Report) -> str:
     return json.dumps(to_jsonable(document), indent=2) + "\n"
 
 
+# A text cell a spreadsheet would take for a formula (OWASP's CSV injection list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A CSV text cell that no spreadsheet runs: a formula-leading cell gets a leading "'"."""
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
 def to_csv(report: Report) -> str:
     """Every column of every row (a CSV has no place for the warnings: `report` prints them on
-    stderr; json and markdown hold them)."""
-    return str(_printable(report.rows).to_csv(index=False))
+    stderr; json and markdown hold them). Text cells are printable and spreadsheet-safe (a
+    folder named '=HYPERLINK(...)' is text in the sheet, not a formula); numbers stay numbers."""
+    rows = _printable(report.rows)
+    safe = rows.apply(lambda c: c.map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v,
+                                      na_action="ignore") if _is_text(c) else c)  # fmt: skip
+    return str(safe.to_csv(index=False))
 
 
 def to_markdown(report: Report) -> str:

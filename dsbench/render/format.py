@@ -17,13 +17,17 @@ def missing(value: Any) -> bool:
 
 
 # Control characters (terminal escape sequences among them) and bidirectional overrides.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def printable(text: Any) -> str:
+def printable(text: Any, lines: bool = False) -> str:
     """Text read from a file or a path, safe on any terminal: control characters (escape
-    sequences) become '?', bytes that are not UTF-8 become '?'."""
-    return _CONTROL.sub("?", str(text).encode("utf-8", "replace").decode("utf-8"))
+    sequences) become '?', bytes that are not UTF-8 become '?'; `lines` keeps line breaks
+    (a two-line table cell of dsbench's own)."""
+    text = str(text).encode("utf-8", "replace").decode("utf-8")
+    if lines:
+        return "\n".join(CONTROL.sub("?", line) for line in text.split("\n"))
+    return CONTROL.sub("?", text)
 
 
 def inert(text: Any) -> str:

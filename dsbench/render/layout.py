@@ -1,13 +1,42 @@
 """Fitting a table to the terminal: the table itself when every figure shows whole, else a
-narrower variant, else one small field/value table per row. No figure is ever cut ('1,1…')."""
+narrower variant, else one small field/value table per row. No figure is ever cut ('1,1…').
+
+A table's text is inert in every layout: its title, caption, headers and cells become `Text`
+(never parsed as Rich markup, control characters shown as '?'), and the sideways and
+row-by-row layouts are built from that text as `Text` again, so a '[link=...]' or '[/]' read
+from a file shows as written."""
 
 from __future__ import annotations
 
 import io
+from typing import cast
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+
+from dsbench.render.format import CONTROL, printable
+
+
+def _text(value: RenderableType | None, style: str = "") -> RenderableType | None:
+    """A table's own text as `Text`: a string is never parsed as markup; control characters
+    (escape sequences) become '?' in a string and in a Text alike, line breaks stay."""
+    if isinstance(value, str):
+        return Text(printable(value, lines=True), style=style)
+    if isinstance(value, Text) and CONTROL.search(value.plain.replace("\n", "")):
+        return Text(printable(value.plain, lines=True), style=value.style)
+    return value
+
+
+def inert(table: Table) -> Table:
+    """`table` with its title, caption, headers and cells made `Text` (in place)."""
+    table.title = cast("Text | None", _text(table.title, "table.title"))
+    table.caption = cast("Text | None", _text(table.caption, "table.caption"))
+    for column in table.columns:
+        column.header = _text(column.header) or ""
+        column.footer = _text(column.footer) or ""
+        column._cells = [_text(cell) or "" for cell in column._cells]
+    return table
 
 
 def _cells(table: Table) -> list[list[str]]:
@@ -56,13 +85,13 @@ def transposed(table: Table, keys: int = 1) -> Table:
     cells = _cells(table)
     varying = _varying(cells, keys)
     turned = Table(title=table.title, title_justify="left", caption=table.caption)
-    turned.add_column(headers[0] if keys == 1 else "")
+    turned.add_column(Text(headers[0] if keys == 1 else ""))
     for index in range(table.row_count):
-        turned.add_column(_label(headers, cells, index, keys, "\n"), justify="right",
+        turned.add_column(Text(_label(headers, cells, index, keys, "\n")), justify="right",
                           no_wrap=True)  # fmt: skip
     for k, (header, column) in enumerate(zip(headers, cells, strict=True)):
         if k >= keys or k not in varying:
-            turned.add_row(header, *column)
+            turned.add_row(Text(header), *(Text(cell) for cell in column))
     return turned
 
 
@@ -72,6 +101,8 @@ def fit(console: Console, table: Table, *narrower: Table, keys: int = 1) -> Rend
     side), else one
     small field/value table per row, stacked. `keys`: how many leading columns say what a row
     is."""
+    for candidate in (table, *narrower):
+        inert(candidate)
     for candidate in (table, *narrower):
         if fits(console, candidate):
             return candidate
@@ -87,7 +118,7 @@ def fit(console: Console, table: Table, *narrower: Table, keys: int = 1) -> Rend
         record.add_column("field")
         record.add_column("value", justify="right", no_wrap=True)
         for header, column in zip(headers[keys:], cells[keys:], strict=True):
-            record.add_row(header, column[index])
+            record.add_row(Text(header), Text(column[index]))
         records.append(record)
     if table.caption:
         records.append(Text(str(table.caption), style="dim"))
