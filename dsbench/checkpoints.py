@@ -109,6 +109,29 @@ def load_checkpoint(
     return model_file, epochs
 
 
+def max_checkpoint_bytes(params: int) -> int:
+    """The most a checkpoint of a model of `params` parameters can hold: the weights and
+    Adam's two moments in float32 (3x), with room to spare (4x), and 1 MiB of config."""
+    return 4 * params * 4 + (1 << 20)
+
+
+def _check_size(model_file: Path, params: int, hint: str) -> None:
+    """Refuse, before Keras reads it, a checkpoint larger than the model it should hold: on
+    disk, or once unpacked (a .keras file is a zip, whose members could unpack to far more)."""
+    import zipfile
+
+    bound = max_checkpoint_bytes(params)
+    try:
+        size = model_file.stat().st_size
+        with zipfile.ZipFile(model_file) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (OSError, zipfile.BadZipFile, ValueError) as err:
+        raise DsbenchError(f"checkpoint {model_file} cannot be loaded ({err})", hint) from None
+    if max(size, unpacked) > bound:
+        raise DsbenchError(f"checkpoint {model_file} holds {max(size, unpacked):,} bytes, more "
+                           f"than a model of {params:,} parameters can ({bound:,})", hint)  # fmt: skip
+
+
 def restore(
     model_file: Path, epochs: list[dict[str, Any]], spec: RunSpec, kind: str
 ) -> keras.Model:
@@ -120,12 +143,13 @@ def restore(
                            f"for {spec.train.epochs}", hint)  # fmt: skip
     import keras
 
+    expected = build(spec.model, kind, spec.train.precision)
+    _check_size(model_file, expected.count_params(), hint)
     try:
         model = keras.models.load_model(model_file, safe_mode=True)
     except Exception as err:  # a damaged zip, a foreign config, a refused Lambda: all unusable
         reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
         raise DsbenchError(f"checkpoint {model_file} cannot be loaded ({reason})", hint) from None
-    expected = build(spec.model, kind, spec.train.precision)
 
     def shape(m: keras.Model) -> list[Any]:
         return [(type(layer).__name__, [tuple(w.shape) for w in layer.weights])

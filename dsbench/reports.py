@@ -51,13 +51,27 @@ def find(paths: Sequence[str | Path]) -> list[tuple[FolderKind, Path]]:
 
 def report(paths: Sequence[str | Path]) -> Report:
     """The records of every results folder under `paths`, and their rows."""
-    records = [(folder, store.load(folder, kind)) for kind, folder in find(paths)]
-    frames = [rows_of(folder, record) for folder, record in records]
+    from dsbench.errors import DsbenchError
+
+    found = find(paths)
+    records, frames, skipped = [], [], []
+    for kind, folder in found:
+        try:
+            record = store.load(folder, kind)
+            frames.append(rows_of(folder, record))
+            records.append((folder, record))
+        except DsbenchError as err:  # one broken folder among many: the others are shown
+            if len(found) == 1:
+                raise
+            skipped.append(f"{folder} left out: {err.message}")
+    if not records:
+        raise DsbenchError(f"no folder under {', '.join(map(str, paths))} could be read: "
+                           f"{skipped[0]}", "rerun the commands that wrote them")  # fmt: skip
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run"])
     first = [c for c in CONTEXT if c in rows.columns]
     rows = rows[first + [c for c in rows.columns if c not in first]]
     own = [f"{folder}: {warning}" for folder, record in records for warning in record.warnings]
-    return Report(records, rows, tuple(own + not_comparable(rows)))
+    return Report(records, rows, tuple(skipped + own + not_comparable(rows)))
 
 
 def against(new: Path, old: Path, force: bool = False) -> Report:

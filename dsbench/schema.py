@@ -40,6 +40,141 @@ OPTIONAL_CHOICES = {"acc_difference_method"}  # set on the separable row only
 MAX_TEXT = 10_000  # characters in one text value; a warning or a device line is far shorter
 
 
+# What each figure can be, by name: outside it a number is no measurement (an accuracy of 5,
+# a negative time, 0 steps per epoch), and would crash or mislead whatever computes with it.
+# (lowest, highest, whole, lowest excluded); figures not named here must only be finite.
+Bounds = tuple[float, float, bool, bool]
+_FRACTION: Bounds = (0.0, 1.0, False, False)
+_DIFFERENCE: Bounds = (-1.0, 1.0, False, False)
+_COUNT: Bounds = (1.0, math.inf, True, False)  # at least one
+_TALLY: Bounds = (0.0, math.inf, True, False)  # zero or more
+_POSITIVE: Bounds = (0.0, math.inf, False, True)
+_NON_NEGATIVE: Bounds = (0.0, math.inf, False, False)
+_AT_LEAST_ONE: Bounds = (1.0, math.inf, False, False)  # an epoch number, a mean over repeats
+BOUNDS: dict[str, Bounds] = {
+    **dict.fromkeys(
+        (
+            "accuracy",
+            "val_accuracy",
+            "best_val_acc",
+            "best_val_acc_low",
+            "best_val_acc_high",
+            "final_val_acc",
+            "target_val_acc",
+            "acc_mcnemar_p",
+            "precision_target",
+        ),
+        _FRACTION,
+    ),
+    **dict.fromkeys(
+        ("acc_difference", "acc_difference_low", "acc_difference_high", "overfit_gap"), _DIFFERENCE
+    ),
+    **dict.fromkeys(
+        (
+            "params",
+            "steps_per_epoch",
+            "batch_size",
+            "runs",
+            "processes",
+            "replicas",
+            "epoch",
+            "pairs",
+            "kernel_size",
+            "chunk_steps",
+            "normal_chunk_steps",
+            "separable_chunk_steps",
+            "n",
+            "logical_cores",
+            "cores_in_use",
+        ),
+        _COUNT,
+    ),
+    **dict.fromkeys(
+        (
+            "macs_per_image",
+            "epochs_completed",
+            "steady_epochs",
+            "steady_outliers",
+            "normal_outliers",
+            "separable_outliers",
+            "repeat",
+            "seed",
+            "process",
+            "images_per_epoch",
+            "acc_discordant",
+            "model_file_bytes",
+            "test_images",
+            "train_images",
+            "activations_per_image",
+        ),
+        _TALLY,
+    ),
+    **dict.fromkeys(("best_epoch", "epochs_to_target"), _AT_LEAST_ONE),
+    **dict.fromkeys(
+        (
+            "acc_ratio",
+            "final_acc_ratio",
+            "ratio_half_width",
+            "seconds",
+            "time_before_target_s",
+            "setup_s",
+            "gflop_share_of_probe",
+            "device_peak_mib",
+            "peak_rss_mib",
+            "start",
+            "end",
+        ),
+        _NON_NEGATIVE,
+    ),
+    **dict.fromkeys(("width", "median", "low", "high"), _POSITIVE),
+}
+LOSSES = ("loss", "val_loss")  # a diverged model's loss is infinite or NaN, as measured
+
+
+def bounds(name: str) -> Bounds | None:
+    """The range of the figure called `name` (None: any finite number)."""
+    if name in BOUNDS:
+        return BOUNDS[name]
+    if name.endswith("_std") or name.startswith("time_to_target_ratio"):
+        return _NON_NEGATIVE  # a spread over repeats; a target reached in the first epoch
+    if name.endswith("_n"):  # how many pairs, epochs or runs an interval is from
+        return _COUNT
+    if "ratio" in name or "ms_per_step" in name or "images_per_s" in name:
+        return _POSITIVE
+    if name.startswith(("steady_", "first_epoch")) or name.endswith(("latency_b1_ms",
+                                                                      "latency_b1_p90_ms")):  # fmt: skip
+        return _POSITIVE
+    if name.endswith(("_s", "_ms", "_mib", "_bytes")) or "gflop" in name:
+        return _NON_NEGATIVE
+    return None
+
+
+def out_of_range(name: str, value: Any) -> str | None:
+    """Why `value` cannot be the figure `name` (None when it can, or is missing)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    if math.isnan(number):
+        return None if name in LOSSES else "NaN"
+    if not math.isfinite(number):
+        return None if name in LOSSES else f"{number}"
+    found = bounds(name)
+    if found is None:
+        return None
+    low, high, whole, open_low = found
+    if whole and not number.is_integer():
+        return f"{number:g}, not a whole number"
+    if number < low or number > high or (open_low and number <= low):
+        shown = f"({low:g}" if open_low else f"[{low:g}"
+        return f"{number:g}, outside {shown}, {high:g}]"
+    return None
+
+
+def _in_range(name: str, value: Any, path: Path, where: str) -> None:
+    if (why := out_of_range(name, value)) is not None:
+        raise broken(path, f"{where} is {why}")
+
+
 def broken(path: Path | str, what: str) -> DsbenchError:
     """The one error for a results file that is not what dsbench writes."""
     return DsbenchError(
@@ -81,6 +216,8 @@ def _rows(
         for key in required:
             if key not in row:
                 raise broken(path, f"{here} has no {key!r}")
+            if row[key] is None and key not in OPTIONAL_TEXT:
+                raise broken(path, f"{here}.{key} is missing (null)")
         for key, item in row.items():
             if not isinstance(key, str):
                 raise broken(path, f"{here} has a key that is not text")
@@ -90,6 +227,8 @@ def _rows(
                 _text(item, path, f"{here}.{key}")
             elif not _is_number(item):
                 raise broken(path, f"{here}.{key} is not a number")
+            else:
+                _in_range(key, item, path, f"{here}.{key}")
     return value
 
 
@@ -137,6 +276,10 @@ def summary(document: Any, path: Path) -> dict[str, Any]:
         for r in ratios.values()
     ):
         raise broken(path, "'ratios' is not a table of intervals")
+    for name, interval in ratios.items():
+        for key, value in interval.items():
+            if key != "unit":
+                _in_range(key, value, path, f"'ratios'.{name}.{key}")
     _texts(document.get("warnings") or [], path, "'warnings'")
     if document.get("schedule") is not None:
         _text(document["schedule"], path, "'schedule'")
@@ -195,10 +338,21 @@ def bench(document: Any, path: Path) -> dict[str, Any]:
     measured = ("ms_per_step", "ms_per_step_low", "ms_per_step_high", "images_per_s",
                 "est_gflop_per_s")  # fmt: skip
     per_model = tuple(f"{kind}_{name}" for kind in KINDS for name in measured)
-    needed = ("mode", "batch_size", "ratio", "ratio_low", "ratio_high", "pairs", *per_model)
+    needed = (
+        "mode",
+        "batch_size",
+        "ratio",
+        "pairs",
+        "target_reached",
+        *(f"{kind}_ms_per_step" for kind in KINDS),
+    )  # measured in every row
+    optional = ("ratio_low", "ratio_high", *(n for n in per_model if n not in needed))
+    for index, row in enumerate(document["rows"] if isinstance(document["rows"], list) else []):
+        if isinstance(row, dict) and (absent := [k for k in optional if k not in row]):
+            raise broken(path, f"'rows'[{index}] has no {absent[0]!r}")
     _rows(document["rows"], path, "'rows'", needed)
     target = document.get("precision_target", 0.05)
-    if not _is_number(target) or target is None or not 0 < target < 1:
+    if not _is_number(target) or target is None or not 0 < target < 1 or target != target:
         raise broken(path, "'precision_target' is not a fraction")
     _texts(document.get("warnings") or [], path, "'warnings'")
     settings(document, path)
@@ -214,12 +368,17 @@ def environment(document: Any, path: Path) -> dict[str, Any]:
     data = document.get("data") or {}
     if not isinstance(data, dict) or not _is_number(data.get("train_images")):
         raise broken(path, "'data' is not a table with a number of train_images")
-    for key in ("cores_in_use",):
+    for key in ("train_images", "test_images"):
+        _in_range(key, data.get(key), path, f"'data'.{key}")
+    for key in ("cores_in_use", "replicas", "peak_rss_mib"):
         if not _is_number(document.get(key)):
             raise broken(path, f"{key!r} is not a number")
+        _in_range(key, document.get(key), path, repr(key))
     load = document.get("load_average") or {}
     if not isinstance(load, dict) or not all(_is_number(v) for v in load.values()):
         raise broken(path, "'load_average' is not a table of numbers")
+    for key, value in load.items():
+        _in_range("start" if key == "start" else "end", value, path, f"'load_average'.{key}")
     for key in ("devices", "gpus"):
         if not isinstance(document.get(key) or [], list):
             raise broken(path, f"{key!r} is not a list")
@@ -230,7 +389,9 @@ def environment(document: Any, path: Path) -> dict[str, Any]:
 RUN_COLUMNS = {"model": "name", "repeat": "count", "seed": "count", "status": "name",
                "params": "count", "macs_per_image": "count", "steps_per_epoch": "count",
                "batch_size": "count", "replicas": "count", "jit": "flag"}  # fmt: skip
-HISTORY_COLUMNS = ("model", "repeat", "epoch")
+# Columns of history.csv that the figures are computed from (every version wrote them).
+HISTORY_COLUMNS = ("model", "repeat", "epoch", "loss", "accuracy", "val_loss", "val_accuracy",
+                   "train_s", "val_s", "epoch_s")  # fmt: skip
 
 
 def runs(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -249,6 +410,10 @@ def runs(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
                 raise broken(path, f"column {column} is not true/false")
         elif not all(_whole(v) for v in values):
             raise broken(path, f"column {column} is not whole numbers >= 0")
+        else:
+            for value in values:
+                if (why := out_of_range(column, float(value))) is not None:
+                    raise broken(path, f"column {column} holds {why}")
     for column in ("process", "images_per_epoch"):  # newer columns: checked when present
         if column in frame.columns and not all(_whole(v) for v in frame[column].dropna()):
             raise broken(path, f"column {column} is not whole numbers >= 0")
@@ -299,5 +464,32 @@ def _numbers(frame: pd.DataFrame, path: Path, names: set[str]) -> None:
         if column in names:
             continue
         values = frame[column]
-        if values.dtype == object and not all(str(v) in ("True", "False") for v in values.dropna()):
+        if not pd.api.types.is_numeric_dtype(values) and not all(
+            str(v) in ("True", "False") for v in values.dropna()
+        ):
             raise broken(path, f"column {str(column)[:40]!r} is not numbers")
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            for value in values.dropna():
+                if (why := out_of_range(str(column), value)) is not None:
+                    raise broken(path, f"column {str(column)[:40]!r} holds {why}")
+
+
+def consistent(document: dict[str, Any], history: pd.DataFrame | None, path: Path) -> None:
+    """summary.json agrees with history.csv where both hold a figure: for a model trained
+    once, its epochs completed and its best validation accuracy are its history's."""
+    if history is None or history.empty or "val_accuracy" not in history.columns:
+        return
+    for row in document["models"]:
+        if row.get("runs", 1) != 1 or row.get("processes", 1) not in (1, None):
+            continue  # figures averaged over repeats: not one history's
+        mine = history[history["model"] == row["model"]]
+        if mine.empty:
+            continue
+        done = row.get("epochs_completed")
+        if done is not None and done != len(mine):
+            raise broken(path, f"{row['model']} completed {done:g} epochs, and history.csv "
+                               f"holds {len(mine)}")  # fmt: skip
+        best, accuracies = row.get("best_val_acc"), mine["val_accuracy"].dropna()
+        if best is not None and not accuracies.empty and abs(best - accuracies.max()) > 1e-9:
+            raise broken(path, f"{row['model']}'s best_val_acc is {best:g}, and its best in "
+                               f"history.csv is {accuracies.max():g}")  # fmt: skip

@@ -77,7 +77,7 @@ def read_json(path: Path, *keys: str) -> dict[str, Any]:
     """A JSON object from `path`; a clear error when it is unreadable or lacks one of `keys`."""
     path = Path(path)
     try:
-        document = json.loads(_read_bytes(path).decode("utf-8"))
+        document = json.loads(_read_bytes(path).decode("utf-8"), parse_constant=_no_constant)
         if not isinstance(document, dict):
             raise ValueError("not a JSON object")
         missing = [key for key in keys if key not in document]
@@ -87,6 +87,11 @@ def read_json(path: Path, *keys: str) -> dict[str, Any]:
         reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:200]
         raise schema.broken(path, reason) from None
     return document
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON, and dsbench writes a missing figure as null."""
+    raise ValueError(f"it holds {name}, which dsbench never writes (a missing figure is null)")
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -135,11 +140,12 @@ class ResultsFolder:
 
     def checkpoints(self) -> Path:
         """Where the models' checkpoints go (checkpoints.py)."""
-        return self.ready() / folders.CHECKPOINTS
+        return _no_link(self.ready() / folders.CHECKPOINTS)
 
     def point(self, slug: str) -> ResultsFolder:
         """The results folder of one sweep point, under points/."""
-        return ResultsFolder(self.ready() / folders.POINTS / slug, existing=True)
+        points = _no_link(self.ready() / folders.POINTS)
+        return ResultsFolder(_no_link(points / slug), existing=True)
 
     def write_run(self, summary: Summary, results: list[RunResult], draw: bool = True) -> None:
         """Every file of a train or compare folder, for what has been measured so far.
@@ -180,6 +186,17 @@ class ResultsFolder:
         atomic_json(run_dir / "environment.json", bench.environment)
 
 
+def _no_link(path: Path) -> Path:
+    """`path` inside a results folder, refused when it is a symbolic link: dsbench writes and
+    removes only inside the folder, never where a link in a received folder points."""
+    if path.is_symlink():
+        raise DsbenchError(
+            f"{path} is a symbolic link; dsbench writes only inside the results folder",
+            "remove the link (or copy what it points to into the folder), then run again",
+        )
+    return path
+
+
 # ---------------------------------------------------------------- reading back
 
 
@@ -204,7 +221,8 @@ def read_environment(run_dir: Path) -> dict[str, Any]:
 def read_summary(run_dir: Path) -> Summary:
     """A train or compare folder's Summary (summary.json and environment.json, checked)."""
     document = _summary_document(Path(run_dir))
-    read_history(run_dir)  # the folder is checked whole, whatever is shown of it
+    history = read_history(run_dir)  # the folder is checked whole, whatever is shown of it
+    schema.consistent(document, history, Path(run_dir) / "summary.json")
     return Summary.from_document(document, read_environment(run_dir))
 
 

@@ -6,8 +6,9 @@ parser can spin for ever on a crafted header (CVE-2024-6232, Python < 3.11.10 / 
 link's header claims size 0 for any content, and a GNU long-name header of any size is read
 whole. Here every member must be a regular file or a folder; pax and GNU long-name headers
 (which tar writes for long or non-ASCII names) are read up to 64 KiB by a linear parser; the
-whole archive may not unpack to more than a given number of bytes; and reading goes in 1 MB
-pieces, so Ctrl-C and SIGTERM are seen between them.
+whole archive may not unpack to more than a given number of bytes (sizes are ASCII octal, pax
+sizes ASCII decimal: never negative); a member asked for that appears twice is refused; and
+reading goes in 1 MB pieces, so Ctrl-C and SIGTERM are seen between them.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def read_members(
             raise Refused(f"unpacks to more than {max_total:,} bytes, more than it should hold")
         key = name.removeprefix("./")
         if key in wanted and kind in _FILES:
+            if key in found:  # a later member of the same name would replace the first silently
+                raise Refused(f"holds {key[:80]!r} twice")
             if check is not None:
                 check(name, size)
             found[key] = read_exactly(stream, size, name)
@@ -87,17 +90,28 @@ def read_members(
 def _parse(header: bytes) -> tuple[str, int, bytes]:
     """(name, size, type flag) of a 512-byte ustar header whose checksum holds."""
     unsigned = sum(header[:148]) + 8 * 32 + sum(header[156:])
-    try:
-        checksum = int(header[148:156].split(b"\0")[0].strip() or b"-1", 8)
-        size = int(header[124:136].split(b"\0")[0].strip() or b"0", 8)
-    except ValueError:
-        raise Refused("is not a tar archive (a header is damaged)") from None
+    checksum = _octal(header[148:156], -1)
+    size = _octal(header[124:136], 0)
     if checksum != unsigned:
         raise Refused("is not a tar archive (bad header checksum)")
     name = header[:100].split(b"\0")[0].decode("utf-8", "replace")
     if header[257:263] == b"ustar\0" and header[345] != 0:  # POSIX ustar: a name prefix
         name = header[345:500].split(b"\0")[0].decode("utf-8", "replace") + "/" + name
     return name, size, header[156:157]
+
+
+_OCTAL_DIGITS = frozenset(b"01234567")
+
+
+def _octal(field: bytes, empty: int) -> int:
+    """A header's number: ASCII octal digits only (int() would take '-777', '+7' or '0o7',
+    and a negative size would cancel the cap on what the archive unpacks to)."""
+    digits = field.split(b"\0")[0].strip(b" ")
+    if not digits:
+        return empty
+    if not set(digits) <= _OCTAL_DIGITS:
+        raise Refused("is not a tar archive (a header is damaged)")
+    return int(digits, 8)
 
 
 def _padded(size: int) -> int:
@@ -120,7 +134,8 @@ def _pax_records(body: bytes) -> dict[str, str]:
         if key in (b"path", b"size"):
             records[key.decode()] = value.decode("utf-8", "replace")
         position += length
-    if "size" in records and not records["size"].isdigit():
+    size = records.get("size")
+    if size is not None and not (size.isascii() and size.isdigit()):  # '²' is a digit too
         raise Refused("is not a tar archive (a pax header with a bad size)")
     return records
 
@@ -135,3 +150,13 @@ def read_exactly(stream: Readable, size: int, name: str) -> bytes:
         pieces.append(piece)
         left -= len(piece)
     return b"".join(pieces)
+
+
+def drain(stream: Readable, max_total: int) -> None:
+    """Read `stream` to its end in bounded pieces (a gzip stream checks its CRC there);
+    refused past `max_total` bytes."""
+    total = 0
+    while piece := stream.read(CHUNK):
+        total += len(piece)
+        if total > max_total:
+            raise Refused(f"unpacks to more than {max_total:,} bytes, more than it should hold")

@@ -110,7 +110,7 @@ def test_inconsistent_batches_are_refused(
     ("array", "message"),
     [
         (np.zeros((3, 3000), np.uint8), r"3072 values"),
-        (np.zeros((3, 3072), np.float32), r"uint8 array"),
+        (np.zeros((3, 3072), np.float32), r"an array of float32, not of whole numbers"),
         (np.zeros((3, 32, 32, 3), np.uint8), r"uint8 array of shape \(N, 3072\)"),
     ],
 )

@@ -247,3 +247,159 @@ def test_report_csv_cells_are_no_formulas(
     assert not any(str(v).startswith(("=", "+", "-", "@")) for v in text), text
     assert "'=HYPERLINK(evil)" in text  # the folder's name, as text
     assert rows["params"].tolist() == [1_186_378, 174_821]  # numbers stay numbers
+
+
+# ---------------------------------------------------------------- data readers
+
+
+def _tar_header(name: str, size_field: bytes, kind: bytes = b"0") -> bytes:
+    """A ustar header whose size field says `size_field`, with a checksum that holds."""
+    import tarfile
+
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    header = bytearray(info.tobuf(format=tarfile.USTAR_FORMAT))
+    header[124:136] = size_field.ljust(11, b" ")[:11] + b"\0"
+    header[148:156] = b" " * 8
+    header[148:156] = f"{sum(header):06o}\0 ".encode()
+    return bytes(header)
+
+
+def test_a_negative_tar_size_does_not_cancel_the_cap() -> None:
+    import io
+
+    from dsbench import tarball
+
+    member = b"x" * 200_000
+    archive = (_tar_header("pax", b"-7777777777", b"x") + _tar_header("a", f"{len(member):o}".encode())
+               + member + bytes(512 - len(member) % 512) + bytes(1024))  # fmt: skip
+    with pytest.raises(tarball.Refused, match="is not a tar archive"):
+        tarball.read_members(io.BytesIO(archive), {"a"}, 100_000)
+
+
+def test_a_pax_size_of_other_digits_is_refused() -> None:
+    import io
+
+    from dsbench import tarball
+
+    record = "size=²\n".encode()
+    record = f"{len(record) + 3} ".encode() + record
+    body = record + bytes(512 - len(record))
+    archive = _tar_header("pax", f"{len(record):o}".encode(), b"x") + body + bytes(1024)
+    with pytest.raises(tarball.Refused, match="bad size"):
+        tarball.read_members(io.BytesIO(archive), {"a"}, 100_000)
+
+
+def test_a_member_given_twice_is_refused() -> None:
+    import io
+    import tarfile
+
+    from dsbench import tarball
+
+    stream = io.BytesIO()
+    with tarfile.open(fileobj=stream, mode="w") as tar:
+        for content in (b"first", b"second"):
+            info = tarfile.TarInfo("./a" if content == b"second" else "a")
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    with pytest.raises(tarball.Refused, match="holds 'a' twice"):
+        tarball.read_members(io.BytesIO(stream.getvalue()), {"a"}, 100_000)
+
+
+def test_a_damaged_byte_in_a_stored_gzip_block_is_refused(cifar_archive: Path) -> None:
+    import gzip
+
+    from dsbench import data
+    from dsbench.errors import DsbenchError
+
+    raw = bytearray(gzip.compress(gzip.decompress(cifar_archive.read_bytes()), compresslevel=0))
+    raw[len(raw) // 3] ^= 0x01  # inside a batch's pixels: decompresses, but the CRC differs
+    cifar_archive.write_bytes(bytes(raw))
+    with pytest.raises(DsbenchError, match=r"damaged|CRC|corrupt"):
+        data.load_cifar10(cifar_archive.parent)
+
+
+def test_a_tiny_pickle_cannot_allocate_a_huge_array(cifar_dir: Path) -> None:
+    import pickle
+    import tracemalloc
+
+    import numpy as np
+
+    from dsbench import data
+    from dsbench.errors import DsbenchError
+
+    class Huge:
+        def __reduce__(self) -> Any:
+            from numpy._core.multiarray import _reconstruct
+
+            return _reconstruct, (np.ndarray, (50_000_000,), np.dtype("O"))
+
+    path = cifar_dir / "cifar-10-batches-py" / "data_batch_1"
+    path.write_bytes(pickle.dumps({b"data": Huge(), b"labels": []}, protocol=3))
+    assert path.stat().st_size < 300
+    tracemalloc.start()
+    try:
+        with pytest.raises(DsbenchError, match="is not a CIFAR-10 batch"):
+            data.load_cifar10(cifar_dir)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20, f"{peak / 2**20:.0f} MiB"
+
+
+def test_an_image_file_is_decoded_only_by_an_image_decoder(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from PIL import EpsImagePlugin
+
+    from dsbench.data.images import check_image_budget
+    from dsbench.errors import DsbenchError
+
+    opened: list[str] = []
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open",
+                        lambda self: opened.append("eps") or 1 / 0)  # fmt: skip
+    fake = tmp_path / "x.png"
+    fake.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 32 32\nshowpage\n")
+    with pytest.raises(DsbenchError):
+        check_image_budget([fake])
+    assert opened == []  # the PostScript decoder (Ghostscript) was never asked
+
+
+# ---------------------------------------------------------------- links and checkpoints
+
+
+@pytest.mark.parametrize("name", ["checkpoints", "points"])
+def test_dsbench_writes_through_no_link_in_a_results_folder(name: str, tmp_path: Path) -> None:
+    from dsbench.errors import DsbenchError
+    from dsbench.store import ResultsFolder
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / name).symlink_to(outside)
+    writer = ResultsFolder(folder, existing=True)
+    with pytest.raises(DsbenchError, match="is a symbolic link"):
+        writer.checkpoints() if name == "checkpoints" else writer.point("k3")
+    (folder / name).unlink()
+    if name == "points":  # a link one level down, as a point's own folder
+        (folder / "points").mkdir()
+        (folder / "points" / "k3").symlink_to(outside)
+        with pytest.raises(DsbenchError, match="is a symbolic link"):
+            writer.point("k3")
+    assert list(outside.iterdir()) == []
+
+
+def test_a_checkpoint_larger_than_its_model_is_refused_before_loading(tmp_path: Path) -> None:
+    import zipfile
+
+    from dsbench.checkpoints import _check_size, max_checkpoint_bytes
+    from dsbench.errors import DsbenchError
+
+    bomb = tmp_path / "normal-r0-e1.keras"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("model.weights.h5", bytes(max_checkpoint_bytes(1000) + 1))
+    assert bomb.stat().st_size < max_checkpoint_bytes(1000)  # small on disk, large unpacked
+    with pytest.raises(DsbenchError, match="more than a model of 1,000 parameters can"):
+        _check_size(bomb, 1000, "hint")
+    _check_size(bomb, 100_000, "hint")  # a model large enough may hold it

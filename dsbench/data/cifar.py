@@ -44,12 +44,50 @@ _ALLOWED_GLOBALS = {
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that rebuilds numpy arrays and plain containers, and refuses every other global."""
+    """Unpickler that rebuilds numpy arrays of whole numbers and plain containers, and refuses
+    every other global. An array may hold no more elements than the file has bytes: the
+    allow-list bounds what runs, this bounds what it allocates (a 155-byte pickle can ask for
+    an object array of 50 million elements)."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        super().__init__(stream, encoding="bytes")
+        self.limit = limit
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"forbidden global {module}.{name}")
+        if (module, name) not in _ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError(f"forbidden global {module}.{name}")
+        found = super().find_class(module, name)
+        if name == "dtype":
+            return _whole_number_dtype
+        if name == "_reconstruct":
+            return lambda kind, shape, dtype: found(kind, self._bounded(shape), _whole(dtype))
+        if name == "_frombuffer":
+            return lambda buffer, dtype, shape, order: found(buffer, _whole(dtype),
+                                                             self._bounded(shape), order)  # fmt: skip
+        return found
+
+    def _bounded(self, shape: Any) -> Any:
+        count = 1
+        for size in shape if isinstance(shape, tuple) else (shape,):
+            if not isinstance(size, int) or size < 0:
+                raise pickle.UnpicklingError("an array shape that is not whole numbers")
+            count *= size
+        if count > self.limit:
+            raise pickle.UnpicklingError(f"an array of {count:,} elements in a file of "
+                                         f"{self.limit:,} bytes")  # fmt: skip
+        return shape
+
+
+def _whole(dtype: Any) -> Any:
+    """`dtype` if it is one of whole numbers (CIFAR's uint8 pixels, integer labels)."""
+    if np.dtype(dtype).kind not in "ui":
+        raise pickle.UnpicklingError(f"an array of {np.dtype(dtype)}, not of whole numbers")
+    return dtype
+
+
+def _whole_number_dtype(*args: Any) -> np.dtype[Any]:
+    """numpy.dtype as a pickle may call it, for whole-number types only."""
+    return _whole(np.dtype(*args))
 
 
 BATCH_ROWS = 10_000  # images in every CIFAR-10 python batch file
@@ -79,9 +117,15 @@ def _read_batch(stream: IO[bytes], label: str) -> tuple[np.ndarray, np.ndarray]:
     a wrong number of rows) is refused with one line instead of filling the memory.
     """
     try:
-        batch = _NumpyOnlyUnpickler(stream, encoding="bytes").load()
+        start = stream.tell()
+        size = stream.seek(0, os.SEEK_END) - start
+        stream.seek(start)
+        batch = _NumpyOnlyUnpickler(stream, size).load()
         return _check_batch(batch, label)
     except pickle.UnpicklingError as err:
+        if str(err).startswith("an array"):  # of floats or objects, or larger than the file
+            raise DsbenchError(f"{label} is not a CIFAR-10 batch: it holds {err}",
+                               "use an original copy of CIFAR-10 (python version)") from None  # fmt: skip
         if "forbidden global" in str(err):
             raise DsbenchError(
                 f"{label} is not a CIFAR-10 batch: it asks to load {str(err)[17:]}, which dsbench "
@@ -190,6 +234,9 @@ def _load_archive(archive: Path) -> Data:
         regular_file(archive)
         with gzip.open(archive, "rb") as stream:
             found = tarball.read_members(stream, set(names), MAX_ARCHIVE_BYTES, check)
+            # to the end of the gzip stream, so that its CRC is checked (the tar's end blocks
+            # come before it): a damaged byte in a member is refused, not returned
+            tarball.drain(stream, MAX_ARCHIVE_BYTES)
     except DsbenchError:
         raise
     except tarball.Refused as err:  # a member or header dsbench does not read

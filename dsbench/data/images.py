@@ -15,6 +15,9 @@ from dsbench.errors import DsbenchError
 from dsbench.settings import ModelSpec
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+# The decoders Pillow may use for them, and no other: a PostScript or EPS file named x.png
+# would otherwise reach Ghostscript where it is installed.
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 TREE_HINT = "lay images out as train/<class>/*.png and test/<class>/*.png (or val/<class>/)"
 
 
@@ -144,7 +147,9 @@ def check_image_budget(paths: list[Path]) -> tuple[int, int, int]:
     on_disk = 0
     for path in paths:
         try:
-            with Image.open(path) as image:  # reads the header, not the pixels
+            with Image.open(
+                path, formats=IMAGE_FORMATS
+            ) as image:  # reads the header, not the pixels
                 width, height = image.size
         except Exception as err:  # every Pillow failure means "not an image"
             raise _unreadable(path, err) from None
@@ -182,7 +187,7 @@ def _decode(path: Path) -> np.ndarray:
     from PIL import Image
 
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=IMAGE_FORMATS) as image:
             if image.mode.startswith("I") or image.mode == "F":
                 return _gray_to_rgb(np.asarray(image), image.mode)
             return np.asarray(image.convert("RGB"), dtype=np.uint8)

@@ -1,0 +1,230 @@
+"""Tampered figures are one line or inert: Infinity, NaN, 0, negatives, nulls, out-of-range
+values and missing keys in every field of every results file, through `report`, `report
+--baseline` (as NEW and as OLD) and every export. Only DsbenchError may come out (one `error:`
+line, exit code 2); never a ZeroDivisionError, OverflowError, KeyError, TypeError or ValueError.
+FUZZ=2000 python -m pytest tests/test_tampered.py runs it longer."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from helpers import write_run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+
+import dsbench
+from dsbench import render, reports, store
+from dsbench.records import RunResult
+from dsbench.results import BenchSummary
+from dsbench.store import ResultsFolder
+
+MISSING = object()  # the key removed
+HOSTILE = [float("inf"), float("-inf"), float("nan"), 0, 0.0, -1, -0.5, 5.0, 1e300, -1e300,
+           2**70, None, True, "x", [], {}, MISSING]  # fmt: skip
+CSV_HOSTILE = ["inf", "-inf", "nan", "NaN", "0", "-1", "5.0", "1e400", "", "x", "True"]
+EXAMPLES = int(os.environ.get("FUZZ", 30))
+SETTINGS = {"train": {"epochs": 4, "batch_size": 32}, "data": {"dataset": "synthetic"}}
+ENVIRONMENT = {"device": "device: /CPU:0", "hostname": "box", "cpu": {"model": "X"},
+               "data": {"train_images": 320, "test_images": 64}, "cores_in_use": 2,
+               "load_average": {"start": 0.5, "end": 1.0}, "peak_rss_mib": 900.0}  # fmt: skip
+
+
+def _results(scale: float) -> list[RunResult]:
+    from conftest import epoch_rows
+
+    accs = [0.3, 0.5, 0.6, 0.55]
+    return [RunResult(kind, 0, 0, params, macs, 10, 32,
+                      epoch_rows([t * scale for t in times], accs))
+            for kind, params, macs, times in (
+                ("normal", 1_186_378, 152_805_376, [3.0, 2.0, 2.2, 1.8, 2.1][:4]),
+                ("separable", 174_821, 18_295_808, [1.5, 1.0, 1.1, 0.9]))]  # fmt: skip
+
+
+def _bench_rows() -> pd.DataFrame:
+    row: dict[str, Any] = {"mode": "train", "batch_size": 128, "normal_chunk_steps": 3,
+                           "separable_chunk_steps": 3, "pairs": 9, "ratio": 0.3612,
+                           "ratio_low": 0.3402, "ratio_high": 0.3811, "ratio_half_width": 0.057,
+                           "target_reached": False, "seconds": 58.1}  # fmt: skip
+    for kind, ms in (("normal", 516.2), ("separable", 186.4)):
+        row.update({f"{kind}_ms_per_step": ms, f"{kind}_ms_per_step_low": ms * 0.9,
+                    f"{kind}_ms_per_step_high": ms * 1.1, f"{kind}_images_per_s": 128e3 / ms,
+                    f"{kind}_est_gflop_per_s": 300.0, f"{kind}_bimodal": False,
+                    f"{kind}_outliers": 0})  # fmt: skip
+    return pd.DataFrame([row, {**row, "mode": "infer", "batch_size": 1}])
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Valid folders as dsbench writes them: two runs (new, old), a bench and a sweep."""
+    from dsbench import sweeps
+    from dsbench.settings import ModelSpec, RunSpec
+
+    root = tmp_path_factory.mktemp("pristine")
+    for name, scale in (("new", 1.0), ("old", 1.1)):
+        (root / name).mkdir()
+        write_run(root / name, _results(scale), "compare", SETTINGS, ENVIRONMENT, complete=True)
+    bench = BenchSummary(SETTINGS, _bench_rows(), ENVIRONMENT, (), 0.05)
+    ResultsFolder(root / "bench", existing=True).write_bench(bench)
+    base = ModelSpec()
+    points = sweeps.points_for(base, "3,5", None, None)
+    summary = dsbench.results.summary_frame(_results(1.0))
+    rows = pd.concat([sweeps.trained_rows(p, base, summary) for p in points], ignore_index=True)
+    record = sweeps.summary_of(RunSpec(model=base), points, rows, True)
+    ResultsFolder(root / "sweep", existing=True).write_sweep(record, None)
+    _everything(root)  # the pristine folders themselves read and show without a word
+    return root
+
+
+def _everything(root: Path) -> None:
+    """Every reader and writer of `report` over the folders under `root`."""
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    for name in ("new", "old", "bench", "sweep"):
+        record = store.load(root / name)
+        render.show(console, record, root / name)
+    found = reports.report([root])
+    render.report(console, found)
+    for form in ("markdown", "csv", "json"):
+        render.export(found, form)
+    for new, old in (("new", "old"), ("old", "new")):
+        against = reports.against(root / new, root / old, force=True)
+        render.against(console, against)
+        for form in ("markdown", "csv", "json"):
+            render.export(against, form)
+    store.load_results(root / "new")
+    store.load_results(root / "old")
+
+
+def _leaves(document: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(document, dict):
+        return [p for key, value in document.items() for p in _leaves(value, (*path, key))] + [path]
+    if isinstance(document, list):
+        return [p for i, value in enumerate(document) for p in _leaves(value, (*path, i))] + [path]
+    return [path]
+
+
+def _replace(document: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return {} if value is MISSING else value
+    copy = dict(document) if isinstance(document, dict) else list(document)
+    if len(path) == 1 and value is MISSING:
+        del copy[path[0]]
+        return copy
+    copy[path[0]] = _replace(copy[path[0]], path[1:], value)
+    return copy
+
+
+def _survives(root: Path) -> None:
+    """Everything runs, or stops at a DsbenchError that names a results file."""
+    try:
+        _everything(root)
+    except dsbench.DsbenchError as err:
+        assert "\n" not in err.message
+        assert (
+            "is not a dsbench results file" in err.message
+            or "could be read" in err.message
+            or ("is not one train or compare results folder" in err.message)
+        ), err.message
+
+
+JSON_FILES = ["new/summary.json", "old/summary.json", "new/environment.json",
+              "old/environment.json", "bench/bench.json", "bench/environment.json",
+              "sweep/sweep.json"]  # fmt: skip
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(file=st.sampled_from(JSON_FILES), choice=st.integers(min_value=0),
+       value=st.sampled_from(HOSTILE))  # fmt: skip
+def test_any_json_figure_tampered_is_one_line_or_shown(
+    pristine: Path, tmp_path_factory: pytest.TempPathFactory, file: str, choice: int, value: Any
+) -> None:
+    root = tmp_path_factory.mktemp("t")
+    shutil.copytree(pristine, root, dirs_exist_ok=True)
+    document = json.loads((root / file).read_text())
+    leaves = _leaves(document)
+    tampered = _replace(document, leaves[choice % len(leaves)], value)
+    (root / file).write_text(json.dumps(tampered))  # Infinity and NaN as Python writes them
+    _survives(root)
+
+
+@settings(max_examples=EXAMPLES // 2, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(file=st.sampled_from(["new/runs.csv", "old/runs.csv", "new/history.csv",
+                             "old/history.csv", "new/summary.csv"]),
+       row=st.integers(min_value=0), column=st.integers(min_value=0),
+       value=st.sampled_from([*CSV_HOSTILE, None]))  # fmt: skip
+def test_any_csv_figure_tampered_is_one_line_or_shown(
+    pristine: Path, tmp_path_factory: pytest.TempPathFactory, file: str, row: int, column: int,
+    value: str | None,
+) -> None:  # fmt: skip
+    root = tmp_path_factory.mktemp("t")
+    shutil.copytree(pristine, root, dirs_exist_ok=True)
+    frame = pd.read_csv(root / file, dtype=str, keep_default_na=False)
+    name = frame.columns[column % len(frame.columns)]
+    if value is None:  # the column removed
+        frame = frame.drop(columns=[name])
+    else:
+        frame.loc[frame.index[row % len(frame)], name] = value
+    frame.to_csv(root / file, index=False)
+    _survives(root)
+
+
+@pytest.mark.parametrize(
+    ("file", "where", "value", "said"),
+    [
+        ("new/summary.json", ("models", 0, "params"), float("inf"), "Infinity"),
+        ("new/summary.json", ("models", 0, "params"), 0, "params is 0"),
+        ("new/summary.json", ("models", 1, "steps_per_epoch"), 0, "steps_per_epoch is 0"),
+        ("new/summary.json", ("models", 0, "best_val_acc"), 5.0, "best_val_acc is 5"),
+        ("new/summary.json", ("models", 0, "runs"), float("nan"), "NaN"),
+        ("new/summary.json", ("models", 0, "first_epoch_s"), -3.0, "first_epoch_s is -3"),
+        ("new/summary.json", ("ratios", "ms_per_step_ratio", "n"), 0.5, "not a whole number"),
+        ("bench/bench.json", ("rows", 0, "target_reached"), MISSING, "target_reached"),
+        ("bench/bench.json", ("rows", 0, "normal_ms_per_step"), None, "normal_ms_per_step"),
+        ("old/environment.json", ("data", "train_images"), -5, "train_images is -5"),
+    ],
+)
+def test_the_reported_tamperings_are_one_line_each(
+    pristine: Path, tmp_path: Path, file: str, where: tuple[Any, ...], value: Any, said: str,
+    invoke: Any,
+) -> None:  # fmt: skip
+    shutil.copytree(pristine, tmp_path, dirs_exist_ok=True)
+    document = json.loads((tmp_path / file).read_text())
+    (tmp_path / file).write_text(json.dumps(_replace(document, where, value)))
+    folder = str(tmp_path / file.split("/")[0])
+    for args in (["report", folder],
+                 *([["report", folder, "--baseline", str(tmp_path / "new")],
+                    ["report", str(tmp_path / "new"), "--baseline", folder]]
+                   if "bench" not in file else [])):  # fmt: skip
+        result = invoke(args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.startswith("error:") and "Traceback" not in result.output
+        assert said in " ".join(result.output.split()), result.output
+    # among other folders, the tampered one is left out with a warning; the others are shown
+    result = invoke(["report", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert any("left out" in w and said in w for w in shown["warnings"]), shown["warnings"]
+    assert folder not in set(pd.DataFrame(shown["rows"])["run"])
+
+
+def test_a_summary_that_disagrees_with_its_history_is_refused(pristine: Path,
+                                                              tmp_path: Path) -> None:  # fmt: skip
+    shutil.copytree(pristine, tmp_path, dirs_exist_ok=True)
+    history = pd.read_csv(tmp_path / "new" / "history.csv")
+    history.loc[history["model"] == "normal", "val_accuracy"] = 0.1  # the summary says 0.6
+    history.to_csv(tmp_path / "new" / "history.csv", index=False)
+    with pytest.raises(dsbench.DsbenchError, match=r"best_val_acc is 0\.6, and its best in"):
+        store.read_summary(tmp_path / "new")
+    history = pd.read_csv(tmp_path / "old" / "history.csv")
+    history[history["epoch"] < 4].to_csv(tmp_path / "old" / "history.csv", index=False)
+    with pytest.raises(dsbench.DsbenchError, match=r"completed 4 epochs, and history\.csv holds 3"):
+        store.read_summary(tmp_path / "old")
