@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -103,6 +104,8 @@ def _bool(value: Any, key: str) -> bool:
 
 
 def _str(value: Any, key: str) -> str:
+    if isinstance(value, os.PathLike):  # a folder given from Python as a Path
+        value = os.fspath(value)
     if not isinstance(value, str):
         raise DsbenchError(f"{key} must be a string, got {value!r} ({_typename(value)})")
     return value

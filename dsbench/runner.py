@@ -211,9 +211,11 @@ def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_tar
     sizes = [batch_size] if isinstance(batch_size, int) else batch_size
     batch_sizes = parse_number_list(sizes, "batch_size", whole_number) if sizes else [128]
     if config is None and "dataset" not in settings:
-        # enough images for one batch of the largest size (a batch larger than the data fails)
+        # enough images for one batch of the largest size (a batch larger than the data fails):
+        # synthetic ones, or those of the data_dir given (timed as they are, and recorded)
         images = max(512, *batch_sizes)
-        settings = {"dataset": "synthetic", "train_size": images, "test_size": 10, **settings}
+        made = {} if settings.get("data_dir") else {"dataset": "synthetic"}
+        settings = {**made, "train_size": images, "test_size": 10, **settings}
     spec = run_spec({**settings, "batch_size": max(batch_sizes)}, config)
     if not width > 0:
         raise DsbenchError(f"width must be a positive number, got {width}", setting="width")

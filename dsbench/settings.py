@@ -148,6 +148,16 @@ class DataSpec:
     rescale: bool = setting(True, "Scale pixels to [0, 1], or feed raw 0..255 like the "
                             "reference.", "bool")  # fmt: skip
 
+    def __post_init__(self) -> None:
+        if self.dataset == "synthetic" and self.data_dir:  # it would be ignored without a word
+            raise DsbenchError(
+                f"dataset synthetic makes its own images, so data_dir {self.data_dir} would "
+                "not be read",
+                "leave out dataset synthetic to use the images in data_dir, or leave out "
+                "data_dir",
+                setting=("dataset", "data_dir"),
+            )
+
 
 @dataclass(frozen=True)
 class TrainSpec:

@@ -113,6 +113,28 @@ def test_bench_has_images_for_its_largest_batch(monkeypatch: Any) -> None:
     assert seen["spec"].data.train_size == 2048 and seen["spec"].train.batch_size == 2048
 
 
+def test_bench_times_the_images_of_the_data_dir_given(
+    monkeypatch: Any, cifar_dir: Path, invoke: Any
+) -> None:
+    from dsbench import api, runner
+
+    seen = {}
+
+    def stop(spec: Any, verbose: bool) -> None:
+        seen["spec"] = spec
+        raise api.DsbenchError("stopped before training")
+
+    monkeypatch.setattr(runner, "start", stop)
+    with pytest.raises(api.DsbenchError, match="stopped"):
+        api.bench(data_dir=cifar_dir)
+    data = seen["spec"].data
+    assert (data.dataset, data.data_dir) == ("cifar10", str(cifar_dir))  # not synthetic
+    missing = invoke(["bench", "--data-dir", str(cifar_dir / "nowhere")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    both = invoke(["compare", "--dataset", "synthetic", "--data-dir", str(cifar_dir)])
+    assert both.exit_code == 2 and "would not be read" in " ".join(both.output.split())
+
+
 def _bench_row(ratio: float, normal_ms: float, **extra: Any) -> dict[str, Any]:
     row: dict[str, Any] = {"mode": "train", "batch_size": 128, "normal_chunk_steps": 1,
                            "separable_chunk_steps": 3, "pairs": 20, "ratio": ratio,

@@ -174,7 +174,12 @@ def _settings() -> st.SearchStrategy[dict[str, Any]]:
     vgg = ("blocks", "kernel_size")  # the VGG's shape: refused beside your own arch
     return st.tuples(chosen, st.booleans(), traced, st.booleans(), own).map(
         lambda c: {
-            **{k: v for k, v in c[0].items() if not (c[3] and k in vgg)},
+            **{
+                k: v
+                for k, v in c[0].items()
+                if not (c[3] and k in vgg)
+                and not (k == "data_dir" and c[0].get("dataset") == "synthetic")
+            },
             **(c[2] if c[1] else {}),
             **(c[4] if c[3] else {}),
         }
