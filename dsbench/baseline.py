@@ -125,8 +125,9 @@ def compare(new: Summary, new_results: Sequence[RunResult], old: Summary,
     for kind in kinds:
         for figure, label in EXACT:
             a, b = _number(theirs.loc[kind, figure]), _number(mine.loc[kind, figure])
-            rows.append({"figure": label, "model": kind, "old": a, "new": b, "change": b / a,
-                         "change_low": b / a, "change_high": b / a, "unit": "exact",
+            change = b / a if a else math.nan  # no ratio to 0 MACs (layers dsbench cannot cost)
+            rows.append({"figure": label, "model": kind, "old": a, "new": b, "change": change,
+                         "change_low": change, "change_high": change, "unit": "exact",
                          "verdict": "same" if a == b else "different"})  # fmt: skip
         for figure, column, label, lower in TIMED:
             interval = welch_ratio(_samples(new_results, kind, column, by_process),

@@ -73,8 +73,8 @@ def test_model_size_leaves_out_the_optimizer_state() -> None:
 
 def test_force_starts_over_but_leaves_other_files(tmp_path: Path) -> None:
     (tmp_path / "points" / "k3").mkdir(parents=True)
-    (tmp_path / "points" / "k3" / "summary.json").write_text("{}")
-    (tmp_path / "sweep.json").write_text("{}")
+    (tmp_path / "points" / "k3" / "summary.json").write_text('{"dsbench_version": "0.1.0"}')
+    (tmp_path / "sweep.json").write_text('{"dsbench_version": "0.1.0"}')
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(dsbench.DsbenchError, match="already exists"):
         folders.prepare_run_dir(tmp_path, force=False)
