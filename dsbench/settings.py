@@ -153,8 +153,7 @@ class DataSpec:
             raise DsbenchError(
                 f"dataset synthetic makes its own images, so data_dir {self.data_dir} would "
                 "not be read",
-                "leave out dataset synthetic to use the images in data_dir, or leave out "
-                "data_dir",
+                "leave out dataset synthetic to use the images in data_dir, or leave out data_dir",
                 setting=("dataset", "data_dir"),
             )
 
