@@ -33,19 +33,69 @@ def test_a_run_against_itself_resolves_no_change(made_results: Any, tmp_path: Pa
 
 def test_a_slower_run_is_slower_and_says_by_how_much(made_results: Any, tmp_path: Path) -> None:
     old = _folder(tmp_path / "old", made_results(normal_s=[3.0, 2.0, 2.2, 1.8, 2.1, 1.9]))
-    slow = made_results(normal_s=[4.5, 3.0, 3.3, 2.7, 3.15, 2.85])  # every epoch 1.5x
+    slow = made_results(normal_s=[6.0, 4.0, 4.4, 3.6, 4.2, 3.8])  # every epoch 2x
     slow[1].epochs[2]["val_accuracy"] = 0.9  # separable: 0.90 against 0.60 on 1,000 images
     new = _folder(tmp_path / "new", slow)
     rows = api.against(new, old).rows.set_index(["model", "figure"])
     normal = rows.loc[("normal", "train ms/step")]
-    assert normal["change"] == pytest.approx(1.5) and normal["verdict"] == "slower"
-    assert normal["change_low"] < 1.5 < normal["change_high"]
+    assert normal["change"] == pytest.approx(2.0) and normal["verdict"] == "slower"
+    assert normal["change_low"] < 2.0 < normal["change_high"]
     assert rows.loc[("separable", "train ms/step"), "verdict"] == "no change resolved"
     assert rows.loc[("separable", "best val acc"), "verdict"] == "higher"
     assert rows.loc[("separable", "best val acc"), "change"] == pytest.approx(0.3)
-    # the separable/normal ratio fell from 0.5 to 1/3: its two intervals combined
+    # the separable/normal ratio fell from 0.5 to 1/4: its two intervals combined
     ratio = rows.loc[("separable", "separable/normal time/step")]
-    assert ratio["change"] == pytest.approx((1 / 3) / 0.5) and ratio["verdict"] == "lower"
+    assert ratio["change"] == pytest.approx(0.5) and ratio["verdict"] == "lower"
+
+
+def test_a_change_within_what_whole_runs_move_gets_no_verdict(
+    made_results: Any, tmp_path: Path
+) -> None:
+    # 1.3x slower in every epoch, so within-run intervals alone would call it: whole runs on
+    # this machine move that much (two speeds), so it is not called
+    old = _folder(tmp_path / "old", made_results(normal_s=[3.0, 2.0, 2.2, 1.8, 2.1, 1.9]))
+    new = _folder(tmp_path / "new", made_results(normal_s=[3.9, 2.6, 2.86, 2.34, 2.73, 2.47]))
+    found = api.against(new, old)
+    normal = found.rows.set_index(["model", "figure"]).loc[("normal", "train ms/step")]
+    assert normal["change"] == pytest.approx(1.3) and normal["verdict"] == "no change resolved"
+    from dsbench.baseline import welch_ratio
+
+    within = welch_ratio([2.6, 2.86, 2.34, 2.73, 2.47], [2.0, 2.2, 1.8, 2.1, 1.9])
+    assert within.low > 1  # what the run's own epochs alone would have called "slower"
+    assert any("rows tested together (Holm" in w for w in found.warnings)
+
+
+def test_holm_calls_fewer_changes_than_rows_tested_alone() -> None:
+    from dsbench.baseline import holm
+
+    assert holm([0.01, 0.04, 0.03, 0.2]) == [True, False, False, False]  # 0.01 <= 0.05/4 only
+    assert holm([0.001, 0.012, 0.02]) == [True, True, True]  # 0.05/3, 0.05/2, 0.05/1
+    assert holm([float("nan"), 0.04]) == [False, True]  # a NaN is not tested
+
+
+def test_identical_recorded_runs_get_no_verdict() -> None:
+    """A recorded pair of identical runs (benchmarks/data/stability-runs.json) replayed
+    through the baseline's own functions: within-run intervals alone call a change, the
+    verdicts do not."""
+    import json
+
+    import pandas as pd
+
+    from dsbench.baseline import BETWEEN_RUNS_SD, ratio_change, timing_change, verdicts, welch_ratio
+
+    data = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "stability-runs.json"
+    runs = json.loads(data.read_text())["runs"]
+    old, new = runs[2], runs[6]  # two identical sequential compares of the same hour
+    normal = welch_ratio(new["ms_per_step"]["normal"], old["ms_per_step"]["normal"])
+    assert normal.low > 1.2  # the steady epochs alone: "slower" (1.52x [1.25, 1.84])
+    changes = [timing_change(new["ms_per_step"][k], old["ms_per_step"][k], BETWEEN_RUNS_SD["model"])
+               for k in ("normal", "separable")]  # fmt: skip
+    ratios = [pd.Series({f"ms_per_step_ratio{s}": run["ratios"]["ms_per_step_ratio"][k]
+                         for s, k in (("", "median"), ("_low", "low"), ("_high", "high"))})
+              for run in (old, new)]  # fmt: skip
+    changes.append(ratio_change(ratios[0], ratios[1], BETWEEN_RUNS_SD["ratio"]))
+    words = [("slower", "faster"), ("slower", "faster"), ("higher", "lower")]
+    assert verdicts(changes, words) == ["no change resolved"] * 3
 
 
 def test_settings_that_matter_must_match_unless_forced(
