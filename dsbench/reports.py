@@ -90,6 +90,10 @@ def against(new: Path, old: Path, force: bool = False) -> Report:
         records.append((kinds[0][1], store.load(kinds[0][1], FolderKind.run)))
     (new_folder, mine), (old_folder, theirs) = records
     assert isinstance(mine, Summary) and isinstance(theirs, Summary)
+    for folder, record in ((new_folder, mine), (old_folder, theirs)):
+        if "model" not in record.models.columns or record.models.empty:
+            raise DsbenchError(f"{folder} holds no model that finished an epoch, so there is "
+                               "nothing to compare", "give a run that trained")  # fmt: skip
     differ = baseline.differences(mine.settings, theirs.settings)
     here, there = device_name(mine.environment), device_name(theirs.environment)
     if here != there:

@@ -52,10 +52,11 @@ class Interval:
 
     @property
     def half_width(self) -> float:
-        """Half the interval's width relative to the median (0.1 means ±10%)."""
-        if not (math.isfinite(self.low) and math.isfinite(self.high) and self.median):
+        """How far the interval reaches from its median on its wider side, relative to the
+        median (0.1 means ±10% at most): each side is tested, not their mean."""
+        if not (math.isfinite(self.low) and math.isfinite(self.high) and self.median > 0):
             return math.nan
-        return (self.high - self.low) / 2 / abs(self.median)
+        return max(self.high / self.median - 1, 1 - self.low / self.median)
 
     def contains(self, value: float) -> bool:
         """Whether `value` lies within the interval."""
@@ -96,7 +97,7 @@ def median_interval(values: Sequence[float], seed: int = 0) -> Interval:
         return Interval(median, math.nan, math.nan, len(x))
     low, high = bootstrap_of_median(x, seed)
     if (x > 0).all():
-        t_low, t_high = t_interval_of_logs(x)
+        t_low, t_high = t_interval_of_logs(x, around=median)
         low, high = min(low, t_low), max(high, t_high)
     return Interval(median, min(low, median), max(high, median), len(x))
 
@@ -119,7 +120,7 @@ def process_interval(groups: Sequence[Sequence[float]], seed: int = 0) -> Interv
     if len(medians) < 2:
         return median_interval(everything, seed)
     median = float(np.median(medians))  # the interval's unit is the process: so is the point
-    low, high = t_interval_of_logs(medians)
+    low, high = t_interval_of_logs(medians, around=median)
     return Interval(median, min(low, median), max(high, median), len(medians), "processes")
 
 
@@ -197,13 +198,16 @@ def bootstrap_of_median(x: np.ndarray, seed: int = 0) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def t_interval_of_logs(x: np.ndarray) -> tuple[float, float]:
-    """Student's t 95% interval of the mean of log(x), back on x's scale."""
+def t_interval_of_logs(x: np.ndarray, around: float | None = None) -> tuple[float, float]:
+    """Student's t 95% interval of the mean of log(x), back on x's scale; `around` centres
+    the same half-width on the value printed as the point (the median), so that the point a
+    table shows is the centre of the interval beside it, not the geometric mean."""
     from scipy.stats import t
 
     logs = np.log(x)
     half = float(t.ppf(1 - (1 - CONFIDENCE) / 2, len(x) - 1)) * logs.std(ddof=1) / len(x) ** 0.5
-    return float(np.exp(logs.mean() - half)), float(np.exp(logs.mean() + half))
+    centre = math.log(around) if around is not None and around > 0 else logs.mean()
+    return float(np.exp(centre - half)), float(np.exp(centre + half))
 
 
 def tukey_outliers(values: Sequence[float]) -> int:

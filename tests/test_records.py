@@ -91,7 +91,7 @@ def test_compare_table_shows_each_figure_and_its_ratio(made_results: Any) -> Non
     # the interval covers this run's epochs, not the spread between processes (docs/benchmarks.md)
     assert "from this run's epochs; separate runs vary more" in " ".join(text.split())
     # time to accuracy, from whole epochs: the range it lies in, not a point
-    assert "0.32x–0.78x (whole epochs)" in text and "whole epochs, no tracing" in text
+    assert "0.32x–0.78x (whole-epoch bounds)" in text and "whole epochs, no tracing" in text
     assert "outliers" not in text and "Tukey" not in text  # 3 steady epochs: no quartiles
     five = summary_frame(made_results(normal_s=[3.0, 2.0, 2.1, 2.0, 4.0, 2.1],
                                       separable_s=[1.5, 1.0, 1.1, 0.9, 1.0, 1.2]))  # fmt: skip

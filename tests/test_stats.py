@@ -184,3 +184,28 @@ def test_tukey_outliers_are_counted_beyond_the_fences() -> None:
     assert stats.tukey_outliers([2.0, 2.1, 2.0, 2.2, 2.2, 2.6, 1.6, 2.1]) == 2
     assert stats.tukey_outliers([2.0, 2.1, 2.0, 2.2, 2.2, 2.4, 1.8, 2.1]) == 0
     assert stats.tukey_outliers([1.0, 9.0, 1.0]) == 0  # fewer than 4: no quartiles to speak of
+
+
+def test_an_interval_is_centred_on_the_point_it_is_printed_beside() -> None:
+    """The t part of a ratio interval is built around the median the table prints, not the
+    geometric mean: with skewed values the two differ."""
+    import math
+
+    import numpy as np
+
+    from dsbench import stats
+
+    values = np.array([0.30, 0.31, 0.30, 0.42, 0.55])  # skewed: geometric mean 0.366
+    median = float(np.median(values))
+    low, high = stats.t_interval_of_logs(values, around=median)
+    assert math.log(high / median) == pytest.approx(math.log(median / low))
+    interval = stats.median_interval(values)
+    assert interval.median == median and interval.low <= low and interval.high >= high
+
+
+def test_resolved_is_tested_on_each_side() -> None:
+    from dsbench import stats
+
+    lopsided = stats.Interval(1.0, 0.95, 1.20, 6)  # -5%, +20%: the mean of the sides is 12.5%
+    assert stats.Interval(1.0, 0.95, 1.20, 6).half_width == pytest.approx(0.20)
+    assert not stats.within(lopsided, 0.15)

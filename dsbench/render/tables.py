@@ -186,9 +186,9 @@ def whole_epochs(separable: pd.Series) -> str:
     range, never a point; 'not resolved' when the range is unbounded."""
     low, high = (separable.get(f"time_to_target_ratio_{side}") for side in ("low", "high"))
     if missing(low) or missing(high) or not math.isfinite(float(high)):
-        return "not resolved (whole epochs)"
+        return "not resolved (whole-epoch bounds)"
     interval = stats.Interval(float(low), float(low), float(high), 1)
-    return f"{stats.significant(float(low), interval)}–{stats.significant(float(high), interval)} (whole epochs)"
+    return f"{stats.significant(float(low), interval)}–{stats.significant(float(high), interval)} (whole-epoch bounds)"
 
 
 def accuracy_difference(separable: pd.Series) -> str:
@@ -272,7 +272,7 @@ def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> T
                 else "from this run's epochs; separate runs vary more")  # fmt: skip
         table.caption += (
             "; timing ratios: median of per-epoch paired ratios"
-            f" [95% interval {unit}: docs/methodology.md]"
+            f" [95% interval {unit}, each interval 95% on its own: docs/methodology.md]"
         )
     table.caption += outlier_note(
         {row["model"]: (row.get("steady_outliers"), row.get("steady_epochs"))
@@ -385,7 +385,7 @@ def report_table(rows: pd.DataFrame, compact: bool = False) -> Table:
             shown,
         )
     table.caption = ("S/N ms/step: the separable/normal time-per-step ratio with its 95% "
-                     "interval, on the separable row")  # fmt: skip
+                     "interval, on the separable row (each row's interval 95% on its own)")  # fmt: skip
     return table
 
 
@@ -435,7 +435,9 @@ def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
                       ratio_cell(point, "best_val_acc").removeprefix("diff ")]  # fmt: skip
         table.add_row(*cells)
     table.caption = "N = normal, S = separable; ratios are separable / normal" + (
-        "; time ratio and acc S − N with their 95% intervals" if trained else ""
+        "; time ratio and acc S − N with their 95% intervals, each 95% on its own"
+        if trained
+        else ""
     )
     return table
 
@@ -482,7 +484,7 @@ def bench_table(rows: pd.DataFrame, title: str) -> Table:
         "medians over chunks of steps, timed in alternating order (N S S N ...); the ratio is "
         f"the geometric mean of adjacent chunk pairs [{unit}]; GFLOP/s are nominal (6 x MACs "
         "per image for train, 2 x MACs for infer)"
-    )
+    ) + ("; each row's interval is 95% on its own" if len(rows) > 1 else "")
     if processes > 1:
         table.caption += "; ms/step: median of the processes' medians (range over all)"
     records = rows.to_dict(orient="records")
@@ -541,9 +543,10 @@ def baseline_table(rows: pd.DataFrame, title: str, compact: bool = False) -> Tab
         table.add_row(figure, baseline_value(row, "old", compact),
                       baseline_value(row, "new", compact),
                       text.replace(" [", "\n[") if compact else text, row["verdict"])  # fmt: skip
-    samples = rows["unit"].str.extract(r"\d+ (.*)")[0].dropna()
+    samples = rows["unit"].str.extract(r"\d+ (steady epochs|processes)")[0].dropna()
     table.caption = (f"change: new/old, timing with Welch's t on the logs of "
-                     f"{samples.iloc[0] if len(samples) else 'the samples'}; new − old for "
-                     "accuracy, Newcombe's interval; a verdict only where the interval excludes "
-                     "no change")  # fmt: skip
+                     f"{samples.iloc[0] if len(samples) else 'the samples'} plus how much whole "
+                     "runs move on this machine; new − old for accuracy, Newcombe's interval; "
+                     "each interval 95% on its own; a verdict only where the rows tested "
+                     "together (Holm, 5% family-wise) reject no change")  # fmt: skip
     return table
