@@ -325,22 +325,19 @@ def trusted_settings(saved: dict[str, Any], run_dir: Path, recorded_hash: str | 
                            "resume it without --arch", setting="arch")  # fmt: skip
     if named:
         model["arch"] = _trusted_arch(str(named), run_dir, recorded_hash, arch)
-    train = dict(saved.get("train") or {})
-    if (logs := train.get("tensorboard")) and tensorboard is None and not _inside(logs, run_dir):
-        raise DsbenchError(
-            f"{run_dir} records TensorBoard logs in {logs}, outside the folder; dsbench writes "
-            "there only when you say so",
-            f"dsbench resume {run_dir} --tensorboard DIR (that folder or another)",
-            setting="tensorboard",
-        )
-    data = dict(saved.get("data") or {})
-    if (source := data.get("data_dir")) and data_dir is None and not _inside(source, run_dir):
-        raise DsbenchError(
-            f"{run_dir} records its data in {source}, outside the folder; dsbench reads there "
-            "only when you say so",
-            f"dsbench resume {run_dir} --data-dir DIR (that folder, or where the data is here)",
-            setting="data_dir",
-        )
+    train, data = dict(saved.get("train") or {}), dict(saved.get("data") or {})
+    for recorded, given, setting, use in ((train.get("tensorboard"), tensorboard, "tensorboard",
+                                           "writes TensorBoard logs"),
+                                          (data.get("data_dir"), data_dir, "data_dir",
+                                           "reads data")):  # fmt: skip
+        if recorded and given is None and not _inside(recorded, run_dir):
+            flag = f"--{setting.replace('_', '-')}"
+            raise DsbenchError(
+                f"{run_dir} records {setting} {recorded}, outside the folder; dsbench {use} "
+                "there only when you say so",
+                f"dsbench resume {run_dir} {flag} DIR (that folder, or another)",
+                setting=setting,
+            )
     return {**saved, "model": model, "train": train, "data": data}
 
 

@@ -23,3 +23,12 @@ def write_run(
     """A train or compare folder for `results`, as dsbench writes it."""
     record = summarize(results, command, kinds, settings, environment, complete)
     ResultsFolder(folder, existing=True).write_run(record, results, draw)
+
+
+def leaves(document: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every value in a JSON document, the containers' own paths included."""
+    if isinstance(document, dict):
+        return [p for key, value in document.items() for p in leaves(value, (*path, key))] + [path]
+    if isinstance(document, list):
+        return [p for i, value in enumerate(document) for p in leaves(value, (*path, i))] + [path]
+    return [path]

@@ -98,7 +98,9 @@ def test_bench_refuses_bad_modes_and_targets() -> None:
         dsbench.bench(precision_target=2.0)
 
 
-def test_bench_has_images_for_its_largest_batch(monkeypatch: Any) -> None:
+@pytest.fixture
+def spec_of_bench(monkeypatch: Any) -> Any:
+    """api.bench's RunSpec for the given settings, stopped before anything trains."""
     from dsbench import api, runner
 
     seen = {}
@@ -108,26 +110,24 @@ def test_bench_has_images_for_its_largest_batch(monkeypatch: Any) -> None:
         raise api.DsbenchError("stopped before training")
 
     monkeypatch.setattr(runner, "start", stop)
-    with pytest.raises(api.DsbenchError, match="stopped"):
-        api.bench(batch_size="128,2048")
-    assert seen["spec"].data.train_size == 2048 and seen["spec"].train.batch_size == 2048
+
+    def spec_of(**settings: Any) -> Any:
+        with pytest.raises(api.DsbenchError, match="stopped"):
+            api.bench(**settings)
+        return seen["spec"]
+
+    return spec_of
+
+
+def test_bench_has_images_for_its_largest_batch(spec_of_bench: Any) -> None:
+    spec = spec_of_bench(batch_size="128,2048")
+    assert spec.data.train_size == 2048 and spec.train.batch_size == 2048
 
 
 def test_bench_times_the_images_of_the_data_dir_given(
-    monkeypatch: Any, cifar_dir: Path, invoke: Any
+    spec_of_bench: Any, cifar_dir: Path, invoke: Any
 ) -> None:
-    from dsbench import api, runner
-
-    seen = {}
-
-    def stop(spec: Any, verbose: bool) -> None:
-        seen["spec"] = spec
-        raise api.DsbenchError("stopped before training")
-
-    monkeypatch.setattr(runner, "start", stop)
-    with pytest.raises(api.DsbenchError, match="stopped"):
-        api.bench(data_dir=cifar_dir)
-    data = seen["spec"].data
+    data = spec_of_bench(data_dir=cifar_dir).data
     assert (data.dataset, data.data_dir) == ("cifar10", str(cifar_dir))  # not synthetic
     missing = invoke(["bench", "--data-dir", str(cifar_dir / "nowhere")])
     assert missing.exit_code == 2 and "does not exist" in missing.output

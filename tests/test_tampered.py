@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from helpers import write_run
+from helpers import leaves, write_run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -103,14 +103,6 @@ def _everything(root: Path) -> None:
     store.load_results(root / "old")
 
 
-def _leaves(document: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    if isinstance(document, dict):
-        return [p for key, value in document.items() for p in _leaves(value, (*path, key))] + [path]
-    if isinstance(document, list):
-        return [p for i, value in enumerate(document) for p in _leaves(value, (*path, i))] + [path]
-    return [path]
-
-
 def _replace(document: Any, path: tuple[Any, ...], value: Any) -> Any:
     if not path:
         return {} if value is MISSING else value
@@ -148,8 +140,8 @@ def test_any_json_figure_tampered_is_one_line_or_shown(
     root = tmp_path_factory.mktemp("t")
     shutil.copytree(pristine, root, dirs_exist_ok=True)
     document = json.loads((root / file).read_text())
-    leaves = _leaves(document)
-    tampered = _replace(document, leaves[choice % len(leaves)], value)
+    paths = leaves(document)
+    tampered = _replace(document, paths[choice % len(paths)], value)
     (root / file).write_text(json.dumps(tampered))  # Infinity and NaN as Python writes them
     _survives(root)
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import write_run
+from helpers import leaves, write_run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -78,14 +78,6 @@ def _show(folder: Path) -> str:
     return str(console.file.getvalue())  # type: ignore[attr-defined]
 
 
-def _leaves(document: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    if isinstance(document, dict):
-        return [p for key, value in document.items() for p in _leaves(value, (*path, key))] + [path]
-    if isinstance(document, list):
-        return [p for i, value in enumerate(document) for p in _leaves(value, (*path, i))] + [path]
-    return [path]
-
-
 def _replace(document: Any, path: tuple[Any, ...], value: Any) -> Any:
     if not path:
         return value
@@ -107,8 +99,8 @@ def test_tampered_json_is_read_and_shown_or_refused_as_such(
 ) -> None:  # fmt: skip
     folder = _copy(pristine, tmp_path_factory.mktemp("run"))
     document = json.loads((folder / file).read_text())
-    leaves = _leaves(document)
-    (folder / file).write_text(json.dumps(_replace(document, leaves[choice % len(leaves)], value)))
+    paths = leaves(document)
+    (folder / file).write_text(json.dumps(_replace(document, paths[choice % len(paths)], value)))
     try:
         _show(folder)
     except dsbench.DsbenchError as err:
