@@ -138,13 +138,21 @@ def test_compare_resume_report_and_bench_run_on_jax_without_tensorflow(tmp_path:
     assert history.groupby("model")["epoch"].apply(list).tolist() == [[1, 2, 3]] * 2
     # an interrupted run resumes on its own backend
     summary = json.loads((tmp_path / "jx" / "summary.json").read_text())
+    kept = history[~((history["model"] == "separable") & (history["epoch"] == 3))]
+    for row in summary["models"]:  # as it was saved after the separable model's epoch 2
+        if row["model"] == "separable":
+            row["epochs_completed"] = 2
+            row["best_val_acc"] = kept[kept["model"] == "separable"]["val_accuracy"].max()
     (tmp_path / "jx" / "summary.json").write_text(json.dumps({**summary, "status": "incomplete"}))
-    history[~((history["model"] == "separable") & (history["epoch"] == 3))].to_csv(
-        tmp_path / "jx" / "history.csv", index=False)  # fmt: skip
+    kept.to_csv(tmp_path / "jx" / "history.csv", index=False)
     runs = pd.read_csv(tmp_path / "jx" / "runs.csv")
     runs.loc[runs["model"] == "separable", "epochs_completed"] = 2
     runs.to_csv(tmp_path / "jx" / "runs.csv", index=False)
-    resumed = _without_tensorflow(["resume", "jx", "--no-progress"], tmp_path)
+    # the TensorBoard folder lies outside the results folder: used again only when given again
+    refused = _without_tensorflow(["resume", "jx", "--no-progress"], tmp_path)
+    assert refused.returncode == 2 and "--tensorboard DIR" in refused.stderr
+    resumed = _without_tensorflow(["resume", "jx", "--no-progress", "--tensorboard", "tb"],
+                                  tmp_path)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     history = pd.read_csv(tmp_path / "jx" / "history.csv")
     assert history.groupby("model")["epoch"].apply(list).tolist() == [[1, 2, 3]] * 2
