@@ -196,7 +196,7 @@ HOSTILE_TEXT = ["[/]", "[link=https://evil.example/]AMD EPYC[/link]", "[conceal]
 
 
 @pytest.mark.parametrize("text", HOSTILE_TEXT)
-@pytest.mark.parametrize("columns", ["60", "80", "160"])
+@pytest.mark.parametrize("columns", ["60", "160"])  # row by row or sideways; wide
 def test_text_from_folders_reaches_the_terminal_inert(
     text: str, columns: str, tmp_path: Path, made_results: Any, monkeypatch: Any
 ) -> None:
