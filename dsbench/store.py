@@ -278,7 +278,7 @@ def load_results(run_dir: Path) -> list[RunResult]:
                 & (history["repeat"] == row["repeat"])
                 & (history["process"] == process)
             ]
-            epochs = mine.drop(columns=["model", "process", "repeat", "seed"])
+            epochs = mine.drop(columns=["model", "process", "repeat", "seed"], errors="ignore")
             rows = epochs.to_dict(orient="records")
         inference = {k: row[k] for k in INFERENCE_COLUMNS if k in row and pd.notna(row[k])}
         results.append(

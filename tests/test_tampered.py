@@ -221,3 +221,13 @@ def test_a_summary_that_disagrees_with_its_history_is_refused(pristine: Path,
     history[history["epoch"] < 4].to_csv(tmp_path / "old" / "history.csv", index=False)
     with pytest.raises(dsbench.DsbenchError, match=r"completed 4 epochs, and history\.csv holds 3"):
         store.read_summary(tmp_path / "old")
+
+
+@pytest.mark.parametrize("column", ["seed", "process", "includes_tracing"])
+def test_a_run_whose_history_lacks_an_optional_column_still_reads(
+    pristine: Path, tmp_path: Path, column: str
+) -> None:
+    shutil.copytree(pristine, tmp_path, dirs_exist_ok=True)
+    history = pd.read_csv(tmp_path / "new" / "history.csv")
+    history.drop(columns=[column]).to_csv(tmp_path / "new" / "history.csv", index=False)
+    _everything(tmp_path, "new")  # a folder of an older version: read, not a KeyError
