@@ -166,6 +166,35 @@ def _report(root: Path, **documents: Any) -> list[str]:
     return ["report", str(results_folder(root / "res", **documents))]
 
 
+def _resume_naming(root: Path, model: dict[str, Any] | None = None,
+                   train: dict[str, Any] | None = None) -> list[str]:  # fmt: skip
+    """An interrupted folder someone sent, naming a builder file or a folder outside it."""
+    (root / "evil.py").write_text(
+        "from pathlib import Path\nPath(__file__).with_name('pwned.txt').write_text('ran')\n"
+        "def build(input_shape, num_classes):\n    raise SystemExit(0)\n"
+    )
+    args = _resume(root)
+    folder = Path(args[1])
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["settings"]["model"] = model or {}
+    summary["settings"]["train"].update(train or {})
+    (folder / "summary.json").write_text(json.dumps(summary))
+    return args
+
+
+def _one_model(**figures: Any) -> dict[str, Any]:
+    """A summary.json whose normal model has these figures (JSON writes inf as Infinity)."""
+    return {"command": "compare", "kinds": ["normal", "separable"], "settings": {},
+            "models": [{"model": "normal", "params": 1, **figures},
+                       {"model": "separable", "params": 1}]}  # fmt: skip
+
+
+def _baseline_against(root: Path, **figures: Any) -> list[str]:
+    old = results_folder(root / "old", summary__json=_one_model(**figures))
+    new = results_folder(root / "new", summary__json=_one_model())
+    return ["report", str(new), "--baseline", str(old), "--force-baseline"]
+
+
 def _resume(root: Path, **documents: Any) -> list[str]:
     incomplete = {"command": "compare", "status": "incomplete", "kinds": ["normal", "separable"],
                   "models": [], "settings": {"data": {"dataset": "synthetic", "train_size": 64,
@@ -248,7 +277,31 @@ CASES: dict[str, Case] = {
     "results: sweep.json axes wrong": lambda r: ["report", str(_sweep(r, {"axes": {"kernel_size": "3"},
                                                                          "rows": []}))],
     "results: summary.json is a FIFO": lambda r: ["report", str(_fifo_summary(r))],
+    "results: params Infinity": lambda r: _report(r, summary__json=_one_model(params=float("inf"))),
+    "results: runs NaN": lambda r: _report(r, summary__json=_one_model(runs=float("nan"))),
+    "results: best val acc 5": lambda r: _report(r, summary__json=_one_model(best_val_acc=5.0)),
+    "results: a negative time": lambda r: _report(r, summary__json=_one_model(ms_per_step=-2.0)),
+    "baseline: steps per epoch 0": lambda r: _baseline_against(r, steps_per_epoch=0),
+    "baseline: params 0": lambda r: _baseline_against(r, params=0),
+    "results: bench row without target_reached": lambda r: ["report", str(_bench(r, {"rows": [
+        {"mode": "train", "batch_size": 8, "ratio": 0.3, "pairs": 9, "normal_ms_per_step": 2.0,
+         "separable_ms_per_step": 1.0}]}))],
+    "archive: a negative size cancels the cap": lambda r: _archive(
+        r, tar_header("././@PaxHeader", -(8**10 - 1), b"x"),
+        tar_member(HEADER + "data_batch_1", bytes(4096))),
+    "archive: a member twice": lambda r: _archive(
+        r, tar_member(HEADER + "test_batch", b"x"), tar_member("./" + HEADER + "test_batch", b"y")),
     "resume: runs.csv of text": lambda r: _resume(r, runs__csv="model,repeat\nnormal,zero\n"),
+    "resume: a builder file the folder names": lambda r: _resume_naming(
+        r, {"arch": f"{r / 'evil.py'}:build"}),
+    "resume: a keras application that is not one": lambda r: _resume_naming(
+        r, {"arch": "keras.applications.__class__"}),
+    "resume: a TensorBoard folder outside it": lambda r: _resume_naming(
+        r, train={"tensorboard": str(r / "elsewhere")}),
+    "resume: a link at checkpoints/": lambda r: (
+        (r / "elsewhere").mkdir(), (r / "res").mkdir(),
+        (r / "res" / "checkpoints").symlink_to(r / "elsewhere"),
+        _resume_naming(r, train={"checkpoint": True}))[-1],
     "resume: pointer outside checkpoints": lambda r: _resume_pointer(r),
     "resume: sweep axes it could not have run": lambda r: ["resume", str(_sweep(r, {
         "status": "incomplete", "axes": {"kernel_size": [1000], "width": [1.0],
