@@ -83,7 +83,6 @@ BOUNDS: dict[str, Bounds] = {
             "chunk_steps",
             "normal_chunk_steps",
             "separable_chunk_steps",
-            "n",
             "logical_cores",
             "cores_in_use",
         ),
@@ -106,6 +105,7 @@ BOUNDS: dict[str, Bounds] = {
             "test_images",
             "train_images",
             "activations_per_image",
+            "n",  # how many values an interval is from: 0 where it could not be computed
         ),
         _TALLY,
     ),
@@ -138,7 +138,7 @@ def bounds(name: str) -> Bounds | None:
     if name.endswith("_std") or name.startswith("time_to_target_ratio"):
         return _NON_NEGATIVE  # a spread over repeats; a target reached in the first epoch
     if name.endswith("_n"):  # how many pairs, epochs or runs an interval is from
-        return _COUNT
+        return _TALLY
     if "ratio" in name or "ms_per_step" in name or "images_per_s" in name:
         return _POSITIVE
     if name.startswith(("steady_", "first_epoch")) or name.endswith(("latency_b1_ms",

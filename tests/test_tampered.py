@@ -231,3 +231,13 @@ def test_a_run_whose_history_lacks_an_optional_column_still_reads(
     history = pd.read_csv(tmp_path / "new" / "history.csv")
     history.drop(columns=[column]).to_csv(tmp_path / "new" / "history.csv", index=False)
     _everything(tmp_path, "new")  # a folder of an older version: read, not a KeyError
+
+
+def test_an_interval_dsbench_could_not_compute_reads_back(pristine: Path, tmp_path: Path) -> None:
+    # stats.Interval(nan, nan, nan, 0).columns(...) writes n = 0 beside null bounds
+    shutil.copytree(pristine, tmp_path, dirs_exist_ok=True)
+    document = json.loads((tmp_path / "new" / "summary.json").read_text())
+    document["models"][1].update({"latency_ratio": None, "latency_ratio_low": None,
+                                  "latency_ratio_high": None, "latency_ratio_n": 0})  # fmt: skip
+    (tmp_path / "new" / "summary.json").write_text(json.dumps(document))
+    _everything(tmp_path, "new")
