@@ -35,6 +35,14 @@ def _received(root: Path, made_results: Any, model: dict[str, Any] | None = None
     return folder
 
 
+@pytest.fixture
+def evil(tmp_path: Path) -> Path:
+    """A builder file that leaves RAN beside itself when it is imported."""
+    path = tmp_path / "evil.py"
+    path.write_text(EVIL)
+    return path
+
+
 def _one_error_line(result: Any) -> str:
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
@@ -44,10 +52,8 @@ def _one_error_line(result: Any) -> str:
 
 
 def test_resume_never_runs_a_builder_the_folder_names(
-    tmp_path: Path, made_results: Any, invoke: Any
+    tmp_path: Path, made_results: Any, invoke: Any, evil: Path
 ) -> None:
-    evil = tmp_path / "evil.py"
-    evil.write_text(EVIL)
     folder = _received(tmp_path, made_results, {"arch": f"{evil}:build"})
     said = _one_error_line(invoke(["resume", str(folder), "--no-progress"]))
     assert "which is code" in said and f"--arch {evil}:build" in said
@@ -59,10 +65,8 @@ def test_resume_never_runs_a_builder_the_folder_names(
 
 
 def test_resume_runs_a_named_builder_only_with_the_recorded_hash(
-    tmp_path: Path, made_results: Any, invoke: Any
+    tmp_path: Path, made_results: Any, invoke: Any, evil: Path
 ) -> None:
-    evil = tmp_path / "evil.py"
-    evil.write_text(EVIL)
     recorded = {"arch_sha256": "0" * 64}  # the sender's own file, not this one
     folder = _received(tmp_path, made_results, {"arch": f"{evil}:build"}, environment=recorded)
     said = _one_error_line(invoke(["resume", str(folder), "--arch", f"{evil}:build"]))
@@ -81,10 +85,8 @@ def test_resume_of_a_run_without_arch_refuses_one(
 
 
 def test_report_of_a_folder_naming_a_builder_runs_nothing(
-    tmp_path: Path, made_results: Any, invoke: Any
+    tmp_path: Path, made_results: Any, invoke: Any, evil: Path
 ) -> None:
-    evil = tmp_path / "evil.py"
-    evil.write_text(EVIL)
     folder = _received(tmp_path, made_results, {"arch": f"{evil}:build"})
     baseline = _received(tmp_path, made_results, {"arch": f"{evil}:build"}, name="old")
     for args in (["report", str(folder)], ["report", str(folder), "--format", "json"],
