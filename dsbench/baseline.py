@@ -92,7 +92,6 @@ def _samples(results: Sequence[RunResult], kind: str, column: str, by_process: b
 # exp(1.96 x sqrt(2) x sd): x1.47 per model, x1.28 for the ratio.
 BETWEEN_RUNS_SD = {"model": 0.14, "ratio": 0.09}
 FAMILY_ERROR = 0.05  # Holm: the chance of any false verdict among one report's rows
-_Z = 1.959964  # the normal 97.5% quantile: a 95% interval's half-width in standard errors
 
 
 @dataclass(frozen=True)
@@ -147,16 +146,6 @@ def timing_change(new: Sequence[float], old: Sequence[float], between: float) ->
     return Change(centre, math.sqrt(variance), df, n)
 
 
-def welch_ratio(new: Sequence[float], old: Sequence[float]) -> stats.Interval:
-    """new/old with Welch's 95% interval on the logs of the samples alone (no run-to-run
-    term); NaN bounds with fewer than 2 values on a side."""
-    change = timing_change(new, old, 0.0)
-    if change.se == 0:
-        ratio = math.exp(change.estimate)
-        return stats.Interval(ratio, ratio, ratio, change.n)
-    return stats.Interval(*change.interval(), change.n)
-
-
 def ratio_change(old: pd.Series, new: pd.Series, between: float) -> Change:
     """The separable/normal ms/step ratio of each run, new over old: each run's 95% interval
     as a standard error on the log scale, and each run's `between`-run variance."""
@@ -168,7 +157,7 @@ def ratio_change(old: pd.Series, new: pd.Series, between: float) -> Change:
         return Change(math.nan, math.nan, math.nan, 0)
     if not all(math.isfinite(v) and v > 0 for v in values):
         return Change(math.log(b / a), math.nan, math.nan, 0)
-    own = [math.log(high / low) / (2 * _Z) for low, high in ((a_low, a_high), (b_low, b_high))]
+    own = [math.log(high / low) / (2 * stats.Z) for low, high in ((a_low, a_high), (b_low, b_high))]
     variance = own[0] ** 2 + own[1] ** 2 + 2 * between**2
     return Change(math.log(b / a), math.sqrt(variance), math.inf, 2)
 
@@ -181,7 +170,7 @@ def accuracy_change(old: pd.Series, new: pd.Series) -> Change:
     if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(images)):
         return Change(b - a, math.nan, math.inf, 0, additive=True)
     low, high = stats.difference_interval(b, a, int(images))
-    return Change(b - a, (high - low) / (2 * _Z), math.inf, int(images), True, (low, high))
+    return Change(b - a, (high - low) / (2 * stats.Z), math.inf, int(images), True, (low, high))
 
 
 def holm(p_values: Sequence[float], family_error: float = FAMILY_ERROR) -> list[bool]:
@@ -264,7 +253,7 @@ def compare(new: Summary, new_results: Sequence[RunResult], old: Summary,
 
 def spread(between: float) -> float:
     """How far apart two identical runs may lie (95%) for a run-to-run log sd `between`."""
-    return math.exp(_Z * math.sqrt(2) * between)
+    return math.exp(stats.Z * math.sqrt(2) * between)
 
 
 def tested_rows(rows: pd.DataFrame) -> int:

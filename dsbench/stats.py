@@ -14,6 +14,7 @@ import numpy as np
 
 BOOTSTRAP_SAMPLES = 4000
 CONFIDENCE = 0.95
+Z = 1.959963984540054  # the normal quantile of a two-sided 95% interval
 CV_LIMIT = 0.10  # steady epoch times varying more than this are flagged
 INTERVAL_LIMIT = 0.15  # a ratio interval wider than ±15% is flagged
 FIRST_EPOCH_MARGIN = 0.10  # a first epoch faster than the steady state by more than this
@@ -128,7 +129,7 @@ def wilson(successes: float, n: int) -> tuple[float, float]:
     """The 95% Wilson score interval of a proportion: an accuracy over `n` test images."""
     if n <= 0:
         return math.nan, math.nan
-    z = _z()
+    z = Z
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
@@ -157,7 +158,7 @@ def paired_difference(b: int, c: int, n: int) -> tuple[float, float, float]:
         return math.nan, math.nan, math.nan
     first, second = (b + 1) / (n + 2), (c + 1) / (n + 2)
     centre = second - first
-    half = _z() * math.sqrt(max(first + second - centre**2, 0.0) / (n + 2))
+    half = Z * math.sqrt(max(first + second - centre**2, 0.0) / (n + 2))
     return (c - b) / n, max(-1.0, centre - half), min(1.0, centre + half)
 
 
@@ -169,10 +170,6 @@ def mcnemar_p(b: int, c: int) -> float:
     from scipy.stats import binomtest
 
     return float(binomtest(min(b, c), b + c, 0.5).pvalue)
-
-
-def _z() -> float:
-    return 1.959963984540054  # the normal quantile of a two-sided 95% interval
 
 
 def within(interval: Interval, target: float) -> bool:

@@ -58,10 +58,12 @@ def test_a_change_within_what_whole_runs_move_gets_no_verdict(
     found = api.against(new, old)
     normal = found.rows.set_index(["model", "figure"]).loc[("normal", "train ms/step")]
     assert normal["change"] == pytest.approx(1.3) and normal["verdict"] == "no change resolved"
-    from dsbench.baseline import welch_ratio
+    from dsbench.baseline import timing_change
 
-    within = welch_ratio([2.6, 2.86, 2.34, 2.73, 2.47], [2.0, 2.2, 1.8, 2.1, 1.9])
-    assert within.low > 1  # what the run's own epochs alone would have called "slower"
+    _, low, _ = timing_change(
+        [2.6, 2.86, 2.34, 2.73, 2.47], [2.0, 2.2, 1.8, 2.1, 1.9], 0.0
+    ).interval()
+    assert low > 1  # what the run's own epochs alone would have called "slower"
     assert any("rows tested together (Holm" in w for w in found.warnings)
 
 
@@ -81,13 +83,14 @@ def test_identical_recorded_runs_get_no_verdict() -> None:
 
     import pandas as pd
 
-    from dsbench.baseline import BETWEEN_RUNS_SD, ratio_change, timing_change, verdicts, welch_ratio
+    from dsbench.baseline import BETWEEN_RUNS_SD, ratio_change, timing_change, verdicts
 
     data = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "stability-runs.json"
     runs = json.loads(data.read_text())["runs"]
     old, new = runs[2], runs[6]  # two identical sequential compares of the same hour
-    normal = welch_ratio(new["ms_per_step"]["normal"], old["ms_per_step"]["normal"])
-    assert normal.low > 1.2  # the steady epochs alone: "slower" (1.52x [1.25, 1.84])
+    _, low, _ = timing_change(new["ms_per_step"]["normal"], old["ms_per_step"]["normal"],
+                              0.0).interval()  # fmt: skip
+    assert low > 1.2  # the steady epochs alone: "slower" (1.52x [1.25, 1.84])
     changes = [timing_change(new["ms_per_step"][k], old["ms_per_step"][k], BETWEEN_RUNS_SD["model"])
                for k in ("normal", "separable")]  # fmt: skip
     ratios = [pd.Series({f"ms_per_step_ratio{s}": run["ratios"]["ms_per_step_ratio"][k]
