@@ -105,7 +105,6 @@ BOUNDS: dict[str, Bounds] = {
             "test_images",
             "train_images",
             "activations_per_image",
-            "n",  # how many values an interval is from: 0 where it could not be computed
         ),
         _TALLY,
     ),
@@ -121,12 +120,10 @@ BOUNDS: dict[str, Bounds] = {
             "gflop_share_of_probe",
             "device_peak_mib",
             "peak_rss_mib",
-            "start",
-            "end",
         ),
         _NON_NEGATIVE,
     ),
-    **dict.fromkeys(("width", "median", "low", "high"), _POSITIVE),
+    "width": _POSITIVE,
 }
 LOSSES = ("loss", "val_loss")  # a diverged model's loss is infinite or NaN, as measured
 
@@ -151,14 +148,19 @@ def bounds(name: str) -> Bounds | None:
 
 def out_of_range(name: str, value: Any) -> str | None:
     """Why `value` cannot be the figure `name` (None when it can, or is missing)."""
+    return _outside(value, bounds(name), measured=name in LOSSES)
+
+
+def _outside(value: Any, found: Bounds | None, measured: bool = False) -> str | None:
+    """Why `value` is no number within `found` (None: it is, or it is missing); `measured`
+    lets a non-finite value through (a diverged loss)."""
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     number = float(value)
     if math.isnan(number):
-        return None if name in LOSSES else "NaN"
+        return None if measured else "NaN"
     if not math.isfinite(number):
-        return None if name in LOSSES else f"{number}"
-    found = bounds(name)
+        return None if measured else f"{number}"
     if found is None:
         return None
     low, high, whole, open_low = found
@@ -171,7 +173,12 @@ def out_of_range(name: str, value: Any) -> str | None:
 
 
 def _in_range(name: str, value: Any, path: Path, where: str) -> None:
-    if (why := out_of_range(name, value)) is not None:
+    _within(value, bounds(name), path, where, measured=name in LOSSES)
+
+
+def _within(value: Any, found: Bounds | None, path: Path, where: str,
+            measured: bool = False) -> None:  # fmt: skip
+    if (why := _outside(value, found, measured)) is not None:
         raise broken(path, f"{where} is {why}")
 
 
@@ -206,9 +213,11 @@ def _choice(value: Any, choices: tuple[str, ...], path: Path, where: str) -> str
 
 
 def _rows(
-    value: Any, path: Path, where: str, required: tuple[str, ...] = ()
-) -> list[dict[str, Any]]:
-    """A list of flat rows: names from CHOICES, text in TEXT columns, numbers elsewhere."""
+    value: Any, path: Path, where: str, required: tuple[str, ...] = (),
+    nullable: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:  # fmt: skip
+    """A list of flat rows: names from CHOICES, text in TEXT columns, numbers elsewhere; the
+    `required` keys in every row, not null unless `nullable` (or optional text)."""
     if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
         raise broken(path, f"{where} is not a list of rows")
     for index, row in enumerate(value):
@@ -216,7 +225,7 @@ def _rows(
         for key in required:
             if key not in row:
                 raise broken(path, f"{here} has no {key!r}")
-            if row[key] is None and key not in OPTIONAL_TEXT:
+            if row[key] is None and key not in OPTIONAL_TEXT and key not in nullable:
                 raise broken(path, f"{here}.{key} is missing (null)")
         for key, item in row.items():
             if not isinstance(key, str):
@@ -276,10 +285,11 @@ def summary(document: Any, path: Path) -> dict[str, Any]:
         for r in ratios.values()
     ):
         raise broken(path, "'ratios' is not a table of intervals")
-    for name, interval in ratios.items():
+    for name, interval in ratios.items():  # median, low, high > 0; n whole (0: no interval)
         for key, value in interval.items():
             if key != "unit":
-                _in_range(key, value, path, f"'ratios'.{name}.{key}")
+                _within(value, _TALLY if key == "n" else _POSITIVE, path,
+                        f"'ratios'.{name}.{key}")  # fmt: skip
     _texts(document.get("warnings") or [], path, "'warnings'")
     if document.get("schedule") is not None:
         _text(document["schedule"], path, "'schedule'")
@@ -346,11 +356,8 @@ def bench(document: Any, path: Path) -> dict[str, Any]:
         "target_reached",
         *(f"{kind}_ms_per_step" for kind in KINDS),
     )  # measured in every row
-    optional = ("ratio_low", "ratio_high", *(n for n in per_model if n not in needed))
-    for index, row in enumerate(document["rows"] if isinstance(document["rows"], list) else []):
-        if isinstance(row, dict) and (absent := [k for k in optional if k not in row]):
-            raise broken(path, f"'rows'[{index}] has no {absent[0]!r}")
-    _rows(document["rows"], path, "'rows'", needed)
+    unresolved = ("ratio_low", "ratio_high", *(n for n in per_model if n not in needed))
+    _rows(document["rows"], path, "'rows'", (*needed, *unresolved), nullable=unresolved)
     target = document.get("precision_target", 0.05)
     if not _is_number(target) or target is None or not 0 < target < 1 or target != target:
         raise broken(path, "'precision_target' is not a fraction")
@@ -378,7 +385,7 @@ def environment(document: Any, path: Path) -> dict[str, Any]:
     if not isinstance(load, dict) or not all(_is_number(v) for v in load.values()):
         raise broken(path, "'load_average' is not a table of numbers")
     for key, value in load.items():
-        _in_range("start" if key == "start" else "end", value, path, f"'load_average'.{key}")
+        _within(value, _NON_NEGATIVE, path, f"'load_average'.{key}")
     for key in ("devices", "gpus"):
         if not isinstance(document.get(key) or [], list):
             raise broken(path, f"{key!r} is not a list")
