@@ -117,20 +117,24 @@ def is_results_folder(folder: Path) -> bool:
     )
 
 
-MAX_MARKER_BYTES = 256 * 1024 * 1024  # as store.MAX_RESULTS_FILE_BYTES
+MAX_RESULTS_FILE_BYTES = 256 * 1024 * 1024  # a results file of many repeats is a few MB
 
 
-def written_marker(folder: Path) -> FolderKind | None:
-    """The kind of results folder whose marker file dsbench wrote: named exactly (summary.json,
-    not Summary.JSON), a regular file, a JSON object carrying dsbench's `dsbench_version`."""
+def _markers(folder: Path) -> list[tuple[Path, FolderKind]]:
+    """The marker files in `folder` by their exact names (summary.json, not Summary.JSON,
+    which a case-insensitive disk would also find), in the order MARKERS gives them."""
     try:
         names = set(os.listdir(folder))
     except OSError:
-        return None
-    for name, kind in MARKERS.items():
-        if name in names and isinstance(_json_object(folder / name).get("dsbench_version"), str):
-            return kind
-    return None
+        return []
+    return [(folder / name, kind) for name, kind in MARKERS.items() if name in names]
+
+
+def written_marker(folder: Path) -> FolderKind | None:
+    """The kind of results folder whose marker file dsbench wrote: a regular file named
+    exactly, a JSON object carrying dsbench's `dsbench_version`."""
+    return next((kind for marker, kind in _markers(folder)
+                 if isinstance(_json_object(marker).get("dsbench_version"), str)), None)  # fmt: skip
 
 
 def _is_pointer(path: Path) -> bool:
@@ -146,7 +150,7 @@ def _json_object(path: Path) -> dict[str, object]:
     import json
 
     try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_MARKER_BYTES:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_RESULTS_FILE_BYTES:
             return {}
         document = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError):
@@ -291,10 +295,4 @@ def find_results(
 def folder_kind(path: Path) -> FolderKind | None:
     """The kind of a results folder (its marker file, named exactly), None for any other
     folder. Reading needs no more: what is read is checked whole (schema.py)."""
-    try:
-        names = set(os.listdir(path))
-    except OSError:
-        return None
-    return next(
-        (kind for name, kind in MARKERS.items() if name in names and (path / name).is_file()), None
-    )
+    return next((kind for marker, kind in _markers(path) if marker.is_file()), None)

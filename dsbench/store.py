@@ -70,7 +70,7 @@ def atomic_json(path: Path, document: Any) -> None:
     atomic_text(path, json.dumps(to_jsonable(document), indent=2) + "\n")
 
 
-MAX_RESULTS_FILE_BYTES = 256 * 1024 * 1024  # a results file of many repeats is a few MB
+MAX_RESULTS_FILE_BYTES = folders.MAX_RESULTS_FILE_BYTES  # also bounds --force's marker reads
 
 
 def read_json(path: Path, *keys: str) -> dict[str, Any]:
