@@ -28,7 +28,7 @@ def _text(value: RenderableType | None, style: str = "") -> RenderableType | Non
     return value
 
 
-def inert(table: Table) -> Table:
+def as_text(table: Table) -> Table:
     """`table` with its title, caption, headers and cells made `Text` (in place)."""
     table.title = cast("Text | None", _text(table.title, "table.title"))
     table.caption = cast("Text | None", _text(table.caption, "table.caption"))
@@ -102,7 +102,7 @@ def fit(console: Console, table: Table, *narrower: Table, keys: int = 1) -> Rend
     small field/value table per row, stacked. `keys`: how many leading columns say what a row
     is."""
     for candidate in (table, *narrower):
-        inert(candidate)
+        as_text(candidate)
     for candidate in (table, *narrower):
         if fits(console, candidate):
             return candidate
