@@ -24,7 +24,7 @@ from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 from dsbench.outcome import BenchResult, Comparison, SweepResult
 from dsbench.request import Command, RunRequest
-from dsbench.settings import KINDS, RunSpec
+from dsbench.settings import BENCH_BETWEEN_RUNS_SD, KINDS, RunSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,22 +90,27 @@ def sweep(*, kernel_size: AxisValues = None, width: AxisValues = None,
 
 def bench(*, mode: str = "train", batch_size: int | str | Sequence[int] | None = None,
           precision_target: float = 0.05, max_time: float = 60.0, width: float = 1.0,
-          config: PathLike | None = None, output_dir: PathLike | None = None,
-          force: bool = False, observer: Observer | None = None, verbose: bool = False,
+          between_runs_sd: float = BENCH_BETWEEN_RUNS_SD, config: PathLike | None = None,
+          output_dir: PathLike | None = None, force: bool = False,
+          observer: Observer | None = None, verbose: bool = False,
           **settings: Any) -> BenchResult:  # fmt: skip
     """How much faster is the separable model? Speed only, to ±`precision_target` (95%).
 
-    Both models run in alternating chunks of steps on the same batches until the ratio's
-    interval is within the target or `max_time` seconds (from this call, TensorFlow's start
-    included) are spent. `mode` is train (forward, backward, Adam), infer (forward) or both;
-    `batch_size` may list several ("1,32,128"); `width` multiplies every block's filters.
+    Both models run in alternating chunks of steps on the same batches, in `processes` fresh
+    processes (3 unless a setting says otherwise) sharing `max_time` seconds (from this call,
+    TensorFlow's start included); the ratio's interval is over the processes, widened by
+    `between_runs_sd`, the spread of the log ratio between runs at different times that one
+    run cannot see (0.04, measured on a 2-vCPU machine in docs/benchmarks.md; 0 on a machine
+    you have measured to have none). One process stops once the interval is within the
+    target. `mode` is train (forward, backward, Adam), infer (forward) or both; `batch_size`
+    may list several ("1,32,128"); `width` multiplies every block's filters.
     Data default to synthetic batches.
     """
     from dsbench import runner
 
-    return runner.bench(mode, batch_size, precision_target, max_time, width, settings,
-                           config, _path(output_dir), force, observer or Observer(),
-                           verbose)  # fmt: skip
+    return runner.bench(mode, batch_size, precision_target, max_time, width, between_runs_sd,
+                        settings, config, _path(output_dir), force, observer or Observer(),
+                        verbose)  # fmt: skip
 
 
 def resume(path: PathLike, *, data_dir: PathLike | None = None,

@@ -16,7 +16,15 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dsbench.settings import BENCH_MODES, KINDS, SETTINGS, Setting, default, describe
+from dsbench.settings import (
+    BENCH_BETWEEN_RUNS_SD,
+    BENCH_MODES,
+    KINDS,
+    SETTINGS,
+    Setting,
+    default,
+    describe,
+)
 
 
 def choice(name: str, values: tuple[str, ...]) -> Any:
@@ -98,6 +106,11 @@ OTHER: dict[str, Flag] = {
                              default=0.05, metavar="X", panel=Panel.bench),
     "max_time": Flag("Time budget in seconds for the whole run, the framework's start "
                      "included.", float, default=60.0, metavar="S", panel=Panel.bench),
+    "between_runs_sd": Flag("The spread between runs at different times that one run cannot "
+                            "see (sd of the log ratio), added to each interval: "
+                            f"{BENCH_BETWEEN_RUNS_SD:g} measured on a 2-vCPU machine "
+                            "(docs/benchmarks.md); 0 where you measured none.", float,
+                            default=BENCH_BETWEEN_RUNS_SD, metavar="SD", panel=Panel.bench),
     "bench_width": Flag("Multiply every block's filter count by this.", float, flag="--width",
                         default=1.0, metavar="X", panel=Panel.model),
     "report_format": Flag("table, markdown, csv or json: one shape for every kind of folder.",

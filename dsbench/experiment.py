@@ -216,9 +216,12 @@ def bench(
     batch_sizes: list[int],
     target: float,
     deadline: float,
+    between_runs_sd: float,
+    unit: bool = False,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Time both models at every mode x batch size (speed.bench_cell), sharing the time left
-    until `deadline` (a time.perf_counter() value) among the cells still to run.
+    until `deadline` (a time.perf_counter() value) among the cells still to run; `unit`: in
+    one of several worker processes (each cell times until its share is spent).
 
     Returns a row per mode and batch size, and the warnings about the machine (two speeds,
     load); whether each ratio reached its target is results.bench_warnings'.
@@ -246,7 +249,10 @@ def bench(
             model = build(spec.model, kind, spec.train.precision)
             steppers[kind] = backend.Stepper(model, x, y, mode, jit)
         budget = max(1.0, (deadline - time.perf_counter()) / (len(cells) - index))
-        row = {"mode": mode, **speed.bench_cell(steppers, batch, budget, target)}
+        row = {
+            "mode": mode,
+            **speed.bench_cell(steppers, batch, budget, target, between_runs_sd, unit),
+        }
         work = (6 if mode == "train" else 2) * np.array([total_macs(spec.model, k) for k in KINDS])
         for kind, macs in zip(KINDS, work, strict=True):
             row[f"{kind}_est_gflop_per_s"] = float(macs * row[f"{kind}_images_per_s"] / 1e9)

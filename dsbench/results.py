@@ -227,35 +227,44 @@ def unpaired(models: pd.DataFrame, test_images: int) -> None:
         models.loc[on, column] = value
 
 
-def bench_warnings(rows: pd.DataFrame, target: float) -> list[str]:
-    """A line for each bench ratio whose interval is not within ±`target`, saying what helps."""
+def bench_warnings(rows: pd.DataFrame, target: float, between_runs_sd: float = 0.0) -> list[str]:
+    """A line for each bench ratio whose interval is not within ±`target`, saying what helps:
+    nothing within one run when the spread between runs alone is wider than the target."""
     out = []
+    floor = math.expm1(stats.Z * between_runs_sd)
     for row in rows.to_dict(orient="records"):
         if row["target_reached"]:
             continue
         where = f"{row['mode']}, batch {row['batch_size']}"
         processes = int(row.get("processes") or 1)
-        if processes > 1:
-            out.append(f"{where}: ratio ±{row['ratio_half_width']:.0%} over {processes} "
-                       f"processes, not within ±{target:.0%}: run more processes")  # fmt: skip
+        said = f"{where}: ratio ±{row['ratio_half_width']:.0%}"
+        if floor >= target:
+            out.append(f"{said}, not within ±{target:.0%}: the spread between runs at different "
+                       f"times (sd {between_runs_sd:g}) alone is ±{floor:.1%}, which no single "
+                       "run narrows (--between-runs-sd 0 where you have measured none)")  # fmt: skip
+        elif processes > 1:
+            out.append(f"{said} over {processes} processes, not within ±{target:.0%}: run more "
+                       "processes or give them more max_time")  # fmt: skip
         else:
-            out.append(f"{where}: ratio ±{row['ratio_half_width']:.0%} after {row['pairs']} pairs "
-                       f"in {row['seconds']:.0f} s, not within ±{target:.0%}: give it more "
-                       "max_time")  # fmt: skip
+            out.append(f"{said} after {row['pairs']} pairs in {row['seconds']:.0f} s, not within "
+                       f"±{target:.0%}: give it more max_time")  # fmt: skip
     return out
 
 
-def combine_bench(processes: list[pd.DataFrame], target: float) -> pd.DataFrame:
+def combine_bench(processes: list[pd.DataFrame], target: float,
+                  between_runs_sd: float) -> pd.DataFrame:  # fmt: skip
     """`bench --processes N`: a row per mode and batch size from every process's row. The
     ratio is the median of the processes' ratios, with Student's t over their logs
-    (stats.process_interval: the process is the unit, as in compare); each model's ms/step the
+    (stats.process_interval: the process is the unit, as in compare) widened by the spread
+    between runs that one run's processes cannot see (stats.widened); each model's ms/step the
     median of the processes' medians, its range theirs; pairs, outliers and seconds summed."""
     out = []
     first = processes[0]
     for index in range(len(first)):
         mine = [frame.iloc[index] for frame in processes]
         row = first.iloc[index].to_dict()
-        interval = stats.process_interval([[float(r["ratio"])] for r in mine])
+        interval = stats.widened(stats.process_interval([[float(r["ratio"])] for r in mine]),
+                                 between_runs_sd)  # fmt: skip
         for kind in KINDS:
             for column in ("ms_per_step", "images_per_s", "est_gflop_per_s"):
                 row[f"{kind}_{column}"] = float(
@@ -289,6 +298,9 @@ class BenchSummary:
     environment: dict[str, Any]
     warnings: tuple[str, ...]
     target: float  # the precision target of the ratio's interval (0.05: ±5%)
+    # the spread between runs (sd of the log ratio) added to each interval (stats.widened);
+    # None: a folder written before bench added it
+    between_runs_sd: float | None = None
     status: ClassVar[str] = "complete"
     kind: ClassVar[FolderKind] = FolderKind.bench
 
@@ -302,7 +314,8 @@ class BenchSummary:
         """bench.json's content."""
         document: dict[str, Any] = to_jsonable({
             "dsbench_version": __version__, "command": "bench", "status": "complete",
-            "precision_target": self.target, "settings": self.settings,
+            "precision_target": self.target, "between_runs_sd": self.between_runs_sd,
+            "settings": self.settings,
             "rows": self.rows.to_dict(orient="records"), "warnings": list(self.warnings),
         })  # fmt: skip
         return document
@@ -312,7 +325,8 @@ class BenchSummary:
         """A BenchSummary from a bench.json already checked by schema.bench."""
         return cls(dict(document.get("settings") or {}), pd.DataFrame(document["rows"]),
                    environment, tuple(document.get("warnings") or ()),
-                   float(document.get("precision_target", 0.05)))  # fmt: skip
+                   float(document.get("precision_target", 0.05)),
+                   document.get("between_runs_sd"))  # fmt: skip
 
     def report_rows(self) -> pd.DataFrame:
         """A row per mode, batch size and model; the separable row carries the time ratio."""

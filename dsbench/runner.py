@@ -192,14 +192,14 @@ def sweep(axes: dict[str, AxisValues], summary_only: bool, settings: dict[str, A
 
 
 def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_target: float,
-          max_time: float, width: float, settings: dict[str, Any], config: str | Path | None,
-          output_dir: Path | None, force: bool, observer: Observer,
+          max_time: float, width: float, between_runs_sd: float, settings: dict[str, Any],
+          config: str | Path | None, output_dir: Path | None, force: bool, observer: Observer,
           verbose: bool) -> BenchResult:  # fmt: skip
     """api.bench: both models timed in alternating chunks of steps (experiment.bench)."""
     import time
 
     from dsbench.config import parse_number_list, whole_number
-    from dsbench.settings import BENCH_MODES
+    from dsbench.settings import BENCH_MODES, BENCH_PROCESSES
 
     start_time = time.perf_counter()
     if mode not in BENCH_MODES:
@@ -208,6 +208,11 @@ def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_tar
     if not (0 < precision_target < 1) or not (max_time > 0):
         raise DsbenchError("precision_target must be in (0, 1) and max_time positive",
                            setting=("precision_target", "max_time"))  # fmt: skip
+    if not 0 <= between_runs_sd < 1:
+        raise DsbenchError(f"between_runs_sd must be in [0, 1), got {between_runs_sd}",
+                           "the sd of the log ratio between runs: 0.04 on the machine "
+                           "docs/benchmarks.md measured, 0 where you have measured none",
+                           setting="between_runs_sd")  # fmt: skip
     sizes = [batch_size] if isinstance(batch_size, int) else batch_size
     batch_sizes = parse_number_list(sizes, "batch_size", whole_number) if sizes else [128]
     if config is None and "dataset" not in settings:
@@ -216,7 +221,9 @@ def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_tar
         images = max(512, *batch_sizes)
         made = {} if settings.get("data_dir") else {"dataset": "synthetic"}
         settings = {**made, "train_size": images, "test_size": 10, **settings}
-    spec = run_spec({**settings, "batch_size": max(batch_sizes)}, config)
+    # BENCH_PROCESSES fresh processes unless a setting or the config says otherwise
+    spec = run_spec({**settings, "batch_size": max(batch_sizes)}, config,
+                    base={"train": {"processes": BENCH_PROCESSES}})  # fmt: skip
     if not width > 0:
         raise DsbenchError(f"width must be a positive number, got {width}", setting="width")
     model = spec.model
@@ -233,8 +240,8 @@ def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_tar
         from dsbench import workers
 
         found, said, environment = workers.bench(spec, modes, batch_sizes, precision_target,
-                                                 max_time, observer, verbose)  # fmt: skip
-        rows = combine_bench(found, precision_target)
+                                                 start_time + max_time, observer, verbose)  # fmt: skip
+        rows = combine_bench(found, precision_target, between_runs_sd)
         warnings = [f"(process {index + 1}) {line}" for index, lines in enumerate(said)
                     for line in lines]  # fmt: skip
     else:
@@ -243,10 +250,11 @@ def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_tar
 
         spec, shared = experiment.setup(spec, observer)
         rows, warnings = experiment.bench(spec, shared, modes, batch_sizes, precision_target,
-                                          start_time + max_time)  # fmt: skip
+                                          start_time + max_time, between_runs_sd)  # fmt: skip
         environment = experiment.run_environment(Command.bench, spec, shared)
-    warnings = bench_warnings(rows, precision_target) + warnings
-    record = BenchSummary(spec.as_dict(), rows, environment, tuple(warnings), precision_target)
+    warnings = bench_warnings(rows, precision_target, between_runs_sd) + warnings
+    record = BenchSummary(spec.as_dict(), rows, environment, tuple(warnings), precision_target,
+                          between_runs_sd)  # fmt: skip
     if writer is not None:
         writer.write_bench(record)
     return BenchResult(spec, record, writer.path if writer is not None else None)

@@ -38,35 +38,81 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
         return False
 
 
+# True in a process forked from the fork server that imported TensorFlow without starting it
+# (workers._spawn, dsbench/_preload.py): load_tensorflow then starts it, quietly.
+PRELOADED = False
+
+
+def preload_tensorflow() -> None:
+    """Import TensorFlow and Keras quietly without starting TensorFlow's runtime (no device, no
+    thread pool yet), in the fork server that bench's and compare's worker processes are
+    forked from: each worker starts its own runtime, fresh, without paying the import."""
+    global PRELOADED
+    if "tensorflow" in sys.modules:
+        return
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _quietly(lambda: _import_tensorflow(False))
+    PRELOADED = True
+
+
 def load_tensorflow(verbose: bool = False, multiworker: bool = False) -> None:
     """Import TensorFlow and Keras, silencing their C++ start-up log lines unless `verbose`.
 
     Those lines are written by absl before TF_CPP_MIN_LOG_LEVEL is read, so the only way to
     drop them is to point file descriptor 2 at /dev/null while the import runs.
     MultiWorkerMirroredStrategy must exist before TensorFlow starts its devices, so it is
-    created here, first thing, when asked for.
+    created here, first thing, when asked for. In a worker forked from the fork server
+    (PRELOADED) TensorFlow is imported already and only its devices start here.
     """
-    if "tensorflow" in sys.modules and not multiworker:
+    global PRELOADED
+    if "tensorflow" in sys.modules and not multiworker and not PRELOADED:
         return
     limit_malloc_arenas()
+    if PRELOADED:
+        PRELOADED = False
+        if verbose:
+            _start_devices()
+        else:
+            _report(_quietly(_start_devices))
+        return
     if verbose or "keras" in sys.modules:
         _import_tensorflow(multiworker)
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    def started() -> None:
+        _import_tensorflow(multiworker)
+        _start_devices()
+
+    _report(_quietly(started))
+
+
+def _start_devices() -> None:
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    tf.config.list_logical_devices()  # device start-up logs its own lines
+
+
+def _quietly(work: Any) -> str:
+    """Run `work()` with file descriptor 2 captured; what it wrote there."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            tf = _import_tensorflow(multiworker)
-            tf.get_logger().setLevel("ERROR")
-            tf.config.list_logical_devices()  # device start-up logs its own lines
+            work()
         finally:
             os.dup2(saved, 2)
             os.close(saved)
         captured.seek(0)
-        text = captured.read().decode(errors="replace")
-    for line in device_errors(text, gpu_machine=bool(glob.glob("/dev/nvidia[0-9]*"))):
+        return captured.read().decode(errors="replace")
+
+
+def _report(log: str) -> None:
+    """The device errors among TensorFlow's start-up lines, on stderr."""
+    for line in device_errors(log, gpu_machine=bool(glob.glob("/dev/nvidia[0-9]*"))):
         print(f"TensorFlow: {line}", file=sys.stderr)
 
 

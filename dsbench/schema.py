@@ -361,6 +361,9 @@ def bench(document: Any, path: Path) -> dict[str, Any]:
     target = document.get("precision_target", 0.05)
     if not _is_number(target) or target is None or not 0 < target < 1 or target != target:
         raise broken(path, "'precision_target' is not a fraction")
+    spread = document.get("between_runs_sd")
+    if spread is not None and (not _is_number(spread) or not 0 <= spread < 1):
+        raise broken(path, "'between_runs_sd' is not a spread in [0, 1)")
     _texts(document.get("warnings") or [], path, "'warnings'")
     settings(document, path)
     return document

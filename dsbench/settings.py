@@ -24,6 +24,12 @@ DEPTHWISE_INITS = ("corrected", "keras")
 SCHEDULES = ("interleaved", "sequential")
 BACKENDS = ("tensorflow", "jax", "torch")  # Keras 3's backends (dsbench.backends)
 BENCH_MODES = ("train", "infer", "both")  # what `bench` times: a training step, a forward pass
+BENCH_PROCESSES = 3  # bench's default: its interval is over fresh processes
+# How much bench's separable/normal ratio differs between runs at different times on a
+# 2-vCPU virtual machine, as the sd of its log: the machine's states last longer than a
+# one-minute run can see, and bench adds this to every interval (stats.widened;
+# docs/benchmarks.md, "bench: the speed answer in a minute").
+BENCH_BETWEEN_RUNS_SD = 0.04
 REFERENCE_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 2))
 SEED_LIMIT = 2**32
 MAX_STEPS_PER_EXECUTION = 1 << 16

@@ -96,17 +96,18 @@ def deployable_bytes(model: keras.Model) -> int:
 
 # ---------------------------------------------------------------- dsbench bench
 
-WARMUP_STEPS = 3
+WARMUP_STEPS = 1  # traces the step; the timed step after it runs at steady speed here
 CHUNK_SECONDS = 0.25  # a chunk's target length: long enough to time, short enough to interleave
 
 
-def bench_cell(
-    steppers: dict[str, Any], batch_size: int, budget_s: float, target: float
-) -> dict[str, Any]:
+def bench_cell(steppers: dict[str, Any], batch_size: int, budget_s: float, target: float,
+               between_runs_sd: float, unit: bool = False) -> dict[str, Any]:  # fmt: skip
     """Time both models in alternating chunks of about CHUNK_SECONDS each (each model's chunk
-    sized from its own step time, so both last alike) until the ratio's interval is within
-    `target` on each side or `budget_s` is spent (stopping.sequential_ratio decides); a dict of
-    per-model and ratio figures."""
+    sized from its own step time, so both last alike) until the ratio's interval (widened by
+    `between_runs_sd`) is within `target` on each side or `budget_s` is spent
+    (stopping.sequential_ratio decides); a dict of per-model and ratio figures. A `unit` (one
+    of several worker processes) times pairs until `budget_s` is spent, and its ratio is their
+    median (stopping.timed_until): the parent's interval is over the processes."""
     from dsbench import stats, stopping
 
     start = time.perf_counter()
@@ -128,7 +129,13 @@ def bench_cell(
     def out_of_time(pairs: int) -> bool:
         return time.perf_counter() - start >= budget_s and pairs >= stats.MIN_STEADY
 
-    ratios, interval, reached = stopping.sequential_ratio(next_ratio, target, out_of_time)
+    if unit:
+        ratios = stopping.timed_until(next_ratio, out_of_time)
+        interval = stats.median_interval(ratios)
+        reached = stats.within(interval, target)
+    else:
+        ratios, interval, reached = stopping.sequential_ratio(next_ratio, target, out_of_time,
+                                                              between_runs_sd)  # fmt: skip
     row: dict[str, Any] = {"batch_size": batch_size, "normal_chunk_steps": chunks["normal"],
                            "separable_chunk_steps": chunks["separable"],
                            "pairs": len(ratios)}  # fmt: skip

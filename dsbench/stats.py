@@ -125,6 +125,26 @@ def process_interval(groups: Sequence[Sequence[float]], seed: int = 0) -> Interv
     return Interval(median, min(low, median), max(high, median), len(medians), "processes")
 
 
+def widened(interval: Interval, between_runs_sd: float) -> Interval:
+    """`interval` with a spread between runs that the run itself cannot see added to each side
+    (on the log scale, as root sum of squares: sqrt(side^2 + (Z * sd)^2)), around the same
+    point. A side that is missing (NaN) stays missing; sd 0 gives the interval back."""
+    if not between_runs_sd > 0 or not interval.median > 0:
+        return interval
+    extra = (Z * between_runs_sd) ** 2
+    centre = math.log(interval.median)
+
+    def side(bound: float) -> float:
+        if not (math.isfinite(bound) and bound > 0):
+            return math.nan
+        return (abs(math.log(bound) - centre) ** 2 + extra) ** 0.5
+
+    low, high = side(interval.low), side(interval.high)
+    return Interval(interval.median, math.exp(centre - low) if low == low else math.nan,
+                    math.exp(centre + high) if high == high else math.nan, interval.n,
+                    interval.unit)  # fmt: skip
+
+
 def wilson(successes: float, n: int) -> tuple[float, float]:
     """The 95% Wilson score interval of a proportion: an accuracy over `n` test images."""
     if n <= 0:

@@ -12,9 +12,11 @@ import numpy as np
 from dsbench.stats import (
     MIN_STEADY,
     Interval,
+    Z,
     finite,
     median_interval,
     t_quantile,
+    widened,
     within,
 )
 
@@ -83,25 +85,53 @@ def two_stage_interval(values: Sequence[float], pilot: int) -> Interval:
 
 
 def sequential_ratio(
-    next_ratio: Callable[[], float], target: float, stop: Callable[[int], bool]
+    next_ratio: Callable[[], float],
+    target: float,
+    stop: Callable[[int], bool],
+    between_runs_sd: float = 0.0,
 ) -> tuple[list[float], Interval, bool]:
     """bench's stopping rule: a pilot of PILOT_PAIRS ratios; then as many as pairs_needed says,
-    without looking at the interval meanwhile; then the interval (two_stage_interval). Short of
-    the target, plan again from everything so far, until it is met or `stop(pairs)` says the
-    time is up. Returns the ratios, the interval and whether each side is within `target`.
-    (benchmarks/bench_coverage.py replays this rule on series whose answer is known.)"""
+    without looking at the interval meanwhile; then the interval (two_stage_interval, widened
+    by `between_runs_sd`: the spread between runs that one run cannot see, stats.widened).
+    Short of the target, plan again from everything so far, until it is met or `stop(pairs)`
+    says the time is up. The pairs are planned for what that spread leaves of the target; when
+    it leaves nothing, pairs are timed until `stop`. Returns the ratios, the interval and
+    whether each side is within `target`. (benchmarks/bench_coverage.py replays this rule on
+    series whose answer is known.)"""
+    left = _left_of(target, between_runs_sd)
     ratios: list[float] = []
+    if left is None:
+        ratios = timed_until(next_ratio, stop)
+        interval = widened(two_stage_interval(ratios, PILOT_PAIRS), between_runs_sd)
+        return ratios, interval, within(interval, target)
     needed = PILOT_PAIRS
     while True:
         while len(ratios) < needed and not stop(len(ratios)):
             ratios.append(next_ratio())
         if len(ratios) < PILOT_PAIRS:  # out of time in the pilot: the plain interval
-            interval = median_interval(ratios)
+            interval = widened(median_interval(ratios), between_runs_sd)
             return ratios, interval, within(interval, target)
         if needed == PILOT_PAIRS:
-            needed = pairs_needed(ratios, target)
+            needed = pairs_needed(ratios, left)
             continue
-        interval = two_stage_interval(ratios, PILOT_PAIRS)
+        interval = widened(two_stage_interval(ratios, PILOT_PAIRS), between_runs_sd)
         if within(interval, target) or stop(len(ratios)):
             return ratios, interval, within(interval, target)
-        needed = max(len(ratios) + PILOT_PAIRS, pairs_needed(ratios, target))
+        needed = max(len(ratios) + PILOT_PAIRS, pairs_needed(ratios, left))
+
+
+def timed_until(next_ratio: Callable[[], float], stop: Callable[[int], bool]) -> list[float]:
+    """Ratios until `stop(pairs)` says the time is up, whatever they show: how each of bench's
+    worker processes times its pairs (the process is the unit; no process stops early on its
+    own figures, so none is picked for looking precise)."""
+    ratios: list[float] = []
+    while not stop(len(ratios)):
+        ratios.append(next_ratio())
+    return ratios
+
+
+def _left_of(target: float, between_runs_sd: float) -> float | None:
+    """What a ±`target` interval leaves for one run's own spread once the spread between runs
+    (sd of the log) takes its share, as a relative half-width; None when it leaves nothing."""
+    total = math.log1p(target) ** 2 - (Z * between_runs_sd) ** 2
+    return math.expm1(total**0.5) if total > 0 else None

@@ -92,28 +92,36 @@ def _compare_job(relay: Observer, started: float,
 
 def _bench_job(relay: Observer, started: float, spec: RunSpec, modes: list[str],
                batch_sizes: list[int], target: float,
-               max_time: float) -> tuple[Any, list[str], dict[str, Any]]:  # fmt: skip
-    """A bench worker: every cell within `max_time` seconds of the worker's start; its rows,
-    warnings and environment."""
+               budget: float) -> tuple[Any, list[str], dict[str, Any]]:  # fmt: skip
+    """A bench worker: every cell within `budget` seconds of the worker's start, timed until
+    its share is spent (the process is the unit); its rows, warnings and environment."""
     from dsbench import experiment
     from dsbench.request import Command
 
     fitted, shared = experiment.setup(spec, relay)
     rows, warnings = experiment.bench(fitted, shared, modes, batch_sizes, target,
-                                      started + max_time)  # fmt: skip
+                                      started + budget, 0.0, unit=True)  # fmt: skip
     environment = experiment.run_environment(Command.bench, fitted, shared)
     return rows, warnings, {**environment, "pid": os.getpid()}
 
 
 def _spawn(job: Callable[..., Any], args: tuple[Any, ...], spec: RunSpec, verbose: bool,
            observer: Observer, process: int) -> tuple[str, Any]:  # fmt: skip
-    """Run `job` in worker process `process` (a fresh interpreter), relaying its progress to
-    `observer`, until it reports its end: (kind, payload) as _follow gives them."""
+    """Run `job` in worker process `process`, relaying its progress to `observer`, until it
+    reports its end: (kind, payload) as _follow gives them. On TensorFlow the worker is forked
+    from a fork server that has imported TensorFlow without starting it (dsbench/_preload.py:
+    the import, 6-9 s on 2 cores, is paid once, and each worker still starts TensorFlow's
+    runtime, devices and threads of its own); on another backend it is a fresh interpreter."""
     from dsbench import backends
 
-    context = multiprocessing.get_context("spawn")  # fresh interpreters: nothing inherited
-    events = context.Queue()
     backend = spec.train.backend or backends.DEFAULT
+    context: Any
+    if backend == "tensorflow" and not spec.train.strategy.startswith("multi"):
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["dsbench._preload"])
+    else:
+        context = multiprocessing.get_context("spawn")  # fresh interpreters: nothing inherited
+    events = context.Queue()
     worker = context.Process(target=_work, name=f"dsbench-process-{process + 1}",
                              args=(job, args, backend, verbose, observer.wants_batches, events))  # fmt: skip
     worker.start()
@@ -131,11 +139,12 @@ def _raise_failure(kind: str, payload: Any, process: int, processes: int, hint: 
 
 
 def bench(spec: RunSpec, modes: list[str], batch_sizes: list[int], target: float,
-          max_time: float, observer: Observer,
+          deadline: float, observer: Observer,
           verbose: bool) -> tuple[list[Any], list[list[str]], dict[str, Any]]:  # fmt: skip
-    """`bench` in spec.train.processes fresh processes, one after another, each with
-    `max_time` seconds: every process's rows (DataFrames) and warnings, and the first one's
-    environment with every worker's own figures under "processes". Interrupted:
+    """`bench` in spec.train.processes fresh processes, one after another, sharing the time
+    left until `deadline` (time.perf_counter()) equally among those still to run, each
+    process's start included: every process's rows (DataFrames) and warnings, and the first
+    one's environment with every worker's own figures under "processes". Interrupted:
     KeyboardInterrupt."""
     processes = spec.train.processes
     rows: list[Any] = []
@@ -143,7 +152,8 @@ def bench(spec: RunSpec, modes: list[str], batch_sizes: list[int], target: float
     environment: dict[str, Any] = {}
     for process in range(processes):
         observer.process_start(process, processes)
-        args = (_worker_spec(spec, process), modes, batch_sizes, target, max_time)
+        share = max(1.0, (deadline - time.perf_counter()) / (processes - process))
+        args = (_worker_spec(spec, process), modes, batch_sizes, target, share)
         kind, payload = _spawn(_bench_job, args, spec, verbose, observer, process)
         if kind == "interrupted":
             raise KeyboardInterrupt
@@ -153,7 +163,9 @@ def bench(spec: RunSpec, modes: list[str], batch_sizes: list[int], target: float
         rows.append(mine)
         warnings.append(list(said))
         environment = environment or {**own, "processes": []}
-        environment["processes"].append(_own_figures(process, own))
+        # each process's own ratio per mode and batch size, the values its interval is over
+        ratios = [float(r) for r in mine["ratio"]]
+        environment["processes"].append({**_own_figures(process, own), "ratios": ratios})
     return rows, warnings, environment
 
 

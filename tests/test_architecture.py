@@ -48,7 +48,7 @@ LAYERS = (
     # what a run is: each setting once, the specs read from a config, the request
     ("settings", "backends", "config", "request"),
     # plain values: the images, the models, what one training run measured
-    ("data", "data.*", "models", "arch", "distribute", "records", "speed", "runtime"),
+    ("data", "data.*", "models", "arch", "distribute", "records", "speed", "runtime", "_preload"),
     # results: the figures of a comparison, its record, sweeps, checks of files read back
     ("figures", "results", "baseline", "schema", "sweeps", "backends.*"),
     # storage: folders, files, checkpoints

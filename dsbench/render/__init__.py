@@ -100,7 +100,9 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
     if folder is not None:  # the title is plain text: a table's, or printed as Text
         title = f"{printable(folder)}: {title} ({record.status})"
     if isinstance(record, BenchSummary):
-        console.print(fit(console, bench_table(record.rows, title), keys=2))  # mode, batch
+        console.print(
+            fit(console, bench_table(record.rows, title, record.between_runs_sd), keys=2)
+        )  # mode, batch
     elif isinstance(record, Summary):
         if record.models.empty:
             console.print(Text(f"{title}: no model finished an epoch"))

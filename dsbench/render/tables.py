@@ -455,9 +455,10 @@ def sweep_title(points: int, summary_only: bool, dataset: str, epochs: int, batc
     return f"dsbench sweep: {plural(points, 'point')}, {dataset}, {plural(epochs, 'epoch')}, batch {batch}"
 
 
-def bench_table(rows: pd.DataFrame, title: str) -> Table:
+def bench_table(rows: pd.DataFrame, title: str, between_runs_sd: float | None = None) -> Table:
     """A row per mode and batch size: both models' median ms/step (range), images/s, est.
-    GFLOP/s, and the separable/normal time ratio with its 95% interval."""
+    GFLOP/s, and the separable/normal time ratio with its 95% interval (widened by
+    `between_runs_sd`, the spread between runs; None: a folder from before it was)."""
     table = Table(title=title, title_justify="left")
     for header in ("mode", "batch", "normal ms/step", "separable ms/step", "img/s N / S",
                    "est. GFLOP/s N / S", "separable / normal time", "pairs", "in target"):  # fmt: skip
@@ -478,12 +479,18 @@ def bench_table(rows: pd.DataFrame, title: str) -> Table:
         )  # fmt: skip
     processes = int(rows["processes"].max()) if "processes" in rows else 1
     unit = (f"95% interval over {processes} fresh processes, Student's t on their ratios"
-            if processes > 1 else "95% interval over this process's pairs; separate processes "
-            "vary more")  # fmt: skip
+            if processes > 1 else "95% interval over this process's pairs")  # fmt: skip
+    if between_runs_sd:
+        unit += (f", widened by the spread between runs at different times (sd {between_runs_sd:g}"
+                 " of the log, --between-runs-sd)")  # fmt: skip
+    elif processes == 1:
+        unit += "; separate processes vary more"
+    point = ("the median of the processes' medians of adjacent chunk pairs" if processes > 1
+             else "the geometric mean of adjacent chunk pairs")  # fmt: skip
     table.caption = (
         "medians over chunks of steps, timed in alternating order (N S S N ...); the ratio is "
-        f"the geometric mean of adjacent chunk pairs [{unit}]; GFLOP/s are nominal (6 x MACs "
-        "per image for train, 2 x MACs for infer)"
+        f"{point} [{unit}]; GFLOP/s are nominal (6 x MACs per image for train, 2 x MACs for "
+        "infer)"
     ) + ("; each row's interval is 95% on its own" if len(rows) > 1 else "")
     if processes > 1:
         table.caption += "; ms/step: median of the processes' medians (range over all)"
