@@ -29,6 +29,7 @@ TRUE = 0.28  # the true separable/normal ratio of the synthetic series
 MAX_PAIRS = 400  # what a bench budget allows at ~0.5 s a pair (200 s); beyond: target missed
 DATA = Path(__file__).resolve().parent / "data"
 OLD_RULE = False
+BETWEEN_RUNS_SD = 0.0  # --between-runs-sd: the widening bench adds (0: the rule alone)
 
 
 def iid(sd: float) -> Callable[[np.random.Generator, int], np.ndarray]:
@@ -86,7 +87,10 @@ def apply_rule(ratios: np.ndarray, target: float) -> tuple[stats.Interval, int, 
     """dsbench's rule (stopping.sequential_ratio) on a series: (interval, pairs used, reached)."""
     values = iter(ratios)
     used, interval, reached = stopping.sequential_ratio(
-        lambda: float(next(values)), target, lambda n: n >= min(MAX_PAIRS, len(ratios))
+        lambda: float(next(values)),
+        target,
+        lambda n: n >= min(MAX_PAIRS, len(ratios)),
+        BETWEEN_RUNS_SD,
     )
     return interval, len(used), reached
 
@@ -147,9 +151,11 @@ def main() -> None:
     parser.add_argument(
         "--old-rule", action="store_true", help="also the rule bench used before (slow)"
     )
+    parser.add_argument("--between-runs-sd", type=float, default=0.0)
     args = parser.parse_args()
-    global OLD_RULE
+    global OLD_RULE, BETWEEN_RUNS_SD
     OLD_RULE = args.old_rule
+    BETWEEN_RUNS_SD = args.between_runs_sd
     shifted = episodes(0.9, 0.15, 0.08)
     truth = float(np.median(shifted(np.random.default_rng(99), 2_000_000)))
     kinds = [("iid, sd 0.10", iid(0.10), TRUE), ("iid, sd 0.15", iid(0.15), TRUE),

@@ -36,7 +36,10 @@ def baseline_worker(args: argparse.Namespace) -> None:
     import resource
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    started = time.perf_counter()
     import keras
+
+    import_s = time.perf_counter() - started
 
     from dsbench.data import load
     from dsbench.models import build
@@ -85,14 +88,17 @@ def baseline_worker(args: argparse.Namespace) -> None:
             {
                 "epoch_s": timer.times,
                 "steady_epoch_s": statistics.median(timer.times[1:]),
+                "import_s": import_s,
                 "self_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
             }
         )
     )
 
 
-def run_child(command: list[str]) -> tuple[str, int]:
-    """Run a fresh process; return its stdout and its own peak RSS in KiB."""
+def run_child(command: list[str]) -> tuple[str, int, float]:
+    """Run a fresh process; return its stdout, its own peak RSS in KiB and its wall seconds
+    (start to exit)."""
+    started = time.perf_counter()
     proc = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
     )
@@ -100,9 +106,10 @@ def run_child(command: list[str]) -> tuple[str, int]:
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"child failed ({proc.returncode}): {' '.join(command)}")
-    return out, usage.ru_maxrss
+    return out, usage.ru_maxrss, wall
 
 
 def data_flags(args: argparse.Namespace) -> list[str]:
@@ -130,9 +137,10 @@ def run_baseline(args: argparse.Namespace, model: str) -> dict[str, Any]:
         str(args.batch_size),
         *data_flags(args),
     ]
-    out, rss = run_child(command)
+    out, rss, wall = run_child(command)
     result = json.loads(out.strip().splitlines()[-1])
-    return {"steady_epoch_s": result["steady_epoch_s"], "epoch_s": result["epoch_s"], "rss_kb": rss}
+    return {"steady_epoch_s": result["steady_epoch_s"], "epoch_s": result["epoch_s"],
+            "rss_kb": rss, "wall_s": wall, "import_s": result["import_s"]}  # fmt: skip
 
 
 def run_dsbench(args: argparse.Namespace, model: str, extra: list[str]) -> dict[str, Any]:
@@ -156,11 +164,12 @@ def run_dsbench(args: argparse.Namespace, model: str, extra: list[str]) -> dict[
             f"{folder}/run",
             *extra,
         ]
-        out, rss = run_child(command)
+        out, rss, wall = run_child(command)
         history = json.loads(out)
         epochs = [row["epoch_s"] for row in _history(f"{folder}/run")]
     (row,) = history["models"]
-    return {"steady_epoch_s": row["steady_epoch_s"], "epoch_s": epochs, "rss_kb": rss}
+    return {"steady_epoch_s": row["steady_epoch_s"], "epoch_s": epochs, "rss_kb": rss,
+            "wall_s": wall}  # fmt: skip
 
 
 def _history(folder: str) -> list[dict[str, Any]]:
@@ -235,6 +244,26 @@ def main() -> None:
         print(
             f"| {model} | {base:.2f} | {mine:.2f} | {base / mine:.3f} | {ratios} | {base_rss:.0f} | {mine_rss:.0f} |"
         )
+    # The whole process: wall time and what it costs beyond its epochs and TensorFlow's import
+    # (the import is timed in the bare-Keras process; dsbench's is the same import)
+    print(
+        "\n| model | whole process s, Keras / dsbench | ratio Keras / dsbench | per-pair ratios "
+        "| fixed s beyond epochs and import, Keras / dsbench | dsbench's extra fixed s |"
+    )
+    print("|---|---:|---:|---|---:|---:|")
+    for model in models:
+        base_runs, mine_runs = runs[model]["baseline"], runs[model]["dsbench"]
+        importing = statistics.median(r["import_s"] for r in base_runs)
+        fixed = {side: [r["wall_s"] - sum(r["epoch_s"]) - importing for r in mine]
+                 for side, mine in (("baseline", base_runs), ("dsbench", mine_runs))}  # fmt: skip
+        walls = [statistics.median(r["wall_s"] for r in mine) for mine in (base_runs, mine_runs)]
+        ratios = " ".join(f"{b['wall_s'] / d['wall_s']:.3f}"
+                          for b, d in zip(base_runs, mine_runs, strict=True))  # fmt: skip
+        extra = statistics.median(d - b for b, d in zip(fixed["baseline"], fixed["dsbench"],
+                                                         strict=True))  # fmt: skip
+        print(f"| {model} | {walls[0]:.1f} / {walls[1]:.1f} | {walls[0] / walls[1]:.3f} | {ratios} "
+              f"| {statistics.median(fixed['baseline']):.2f} / "
+              f"{statistics.median(fixed['dsbench']):.2f} | {extra:.2f} |")  # fmt: skip
     if args.out:
         args.out.write_text(
             json.dumps({"args": vars(args) | {"out": str(args.out)}, "runs": runs}, indent=2)
