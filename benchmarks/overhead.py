@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+RUN_CLOCK: dict[str, float] = {}  # the last child's start and exit (Unix seconds)
 
 
 def baseline_worker(args: argparse.Namespace) -> None:
@@ -67,11 +68,17 @@ def baseline_worker(args: argparse.Namespace) -> None:
             super().__init__()
             self.times: list[float] = []
 
+            self.first_step_unix = 0.0
+
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             self.start = time.perf_counter()
 
+        def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
+            self.first_step_unix = self.first_step_unix or time.time()
+
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             self.times.append(time.perf_counter() - self.start)
+            self.last_end_unix = time.time()
 
     timer = EpochTimes()
     model.fit(
@@ -89,6 +96,8 @@ def baseline_worker(args: argparse.Namespace) -> None:
                 "epoch_s": timer.times,
                 "steady_epoch_s": statistics.median(timer.times[1:]),
                 "import_s": import_s,
+                "first_step_unix": timer.first_step_unix,
+                "last_end_unix": timer.last_end_unix,
                 "self_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
             }
         )
@@ -98,7 +107,7 @@ def baseline_worker(args: argparse.Namespace) -> None:
 def run_child(command: list[str]) -> tuple[str, int, float]:
     """Run a fresh process; return its stdout, its own peak RSS in KiB and its wall seconds
     (start to exit)."""
-    started = time.perf_counter()
+    started, RUN_CLOCK["start_unix"] = time.perf_counter(), time.time()
     proc = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
     )
@@ -107,6 +116,7 @@ def run_child(command: list[str]) -> tuple[str, int, float]:
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
+    RUN_CLOCK["exit_unix"] = time.time()
     if proc.returncode != 0:
         raise SystemExit(f"child failed ({proc.returncode}): {' '.join(command)}")
     return out, usage.ru_maxrss, wall
@@ -140,7 +150,9 @@ def run_baseline(args: argparse.Namespace, model: str) -> dict[str, Any]:
     out, rss, wall = run_child(command)
     result = json.loads(out.strip().splitlines()[-1])
     return {"steady_epoch_s": result["steady_epoch_s"], "epoch_s": result["epoch_s"],
-            "rss_kb": rss, "wall_s": wall, "import_s": result["import_s"]}  # fmt: skip
+            "rss_kb": rss, "wall_s": wall, "import_s": result["import_s"],
+            "before_first_step_s": result["first_step_unix"] - RUN_CLOCK["start_unix"],
+            "after_last_epoch_s": RUN_CLOCK["exit_unix"] - result["last_end_unix"]}  # fmt: skip
 
 
 def run_dsbench(args: argparse.Namespace, model: str, extra: list[str]) -> dict[str, Any]:
@@ -166,10 +178,14 @@ def run_dsbench(args: argparse.Namespace, model: str, extra: list[str]) -> dict[
         ]
         out, rss, wall = run_child(command)
         history = json.loads(out)
-        epochs = [row["epoch_s"] for row in _history(f"{folder}/run")]
+        rows = _history(f"{folder}/run")
+        epochs = [row["epoch_s"] for row in rows]
     (row,) = history["models"]
+    first = float(rows[0]["start_unix_s"]) + float(rows[0]["setup_s"])
+    last = float(rows[-1]["start_unix_s"]) + float(rows[-1]["epoch_s"])
     return {"steady_epoch_s": row["steady_epoch_s"], "epoch_s": epochs, "rss_kb": rss,
-            "wall_s": wall}  # fmt: skip
+            "wall_s": wall, "before_first_step_s": first - RUN_CLOCK["start_unix"],
+            "after_last_epoch_s": RUN_CLOCK["exit_unix"] - last}  # fmt: skip
 
 
 def _history(folder: str) -> list[dict[str, Any]]:
@@ -177,7 +193,10 @@ def _history(folder: str) -> list[dict[str, Any]]:
 
     with open(Path(folder) / "history.csv", newline="") as stream:
         return [
-            {k: float(v) if k == "epoch_s" else v for k, v in r.items()}
+            {
+                k: float(v) if k in ("epoch_s", "setup_s", "start_unix_s") else v
+                for k, v in r.items()
+            }
             for r in csv.DictReader(stream)
         ]
 
@@ -244,26 +263,30 @@ def main() -> None:
         print(
             f"| {model} | {base:.2f} | {mine:.2f} | {base / mine:.3f} | {ratios} | {base_rss:.0f} | {mine_rss:.0f} |"
         )
-    # The whole process: wall time and what it costs beyond its epochs and TensorFlow's import
-    # (the import is timed in the bare-Keras process; dsbench's is the same import)
+    # The whole process: wall time, and what each side spends outside its epochs: from the
+    # process's start to its first step (TensorFlow's import, the same on both sides, included)
+    # and from its last epoch's end to its exit; dsbench's extra is the difference, per pair
     print(
         "\n| model | whole process s, Keras / dsbench | ratio Keras / dsbench | per-pair ratios "
-        "| fixed s beyond epochs and import, Keras / dsbench | dsbench's extra fixed s |"
+        "| start to first step s (import included), Keras / dsbench | last epoch's end to exit "
+        "s, Keras / dsbench | dsbench's extra fixed s, per pair |"
     )
-    print("|---|---:|---:|---|---:|---:|")
+    print("|---|---:|---:|---|---:|---:|---|")
     for model in models:
         base_runs, mine_runs = runs[model]["baseline"], runs[model]["dsbench"]
-        importing = statistics.median(r["import_s"] for r in base_runs)
-        fixed = {side: [r["wall_s"] - sum(r["epoch_s"]) - importing for r in mine]
+        fixed = {side: [r["before_first_step_s"] + r["after_last_epoch_s"] for r in mine]
                  for side, mine in (("baseline", base_runs), ("dsbench", mine_runs))}  # fmt: skip
         walls = [statistics.median(r["wall_s"] for r in mine) for mine in (base_runs, mine_runs)]
         ratios = " ".join(f"{b['wall_s'] / d['wall_s']:.3f}"
                           for b, d in zip(base_runs, mine_runs, strict=True))  # fmt: skip
-        extra = statistics.median(d - b for b, d in zip(fixed["baseline"], fixed["dsbench"],
-                                                         strict=True))  # fmt: skip
+        extra = [d - b for b, d in zip(fixed["baseline"], fixed["dsbench"], strict=True)]
+
+        def both(key: str, pair: tuple[list[dict[str, Any]], ...] = (base_runs, mine_runs)) -> str:
+            return " / ".join(f"{statistics.median(r[key] for r in mine):.2f}" for mine in pair)
+
         print(f"| {model} | {walls[0]:.1f} / {walls[1]:.1f} | {walls[0] / walls[1]:.3f} | {ratios} "
-              f"| {statistics.median(fixed['baseline']):.2f} / "
-              f"{statistics.median(fixed['dsbench']):.2f} | {extra:.2f} |")  # fmt: skip
+              f"| {both('before_first_step_s')} | {both('after_last_epoch_s')} | median "
+              f"{statistics.median(extra):.2f} ({' '.join(f'{e:.2f}' for e in extra)}) |")  # fmt: skip
     if args.out:
         args.out.write_text(
             json.dumps({"args": vars(args) | {"out": str(args.out)}, "runs": runs}, indent=2)

@@ -146,16 +146,65 @@ class ProgressForwarder(keras.callbacks.Callback):
         self.observer.batch_end(self.kind, batch + 1, dict(logs or {}))
 
 
-class BestWeights(keras.callbacks.Callback):
-    """Keeps a copy of the weights of the epoch with the best validation accuracy so far (in
-    memory, after the EpochRecorder has timed the epoch), for the paired accuracy test."""
+@keras.saving.register_keras_serializable(package="dsbench")
+class CorrectFlags(keras.metrics.Metric):
+    """Which test images the last validation pass classified correctly, in order: the paired
+    accuracy test's input, read at the end of the best epoch (BestWeights) instead of predicting
+    the test images again after training. Keras passes a compiled metric every batch, training
+    batches too: writes start at min(images seen, `images`) in a buffer `batch` longer, so no
+    write leaves it, and Keras resets the metric before each validation pass, which then fills
+    the first `images` entries in the order of the (unshuffled) test set. Its result, the
+    number of images seen, is no figure of dsbench's."""
 
-    def __init__(self) -> None:
+    def __init__(self, images: int, batch: int, name: str = "correct_flags", **kwargs: Any):
+        super().__init__(name=name, **kwargs)
+        self.images, self.batch = int(images), int(batch)
+        self.flags = self.add_variable(shape=(self.images + self.batch,), initializer="zeros",
+                                       dtype="float32", name="flags")  # fmt: skip
+        self.seen = self.add_variable(shape=(), initializer="zeros", dtype="int32", name="seen")
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        ops = keras.ops
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        guessed = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
+        correct = ops.cast(ops.equal(guessed, labels), "float32")
+        seen = ops.convert_to_tensor(self.seen)  # values, not Variables (JAX traces them)
+        start = ops.minimum(seen, self.images)
+        flags = ops.slice_update(ops.convert_to_tensor(self.flags), (start,), correct)
+        self.flags.assign(flags)
+        self.seen.assign(seen + ops.shape(labels)[0])
+
+    def result(self) -> Any:
+        return keras.ops.cast(self.seen, "float32")
+
+    def correct(self) -> Any:
+        """The last validation pass's flags, one per test image (booleans)."""
+        import numpy as np
+
+        return np.asarray(keras.ops.convert_to_numpy(self.flags))[: self.images] > 0.5
+
+    def get_config(self) -> dict[str, Any]:
+        return {"images": self.images, "batch": self.batch, "name": self.name}
+
+
+class BestWeights(keras.callbacks.Callback):
+    """At the epoch with the best validation accuracy so far (after the EpochRecorder has timed
+    the epoch): which test images it classified correctly, from `flags` (CorrectFlags) when the
+    model was compiled with it, else a copy of its weights (in memory) to predict them with
+    after training. For the paired accuracy test."""
+
+    def __init__(self, flags: CorrectFlags | None = None) -> None:
         super().__init__()
         self.best = -math.inf
+        self.flags = flags
         self.weights: list[Any] | None = None
+        self.correct: Any = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         accuracy = float((logs or {}).get("val_accuracy", math.nan))
         if accuracy > self.best:  # (NaN never is)
-            self.best, self.weights = accuracy, self.model.get_weights()
+            self.best = accuracy
+            if self.flags is not None:
+                self.correct = self.flags.correct()
+            else:
+                self.weights = self.model.get_weights()

@@ -23,7 +23,7 @@ from typing import Any
 import keras
 
 from dsbench import backends, speed
-from dsbench.callbacks import BestWeights, EpochRecorder, ProgressForwarder
+from dsbench.callbacks import BestWeights, CorrectFlags, EpochRecorder, ProgressForwarder
 from dsbench.checkpoints import load_checkpoint, restore
 from dsbench.data import Data, batch_order
 from dsbench.errors import DsbenchError
@@ -93,15 +93,20 @@ class ModelRun:
                 f"results folder's history {saved_epochs}: they do not belong together",
                 "delete the run's checkpoints folder to train this model from its start",
             )
+        # the paired accuracy test's flags from each validation pass, not a second prediction
+        # pass after training (one device: several would each see part of a batch)
+        flags = (CorrectFlags(len(data.y_test), train.batch_size)
+                 if replicas == 1 and not multiworker else None)  # fmt: skip
         with strategy.scope():
             if restored:
                 model = restore(restored[0], restored[1], spec, kind)
+                flags = None
             else:
                 model = build(spec.model, kind, train.precision)
                 model.compile(
                     optimizer=keras.optimizers.Adam(learning_rate),
                     loss="sparse_categorical_crossentropy",
-                    metrics=["accuracy"],
+                    metrics=["accuracy"] + ([flags] if flags is not None else []),
                     jit_compile=False if multiworker else backend.jit_compile(train.jit),
                     steps_per_execution=train.steps_per_execution,
                 )
@@ -123,7 +128,7 @@ class ModelRun:
         self.val_ds = backend.feed(data.x_test, data.y_test, train.batch_size,
                                    rescale=spec.data.rescale, order=None, drop_remainder=False)  # fmt: skip
         self.recorder = EpochRecorder(self.result, observer, checkpoints)
-        self.best = BestWeights()  # after the recorder: its copy is not timed
+        self.best = BestWeights(flags)  # after the recorder: what it keeps is not timed
         self.callbacks: list[keras.callbacks.Callback] = [self.recorder, self.best]
         if observer.wants_batches:  # no per-step callback unless displayed
             self.callbacks.append(ProgressForwarder(observer, kind))
@@ -204,14 +209,21 @@ def measure_inference(runs: list[ModelRun], spec: RunSpec) -> None:
 
 
 def record_best_predictions(runs: list[ModelRun]) -> None:
-    """Which test images each completed run classifies correctly with its best epoch's weights
-    (one prediction pass, after the timing): the two models' paired accuracy test. Not when the
-    best epoch was trained before a resume (its weights are gone)."""
+    """Which test images each completed run classified correctly at its best epoch: the two
+    models' paired accuracy test. From that epoch's own validation pass (CorrectFlags), or,
+    where the model has no such metric (restored from a checkpoint, several replicas), with one
+    prediction pass after the timing with that epoch's weights. Not when the best epoch was
+    trained before a resume (its weights are gone)."""
     for run in runs:
-        if run.result.status != Status.complete or run.best.weights is None:
+        if run.result.status != Status.complete:
             continue
         best = max(float(e["val_accuracy"]) for e in run.result.epochs)
         if run.best.best < best:  # the best epoch came before this process
+            continue
+        if run.best.correct is not None:
+            run.result.best_val_correct = encode_correct(run.best.correct)
+            continue
+        if run.best.weights is None:
             continue
         run.observer.working(
             f"{run.result.model}: predicting the test images with its best "
