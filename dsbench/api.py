@@ -15,6 +15,7 @@ imported by the functions that do not train.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,14 +131,15 @@ def resume(path: PathLike, *, data_dir: PathLike | None = None,
                          tensorboard)  # fmt: skip
 
 
-def report(paths: Sequence[PathLike]) -> Report:
-    """Results folders of every kind (run, sweep, bench, or a parent folder holding many):
-    `.records` each folder's record, `.rows` one DataFrame (a row per folder, point and model,
-    with where and how it was measured and the separable/normal ratios), `.warnings` each
-    folder's own warnings and whether the folders can be compared."""
+def report(paths: PathLike | Sequence[PathLike]) -> Report:
+    """Results folders of every kind (run, sweep, bench, or a parent folder holding many), one
+    path or several: `.records` each folder's record, `.rows` one DataFrame (a row per folder,
+    point and model, with where and how it was measured and the separable/normal ratios),
+    `.warnings` each folder's own warnings and whether the folders can be compared."""
     from dsbench import reports
 
-    return reports.report(paths)
+    # one path given as a string is one folder, not a sequence of one-letter names
+    return reports.report([paths] if isinstance(paths, (str, os.PathLike)) else paths)
 
 
 def against(new: PathLike, baseline: PathLike, *, force: bool = False) -> Report:

@@ -184,6 +184,9 @@ def test_a_report_names_the_device_in_a_few_words(made_results: Any, tmp_path: P
               True)  # fmt: skip
     rows = dsbench.report([tmp_path / "a"]).rows
     assert set(rows["device"]) == {"CPU: AMD EPYC"}
+    # one folder given as a string or a Path is that folder, not its letters one by one
+    for one in (str(tmp_path / "a"), tmp_path / "a"):
+        assert dsbench.report(one).rows.equals(rows)
     assert "verbose" not in render.export(dsbench.report([tmp_path / "a"]), "markdown")
 
 
