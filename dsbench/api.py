@@ -25,7 +25,7 @@ from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 from dsbench.outcome import BenchResult, Comparison, SweepResult
 from dsbench.request import Command, RunRequest
-from dsbench.settings import BENCH_BETWEEN_RUNS_SD, KINDS, RunSpec
+from dsbench.settings import BENCH_BETWEEN_RUNS_SD, KINDS, SETTINGS, RunSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -163,6 +163,12 @@ def describe(model: str = "both", *, config: PathLike | None = None,
     if model not in ("both", *KINDS):
         raise DsbenchError(f"model must be one of both, {', '.join(KINDS)}; got {model!r}",
                            setting="model")  # fmt: skip
+    unused = sorted(name for name in settings if name in SETTINGS
+                    and SETTINGS[name] != "model" and name not in ("data_dir", "dataset"))  # fmt: skip
+    if unused:  # given and silently ignored, they would look counted in
+        raise DsbenchError(f"summary counts the models and trains nothing: {', '.join(unused)} "
+                           "would not be used", "leave them out (they are settings of "
+                           "compare, train and bench)", setting=tuple(unused))  # fmt: skip
     spec = run_spec(settings, config)
     if spec.data.data_dir:  # an image folder: its shape and classes, from one header
         from dsbench.data.images import is_image_tree, model_for_tree

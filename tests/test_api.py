@@ -104,6 +104,15 @@ def test_summary_needs_neither_tensorflow_nor_training() -> None:
     assert imported == "False False"
 
 
+def test_summary_refuses_settings_it_would_not_use() -> None:
+    # training settings change no count: silently accepted, they would look counted in
+    with pytest.raises(dsbench.DsbenchError, match="epochs, learning_rate would not be used"):
+        dsbench.summary(epochs=5, learning_rate=3)
+    with pytest.raises(dsbench.DsbenchError, match="train_size would not be used"):
+        dsbench.layers(train_size=100)
+    assert dsbench.summary(kernel_size=5, num_classes=100)["params"].gt(0).all()
+
+
 def test_sweep_summary_only_from_python(tmp_path: Path) -> None:
     result = dsbench.sweep(kernel_size=[3, 5], width="1,2", summary_only=True)
     assert len(result.rows) == 8 and len(result.ratios) == 4
