@@ -9,6 +9,8 @@ options it takes (cli.py) and receives them as one `Opts`.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -93,7 +95,8 @@ OTHER: dict[str, Flag] = {
                            panel=Panel.sweep),
     "sweep_batch_sizes": Flag("Batch sizes, e.g. 128,512,2048.", str, flag="--batch-size",
                               metavar="LIST", panel=Panel.sweep),
-    "sweep_precisions": Flag("Precisions, e.g. float32,mixed_bfloat16.", str,
+    "sweep_precisions": Flag("Precisions, e.g. float32,mixed_bfloat16 (any of float32, "
+                             "mixed_float16, mixed_bfloat16).", str,
                              flag="--precision", metavar="LIST", panel=Panel.sweep),
     "summary_only": Flag("Train nothing: params and MACs of every point, in seconds.",
                          panel=Panel.sweep),
@@ -163,6 +166,8 @@ def setting_option(name: str, setting: Setting, value: Any = None) -> Any:
         kind = choice(name.title().replace("_", ""), setting.choices)
         listed = "{" + ",".join(setting.choices) + "}"
         metavar = listed if len(listed) <= 24 else "NAME"
+        if _unnamed(setting.choices, setting.help) and (metavar == "NAME" or setting.metavar):
+            shown = f" One of: {', '.join(setting.choices)}.{shown}"  # too long for the metavar
     else:
         kind, metavar = _TYPES.get(setting.kind, (str, "TEXT"))
     # (ranges are checked by config.py, in dsbench's words: not shown as "[x>=1]" here)
@@ -171,16 +176,24 @@ def setting_option(name: str, setting: Setting, value: Any = None) -> Any:
         rich_help_panel=panel, show_default=False)]  # fmt: skip
 
 
+def _unnamed(choices: Sequence[str], help_text: str) -> bool:
+    """Whether the help leaves out some of an option's choices (then it lists them)."""
+    return not all(re.search(rf"\b{re.escape(c)}\b", help_text) for c in choices)
+
+
 def _other_option(name: str, flag: Flag) -> Any:
     spelled = spelling(name)
     names = (spelled, flag.short) if flag.short else (spelled,)
     if flag.kind == "flag":
         return Annotated[bool, typer.Option(*names, help=flag.help, metavar="",
                                             rich_help_panel=flag.panel)]  # fmt: skip
-    metavar = flag.metavar or ("NAME" if isinstance(flag.kind, type) and issubclass(flag.kind, Enum)
-                               else "N")  # fmt: skip
+    enum = isinstance(flag.kind, type) and issubclass(flag.kind, Enum)
+    metavar = flag.metavar or ("NAME" if enum else "N")
     optional = flag.kind if flag.default is not None else Optional[flag.kind]
     shown = f" \\[default: {flag.default}]" if flag.default is not None else ""
+    values = [str(m.value) for m in flag.kind] if enum else []
+    if enum and metavar == "NAME" and _unnamed(values, flag.help):  # hidden by NAME
+        shown = f" One of: {', '.join(values)}.{shown}"
     return Annotated[optional, typer.Option(*names, help=flag.help + shown, metavar=metavar,
                                             rich_help_panel=flag.panel, show_default=False)]  # fmt: skip
 

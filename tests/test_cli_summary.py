@@ -162,6 +162,21 @@ def test_every_help_reads_whole_at_any_width(
         assert "cifar10 or synthetic (offline, learnable). [default: synthetic]" in bench
 
 
+def test_every_choice_is_in_the_help(runner: CliRunner) -> None:
+    from dsbench.cli import app
+    from dsbench.settings import KINDS, PRECISIONS
+
+    def flat(*args: str) -> str:
+        shown = runner.invoke(app, [*args, "--help"], terminal_width=100).output
+        return " ".join(shown.replace("│", " ").split())
+
+    for command in ("compare", "train", "bench"):
+        assert all(p in flat(command) for p in PRECISIONS), command
+    assert "Which model to train. One of: normal, separable." in flat("train")
+    assert f"One of: both, {', '.join(KINDS)}." in flat("summary")
+    assert "mixed_float16" in flat("sweep")
+
+
 def test_each_separable_layer_splits_into_depthwise_and_pointwise(runner: CliRunner) -> None:
     from dsbench.models import describe
     from dsbench.settings import ModelSpec
