@@ -105,7 +105,8 @@ OTHER: dict[str, Flag] = {
     "bench_batch_sizes": Flag("Batch sizes to time, e.g. 1,32,128: a row each "
                               "\\[default: 128].", str, flag="--batch-size", metavar="LIST",
                               panel=Panel.bench),
-    "precision_target": Flag("Stop when the ratio's 95% interval is within this.", float,
+    "precision_target": Flag("Target: each side of the ratio's 95% interval within this fraction of it "
+                             "(0.05: ±5%); one process (--processes 1) stops once it is.", float,
                              default=0.05, metavar="X", panel=Panel.bench),
     "max_time": Flag("Time budget in seconds for the whole run, the framework's start "
                      "included.", float, default=60.0, metavar="S", panel=Panel.bench),
@@ -114,7 +115,8 @@ OTHER: dict[str, Flag] = {
                             f"{BENCH_BETWEEN_RUNS_SD:g} measured on a 2-vCPU machine "
                             "(docs/benchmarks.md); 0 where you measured none.", float,
                             default=BENCH_BETWEEN_RUNS_SD, metavar="SD", panel=Panel.bench),
-    "bench_width": Flag("Multiply every block's filter count by this.", float, flag="--width",
+    "bench_width": Flag("Multiply every block's filter count by this (with --arch: your "
+                        "builder's width=X).", float, flag="--width",
                         default=1.0, metavar="X", panel=Panel.model),
     "report_format": Flag("table, markdown, csv or json: one shape for every kind of folder.",
                           choice("Format", FORMATS), flag="--format", default="table"),

@@ -228,8 +228,8 @@ class TrainSpec:
     # Time to accuracy: training seconds until validation accuracy first reaches this; None:
     # 95% of the lower of the models' best validation accuracies, so that both reach it.
     target_accuracy: float | None = setting(
-        None, "Time-to-accuracy target (validation accuracy, 0..1; default 95% of the lower "
-        "best).", "fraction", metavar="A")  # fmt: skip
+        None, "Time-to-accuracy target (validation accuracy above 0, at most 1; default 95% of "
+        "the lower best).", "fraction", metavar="A")  # fmt: skip
 
     def __post_init__(self) -> None:
         if self.seed + self.repeats - 1 >= SEED_LIMIT:  # Keras and numpy seeds are 32-bit
