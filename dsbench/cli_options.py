@@ -105,8 +105,9 @@ OTHER: dict[str, Flag] = {
     "bench_batch_sizes": Flag("Batch sizes to time, e.g. 1,32,128: a row each "
                               "\\[default: 128].", str, flag="--batch-size", metavar="LIST",
                               panel=Panel.bench),
-    "precision_target": Flag("Target: each side of the ratio's 95% interval within this fraction of it "
-                             "(0.05: ±5%); one process (--processes 1) stops once it is.", float,
+    "precision_target": Flag("Target: each side of the ratio's 95% interval within this "
+                             "fraction of it (0.05: ±5%); one process (--processes 1) stops "
+                             "once it is.", float,
                              default=0.05, metavar="X", panel=Panel.bench),
     "max_time": Flag("Time budget in seconds for the whole run, the framework's start "
                      "included.", float, default=60.0, metavar="S", panel=Panel.bench),

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from dsbench import stats
+from dsbench import stats, stopping
 from dsbench._version import __version__
 from dsbench.enums import StrEnum
 from dsbench.figures import ratio_intervals, separable_over_normal, summary_frame, warnings
@@ -231,14 +231,14 @@ def bench_warnings(rows: pd.DataFrame, target: float, between_runs_sd: float = 0
     """A line for each bench ratio whose interval is not within ±`target`, saying what helps:
     nothing within one run when the spread between runs alone is wider than the target."""
     out = []
-    floor = math.expm1(stats.Z * between_runs_sd)
+    floor = math.expm1(stats.Z * between_runs_sd)  # the widening's least half-width
     for row in rows.to_dict(orient="records"):
         if row["target_reached"]:
             continue
         where = f"{row['mode']}, batch {row['batch_size']}"
         processes = int(row.get("processes") or 1)
         said = f"{where}: ratio ±{row['ratio_half_width']:.0%}"
-        if floor >= target:
+        if stopping.left_of(target, between_runs_sd) is None:  # as bench's own rule decides it
             out.append(f"{said}, not within ±{target:.0%}: the spread between runs at different "
                        f"times (sd {between_runs_sd:g}) alone is ±{floor:.1%}, which no single "
                        "run narrows (--between-runs-sd 0 where you have measured none)")  # fmt: skip

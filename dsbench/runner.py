@@ -199,7 +199,7 @@ def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_tar
     import time
 
     from dsbench.config import parse_number_list, whole_number
-    from dsbench.settings import BENCH_MODES, BENCH_PROCESSES
+    from dsbench.settings import BENCH_BETWEEN_RUNS_SD, BENCH_MODES, BENCH_PROCESSES
 
     start_time = time.perf_counter()
     if mode not in BENCH_MODES:
@@ -210,8 +210,9 @@ def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_tar
                            setting=("precision_target", "max_time"))  # fmt: skip
     if not 0 <= between_runs_sd < 1:
         raise DsbenchError(f"between_runs_sd must be in [0, 1), got {between_runs_sd}",
-                           "the sd of the log ratio between runs: 0.04 on the machine "
-                           "docs/benchmarks.md measured, 0 where you have measured none",
+                           f"the sd of the log ratio between runs: {BENCH_BETWEEN_RUNS_SD:g} on "
+                           "the machine docs/benchmarks.md measured, 0 where you have measured "
+                           "none",
                            setting="between_runs_sd")  # fmt: skip
     sizes = [batch_size] if isinstance(batch_size, int) else batch_size
     batch_sizes = parse_number_list(sizes, "batch_size", whole_number) if sizes else [128]

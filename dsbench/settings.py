@@ -192,7 +192,7 @@ class TrainSpec:
     # JAX's default is on (build_run_spec): without it JAX runs op by op.
     jit: bool | None = setting(False, "Compile the training step (XLA; torch.compile on torch); "
                                '"auto" in a config lets Keras decide.', "jit")  # fmt: skip
-    precision: str = setting("float32", "Dtype policy: float32, mixed_float16, mixed_bfloat16.", "choice",
+    precision: str = setting("float32", f"Dtype policy: {', '.join(PRECISIONS)}.", "choice",
                              choices=PRECISIONS)  # fmt: skip
     steps_per_execution: int = setting(1, "Training steps per graph call.", "int", minimum=1)
     strategy: str = setting("default", "tf.distribute: default (one device), mirrored (all "

@@ -98,7 +98,7 @@ def sequential_ratio(
     it leaves nothing, pairs are timed until `stop`. Returns the ratios, the interval and
     whether each side is within `target`. (benchmarks/bench_coverage.py replays this rule on
     series whose answer is known.)"""
-    left = _left_of(target, between_runs_sd)
+    left = left_of(target, between_runs_sd)
     ratios: list[float] = []
     if left is None:
         ratios = timed_until(next_ratio, stop)
@@ -130,7 +130,7 @@ def timed_until(next_ratio: Callable[[], float], stop: Callable[[int], bool]) ->
     return ratios
 
 
-def _left_of(target: float, between_runs_sd: float) -> float | None:
+def left_of(target: float, between_runs_sd: float) -> float | None:
     """What a ±`target` interval leaves for one run's own spread once the spread between runs
     (sd of the log) takes its share, as a relative half-width; None when it leaves nothing."""
     total = math.log1p(target) ** 2 - (Z * between_runs_sd) ** 2

@@ -116,7 +116,7 @@ def _spawn(job: Callable[..., Any], args: tuple[Any, ...], spec: RunSpec, verbos
 
     backend = spec.train.backend or backends.DEFAULT
     context: Any
-    if backend == "tensorflow" and not spec.train.strategy.startswith("multi"):
+    if backend == "tensorflow" and spec.train.strategy != "multiworker":
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["dsbench._preload"])
     else:
