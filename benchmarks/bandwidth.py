@@ -47,10 +47,11 @@ def bandwidth_probe(src: np.ndarray, dst: np.ndarray) -> float:
 def worker(seconds: float, feed: str) -> None:
     import keras
 
-    from dsbench.data import pipeline, synthetic
-    from dsbench.models import build
-    from dsbench.probe import Probe
-    from dsbench.settings import ModelSpec
+    from dsbench.backends.tensorflow.probe import Probe
+    from dsbench.backends.tensorflow.tfdata import pipeline
+    from dsbench.data import synthetic
+    from dsbench.models.vgg import build
+    from dsbench.spec.settings import ModelSpec
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

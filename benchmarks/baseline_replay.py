@@ -1,6 +1,6 @@
 """How often does `report NEW --baseline OLD` call identical runs faster or slower? Replays
 every pair of recorded identical runs (same settings and schedule, fresh processes) through
-the baseline's own functions (dsbench.baseline): the rule `report --baseline` uses now
+the baseline's own functions (dsbench.measure.baseline): the rule `report --baseline` uses now
 (each run's run-to-run variance added, every row of a report tested together with Holm) and
 the rule it used before (each row's interval from the runs' own epochs, 95% each on its own).
 
@@ -25,7 +25,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dsbench.baseline import BETWEEN_RUNS_SD, Change, ratio_change, timing_change, verdicts
+from dsbench.measure.baseline import BETWEEN_RUNS_SD, Change, ratio_change, timing_change, verdicts
 
 DATA = Path(__file__).resolve().parent / "data"
 SEQUENCES = ("stability-runs.json", "stability-order-runs.json", "stability-segment-runs.json")

@@ -2,7 +2,7 @@
 decides when to stop from the data? Replays the stopping rule on synthetic ratio series whose
 true median is known, and on the alternating sequences recorded by bandwidth.py.
 
-The rule (dsbench.stopping.sequential_ratio, which speed.bench_cell runs): a pilot of
+The rule (dsbench.measure.stopping.sequential_ratio, which speed.bench_cell runs): a pilot of
 PILOT_PAIRS pairs; from its spread and lag-1 correlation, pairs_needed() pairs in all (Stein's
 two-stage sample size); then two_stage_interval() over every pair; short of the target, plan
 again from everything so far. For comparison, the rule bench used before: stop at
@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dsbench import stats, stopping
+from dsbench.measure import stats, stopping
 
 TRUE = 0.28  # the true separable/normal ratio of the synthetic series
 MAX_PAIRS = 400  # what a bench budget allows at ~0.5 s a pair (200 s); beyond: target missed

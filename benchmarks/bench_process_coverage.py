@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_coverage import DATA, TRUE, autocorrelated, episodes, iid
 
-from dsbench import stats
-from dsbench.settings import BENCH_BETWEEN_RUNS_SD
+from dsbench.measure import stats
+from dsbench.spec.settings import BENCH_BETWEEN_RUNS_SD
 
 
 def default_rule(series: np.ndarray, processes: int, pairs: int, gap: int,

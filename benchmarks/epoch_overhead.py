@@ -40,8 +40,8 @@ def main() -> None:
 
     from dsbench import backends
     from dsbench.data import batch_order, synthetic
-    from dsbench.models import build
-    from dsbench.settings import ModelSpec, parse_blocks
+    from dsbench.models.vgg import build
+    from dsbench.spec.settings import ModelSpec, parse_blocks
 
     backend = backends.select(args.backend)
     data = synthetic(args.train_size, 256, seed=0)

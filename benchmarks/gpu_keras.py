@@ -3,7 +3,7 @@
 For GPU machines that have JAX or PyTorch with CUDA but no TensorFlow and no package registry,
 where only a small upload fits (TensorFlow's
 wheel alone is about 600 MB, 1.9 GB installed, before its CUDA 12 libraries). Keras 3 runs
-dsbench's own model definitions (`dsbench.models.build`) on either backend, so this measures the
+dsbench's own model definitions (`dsbench.models.vgg.build`) on either backend, so this measures the
 models dsbench builds, trained by `keras.Model.fit` as dsbench trains them (Adam 1e-3, sparse
 categorical cross-entropy, dsbench's synthetic data scaled to [0, 1]). It does not measure
 dsbench itself: not its tf.data pipeline, callbacks or the TensorFlow runtime.
@@ -108,8 +108,8 @@ def peak_bytes(backend: str, reset: bool = False) -> int | None:
 def make_model(kind: str, precision: str | None, spe: int) -> Any:
     import keras
 
-    from dsbench.models import build
-    from dsbench.settings import ModelSpec
+    from dsbench.models.vgg import build
+    from dsbench.spec.settings import ModelSpec
 
     model = build(ModelSpec(), kind, precision)
     model.compile(
@@ -124,9 +124,9 @@ def make_model(kind: str, precision: str | None, spe: int) -> Any:
 def run_variant(name: str, epochs: int, data: Any, backend: str) -> dict[str, Any]:
     import keras
 
-    from dsbench.models import total_macs, total_params
-    from dsbench.settings import ModelSpec
-    from dsbench.stats import format_interval, median_interval, paired_ratios
+    from dsbench.measure.stats import format_interval, median_interval, paired_ratios
+    from dsbench.models.vgg import total_macs, total_params
+    from dsbench.spec.settings import ModelSpec
 
     v = variant(name)
     keras.utils.set_random_seed(0)

@@ -43,8 +43,8 @@ def baseline_worker(args: argparse.Namespace) -> None:
     import_s = time.perf_counter() - started
 
     from dsbench.data import load
-    from dsbench.models import build
-    from dsbench.settings import DataSpec, ModelSpec
+    from dsbench.models.vgg import build
+    from dsbench.spec.settings import DataSpec, ModelSpec
 
     data = load(
         DataSpec(

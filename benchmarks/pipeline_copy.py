@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from dsbench import data
+from dsbench.backends.tensorflow import tfdata
 
 
 def rss_mib() -> float:
@@ -30,7 +31,7 @@ def main() -> None:
     y = np.zeros(100_000, np.int64)
     tf.constant(1.0) + 1  # start TensorFlow's runtime before the baseline
     before = rss_mib()
-    dataset = data.pipeline(x, y, 128, rescale=True, shuffle_seed=0, drop_remainder=True)
+    dataset = tfdata.pipeline(x, y, 128, rescale=True, shuffle_seed=0, drop_remainder=True)
     if variant == "default":
         options = tf.data.Options()
         options.experimental_optimization.apply_default_optimizations = True

@@ -50,13 +50,13 @@ def pooled(runs: list[list[float]]) -> list[float]:
 def process_t(runs: list[list[float]]) -> tuple[float, float]:
     """Student's t 95% interval over the runs' medians, on their logs (dsbench's t interval,
     with the runs as the values)."""
-    from dsbench import stats
+    from dsbench.measure import stats
 
     return stats.t_interval_of_logs(np.array([np.median(r) for r in runs]))
 
 
 def main() -> None:
-    from dsbench import stats
+    from dsbench.measure import stats
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=400)

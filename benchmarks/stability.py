@@ -50,11 +50,11 @@ class StepMarks(Observer):
 
 def worker(args: argparse.Namespace) -> None:
     """One comparison in this process; print its summary.json ratios as one JSON line."""
-    from dsbench import runner
-    from dsbench.config import run_spec
-    from dsbench.figures import paired_epoch_ratios
-    from dsbench.records import steady_epochs
-    from dsbench.request import Command, RunRequest
+    from dsbench.measure.figures import paired_epoch_ratios
+    from dsbench.measure.records import steady_epochs
+    from dsbench.run import runner
+    from dsbench.spec.config import run_spec
+    from dsbench.spec.request import Command, RunRequest
 
     schedule = "interleaved" if args.variant == "separable-first" else args.variant
     kinds = (
@@ -150,12 +150,12 @@ def pairs(run: dict[str, Any]) -> list[float]:
 
 def interval_of(run: dict[str, Any], method: str = "dsbench") -> tuple[float, float, float]:
     """(median, low, high) of the run's ms/step ratio, recomputed from its paired epochs:
-    "dsbench" with the current dsbench.stats (so a raw file can be re-read after the method
+    "dsbench" with the current dsbench.measure.stats (so a raw file can be re-read after the method
     changes), "bootstrap" with the percentile bootstrap of the median alone (the
     method before Student's t was added, same seed and sample count) for comparison."""
     import numpy as np
 
-    from dsbench import stats
+    from dsbench.measure import stats
 
     if method == "dsbench":
         interval = stats.median_interval(pairs(run))

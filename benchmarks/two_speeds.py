@@ -4,7 +4,7 @@ On the 2-core machine identical epochs run at one of two speeds, 1.6-1.75x apart
 epochs at a time (docs/benchmarks.md). This trains one model for E epochs in a fresh process per
 variant, variants in rotating order over R rounds, and prints each epoch's training seconds,
 the calibration probe before each epoch, the median, the max/min of the epochs and whether
-they are bimodal (dsbench.stats.bimodal).
+they are bimodal (dsbench.measure.stats.bimodal).
 
     python benchmarks/two_speeds.py --model separable --train-size 2560 --epochs 8 --rounds 2
 """
@@ -36,10 +36,11 @@ def worker(args: argparse.Namespace) -> None:
     import keras
     import tensorflow as tf
 
-    from dsbench.data import shared_tensor, synthetic
-    from dsbench.models import build
-    from dsbench.probe import Probe
-    from dsbench.settings import ModelSpec
+    from dsbench.backends.tensorflow.probe import Probe
+    from dsbench.backends.tensorflow.tfdata import shared_tensor
+    from dsbench.data import synthetic
+    from dsbench.models.vgg import build
+    from dsbench.spec.settings import ModelSpec
 
     settings = json.loads(args.settings)
     data = synthetic(args.train_size, 64, seed=0)
@@ -89,7 +90,7 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
-    from dsbench.stats import bimodal
+    from dsbench.measure.stats import bimodal
 
     names = args.variants.split(",")
     print(f"# {args.model}, {args.train_size} synthetic images, batch {args.batch_size}, "

@@ -1,6 +1,6 @@
 """`python -m dsbench` runs the command-line interface."""
 
-from dsbench.cli import main
+from dsbench.cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -20,18 +20,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dsbench.config import run_spec
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
-from dsbench.outcome import BenchResult, Comparison, SweepResult
-from dsbench.request import Command, RunRequest
-from dsbench.settings import BENCH_BETWEEN_RUNS_SD, KINDS, SETTINGS, RunSpec
+from dsbench.run.outcome import BenchResult, Comparison, SweepResult
+from dsbench.spec.config import run_spec
+from dsbench.spec.request import Command, RunRequest
+from dsbench.spec.settings import BENCH_BETWEEN_RUNS_SD, KINDS, SETTINGS, RunSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from dsbench.reports import Report
-    from dsbench.sweeps import AxisValues
+    from dsbench.spec.grid import AxisValues
+    from dsbench.store.reports import Report
 
 PathLike = str | Path
 __all__ = ["BenchResult", "Comparison", "SweepResult", "against", "bench", "compare", "describe", "layers",
@@ -47,7 +47,7 @@ def compare(*, config: PathLike | None = None, output_dir: PathLike | None = Non
     """
     request = RunRequest(Command.compare, KINDS, run_spec(settings, config), _path(output_dir),
                          force, verbose)  # fmt: skip
-    from dsbench import runner
+    from dsbench.run import runner
 
     return runner.run(request, observer)
 
@@ -62,7 +62,7 @@ def train(model: str = "normal", *, config: PathLike | None = None,
                            setting="model")  # fmt: skip
     request = RunRequest(Command.train, (model,), run_spec(settings, config), _path(output_dir),
                          force, verbose)  # fmt: skip
-    from dsbench import runner
+    from dsbench.run import runner
 
     return runner.run(request, observer)
 
@@ -81,7 +81,7 @@ def sweep(*, kernel_size: AxisValues = None, width: AxisValues = None,
     Points on another backend than the first train in worker processes of their own.
     `summary_only` trains nothing: params and MACs per point, without TensorFlow.
     """
-    from dsbench import runner
+    from dsbench.run import runner
 
     axes = {"kernel_size": kernel_size, "width": width, "blocks": blocks, "backend": backend,
             "batch_size": batch_size, "precision": precision}  # fmt: skip
@@ -107,7 +107,7 @@ def bench(*, mode: str = "train", batch_size: int | str | Sequence[int] | None =
     may list several ("1,32,128"); `width` multiplies every block's filters.
     Data default to synthetic batches.
     """
-    from dsbench import runner
+    from dsbench.run import runner
 
     return runner.bench(mode, batch_size, precision_target, max_time, width, between_runs_sd,
                         settings, config, _path(output_dir), force, observer or Observer(),
@@ -125,7 +125,7 @@ def resume(path: PathLike, *, data_dir: PathLike | None = None,
     a data or TensorBoard folder recorded outside the results folder is used only when given
     again (`data_dir`, which may also point to the data anew, and `tensorboard`).
     """
-    from dsbench import runner
+    from dsbench.run import runner
 
     return runner.resume(Path(path), data_dir, observer or Observer(), verbose, arch,
                          tensorboard)  # fmt: skip
@@ -136,7 +136,7 @@ def report(paths: PathLike | Sequence[PathLike]) -> Report:
     path or several: `.records` each folder's record, `.rows` one DataFrame (a row per folder,
     point and model, with where and how it was measured and the separable/normal ratios),
     `.warnings` each folder's own warnings and whether the folders can be compared."""
-    from dsbench import reports
+    from dsbench.store import reports
 
     # one path given as a string is one folder, not a sequence of one-letter names
     return reports.report([paths] if isinstance(paths, (str, os.PathLike)) else paths)
@@ -147,7 +147,7 @@ def against(new: PathLike, baseline: PathLike, *, force: bool = False) -> Report
     `.rows` a row per figure and model with old, new, the change (new/old, or new − old for
     accuracy) and its 95% interval, and a verdict (faster, slower, no change resolved).
     Refused when the runs differ in settings that change the numbers, unless `force`."""
-    from dsbench import reports
+    from dsbench.store import reports
 
     return reports.against(Path(new), Path(baseline), force)
 
@@ -158,7 +158,7 @@ def describe(model: str = "both", *, config: PathLike | None = None,
 
     Plain rows, no pandas and no TensorFlow, so the CLI's `summary` starts fast.
     """
-    from dsbench.models import describe as describe_models
+    from dsbench.models.vgg import describe as describe_models
 
     if model not in ("both", *KINDS):
         raise DsbenchError(f"model must be one of both, {', '.join(KINDS)}; got {model!r}",
@@ -176,7 +176,7 @@ def describe(model: str = "both", *, config: PathLike | None = None,
         if is_image_tree(folder := Path(spec.data.data_dir)):
             spec = dataclasses.replace(spec, model=model_for_tree(spec.model, folder))
     if spec.model.arch:  # your own network is built with Keras: start it quietly first
-        from dsbench import runner
+        from dsbench.run import runner
 
         runner.start(spec, verbose=False)
     models, layer_rows = describe_models(spec.model, KINDS if model == "both" else (model,))

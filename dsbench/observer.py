@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dsbench.records import RunResult
+    from dsbench.measure.records import RunResult
 
 
 class Observer:

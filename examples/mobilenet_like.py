@@ -12,8 +12,9 @@ def build(input_shape=(32, 32, 3), num_classes=10):
     x = keras.layers.BatchNormalization(name="stem_bn")(x)
     x = keras.layers.ReLU(6.0, name="stem_relu")(x)
     for index, (filters, stride) in enumerate(((64, 1), (128, 2), (128, 1), (256, 2)), start=1):
-        x = keras.layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False,
-                                         name=f"dw{index}")(x)
+        x = keras.layers.DepthwiseConv2D(
+            3, strides=stride, padding="same", use_bias=False, name=f"dw{index}"
+        )(x)
         x = keras.layers.BatchNormalization(name=f"dw{index}_bn")(x)
         x = keras.layers.ReLU(6.0, name=f"dw{index}_relu")(x)
         x = keras.layers.Conv2D(filters, 1, use_bias=False, name=f"pw{index}")(x)

@@ -10,8 +10,9 @@ def build(input_shape=(32, 32, 3), num_classes=10):
             keras.Input(shape=input_shape),
             keras.layers.Conv2D(32, 5, padding="same", activation="relu", name="conv1"),
             keras.layers.Conv2D(64, 3, strides=2, padding="same", activation="relu", name="down1"),
-            keras.layers.Conv2D(64, 3, dilation_rate=2, padding="same", activation="relu",
-                                name="dilated"),
+            keras.layers.Conv2D(
+                64, 3, dilation_rate=2, padding="same", activation="relu", name="dilated"
+            ),
             keras.layers.Conv2D(128, 3, strides=2, padding="same", activation="relu", name="down2"),
             keras.layers.GlobalAveragePooling2D(name="pool"),
             keras.layers.Dropout(0.2, name="dropout"),

@@ -9,25 +9,31 @@ import keras
 
 def _block(x, filters, stride, kernel_size, name):
     shortcut = x
-    y = keras.layers.Conv2D(filters, kernel_size, strides=stride, padding="same", use_bias=False,
-                            name=f"{name}_conv1")(x)
+    y = keras.layers.Conv2D(
+        filters, kernel_size, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1"
+    )(x)
     y = keras.layers.BatchNormalization(name=f"{name}_bn1")(y)
     y = keras.layers.ReLU(name=f"{name}_relu1")(y)
-    y = keras.layers.Conv2D(filters, kernel_size, padding="same", use_bias=False,
-                            name=f"{name}_conv2")(y)
+    y = keras.layers.Conv2D(
+        filters, kernel_size, padding="same", use_bias=False, name=f"{name}_conv2"
+    )(y)
     y = keras.layers.BatchNormalization(name=f"{name}_bn2")(y)
     if stride != 1 or shortcut.shape[-1] != filters:
-        shortcut = keras.layers.Conv2D(filters, 1, strides=stride, use_bias=False,
-                                       name=f"{name}_shortcut")(shortcut)
+        shortcut = keras.layers.Conv2D(
+            filters, 1, strides=stride, use_bias=False, name=f"{name}_shortcut"
+        )(shortcut)
         shortcut = keras.layers.BatchNormalization(name=f"{name}_shortcut_bn")(shortcut)
-    return keras.layers.ReLU(name=f"{name}_out")(keras.layers.Add(name=f"{name}_add")([y, shortcut]))
+    return keras.layers.ReLU(name=f"{name}_out")(
+        keras.layers.Add(name=f"{name}_add")([y, shortcut])
+    )
 
 
 def build(input_shape=(32, 32, 3), num_classes=10, width=1.0, kernel_size=3):
     filters = max(1, round(32 * width))
     inputs = keras.Input(shape=input_shape)
-    x = keras.layers.Conv2D(filters, kernel_size, padding="same", use_bias=False,
-                            name="stem")(inputs)
+    x = keras.layers.Conv2D(filters, kernel_size, padding="same", use_bias=False, name="stem")(
+        inputs
+    )
     x = keras.layers.BatchNormalization(name="stem_bn")(x)
     x = keras.layers.ReLU(name="stem_relu")(x)
     for stage, stride in enumerate((1, 2, 2), 1):

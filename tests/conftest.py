@@ -133,7 +133,7 @@ def tiny() -> list[str]:
 @pytest.fixture(scope="session")
 def invoke() -> Callable[[list[str]], Result]:
     """Run the CLI in-process on a list of arguments."""
-    from dsbench.cli import app
+    from dsbench.cli.main import app
 
     return lambda args: CliRunner().invoke(app, args)
 
@@ -170,7 +170,7 @@ def epoch_rows(
 @pytest.fixture
 def made_results() -> Callable[..., list[Any]]:
     """RunResults built by hand: known epochs and times, so every formula can be checked."""
-    from dsbench.records import RunResult
+    from dsbench.measure.records import RunResult
 
     def make(
         normal_s: list[float] | None = None, separable_s: list[float] | None = None, **extra: Any

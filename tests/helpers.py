@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dsbench.records import RunResult
-from dsbench.results import summarize
-from dsbench.store import ResultsFolder
+from dsbench.measure.records import RunResult
+from dsbench.measure.results import summarize
+from dsbench.store.files import ResultsFolder
 
 
 def write_run(

@@ -63,7 +63,7 @@ def test_compare_from_python_returns_frames_and_saves_the_cli_folder(
         ("normal", 1), ("separable", 1), ("separable", 2), ("normal", 2)]  # fmt: skip
     # each model's predictions at its best epoch: as many right as its best val acc says,
     # and the accuracy difference paired over them
-    from dsbench.records import decode_correct
+    from dsbench.measure.records import decode_correct
 
     for run in result.results:
         right = decode_correct(run.best_val_correct)
@@ -128,8 +128,8 @@ def test_sweep_summary_only_from_python(tmp_path: Path) -> None:
     # it trained nothing: no dataset, epochs or batch size of its own, and it says so
     assert rows[["dataset", "epochs"]].isna().all().all() and "batch_size" not in rows
     assert set(rows["status"]) == {"params and MACs only"}
-    from dsbench.settings import ModelSpec
-    from dsbench.sweeps import points_for
+    from dsbench.spec.grid import points_for
+    from dsbench.spec.settings import ModelSpec
 
     (halved,) = points_for(ModelSpec(), "3", "0.5", None)
     assert halved.label(ModelSpec()) == "kernel 3, width 0.5 (blocks 32x2,64x2,128x2)"

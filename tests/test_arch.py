@@ -1,4 +1,4 @@
-"""--arch: your own network and its separable twin (dsbench/arch.py)."""
+"""--arch: your own network and its separable twin (dsbench/models/twin.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from dsbench import arch
 from dsbench.errors import DsbenchError
+from dsbench.models import twin as arch
 
 pytestmark = pytest.mark.tf
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -17,7 +17,7 @@ import pytest
 
 import dsbench
 from dsbench import backends
-from dsbench.config import run_spec
+from dsbench.spec.config import run_spec
 
 pytestmark = pytest.mark.tf  # trains or imports the framework
 
@@ -105,7 +105,7 @@ def test_every_backend_feeds_the_same_batches() -> None:
 def test_a_folder_from_before_backends_resumes_on_tensorflow(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from dsbench.runner import saved_spec
+    from dsbench.run.runner import saved_spec
 
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     assert saved_spec({"train": {"epochs": 2}}, "summary.json", None).train.backend == "tensorflow"
@@ -114,7 +114,7 @@ def test_a_folder_from_before_backends_resumes_on_tensorflow(
 def _without_tensorflow(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """The CLI in a fresh process where `import tensorflow` fails, as on a machine without it."""
     code = ("import sys\nsys.modules['tensorflow'] = None\nsys.argv = ['dsbench', *sys.argv[1:]]\n"
-            "from dsbench.cli import main\nmain()\n")  # fmt: skip
+            "from dsbench.cli.main import main\nmain()\n")  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=600)  # fmt: skip
@@ -170,7 +170,7 @@ def test_compare_resume_report_and_bench_run_on_jax_without_tensorflow(tmp_path:
 def test_a_jax_run_leaves_an_installed_tensorflow_unimported(tmp_path: Path) -> None:
     # Keras imports TensorFlow when installed, whatever the backend, to seed it and to check
     # types in a model's config; a JAX run must not pay its seconds and memory for nothing
-    code = ("import sys\nsys.argv = ['dsbench', *sys.argv[1:]]\nfrom dsbench.cli import main\n"
+    code = ("import sys\nsys.argv = ['dsbench', *sys.argv[1:]]\nfrom dsbench.cli.main import main\n"
             "try:\n    main()\nfinally:\n    print('tensorflow imported:', "
             "'tensorflow' in sys.modules)\n")  # fmt: skip
     args = ["compare", *TINY, "--backend", "jax", "--epochs", "1", "--tensorboard", "tb",
@@ -233,8 +233,8 @@ def test_data_parallel_on_jax_over_two_host_devices(tmp_path: Path, monkeypatch:
     environment = json.loads((tmp_path / "dp" / "environment.json").read_text())
     assert (environment["strategy"], environment["replicas"]) == ("DataParallel", 2)
     summary = json.loads((tmp_path / "dp" / "summary.json").read_text())
-    from dsbench.models import total_params
-    from dsbench.settings import parse_blocks
+    from dsbench.models.vgg import total_params
+    from dsbench.spec.settings import parse_blocks
 
     spec = run_spec({"blocks": "8x1,16x1"}).model
     assert parse_blocks("8x1,16x1") == spec.blocks

@@ -58,7 +58,7 @@ def test_a_change_within_what_whole_runs_move_gets_no_verdict(
     found = api.against(new, old)
     normal = found.rows.set_index(["model", "figure"]).loc[("normal", "train ms/step")]
     assert normal["change"] == pytest.approx(1.3) and normal["verdict"] == "no change resolved"
-    from dsbench.baseline import timing_change
+    from dsbench.measure.baseline import timing_change
 
     _, low, _ = timing_change(
         [2.6, 2.86, 2.34, 2.73, 2.47], [2.0, 2.2, 1.8, 2.1, 1.9], 0.0
@@ -68,7 +68,7 @@ def test_a_change_within_what_whole_runs_move_gets_no_verdict(
 
 
 def test_holm_calls_fewer_changes_than_rows_tested_alone() -> None:
-    from dsbench.baseline import holm
+    from dsbench.measure.baseline import holm
 
     assert holm([0.01, 0.04, 0.03, 0.2]) == [True, False, False, False]  # 0.01 <= 0.05/4 only
     assert holm([0.001, 0.012, 0.02]) == [True, True, True]  # 0.05/3, 0.05/2, 0.05/1
@@ -83,7 +83,7 @@ def test_identical_recorded_runs_get_no_verdict() -> None:
 
     import pandas as pd
 
-    from dsbench.baseline import BETWEEN_RUNS_SD, ratio_change, timing_change, verdicts
+    from dsbench.measure.baseline import BETWEEN_RUNS_SD, ratio_change, timing_change, verdicts
 
     data = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "stability-runs.json"
     runs = json.loads(data.read_text())["runs"]
@@ -140,7 +140,7 @@ def test_compare_refuses_a_baseline_of_other_settings_before_training(
 def test_report_rows_say_the_command_and_the_source_state(
     made_results: Any, tmp_path: Path
 ) -> None:
-    from dsbench import runtime
+    from dsbench.run import environment as runtime
 
     environment = {**ENVIRONMENT, "command_line": ["dsbench", "compare", "--epochs", "4"],
                    "source": {"commit": "0123456789abcdef0123", "dirty": True}}  # fmt: skip

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import dsbench
-from dsbench import speed
+from dsbench.run import speed
 
 
 class FakeStepper:
@@ -29,7 +29,7 @@ class FakeStepper:
 
 
 def test_a_steady_machine_reaches_the_target_after_the_pilot_and_its_check() -> None:
-    from dsbench import stopping
+    from dsbench.measure import stopping
 
     steppers = {"normal": FakeStepper(0.010), "separable": FakeStepper(0.004)}
     row = speed.bench_cell(steppers, 32, budget_s=60, target=0.05, between_runs_sd=0.0)  # type: ignore[arg-type]
@@ -65,7 +65,7 @@ def test_noise_that_does_not_cancel_runs_until_the_budget() -> None:
 
 
 def test_a_spread_between_runs_wider_than_the_target_times_until_the_budget() -> None:
-    from dsbench import stats
+    from dsbench.measure import stats
 
     # a steady machine would stop after the pilot and its check (the first test), but the
     # spread between runs alone (sd 0.04: ±8.2%) is beyond ±5%: no pair count reaches it
@@ -78,7 +78,7 @@ def test_a_spread_between_runs_wider_than_the_target_times_until_the_budget() ->
 
 
 def test_a_worker_process_times_until_its_share_and_gives_its_median() -> None:
-    from dsbench import stopping
+    from dsbench.measure import stopping
 
     given = iter([0.30, 0.20, 0.40, 0.29, 0.31])
     ratios = stopping.timed_until(lambda: next(given), lambda n: n >= 5)
@@ -91,7 +91,7 @@ def test_a_worker_process_times_until_its_share_and_gives_its_median() -> None:
 
 
 def test_the_rule_plans_for_what_the_spread_between_runs_leaves_of_the_target() -> None:
-    from dsbench import stats, stopping
+    from dsbench.measure import stats, stopping
 
     rng = np.random.default_rng(3)
     ratios = list(0.28 * np.exp(rng.normal(0, 0.05, 2000)))
@@ -148,7 +148,8 @@ def test_bench_refuses_bad_modes_and_targets() -> None:
 @pytest.fixture
 def spec_of_bench(monkeypatch: Any) -> Any:
     """api.bench's RunSpec for the given settings, stopped before anything trains."""
-    from dsbench import api, runner
+    from dsbench import api
+    from dsbench.run import runner
 
     seen = {}
 
@@ -173,7 +174,7 @@ def test_bench_has_images_for_its_largest_batch(spec_of_bench: Any) -> None:
 
 def test_bench_runs_three_processes_unless_told(spec_of_bench: Any, tmp_path: Path,
                                                 monkeypatch: Any) -> None:  # fmt: skip
-    from dsbench import workers
+    from dsbench.run import workers
 
     def stop(spec: Any, *args: Any) -> Any:
         raise dsbench.DsbenchError(f"stopped: {spec.train.processes} processes")
@@ -217,8 +218,8 @@ def _bench_row(ratio: float, normal_ms: float, **extra: Any) -> dict[str, Any]:
 def test_bench_processes_take_the_process_as_the_unit() -> None:
     import pandas as pd
 
-    from dsbench import stats
-    from dsbench.results import bench_warnings, combine_bench
+    from dsbench.measure import stats
+    from dsbench.measure.results import bench_warnings, combine_bench
 
     frames = [
         pd.DataFrame([_bench_row(r, ms)]) for r, ms in ((0.27, 600), (0.29, 640), (0.28, 500))

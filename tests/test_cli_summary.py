@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dsbench import __version__
-from dsbench.cli import app
+from dsbench.cli.main import app
 
 
 def test_summary_table_shows_exact_counts(runner: CliRunner) -> None:
@@ -163,8 +163,8 @@ def test_every_help_reads_whole_at_any_width(
 
 
 def test_every_choice_is_in_the_help(runner: CliRunner) -> None:
-    from dsbench.cli import app
-    from dsbench.settings import KINDS, PRECISIONS
+    from dsbench.cli.main import app
+    from dsbench.spec.settings import KINDS, PRECISIONS
 
     def flat(*args: str) -> str:
         shown = runner.invoke(app, [*args, "--help"], terminal_width=100).output
@@ -178,8 +178,8 @@ def test_every_choice_is_in_the_help(runner: CliRunner) -> None:
 
 
 def test_each_separable_layer_splits_into_depthwise_and_pointwise(runner: CliRunner) -> None:
-    from dsbench.models import describe
-    from dsbench.settings import ModelSpec
+    from dsbench.models.vgg import describe
+    from dsbench.spec.settings import ModelSpec
 
     _, layers = describe(ModelSpec())
     separable = [row for row in layers if row["type"] == "SeparableConv2D"]

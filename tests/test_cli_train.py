@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dsbench import stats
+from dsbench.measure import stats
 
 pytestmark = pytest.mark.tf  # trains or imports the framework
 
@@ -136,7 +136,7 @@ def test_repeats_show_mean_and_std(tmp_path: Path, invoke: Any, tiny: list[str])
 
 @pytest.mark.parametrize(("rescale", "scale"), [(True, 1 / 255), (False, 1.0)])
 def test_rescale_decides_the_pixel_values_the_models_see(rescale: bool, scale: float) -> None:
-    from dsbench.data import pipeline
+    from dsbench.backends.tensorflow.tfdata import pipeline
 
     images = np.arange(4 * 32 * 32 * 3, dtype=np.int64).reshape(4, 32, 32, 3).astype(np.uint8)
     batches = pipeline(images, np.arange(4), 4, rescale=rescale, shuffle_seed=None,

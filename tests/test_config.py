@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dsbench.config import build_run_spec, load_config, run_spec, validate_config
 from dsbench.errors import DsbenchError
-from dsbench.settings import REFERENCE_BLOCKS, ModelSpec, RunSpec, parse_blocks
+from dsbench.spec.config import build_run_spec, load_config, run_spec, validate_config
+from dsbench.spec.settings import REFERENCE_BLOCKS, ModelSpec, RunSpec, parse_blocks
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -142,7 +142,7 @@ def test_any_config_validates_or_raises_the_documented_error(raw: dict[str, Any]
 
 def _settings() -> st.SearchStrategy[dict[str, Any]]:
     """Valid settings by name, any combination: what a user may give."""
-    from dsbench import settings as s
+    from dsbench.spec import settings as s
 
     blocks = st.lists(st.tuples(st.integers(1, 512), st.integers(1, 3)), min_size=1, max_size=4)
     steps = st.tuples(st.integers(1, 20), st.integers(0, 20)).map(lambda t: (t[0], t[0] + t[1]))
@@ -193,7 +193,7 @@ def test_a_spec_comes_back_whole_from_its_saved_settings(given_settings: dict[st
     included, and a JAX run's jit default)."""
     import json
 
-    from dsbench.config import spec_from_dict
+    from dsbench.spec.config import spec_from_dict
 
     spec = run_spec(given_settings)
     saved = json.loads(json.dumps(spec.as_dict()))
@@ -219,7 +219,7 @@ def test_arch_options_come_as_a_table_or_as_name_value_text() -> None:
 
 
 def test_the_vgg_s_kernel_size_and_blocks_are_refused_beside_your_arch(tmp_path: Path) -> None:
-    from dsbench.config import spec_from_dict
+    from dsbench.spec.config import spec_from_dict
 
     net = {"arch": "net.py:build"}
     with pytest.raises(DsbenchError, match="kernel_size 5 is the VGG's") as raised:
@@ -239,7 +239,7 @@ def test_the_vgg_s_kernel_size_and_blocks_are_refused_beside_your_arch(tmp_path:
 
 
 def test_a_run_of_your_network_is_no_baseline_for_the_vgg() -> None:
-    from dsbench.baseline import differences
+    from dsbench.measure.baseline import differences
 
     vgg = {"model": {"blocks": "64x2,128x2,256x2"}}
     mine = {"model": {"arch": "net.py:build", "arch_options": {"width": 0.5}}}

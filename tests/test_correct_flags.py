@@ -16,7 +16,7 @@ pytestmark = pytest.mark.tf
 def test_the_flags_of_a_validation_pass_are_what_predicting_gives(images: int, batch: int) -> None:
     import keras
 
-    from dsbench.callbacks import BestWeights, CorrectFlags
+    from dsbench.run.callbacks import BestWeights, CorrectFlags
 
     rng = np.random.default_rng(0)
     x, y = rng.random((40, 8, 8, 3), dtype=np.float32), rng.integers(0, 3, 40)

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from dsbench import data
+from dsbench.backends.tensorflow import tfdata
 from dsbench.errors import DsbenchError
-from dsbench.settings import DataSpec
+from dsbench.spec.settings import DataSpec
 
 pytestmark = pytest.mark.tf  # trains or imports the framework
 
@@ -206,10 +207,10 @@ def test_subset_larger_than_the_source_is_refused(cifar_dir: Path) -> None:
 
 def test_pipeline_keeps_uint8_in_memory_and_converts_per_batch() -> None:
     synthetic = data.synthetic(50, 10, 0)
-    scaled = data.pipeline(
+    scaled = tfdata.pipeline(
         synthetic.x_train, synthetic.y_train, 16, rescale=True, shuffle_seed=0, drop_remainder=True
     )
-    raw = data.pipeline(
+    raw = tfdata.pipeline(
         synthetic.x_train, synthetic.y_train, 16, rescale=False, shuffle_seed=0, drop_remainder=True
     )
     scaled_batches = [(x.numpy(), y.numpy()) for x, y in scaled]
@@ -220,7 +221,7 @@ def test_pipeline_keeps_uint8_in_memory_and_converts_per_batch() -> None:
     epoch1 = np.concatenate([x for x, _ in scaled_batches])
     epoch2 = np.concatenate([x.numpy() for x, _ in scaled])
     assert not np.array_equal(epoch1, epoch2)  # reshuffled every epoch
-    same_seed = data.pipeline(
+    same_seed = tfdata.pipeline(
         synthetic.x_train, synthetic.y_train, 16, rescale=True, shuffle_seed=0, drop_remainder=True
     )
     np.testing.assert_array_equal(np.concatenate([x.numpy() for x, _ in same_seed]), epoch1)
@@ -236,7 +237,7 @@ def test_loaded_images_are_aligned_and_shared_with_tensorflow_not_copied(cifar_d
         for images in (loaded.x_train, loaded.x_test):
             assert images.ctypes.data % data.TENSOR_ALIGNMENT == 0 and images.flags.c_contiguous
     images = synthetic.x_train
-    tensor = data.shared_tensor(images)
+    tensor = tfdata.shared_tensor(images)
     images[0, 0, 0, 0] = 255 - images[0, 0, 0, 0]  # the tensor sees the array's own memory
     assert int(tensor[0, 0, 0, 0]) == images[0, 0, 0, 0]
 
@@ -246,7 +247,7 @@ def test_unaligned_arrays_are_copied_instead() -> None:
     start = (-buffer.ctypes.data % 64) + 1  # one byte past a 64-byte boundary
     unaligned = buffer[start : start + 4 * 3072].reshape(4, 32, 32, 3)
     assert unaligned.ctypes.data % data.TENSOR_ALIGNMENT != 0
-    tensor = data.shared_tensor(unaligned)
+    tensor = tfdata.shared_tensor(unaligned)
     unaligned[0, 0, 0, 0] = 9
     assert int(tensor[0, 0, 0, 0]) == 0
     assert data.aligned(unaligned).ctypes.data % data.TENSOR_ALIGNMENT == 0

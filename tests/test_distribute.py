@@ -21,7 +21,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from typer.testing import CliRunner
-from dsbench.cli import app
+from dsbench.cli.main import app
 result = CliRunner().invoke(app, sys.argv[1:])
 print(result.output)
 sys.exit(result.exit_code)

@@ -30,7 +30,7 @@ def _table_cells(text: str, heading: str) -> list[str]:
 def test_the_readme_lists_every_command_and_only_those() -> None:
     import typer.main
 
-    from dsbench.cli import app
+    from dsbench.cli.main import app
 
     commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

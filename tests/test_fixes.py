@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import dsbench
-from dsbench import folders, runtime
-from dsbench.config import run_spec
+from dsbench.backends.tensorflow import startup as runtime
+from dsbench.spec.config import run_spec
+from dsbench.store import folders
 
 pytestmark = pytest.mark.tf  # trains or imports the framework
 
@@ -25,9 +26,9 @@ def test_the_multiworker_loop_updates_weights_as_fit_does(monkeypatch: pytest.Mo
     import keras
     import tensorflow as tf
 
-    from dsbench.custom_loop import Trainer
-    from dsbench.models import build
-    from dsbench.settings import ModelSpec
+    from dsbench.backends.tensorflow.custom_loop import Trainer
+    from dsbench.models.vgg import build
+    from dsbench.spec.settings import ModelSpec
 
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, size=(32, 32, 32, 3)).astype("float32")
@@ -58,9 +59,9 @@ def test_the_multiworker_loop_updates_weights_as_fit_does(monkeypatch: pytest.Mo
 def test_model_size_leaves_out_the_optimizer_state() -> None:
     import keras
 
-    from dsbench.models import build
-    from dsbench.settings import ModelSpec
-    from dsbench.speed import deployable_bytes
+    from dsbench.models.vgg import build
+    from dsbench.run.speed import deployable_bytes
+    from dsbench.spec.settings import ModelSpec
 
     model = build(ModelSpec(blocks=((32, 1),)), "normal")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
@@ -89,8 +90,9 @@ def test_seed_config_is_faithful_to_the_reference() -> None:
 
 
 def test_the_partial_batch_can_be_kept() -> None:
-    from dsbench.data import pipeline, synthetic
-    from dsbench.training import steps_per_epoch
+    from dsbench.backends.tensorflow.tfdata import pipeline
+    from dsbench.data import synthetic
+    from dsbench.run.training import steps_per_epoch
 
     images = synthetic(250, 10, seed=0)
     for keep, steps in ((True, 8), (False, 7)):  # 7 full batches of 32, and one of 26 kept
@@ -170,7 +172,7 @@ def test_the_habits_of_a_good_cli(invoke: Any, one_line: Any) -> None:
     from typer.testing import CliRunner
 
     from dsbench import render
-    from dsbench.cli import app
+    from dsbench.cli.main import app
 
     help_text = CliRunner().invoke(app, ["compare", "-h"], env={"COLUMNS": "200"})
     assert help_text.exit_code == 0 and "Usage" in help_text.output
@@ -203,9 +205,9 @@ import numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-from dsbench.settings import ModelSpec
-from dsbench.custom_loop import Trainer
-from dsbench.models import build
+from dsbench.spec.settings import ModelSpec
+from dsbench.backends.tensorflow.custom_loop import Trainer
+from dsbench.models.vgg import build
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 rng = np.random.default_rng(0)
 x = rng.uniform(0, 1, size=(32, 32, 32, 3)).astype("float32")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import dsbench
-from dsbench import folders
+from dsbench.store import folders
 
 
 def _tree(root: Path) -> dict[str, bytes]:

@@ -438,7 +438,7 @@ def test_hostile_input_is_bounded_in_memory_and_time(case: str, tmp_path: Path) 
     # VmHWM is this process's own peak (ru_maxrss would carry over the parent's across fork).
     code = (
         "import re, sys\nfrom dsbench.data import cifar\n"
-        f"cifar.BATCH_ROWS = {ROWS}\nfrom dsbench.cli import app\n"
+        f"cifar.BATCH_ROWS = {ROWS}\nfrom dsbench.cli.main import app\n"
         "try:\n    app(sys.argv[1:])\nexcept SystemExit as exit:\n"
         "    status = open('/proc/self/status').read()\n"
         "    print(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1))\n    raise\n"

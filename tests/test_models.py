@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dsbench.models import build, describe, layer_costs, total_macs
-from dsbench.settings import ModelSpec
+from dsbench.models.vgg import build, describe, layer_costs, total_macs
+from dsbench.spec.settings import ModelSpec
 
 pytestmark = pytest.mark.tf  # trains or imports the framework
 

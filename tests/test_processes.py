@@ -14,17 +14,20 @@ import pandas as pd
 import pytest
 from helpers import write_run
 
-from dsbench import api, render, stats, store, workers
+from dsbench import api, render
 from dsbench.errors import DsbenchError
-from dsbench.figures import (
+from dsbench.measure import stats
+from dsbench.measure.figures import (
     inference_intervals,
     paired_epoch_ratios,
     ratio_intervals,
     summary_frame,
     warnings,
 )
+from dsbench.measure.records import Status, history_frame
 from dsbench.observer import Observer
-from dsbench.records import Status, history_frame
+from dsbench.run import workers
+from dsbench.store import files as store
 
 # Three processes, each steady at its own ratio (0.25, 0.30, 0.35) with little noise inside:
 # what docs/benchmarks.md reports on the 2-core machine.
@@ -166,7 +169,7 @@ def test_the_parent_relays_a_workers_progress(made_results: Any) -> None:
 
 
 def test_tensorboard_logs_go_to_a_folder_per_process(tiny_settings: dict[str, Any]) -> None:
-    from dsbench.config import run_spec
+    from dsbench.spec.config import run_spec
 
     spec = run_spec({**tiny_settings, "processes": 3, "tensorboard": "logs"})
     one = workers._worker_spec(spec, 1)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from helpers import write_run
 
-from dsbench import folders
+from dsbench.store import folders
 
 EVIL = """
 from pathlib import Path
@@ -112,7 +112,7 @@ def test_resume_uses_a_recorded_folder_outside_only_when_given_again(
 
 
 def test_a_recorded_folder_inside_the_results_folder_is_kept(tmp_path: Path) -> None:
-    from dsbench.runner import trusted_settings
+    from dsbench.run.runner import trusted_settings
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -170,7 +170,7 @@ def _my_builder(input_shape: Any, num_classes: int) -> None:
 
 
 def test_a_function_given_from_python_resumes_only_when_given_again(tmp_path: Path) -> None:
-    from dsbench.runner import trusted_settings
+    from dsbench.run.runner import trusted_settings
 
     saved = {"model": {"arch": f"python:{__name__}._my_builder"}, "data": {}, "train": {}}
     kept = trusted_settings(saved, tmp_path, None, _my_builder, None, None)
@@ -204,7 +204,7 @@ def test_text_from_folders_reaches_the_terminal_inert(
 ) -> None:
     from typer.testing import CliRunner
 
-    from dsbench.cli import app
+    from dsbench.cli.main import app
 
     monkeypatch.setenv("FORCE_COLOR", "1")
     monkeypatch.setenv("COLUMNS", columns)
@@ -270,7 +270,7 @@ def _tar_header(name: str, size_field: bytes, kind: bytes = b"0") -> bytes:
 def test_a_negative_tar_size_does_not_cancel_the_cap() -> None:
     import io
 
-    from dsbench import tarball
+    from dsbench.data import tarball
 
     member = b"x" * 200_000
     archive = (_tar_header("pax", b"-7777777777", b"x") + _tar_header("a", f"{len(member):o}".encode())
@@ -282,7 +282,7 @@ def test_a_negative_tar_size_does_not_cancel_the_cap() -> None:
 def test_a_pax_size_of_other_digits_is_refused() -> None:
     import io
 
-    from dsbench import tarball
+    from dsbench.data import tarball
 
     record = "size=²\n".encode()
     record = f"{len(record) + 3} ".encode() + record
@@ -296,7 +296,7 @@ def test_a_member_given_twice_is_refused() -> None:
     import io
     import tarfile
 
-    from dsbench import tarball
+    from dsbench.data import tarball
 
     stream = io.BytesIO()
     with tarfile.open(fileobj=stream, mode="w") as tar:
@@ -373,7 +373,7 @@ def test_an_image_file_is_decoded_only_by_an_image_decoder(
 @pytest.mark.parametrize("name", ["checkpoints", "points"])
 def test_dsbench_writes_through_no_link_in_a_results_folder(name: str, tmp_path: Path) -> None:
     from dsbench.errors import DsbenchError
-    from dsbench.store import ResultsFolder
+    from dsbench.store.files import ResultsFolder
 
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -395,8 +395,8 @@ def test_dsbench_writes_through_no_link_in_a_results_folder(name: str, tmp_path:
 def test_a_checkpoint_larger_than_its_model_is_refused_before_loading(tmp_path: Path) -> None:
     import zipfile
 
-    from dsbench.checkpoints import _check_size, max_checkpoint_bytes
     from dsbench.errors import DsbenchError
+    from dsbench.run.checkpoints import _check_size, max_checkpoint_bytes
 
     bomb = tmp_path / "normal-r0-e1.keras"
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:

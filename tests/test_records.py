@@ -12,11 +12,14 @@ import pytest
 from helpers import write_run
 from rich.console import Console
 
-from dsbench import render, store, sweeps
-from dsbench.figures import separable_over_normal, summary_frame
-from dsbench.records import Status, run_metrics
-from dsbench.results import summarize
-from dsbench.settings import ModelSpec
+from dsbench import render
+from dsbench.measure import sweep as sweeps
+from dsbench.measure.figures import separable_over_normal, summary_frame
+from dsbench.measure.records import Status, run_metrics
+from dsbench.measure.results import summarize
+from dsbench.spec import grid
+from dsbench.spec.settings import ModelSpec
+from dsbench.store import files as store
 
 
 def test_metrics_follow_from_the_recorded_times(made_results: Any) -> None:
@@ -104,17 +107,17 @@ def test_compare_table_shows_each_figure_and_its_ratio(made_results: Any) -> Non
 
 def test_sweep_rows_and_ratios_from_constructed_points(made_results: Any) -> None:
     base = ModelSpec(blocks=((8, 1), (16, 1)))
-    points = sweeps.points_for(base, "3,5", None, None)
+    points = grid.points_for(base, "3,5", None, None)
     frames = [sweeps.trained_rows(p, base, summary_frame(made_results())) for p in points]
     rows = pd.concat(frames, ignore_index=True)
     ratios = sweeps.ratios(rows)
     assert ratios["kernel_size"].tolist() == [3, 5]
     assert ratios["time_ratio"].tolist() == pytest.approx([1.5 / 2.5] * 2)
-    assert sweeps.swept_axes(points) == ["kernel_size"]
+    assert grid.swept_axes(points) == ["kernel_size"]
 
 
 def test_time_to_accuracy_counts_whole_epochs_without_tracing(made_results: Any) -> None:
-    from dsbench.records import default_target, time_to_accuracy
+    from dsbench.measure.records import default_target, time_to_accuracy
 
     normal, separable = made_results()
     # val acc per epoch 0.3, 0.5, 0.6, 0.55; train s 3.0 (traced), 2.0, 2.2, 1.8 (normal): the
@@ -202,7 +205,8 @@ def test_accuracy_carries_its_interval_and_the_verdict_its_resolution(made_resul
 def test_timestamps_wait_for_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     import tensorflow as tf
 
-    from dsbench import callbacks, probe
+    from dsbench.backends.tensorflow import probe
+    from dsbench.run import callbacks
 
     calls: list[str] = []
     monkeypatch.setattr(probe, "_GPU", [True])  # as if a GPU were present
@@ -223,9 +227,9 @@ def test_the_epoch_recorder_leaves_keras_batch_callbacks_asynchronous(
     # wait per step).
     from keras.src.callbacks import callback_list
 
-    from dsbench.callbacks import EpochRecorder
+    from dsbench.measure.records import RunResult
     from dsbench.observer import Observer
-    from dsbench.records import RunResult
+    from dsbench.run.callbacks import EpochRecorder
 
     monkeypatch.setattr(callback_list.backend, "IS_THREAD_SAFE", True)  # as on JAX and PyTorch
     recorder = EpochRecorder(RunResult("normal", 0, 0, 1, 1, 10, 32), Observer(), None)
@@ -258,7 +262,7 @@ def test_the_share_of_the_probe_only_where_the_probe_compares(made_results: Any)
 
 
 def test_a_zero_time_does_not_divide_by_zero(made_results: Any) -> None:
-    from dsbench.figures import ratio_intervals
+    from dsbench.measure.figures import ratio_intervals
 
     results = made_results(separable_s=[1.5, 0.0, 1.1, 0.9])
     intervals = ratio_intervals(results)  # images/s is 1 / time: a zero time is left out
@@ -280,7 +284,7 @@ def test_bench_keeps_jit_auto_as_keras_does() -> None:
 def test_cores_in_use_follow_the_affinity() -> None:
     import os
 
-    from dsbench import runtime
+    from dsbench.backends import host as runtime
 
     assert runtime.cores_in_use() == len(os.sched_getaffinity(0))
 
@@ -288,7 +292,7 @@ def test_cores_in_use_follow_the_affinity() -> None:
 def test_a_moving_probe_raises_no_warning(made_results: Any) -> None:
     # The probe's moves neither flagged the recorded runs whose ratio moved nor stayed quiet on
     # steady ones (benchmarks/probe_drift.py): it is shown, not judged.
-    from dsbench.figures import warnings
+    from dsbench.measure.figures import warnings
 
     results = made_results()
     for r in results:
@@ -300,7 +304,7 @@ def test_a_moving_probe_raises_no_warning(made_results: Any) -> None:
 def test_which_images_were_right_round_trips_and_is_checked() -> None:
     import numpy as np
 
-    from dsbench.records import decode_correct, encode_correct
+    from dsbench.measure.records import decode_correct, encode_correct
 
     flags = np.array([True, False, True, True, False, False, True, False, True, True])
     assert decode_correct(encode_correct(flags)).tolist() == flags.tolist()
@@ -312,7 +316,7 @@ def test_which_images_were_right_round_trips_and_is_checked() -> None:
 def test_the_accuracy_difference_is_paired_over_the_test_images(made_results: Any) -> None:
     import numpy as np
 
-    from dsbench.records import encode_correct
+    from dsbench.measure.records import encode_correct
 
     results = made_results()
     normal = np.zeros(100, dtype=bool)
@@ -354,7 +358,7 @@ def test_which_images_were_right_is_saved_and_checked(made_results: Any, tmp_pat
     import numpy as np
 
     from dsbench.errors import DsbenchError
-    from dsbench.records import encode_correct
+    from dsbench.measure.records import encode_correct
 
     results = made_results()
     results[0].best_val_correct = encode_correct(np.arange(30) % 3 == 0)
@@ -377,10 +381,11 @@ def test_each_model_s_peak_memory_is_its_own_when_the_models_alternate(
     # normal model's peak, set in the epoch before its own.
     from types import SimpleNamespace
 
-    from dsbench import backends, callbacks
-    from dsbench.figures import memory_warnings
+    from dsbench import backends
+    from dsbench.measure.figures import memory_warnings
+    from dsbench.measure.records import RunResult
     from dsbench.observer import Observer
-    from dsbench.records import RunResult
+    from dsbench.run import callbacks
 
     device = {"peak": 10.0}
 

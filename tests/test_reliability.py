@@ -18,8 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 import dsbench
-from dsbench import folders
-from dsbench.cli import app
+from dsbench.cli.main import app
+from dsbench.store import folders
 
 pytestmark = pytest.mark.tf  # trains or imports the framework
 

@@ -14,10 +14,12 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
-from dsbench import render, sweeps
-from dsbench.figures import summary_frame
-from dsbench.models import describe
-from dsbench.settings import ModelSpec
+from dsbench import render
+from dsbench.measure import sweep as sweeps
+from dsbench.measure.figures import summary_frame
+from dsbench.models.vgg import describe
+from dsbench.spec import grid
+from dsbench.spec.settings import ModelSpec
 
 WIDTHS = (80, 100, 120, 160)
 
@@ -49,7 +51,7 @@ def tables(made_results: Any) -> dict[str, Callable[[], Table]]:
     models, layers = describe(ModelSpec())
     summary = summary_frame(made_results())
     base = ModelSpec()
-    points = sweeps.points_for(base, "3,5,7", "0.5,1", None)
+    points = grid.points_for(base, "3,5,7", "0.5,1", None)
     trained = pd.concat([sweeps.trained_rows(p, base, summary) for p in points], ignore_index=True)
     report = pd.concat([summary.assign(run="runs/20261126T101500Z-compare-a-long-folder-name"),
                         summary.assign(run="runs/b")], ignore_index=True)  # fmt: skip
@@ -89,7 +91,7 @@ def test_a_table_that_fits_keeps_its_layout(made_results: Any) -> None:
     assert any("params vs normal" in line and "0.147x" in line for line in narrow.splitlines())
     # a sweep of three kernel sizes: a column per point, titled by what it is
     base = ModelSpec()
-    points = sweeps.points_for(base, "3,5,7", None, None)
+    points = grid.points_for(base, "3,5,7", None, None)
     rows = sweeps.summary_rows(points, base)
     table = render.sweep_table(rows, sweeps.ratios(rows), "s")
     keys = [str(c.header) for c in table.columns].index("params N / S")
@@ -117,16 +119,16 @@ def test_a_table_that_fits_keeps_its_layout(made_results: Any) -> None:
 def test_sweep_plots_for_one_to_three_axes_and_a_single_point(
     tmp_path: Any, axes: list[str]
 ) -> None:
-    from dsbench import plot
+    from dsbench.store import plot
 
     base = ModelSpec()
     kernels = "3,5,7" if "kernel_size" in axes else None
     widths = "0.5,1" if "width" in axes else None
     blocks = ["64x2,128x2,256x2", "64x3,128x3,256x3"] if "blocks" in axes else None
-    points = sweeps.points_for(base, kernels, widths, blocks)
+    points = grid.points_for(base, kernels, widths, blocks)
     ratios = sweeps.ratios(sweeps.summary_rows(points, base))
     path = tmp_path / "sweep.png"
-    plot.sweep(ratios, sweeps.swept_axes(points), path)
+    plot.sweep(ratios, grid.swept_axes(points), path)
     assert path.read_bytes()[:4] == b"\x89PNG" and len(ratios) == max(1, len(points))
 
 
@@ -164,7 +166,7 @@ def test_a_range_of_one_value_is_not_printed_as_a_range() -> None:
 
 
 def test_one_paired_epoch_is_singular() -> None:
-    from dsbench import stats
+    from dsbench.measure import stats
 
     [warning] = stats.interval_warning("time/step ratio", stats.Interval(0.5, float("nan"),
                                                                         float("nan"), 1))  # fmt: skip
@@ -232,7 +234,7 @@ def test_a_report_names_each_row_s_network(made_results: Any, tmp_path: Path) ->
 
 
 def test_a_narrow_bench_table_heads_each_column_with_its_batch_size() -> None:
-    from dsbench.results import BenchSummary
+    from dsbench.measure.results import BenchSummary
 
     rows = bench_rows().assign(mode="train", batch_size=[128, 512])
     console = Console(file=io.StringIO(), width=80, color_system=None)
@@ -276,12 +278,12 @@ def test_progress_counts_epochs_as_asked_and_says_what_follows_them() -> None:
 
 
 def test_a_sweep_row_shows_its_ratios_as_sure_as_compare_does(made_results: Any) -> None:
-    from dsbench.results import summarize
-    from dsbench.settings import ModelSpec
+    from dsbench.measure.results import summarize
+    from dsbench.spec.settings import ModelSpec
 
     base = ModelSpec()
     frames = []
-    for point, separable_s in zip(sweeps.points_for(base, "3,5", None, None),
+    for point, separable_s in zip(grid.points_for(base, "3,5", None, None),
                                   ([1.5, 1.0, 1.1, 0.9], [1.5, 1.1]), strict=True):  # fmt: skip
         results = made_results([3.0, 2.0, 2.2, 1.8][: len(separable_s)], separable_s)
         summary = summarize(results, "compare", ("normal", "separable"), {}, {}, True).models
@@ -295,7 +297,7 @@ def test_a_sweep_row_shows_its_ratios_as_sure_as_compare_does(made_results: Any)
 
 
 def test_markdown_shows_counts_whole_and_no_ratio_surer_than_it_is(made_results: Any) -> None:
-    from dsbench.reports import Report
+    from dsbench.store.reports import Report
 
     four = made_results(separable_s=[1.5, 1.0, 1.15, 0.87])  # 3 steady pairs: resolved
     two = made_results([3.0, 2.0, 2.2], [1.5, 1.0, 1.4])  # 2 steady pairs: not resolved
@@ -318,8 +320,8 @@ def test_markdown_shows_counts_whole_and_no_ratio_surer_than_it_is(made_results:
 
 
 def test_a_report_of_a_bench_and_a_sweep_tells_its_rows_apart(made_results: Any) -> None:
-    from dsbench.reports import Report
-    from dsbench.results import BenchSummary
+    from dsbench.measure.results import BenchSummary
+    from dsbench.store.reports import Report
 
     bench = BenchSummary({}, bench_rows(), {}, (), 0.05).report_rows().assign(run="runs/bench")
     summary = summary_frame(made_results())

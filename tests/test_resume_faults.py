@@ -16,7 +16,8 @@ import pytest
 from helpers import write_run
 
 import dsbench
-from dsbench import checkpoints, store
+from dsbench.run import checkpoints
+from dsbench.store import files as store
 
 pytestmark = pytest.mark.tf  # trains or imports the framework
 
@@ -28,7 +29,7 @@ class Killed(BaseException):
 def _kill_at(monkeypatch: pytest.MonkeyPatch, point: str, model: str, epoch: int) -> None:
     """Patch the checkpoint writer to die `point` (before / during / after) writing `model`'s
     checkpoint of `epoch`."""
-    import dsbench.callbacks as callbacks
+    import dsbench.run.callbacks as callbacks
 
     original = checkpoints.save_checkpoint
     text = checkpoints.atomic_text
@@ -106,15 +107,15 @@ def test_resume_refuses_a_swapped_checkpoint(
 
 @pytest.mark.parametrize("jit", [False, True, None])
 def test_a_resumed_run_keeps_its_jit_setting(jit: bool | None) -> None:
-    from dsbench.config import run_spec
-    from dsbench.runner import saved_spec
+    from dsbench.run.runner import saved_spec
+    from dsbench.spec.config import run_spec
 
     settings = run_spec({"jit": "auto" if jit is None else jit}).as_dict()
     assert saved_spec(settings, "summary.json", None).train.jit is jit
 
 
 def test_a_run_saved_while_training_is_not_finished(made_results: Any, tmp_path: Path) -> None:
-    from dsbench.records import Status
+    from dsbench.measure.records import Status
 
     results = made_results()  # 4 epochs each, status "complete" as while training
     write_run(tmp_path, results, "compare", {"train": {"epochs": 6}}, {}, complete=False,
@@ -127,7 +128,7 @@ def test_a_run_saved_while_training_is_not_finished(made_results: Any, tmp_path:
 
 
 def test_a_failed_checkpoint_write_leaves_no_temporary_file(tmp_path: Path) -> None:
-    from dsbench.records import RunResult
+    from dsbench.measure.records import RunResult
 
     class FullDisk:
         def save(self, path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dsbench import stats, stopping
+from dsbench.measure import stats, stopping
 
 # Epoch times measured on the 2-core machine (docs/benchmarks.md): two speeds, 1.6-1.75x apart.
 TWO_SPEEDS = [2.88, 2.77, 2.73, 2.83, 5.06, 4.9]
@@ -193,7 +193,7 @@ def test_an_interval_is_centred_on_the_point_it_is_printed_beside() -> None:
 
     import numpy as np
 
-    from dsbench import stats
+    from dsbench.measure import stats
 
     values = np.array([0.30, 0.31, 0.30, 0.42, 0.55])  # skewed: geometric mean 0.366
     median = float(np.median(values))
@@ -204,7 +204,7 @@ def test_an_interval_is_centred_on_the_point_it_is_printed_beside() -> None:
 
 
 def test_resolved_is_tested_on_each_side() -> None:
-    from dsbench import stats
+    from dsbench.measure import stats
 
     lopsided = stats.Interval(1.0, 0.95, 1.20, 6)  # -5%, +20%: the mean of the sides is 12.5%
     assert stats.Interval(1.0, 0.95, 1.20, 6).half_width == pytest.approx(0.20)

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import dsbench
-from dsbench import store
 from dsbench.errors import DsbenchError
+from dsbench.store import files as store
 
 
 def test_summary_only_equals_summary_for_each_point(tmp_path: Path, invoke: Any) -> None:
@@ -161,10 +161,10 @@ def test_interrupted_sweep_keeps_finished_points_and_resumes(tmp_path: Path, inv
 
 
 def test_a_value_given_twice_on_an_axis_is_one_point(tmp_path: Path, invoke: Any) -> None:
-    from dsbench import sweeps
-    from dsbench.settings import ModelSpec
+    from dsbench.spec import grid
+    from dsbench.spec.settings import ModelSpec
 
-    points = sweeps.points_for(ModelSpec(), "3,3.0,5", "0.5,0.50", ["8x1", " 8x1"], "jax,jax",
+    points = grid.points_for(ModelSpec(), "3,3.0,5", "0.5,0.50", ["8x1", " 8x1"], "jax,jax",
                                "64,64")  # fmt: skip
     assert [(p.kernel_size, p.width, p.blocks) for p in points] == [(3, 0.5, "8x1"),
                                                                    (5, 0.5, "8x1")]  # fmt: skip
@@ -175,16 +175,16 @@ def test_a_value_given_twice_on_an_axis_is_one_point(tmp_path: Path, invoke: Any
 
 
 def test_training_settings_are_sweep_axes(tmp_path: Path) -> None:
-    from dsbench import sweeps
-    from dsbench.config import run_spec
-    from dsbench.settings import ModelSpec
+    from dsbench.spec import grid
+    from dsbench.spec.config import run_spec
+    from dsbench.spec.settings import ModelSpec
 
-    points = sweeps.points_for(ModelSpec(), "3", None, None, "tensorflow,jax", "128,512",
+    points = grid.points_for(ModelSpec(), "3", None, None, "tensorflow,jax", "128,512",
                                ["float32", "mixed_bfloat16"])  # fmt: skip
     assert len(points) == 8 and [p.backend for p in points[:4]] == ["tensorflow"] * 4
     assert points[1].slug == "k3-w1-b64x2_128x2_256x2-tensorflow-bs512-float32"
     spec = run_spec({"backend": "tensorflow"})
-    jax_point = sweeps.Point(3, 1.0, "64x2,128x2,256x2", "jax", 512, "mixed_bfloat16")
+    jax_point = grid.Point(3, 1.0, "64x2,128x2,256x2", "jax", 512, "mixed_bfloat16")
     train = jax_point.run_spec(spec).train
     assert (train.backend, train.batch_size, train.precision, train.jit) == (
         "jax",
@@ -192,34 +192,34 @@ def test_training_settings_are_sweep_axes(tmp_path: Path) -> None:
         "mixed_bfloat16",
         True,
     )  # JAX's own jit default, as TensorFlow's was used
-    assert sweeps.axes(points)["batch_size"] == [128, 512]
-    assert sweeps.swept_axes(points) == ["backend", "batch_size", "precision"]
-    assert "backend" not in sweeps.axes(sweeps.points_for(ModelSpec(), "3,5", None, None))
+    assert grid.axes(points)["batch_size"] == [128, 512]
+    assert grid.swept_axes(points) == ["backend", "batch_size", "precision"]
+    assert "backend" not in grid.axes(grid.points_for(ModelSpec(), "3,5", None, None))
     with pytest.raises(DsbenchError, match="'mxnet' is not one of"):
-        sweeps.points_for(ModelSpec(), None, None, None, "tensorflow,mxnet")
+        grid.points_for(ModelSpec(), None, None, None, "tensorflow,mxnet")
     result = dsbench.sweep(batch_size="32,64", summary_only=True, output_dir=tmp_path / "s")
     assert set(result.ratios["batch_size"]) == {32, 64}
     assert store.read_sweep(tmp_path / "s").axes["batch_size"] == [32, 64]
 
 
 def test_a_sweep_of_your_own_network_passes_its_axes_to_the_builder() -> None:
-    from dsbench import sweeps
-    from dsbench.settings import ModelSpec
+    from dsbench.spec import grid
+    from dsbench.spec.settings import ModelSpec
 
     base = ModelSpec(arch="examples/resnet_cifar.py:build")
-    points = sweeps.points_for(base, "3,5", "0.5", None)
+    points = grid.points_for(base, "3,5", "0.5", None)
     assert [p.spec(base).arch_options for p in points] == [
         (("kernel_size", 3), ("width", 0.5)), (("kernel_size", 5), ("width", 0.5))]  # fmt: skip
     assert [p.slug for p in points] == ["k3-w0.5", "k5-w0.5"]
     assert points[0].label(base) == "kernel 3, width 0.5"  # no VGG blocks
-    assert sweeps.axes(points) == {"kernel_size": [3, 5], "width": [0.5]}
+    assert grid.axes(points) == {"kernel_size": [3, 5], "width": [0.5]}
     # an axis not given is the builder's own default: nothing passed for it
-    by_batch = sweeps.points_for(base, None, None, None, batch_size="32,64")
+    by_batch = grid.points_for(base, None, None, None, batch_size="32,64")
     assert [p.spec(base).arch_options for p in by_batch] == [(), ()]
     assert [p.slug for p in by_batch] == ["bs32", "bs64"]
-    assert sweeps.axes(by_batch) == {"batch_size": [32, 64]}
+    assert grid.axes(by_batch) == {"batch_size": [32, 64]}
     with pytest.raises(DsbenchError, match="are the VGG's"):
-        sweeps.points_for(base, None, None, ["8x1", "16x1"])
+        grid.points_for(base, None, None, ["8x1", "16x1"])
 
 
 def test_a_missing_builder_file_is_refused_before_the_framework_starts(

@@ -21,10 +21,12 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 import dsbench
-from dsbench import render, reports, store
-from dsbench.records import RunResult
-from dsbench.results import BenchSummary
-from dsbench.store import ResultsFolder
+from dsbench import render
+from dsbench.measure.records import RunResult
+from dsbench.measure.results import BenchSummary
+from dsbench.store import files as store
+from dsbench.store import reports
+from dsbench.store.files import ResultsFolder
 
 MISSING = object()  # the key removed
 HOSTILE = [float("inf"), float("-inf"), float("nan"), 0, 0.0, -1, -0.5, 5.0, 1e300, -1e300,
@@ -65,8 +67,9 @@ def _bench_rows() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Valid folders as dsbench writes them: two runs (new, old), a bench and a sweep."""
-    from dsbench import sweeps
-    from dsbench.settings import ModelSpec, RunSpec
+    from dsbench.measure import sweep as sweeps
+    from dsbench.spec import grid
+    from dsbench.spec.settings import ModelSpec, RunSpec
 
     root = tmp_path_factory.mktemp("pristine")
     for name, scale in (("new", 1.0), ("old", 1.1)):
@@ -75,11 +78,11 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bench = BenchSummary(SETTINGS, _bench_rows(), ENVIRONMENT, (), 0.05)
     ResultsFolder(root / "bench", existing=True).write_bench(bench)
     base = ModelSpec()
-    points = sweeps.points_for(base, "3,5", None, None)
-    summary = dsbench.results.summary_frame(_results(1.0))
+    points = grid.points_for(base, "3,5", None, None)
+    summary = dsbench.measure.results.summary_frame(_results(1.0))
     rows = pd.concat([sweeps.trained_rows(p, base, summary) for p in points], ignore_index=True)
     record = sweeps.summary_of(RunSpec(model=base), points, rows, True)
-    ResultsFolder(root / "sweep", existing=True).write_sweep(record, None)
+    ResultsFolder(root / "sweep", existing=True).write_sweep(record)
     _everything(root)  # the pristine folders themselves read and show without a word
     return root
 

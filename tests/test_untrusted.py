@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 import dsbench
-from dsbench import api, data, render, store
-from dsbench.records import RunResult
-from dsbench.settings import DataSpec
+from dsbench import api, data, render
+from dsbench.measure.records import RunResult
+from dsbench.spec.settings import DataSpec
+from dsbench.store import files as store
 
 pytestmark = pytest.mark.tf  # trains or imports the framework
 
@@ -228,8 +229,8 @@ def test_a_subset_decodes_only_its_own_images(
 
 
 def test_a_subset_missing_some_classes_keeps_the_folder_count(tmp_path: Path) -> None:
-    from dsbench.config import run_spec
-    from dsbench.experiment import check_fits
+    from dsbench.run.experiment import check_fits
+    from dsbench.spec.config import run_spec
 
     images = np.zeros((4, 8, 8, 3), np.uint8)
     subset = data.Data(images, np.array([0, 1, 2, 3]), images, np.array([0, 1, 2, 3]), "x",

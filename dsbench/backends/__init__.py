@@ -36,9 +36,8 @@ import sys
 from types import ModuleType
 
 from dsbench.errors import DsbenchError
+from dsbench.spec.settings import resolve_backend
 
-BACKENDS = ("tensorflow", "jax", "torch")
-DEFAULT = "tensorflow"
 PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 INSTALL = {
     "tensorflow": 'pip install "dsbench"',
@@ -46,18 +45,6 @@ INSTALL = {
     "torch": 'pip install "dsbench[torch]"',
 }
 NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
-
-
-def resolve(setting: str | None) -> str:
-    """The backend to use: the setting, else $KERAS_BACKEND, else TensorFlow."""
-    name = setting or os.environ.get("KERAS_BACKEND") or DEFAULT
-    if name not in BACKENDS:
-        raise DsbenchError(
-            f"backend {name!r} (from KERAS_BACKEND) is not one of {', '.join(BACKENDS)}",
-            "set KERAS_BACKEND to one of them, or pass backend",
-            setting="backend",
-        )
-    return name
 
 
 def check_installed(name: str) -> None:
@@ -101,7 +88,7 @@ def current() -> ModuleType:
         import keras
 
         return module(keras.backend.backend())
-    return module(resolve(None))
+    return module(resolve_backend(None))
 
 
 def resolved_jit(jit: bool | None, backend: ModuleType) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from dsbench.backends.keras3 import *  # noqa: F403 (keras3.__all__: what both share)
 from dsbench.backends.keras3 import LocalDevices
 from dsbench.errors import DsbenchError
-from dsbench.settings import TrainSpec
+from dsbench.spec.settings import TrainSpec
 
 NAME = "jax"
 PACKAGE = "jax"
@@ -86,7 +86,7 @@ def _short(device: Any) -> str:
 
 
 def device_line(described: dict[str, Any]) -> str:
-    from dsbench.runtime import cpu_model
+    from dsbench.backends.host import cpu_model
 
     accelerators = _accelerators()
     kind = f"GPU: {accelerators[0].device_kind}" if accelerators else f"CPU: {cpu_model()}"

@@ -7,7 +7,7 @@ from typing import Any
 from dsbench.backends.keras3 import *  # noqa: F403 (keras3.__all__: what both share)
 from dsbench.backends.keras3 import LocalDevices
 from dsbench.errors import DsbenchError
-from dsbench.settings import TrainSpec
+from dsbench.spec.settings import TrainSpec
 
 NAME = "torch"
 PACKAGE = "torch"
@@ -53,7 +53,7 @@ def make_strategy(train: TrainSpec) -> LocalDevices:
 def device_line(described: dict[str, Any]) -> str:
     import torch
 
-    from dsbench.runtime import cpu_model
+    from dsbench.backends.host import cpu_model
 
     kind = (
         f"GPU: {torch.cuda.get_device_name(0)}"

@@ -1,6 +1,6 @@
 """The images both models train on: CIFAR-10 (cifar.py), your own image folders (images.py)
 or synthetic data (generated.py), held once in memory as uint8 (arrays.py) and fed per batch
-(tfdata.py on TensorFlow; the other backends' feeds in dsbench.backends).
+(the feeds that batch them for training live with each backend, dsbench.backends).
 
 Images stay uint8 (N, 32, 32, 3) in memory (50,000 images = 154 MB), once: the arrays are
 allocated 64-byte aligned so that the tf.data pipeline can share their memory with TensorFlow
@@ -42,14 +42,13 @@ from dsbench.data.images import (
     list_image_tree,
     load_image_tree,
 )
-from dsbench.data.tfdata import pipeline, shared_tensor
-from dsbench.settings import DataSpec
+from dsbench.spec.settings import DataSpec
 
 __all__ = ["ARCHIVE", "BATCH_ROWS", "DATA_DIR_ENV", "FOLDER", "IMAGE_SHAPE", "OFFLINE_HINT",
            "SYNTHETIC_DEFAULT_SIZES", "TENSOR_ALIGNMENT", "TEST_FILE", "TRAIN_FILES", "Data",
            "aligned", "aligned_empty", "balanced_subset", "batch_order", "check_image_budget",
            "choose_images", "is_aligned", "is_image_tree", "list_image_tree", "load",
-           "load_cifar10", "load_image_tree", "pipeline", "regular_file", "shared_tensor",
+           "load_cifar10", "load_image_tree", "regular_file",
            "subset_index", "synthetic", "synthetic_bytes"]  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from dsbench import tarball
+from dsbench.data import tarball
 from dsbench.data.arrays import IMAGE_SHAPE, Data, aligned, aligned_empty, regular_file
 from dsbench.errors import RUNTIME, DsbenchError
 

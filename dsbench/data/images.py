@@ -12,7 +12,7 @@ import numpy as np
 
 from dsbench.data.arrays import Data, aligned_empty, regular_file, subset_index
 from dsbench.errors import DsbenchError
-from dsbench.settings import ModelSpec
+from dsbench.spec.settings import ModelSpec
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 # The decoders Pillow may use for them, and no other: a PostScript or EPS file named x.png

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
+from dsbench.measure.results import BenchSummary, Summary
 from dsbench.render.export import EXPORTERS, Format, export
 from dsbench.render.format import count, fixed, inert, plural, printable, ratio, si
 from dsbench.render.layout import fit, fits
@@ -36,13 +37,12 @@ from dsbench.render.tables import (
     time_ratio,
     verdict,
 )
-from dsbench.results import BenchSummary, Summary
-from dsbench.settings import network_name
+from dsbench.spec.settings import network_name
 
 if TYPE_CHECKING:
-    from dsbench.reports import Report
-    from dsbench.settings import ModelSpec
-    from dsbench.sweeps import SweepSummary
+    from dsbench.measure.sweep import SweepSummary
+    from dsbench.spec.settings import ModelSpec
+    from dsbench.store.reports import Report
 
 __all__ = [
     "EXPORTERS",

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from dsbench.enums import StrEnum
-from dsbench.records import to_jsonable
+from dsbench.measure.records import to_jsonable
+from dsbench.measure.results import METRICS
 from dsbench.render.format import FORMATS, axis_value, count, missing, printable
 from dsbench.render.tables import POINT_KEYS, baseline_value, change_text, time_ratio
-from dsbench.results import METRICS
+from dsbench.spec.enums import StrEnum
 
 if TYPE_CHECKING:
-    from dsbench.reports import Report
+    from dsbench.store.reports import Report
 
 
 class Format(StrEnum):

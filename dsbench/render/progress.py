@@ -22,7 +22,7 @@ from dsbench.render.layout import fit
 from dsbench.render.tables import epoch_table
 
 if TYPE_CHECKING:
-    from dsbench.records import RunResult
+    from dsbench.measure.records import RunResult
 
 
 class RichObserver(Observer):

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.text import Text
 
-from dsbench import stats
-from dsbench.figures import RATIOS, separable_over_normal
+from dsbench.measure import stats
+from dsbench.measure.figures import RATIOS, separable_over_normal
+from dsbench.measure.results import METRICS
 from dsbench.render.format import (
     FORMATS,
     axis_value,
@@ -24,12 +25,11 @@ from dsbench.render.format import (
     ratio,
     si,
 )
-from dsbench.results import METRICS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from dsbench.records import RunResult
+    from dsbench.measure.records import RunResult
 
 
 def summary_table(models: Iterable[dict[str, Any]], title: str) -> Table:

@@ -1,0 +1,271 @@
+"""A comparison, a sweep or a bench in the process where Keras runs: data, strategy,
+training, and saving as it goes.
+
+The runner (runner.py) calls these after Keras is started on the run's backend
+(dsbench.backends). What was measured is handed to a `save` after every round of epochs (and
+sweep.json written after every point), so an interrupted run keeps everything it finished and
+`resume` can continue it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import resource
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from dsbench import backends
+from dsbench import data as data_module
+from dsbench.backends import host
+from dsbench.data import Data
+from dsbench.errors import DsbenchError
+from dsbench.measure import sweep as sweeps
+from dsbench.measure.records import RunResult
+from dsbench.observer import Observer
+from dsbench.run import callbacks, environment, training
+from dsbench.spec import grid
+from dsbench.spec.settings import KINDS, ModelSpec, RunSpec
+from dsbench.store import files as store
+from dsbench.store.files import ResultsFolder
+
+if TYPE_CHECKING:
+    from dsbench.run.outcome import Comparison
+
+
+@dataclasses.dataclass
+class Setup:
+    """What every model of a run shares: the images (loaded once) and the strategy."""
+
+    data: Data
+    strategy: Any  # the backend's (a tf.distribute.Strategy on TensorFlow)
+    load_start: float  # the 1-minute load average before anything ran
+
+
+# Saves what a comparison measured so far: (spec, results, environment) (runner._Saver).
+Save = Callable[[RunSpec, list[RunResult], dict[str, Any]], None]
+# Trains one sweep point: (its spec, its folder's writer, its runs from before) -> comparison.
+TrainPoint = Callable[[RunSpec, "ResultsFolder | None", "list[RunResult] | None"], "Comparison"]
+
+
+def setup(spec: RunSpec, observer: Observer) -> tuple[RunSpec, Setup]:
+    """Load the data once and make the tf.distribute strategy; SIGTERM then stops like Ctrl-C.
+
+    Returns the spec to use: for your own images, the models take the images' shape and
+    number of classes (unless input_shape / num_classes were set, and then they must match).
+    """
+    load_start = os.getloadavg()[0]
+    callbacks.raise_on_sigterm()
+    loaded = data_module.load(spec.data, spec.train.seed, observer.decoding)
+    spec = fitted_spec(spec, loaded)
+    check_fits(spec, loaded)
+    observer.data_loaded(loaded.source, len(loaded.y_train), len(loaded.y_test), spec.data.rescale)
+    training.steps_per_epoch(spec, loaded)  # a batch larger than the data fails before any folder
+    backend = backends.current()
+    strategy = backend.make_strategy(spec.train)
+    described = backend.describe(strategy)
+    backend.check_batches(spec.train, len(loaded.y_train), len(loaded.y_test),
+                          int(described["replicas"]))  # fmt: skip
+    observer.device(backend.device_line(described))
+    return spec, Setup(loaded, strategy, load_start)
+
+
+def fitted_spec(spec: RunSpec, data: Data) -> RunSpec:
+    """An image-folder tree's shape and class count replace the defaults (32x32x3, 10)."""
+    defaults = ModelSpec()
+    if not data.classes:
+        return spec
+    model = spec.model
+    if model.input_shape == defaults.input_shape:
+        height, width, channels = (int(v) for v in data.x_train.shape[1:])
+        model = dataclasses.replace(model, input_shape=(height, width, channels))
+    if model.num_classes == defaults.num_classes:
+        model = dataclasses.replace(model, num_classes=len(data.classes))
+    return dataclasses.replace(spec, model=model)
+
+
+def check_fits(spec: RunSpec, data: Data) -> None:
+    """The model's input_shape and num_classes must be the data's; errors name the setting."""
+    shape = tuple(int(v) for v in data.x_train.shape[1:])
+    if shape != tuple(spec.model.input_shape):
+        raise DsbenchError(
+            f"input_shape {list(spec.model.input_shape)} does not match the data's "
+            f"{'x'.join(map(str, shape))} images",
+            f"set input_shape = {list(shape)} or leave it out",
+            setting="input_shape",
+        )
+    # An image tree has as many classes as class folders, whichever a subset happens to hold.
+    classes = len(data.classes) or int(max(data.y_train.max(initial=0),
+                                           data.y_test.max(initial=0))) + 1  # fmt: skip
+    if classes != spec.model.num_classes:
+        raise DsbenchError(
+            f"num_classes {spec.model.num_classes} does not match the data's {classes} classes",
+            f"set num_classes = {classes} or leave it out",
+            setting="num_classes",
+        )
+
+
+def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any]:
+    """environment.json for a run: versions, machine, settings, data and strategy."""
+    backend = backends.current()
+    described = backend.describe(shared.strategy)
+    own: dict[str, Any] = {}
+    # your own --arch: the builder file's hash (resume refuses a changed file), and what the
+    # twin swapped and what it kept, with the reason
+    if spec.model.arch:
+        from dsbench.models import twin as arch
+        from dsbench.models.vgg import arch_rows
+
+        if mine := arch.content_hash(spec.model.arch):
+            own["arch_sha256"] = mine
+        separable = arch_rows(spec.model)["separable"]
+        own["arch_twin"] = {"swapped": separable["swapped"], "kept": separable["kept"]}
+    return environment.environment(
+        spec.as_dict(),
+        {
+            **own,
+            "command": command,
+            "data": {
+                "source": shared.data.source,
+                "train_images": len(shared.data.y_train),
+                "test_images": len(shared.data.y_test),
+                "train_last_partial_batch": "kept (as the reference)"
+                if spec.train.keep_partial_batch
+                else "dropped (every step has the same shape)",
+            },
+            **described,
+            "schedule": spec.train.schedule,
+            "device": backend.device_line(described),
+            "cores_in_use": host.cores_in_use(),
+        },
+    )
+
+
+def compare(
+    command: str,
+    kinds: tuple[str, ...],
+    spec: RunSpec,
+    shared: Setup,
+    save: Save | None,
+    checkpoints: Path | None,
+    observer: Observer,
+    previous: list[RunResult] | None = None,
+) -> tuple[list[RunResult], dict[str, Any]]:
+    """Train every model of one comparison; `save` (if any) gets what was measured after every
+    round of epochs. Returns the results and the environment record they were measured in."""
+    environment = run_environment(command, spec, shared)
+    environment["load_average"] = {"start": shared.load_start, "end": None}
+
+    def saved(done: list[RunResult]) -> None:
+        if save is not None:
+            save(spec, done, environment)
+
+    done = training.run_experiment(spec, shared.data, kinds, observer, saved, shared.strategy,
+                                   checkpoints, previous)  # fmt: skip
+    environment["load_average"]["end"] = os.getloadavg()[0]
+    environment["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return done, environment
+
+
+def run_sweep(
+    spec: RunSpec,
+    points: list[grid.Point],
+    writer: ResultsFolder | None,
+    observer: Observer,
+    train_point: TrainPoint,
+) -> tuple[sweeps.SweepSummary, list[RunResult]]:
+    """Train every point (a comparison each, by `train_point`), writing sweep.json after each;
+    points a results folder has finished before are kept as they are.
+
+    Returns the sweep's record and the last point's results.
+    """
+    frames: list[pd.DataFrame] = []
+    done: list[RunResult] = []
+    observer.points_start(len(points))
+    interrupted = False
+    for point in points:
+        point_writer = writer.point(point.slug) if writer is not None else None
+        previous = None
+        if point_writer is not None and (point_writer.path / "summary.json").is_file():
+            previous = store.load_results(point_writer.path)
+            kept = store.read_summary(point_writer.path)
+            if kept.complete:
+                done = previous
+                frames.append(sweeps.trained_rows(point, spec.model, kept.models))
+                observer.point_done(f"{point.label(spec.model)} (kept from before)")
+                continue
+        comparison = train_point(point.run_spec(spec), point_writer, previous)
+        done = comparison.results
+        frames.append(sweeps.trained_rows(point, spec.model, comparison.summary))
+        interrupted = comparison.interrupted is not None
+        if writer is not None and not interrupted:
+            record = sweeps.summary_of(spec, points, pd.concat(frames, ignore_index=True), False)
+            writer.write_sweep(record)
+        if interrupted:
+            break
+        observer.point_done(point.label(spec.model))
+    complete = len(frames) == len(points) and not interrupted
+    record = sweeps.summary_of(spec, points, pd.concat(frames, ignore_index=True), complete)
+    if writer is not None:
+        writer.write_sweep(record)
+    return record, done
+
+
+def bench(
+    spec: RunSpec,
+    shared: Setup,
+    modes: list[str],
+    batch_sizes: list[int],
+    target: float,
+    deadline: float,
+    between_runs_sd: float,
+    unit: bool = False,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Time both models at every mode x batch size (speed.bench_cell), sharing the time left
+    until `deadline` (a time.perf_counter() value) among the cells still to run; `unit`: in
+    one of several worker processes (each cell times until its share is spent).
+
+    Returns a row per mode and batch size, and the warnings about the machine (two speeds,
+    load); whether each ratio reached its target is results.bench_warnings'.
+    """
+    import time
+
+    import keras
+    import numpy as np
+
+    from dsbench.measure import stats
+    from dsbench.models.vgg import build, total_macs
+    from dsbench.run import speed
+
+    rows, warnings = [], []
+    backend = backends.current()
+    jit = backends.resolved_jit(spec.train.jit, backend)
+    cells = [(mode, batch) for mode in modes for batch in batch_sizes]
+    images = shared.data.x_train
+    for index, (mode, batch) in enumerate(cells):
+        take = np.resize(np.arange(len(images)), batch)  # repeats images when batch > data
+        x = images[take].astype("float32") / (255.0 if spec.data.rescale else 1.0)
+        y = shared.data.y_train[take].astype("int32")
+        steppers = {}
+        for kind in KINDS:
+            keras.utils.set_random_seed(spec.train.seed)
+            model = build(spec.model, kind, spec.train.precision)
+            steppers[kind] = backend.Stepper(model, x, y, mode, jit)
+        budget = max(1.0, (deadline - time.perf_counter()) / (len(cells) - index))
+        row = {
+            "mode": mode,
+            **speed.bench_cell(steppers, batch, budget, target, between_runs_sd, unit),
+        }
+        work = (6 if mode == "train" else 2) * np.array([total_macs(spec.model, k) for k in KINDS])
+        for kind, macs in zip(KINDS, work, strict=True):
+            row[f"{kind}_est_gflop_per_s"] = float(macs * row[f"{kind}_images_per_s"] / 1e9)
+        rows.append(row)
+        where = f"{mode}, batch {batch}"
+        for kind in KINDS:
+            if row[f"{kind}_bimodal"]:
+                warnings.append(f"{where}: {kind} chunk times are bimodal (two machine speeds)")
+    warnings += stats.load_warning(shared.load_start, os.getloadavg()[0], host.cores_in_use())
+    return pd.DataFrame(rows), warnings

@@ -1,0 +1,317 @@
+"""Train the models of a comparison with honest timing, sequentially or interleaved.
+
+Timing comes from Keras callbacks around `model.fit`, one call per epoch (callbacks.py). The
+first epoch of each model in a process includes graph tracing (and XLA compilation when on)
+and is kept apart from the steady state. Before every epoch a calibration probe (the
+backend's Probe) records the machine's dense rate. Everything that differs between Keras
+backends goes through dsbench.backends. Nothing here prints: progress goes to an Observer.
+
+The interleaved schedule (the default) builds both models up front and trains them epoch by
+epoch in alternating order — N S, S N, N S, ... — so that a machine that changes speed for
+minutes at a time slows both alike and their per-epoch ratio stays honest. Each model keeps its
+own optimizer, metrics and data pipeline (same seed, same batches as when trained alone).
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from dsbench import backends
+from dsbench.data import Data, batch_order
+from dsbench.errors import DsbenchError
+from dsbench.measure.records import RunResult, Status, encode_correct
+from dsbench.models.vgg import build, total_macs
+from dsbench.observer import Observer
+from dsbench.run import speed
+from dsbench.run.callbacks import BestWeights, CorrectFlags, EpochRecorder, ProgressForwarder
+from dsbench.run.checkpoints import load_checkpoint, restore
+from dsbench.spec.settings import RunSpec
+
+
+def steps_per_epoch(spec: RunSpec, data: Data) -> int:
+    """Training steps per epoch (the last partial batch is dropped); an error when there are none."""
+    images, batch = len(data.y_train), spec.train.batch_size
+    steps = -(-images // batch) if spec.train.keep_partial_batch else images // batch
+    if steps == 0:
+        raise DsbenchError(
+            f"batch_size {spec.train.batch_size} is larger than the {len(data.y_train)} training "
+            "images",
+            f"use batch_size {len(data.y_train)} or less, or a larger train_size",
+            setting=("batch_size", "train_size"),
+        )
+    if spec.train.steps_per_execution > steps:
+        raise DsbenchError(
+            f"steps_per_execution {spec.train.steps_per_execution} is more than the {steps} "
+            "training steps of an epoch",
+            f"use steps_per_execution {steps} or less",
+            setting="steps_per_execution",
+        )
+    return steps
+
+
+class ModelRun:
+    """One model of one repeat, built (or restored from its checkpoint) and trained an epoch
+    at a time. Seed = spec seed + repeat, for the weights and for the shuffling."""
+
+    def __init__(
+        self,
+        kind: str,
+        spec: RunSpec,
+        data: Data,
+        repeat: int,
+        observer: Observer,
+        strategy: Any,
+        checkpoints: Path | None,
+        resume: bool,
+        saved_epochs: int = 0,
+    ) -> None:
+        train = spec.train
+        self.spec, self.observer = spec, observer
+        seed = train.seed + repeat
+        steps = steps_per_epoch(spec, data)
+        backend = backends.current()
+        multiworker = backend.is_multiworker(strategy)
+        if multiworker and (train.jit or train.steps_per_execution > 1):
+            raise DsbenchError(
+                "strategy multiworker trains with its own loop, which has no XLA and runs one "
+                "step per call",
+                "drop jit and steps_per_execution with strategy multiworker",
+                setting=("strategy", "jit", "steps_per_execution"),
+            )
+        keras.utils.set_random_seed(seed)
+        replicas = strategy.num_replicas_in_sync
+        learning_rate = train.learning_rate * (replicas if train.scale_lr else 1)
+        restored = load_checkpoint(checkpoints, kind, repeat) if resume and checkpoints else None
+        if restored and len(restored[1]) < saved_epochs:  # the pointer is written before history
+            raise DsbenchError(
+                f"checkpoint of {kind} (repeat {repeat}) holds {len(restored[1])} epochs, the "
+                f"results folder's history {saved_epochs}: they do not belong together",
+                "delete the run's checkpoints folder to train this model from its start",
+            )
+        # the paired accuracy test's flags from each validation pass, not a second prediction
+        # pass after training (one device: several would each see part of a batch)
+        flags = (CorrectFlags(len(data.y_test), train.batch_size)
+                 if replicas == 1 and not multiworker else None)  # fmt: skip
+        with strategy.scope():
+            if restored:
+                model = restore(restored[0], restored[1], spec, kind)
+                flags = None
+            else:
+                model = build(spec.model, kind, train.precision)
+                model.compile(
+                    optimizer=keras.optimizers.Adam(learning_rate),
+                    loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"] + ([flags] if flags is not None else []),
+                    jit_compile=False if multiworker else backend.jit_compile(train.jit),
+                    steps_per_execution=train.steps_per_execution,
+                )
+        self.model = model
+        self.result = RunResult(
+            model=kind,
+            repeat=repeat,
+            seed=seed,
+            params=int(model.count_params()),
+            macs_per_image=total_macs(spec.model, kind),
+            steps_per_epoch=steps,
+            batch_size=train.batch_size,
+            replicas=replicas,
+            epochs=list(restored[1]) if restored else [],
+            images_per_epoch=len(data.y_train) if train.keep_partial_batch
+            else steps * train.batch_size,
+        )  # fmt: skip
+        self.data, self.seed = data, seed
+        self.val_ds = backend.feed(data.x_test, data.y_test, train.batch_size,
+                                   rescale=spec.data.rescale, order=None, drop_remainder=False)  # fmt: skip
+        self.recorder = EpochRecorder(self.result, observer, checkpoints)
+        self.best = BestWeights(flags)  # after the recorder: what it keeps is not timed
+        self.callbacks: list[keras.callbacks.Callback] = [self.recorder, self.best]
+        if observer.wants_batches:  # no per-step callback unless displayed
+            self.callbacks.append(ProgressForwarder(observer, kind))
+        self.tensorboard: list[keras.callbacks.Callback] = []
+        self.profiled: keras.callbacks.Callback | None = None
+        if train.tensorboard:
+            # Two writers into one folder: the plain one every epoch, the profiling one for
+            # the first steady epoch only (Keras counts profiled steps anew in every fit call).
+            log_dir = str(Path(train.tensorboard) / kind)
+            self.tensorboard = [backend.tensorboard(log_dir)]
+            if train.profile_steps:
+                self.profiled = backend.profiler(log_dir, train.profile_steps)
+        self.trainer = None
+        if multiworker:  # TensorFlow's own loop, over tf.data's distributed shuffle
+            from dsbench.backends.tensorflow.custom_loop import Trainer
+            from dsbench.backends.tensorflow.tfdata import pipeline
+
+            shuffled = pipeline(data.x_train, data.y_train, train.batch_size,
+                                rescale=spec.data.rescale, shuffle_seed=seed,
+                                drop_remainder=not train.keep_partial_batch)  # fmt: skip
+            self.trainer = Trainer(model, strategy, shuffled, self.val_ds, steps=steps,
+                                   global_batch=train.batch_size)  # fmt: skip
+        observer.model_start(kind, repeat, train.epochs, steps)
+
+    @property
+    def finished(self) -> bool:
+        """Whether this run trained all its epochs or stopped (diverged, interrupted)."""
+        return (
+            self.result.status != Status.complete
+            or len(self.result.epochs) >= self.spec.train.epochs
+        )
+
+    def epoch(self, probe: Any) -> None:
+        """Train the next epoch, after measuring the calibration probe."""
+        self.recorder.probe_rate = probe.rate() if probe is not None else math.nan
+        epoch = len(self.result.epochs)
+        if self.trainer is not None:
+            self.trainer.epoch(epoch, self.callbacks, self.observer.wants_batches)
+            return
+        first_steady = epoch == min(1, self.spec.train.epochs - 1)
+        profiling = [self.profiled] if first_steady and self.profiled is not None else []
+        train = self.spec.train
+        # This epoch's batches: the same order on every backend, from the seed and the epoch.
+        # The last partial batch is dropped so every step has the same shape and cost (unless
+        # asked to keep it, as the reference did).
+        order = batch_order(len(self.data.y_train), self.seed, epoch)
+        train_ds = backends.current().feed(
+            self.data.x_train, self.data.y_train, train.batch_size, rescale=self.spec.data.rescale,
+            order=order, drop_remainder=not train.keep_partial_batch,
+        )  # fmt: skip
+        self.model.fit(
+            train_ds,
+            validation_data=self.val_ds,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            verbose=0,
+            callbacks=self.callbacks + self.tensorboard + profiling,
+            shuffle=False,  # the pipeline shuffles, from the seed
+        )
+
+    def finish(self) -> None:
+        """Report the run's end (inference is measured for all runs together: measure_inference)."""
+        self.observer.model_end(self.result)
+
+
+def measure_inference(runs: list[ModelRun], spec: RunSpec) -> None:
+    """Inference of every completed run, the models side by side (speed.inference)."""
+    for run in runs:
+        run.result.jit = run.trainer is None and bool(getattr(run.model, "jit_compile", False))
+    done = [run for run in runs if run.result.status == Status.complete]
+    if not done or not spec.train.inference:
+        return
+    done[0].observer.working("measuring inference speed and model size (not timed as training)")
+    measured = speed.inference({run.result.model: run.model for run in done},
+                               spec.model.input_shape, done[0].result.jit)  # fmt: skip
+    for run in done:
+        run.result.inference = measured[run.result.model]
+
+
+def record_best_predictions(runs: list[ModelRun]) -> None:
+    """Which test images each completed run classified correctly at its best epoch: the two
+    models' paired accuracy test. From that epoch's own validation pass (CorrectFlags), or,
+    where the model has no such metric (restored from a checkpoint, several replicas), with one
+    prediction pass after the timing with that epoch's weights. Not when the best epoch was
+    trained before a resume (its weights are gone)."""
+    for run in runs:
+        if run.result.status != Status.complete:
+            continue
+        best = max(float(e["val_accuracy"]) for e in run.result.epochs)
+        if run.best.best < best:  # the best epoch came before this process
+            continue
+        if run.best.correct is not None:
+            run.result.best_val_correct = encode_correct(run.best.correct)
+            continue
+        if run.best.weights is None:
+            continue
+        run.observer.working(
+            f"{run.result.model}: predicting the test images with its best "
+            f"epoch's weights (for the paired accuracy test)"
+        )
+        run.model.set_weights(run.best.weights)
+        predicted = run.model.predict(run.val_ds, verbose=0)
+        labels = run.data.y_test.reshape(-1)
+        run.result.best_val_correct = encode_correct(predicted.argmax(axis=-1) == labels)
+
+
+def epoch_order(runs: list[ModelRun], schedule: str) -> list[ModelRun]:
+    """The runs that train next, in order: sequential, the first unfinished run; interleaved,
+    every unfinished run with the fewest epochs, in the kinds' order on even epochs (N S) and
+    reversed on odd ones (S N), so neither model always goes first."""
+    waiting = [run for run in runs if not run.finished]
+    if not waiting:
+        return []
+    if schedule == "sequential":
+        return waiting[:1]
+    fewest = min(len(run.result.epochs) for run in waiting)
+    behind = [run for run in waiting if len(run.result.epochs) == fewest]
+    return behind if fewest % 2 == 0 else behind[::-1]
+
+
+def run_experiment(
+    spec: RunSpec,
+    data: Data,
+    kinds: tuple[str, ...],
+    observer: Observer | None = None,
+    on_epochs: Callable[[list[RunResult]], None] | None = None,
+    strategy: Any = None,
+    checkpoints: Path | None = None,
+    previous: list[RunResult] | None = None,
+) -> list[RunResult]:
+    """Train every kind for every repeat on the same data and seeds, in `spec.train.schedule`.
+
+    `on_epochs` sees every result so far after each round of epochs, so results can be saved
+    as they come. Ctrl-C or SIGTERM marks every unfinished run "interrupted" (its completed
+    epochs kept) and stops; a NaN or infinite loss marks a run "diverged" and the others go on.
+    `previous` (from an interrupted run) supplies finished runs, kept as they are; an
+    unfinished one continues from its checkpoint (or starts over without one).
+    """
+    observer = observer or Observer()
+    backend = backends.current()
+    strategy = strategy or backend.make_strategy(spec.train)
+    if spec.train.deterministic:
+        backend.deterministic()
+    kept = {(r.model, r.repeat): r for r in previous or [] if r.finished(spec.train.epochs)}
+    saved = {(r.model, r.repeat): len(r.epochs) for r in previous or []}
+    probe = backend.Probe()
+    done_before = sum(len(r.epochs) for r in previous or [])
+    observer.run_start(kinds, spec.train.epochs, spec.train.repeats, done_before)
+    results: list[RunResult] = []
+    for repeat in range(spec.train.repeats):
+        runs: list[ModelRun] = []
+        ordered: list[RunResult | ModelRun] = []
+        for kind in kinds:
+            if (kind, repeat) in kept:
+                ordered.append(kept[(kind, repeat)])
+                continue
+            run = ModelRun(kind, spec, data, repeat, observer, strategy, checkpoints,
+                           resume=previous is not None,
+                           saved_epochs=saved.get((kind, repeat), 0))  # fmt: skip
+            runs.append(run)
+            ordered.append(run)
+        current = [item.result if isinstance(item, ModelRun) else item for item in ordered]
+        ended: set[int] = set()
+        try:
+            while batch := epoch_order(runs, spec.train.schedule):
+                for run in batch:
+                    run.epoch(probe)
+                if on_epochs:
+                    on_epochs(results + current)
+            measure_inference(runs, spec)
+            record_best_predictions(runs)
+            for run in runs:
+                run.finish()
+                ended.add(id(run))
+        except KeyboardInterrupt as exc:
+            for run in runs:
+                if id(run) not in ended:
+                    run.result.status = Status.interrupted
+                    run.result.stopped_by = getattr(exc, "signum", signal.SIGINT)
+                    observer.model_end(run.result)
+            return results + current
+        results += current
+        if on_epochs:
+            on_epochs(results)
+    return results
