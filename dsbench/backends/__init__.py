@@ -1,27 +1,10 @@
-"""The Keras backend a run trains on (TensorFlow, JAX or PyTorch), behind one small interface.
+"""The Keras backend a run trains on (TensorFlow, JAX or PyTorch), behind one typed interface.
 
-What differs between backends lives in one module each (tensorflow.py, jax.py, torch.py; the
-last two share keras3.py); nothing else in dsbench imports a framework directly. Every module
-provides the same names:
-
-    NAME, PACKAGE                     the backend's name and the package it needs
-    start(verbose, multiworker)       import Keras on this backend, quietly
-    refuse(train)                     raise DsbenchError for a setting it cannot honour
-    versions() -> dict                framework versions for environment.json
-    gpus() -> list[dict]              the accelerators it sees
-    make_strategy(train)              the object models are built under (.scope(), replicas)
-    describe(strategy) -> dict        strategy name, replicas, devices
-    check_batches(train, n, m, replicas)  refuse batches the strategy cannot split
-    device_line(described) -> str     'device: ... (CPU: ...), JAX 0.10.2, 1 replica'
-    is_chief(), is_multiworker(s)     who writes results; whether fit can be used
-    jit_compile(jit)                  what model.compile gets for the jit setting
-    deterministic()                   make ops deterministic where the backend can
-    sync(), peak_memory_mib()         wait for the device; its peak memory so far
-    reset_memory() -> bool            reset that peak (False where it cannot be: JAX)
-    Probe                             the calibration probe (a timed matmul)
-    feed(x, y, batch, rescale=, order=, drop_remainder=)   batches for model.fit
-    Stepper, predictor(model, jit)    bench's steps and inference's forward pass
-    tensorboard(dir), profiler(dir, steps)   --tensorboard's scalars, --profile-steps' trace
+What differs between backends lives in one module or package each (tensorflow/, jax.py,
+torch.py; the last two share keras3.py), and each provides every member of
+`interface.Backend` (mypy checks all three, below); nothing else in dsbench imports a
+framework (tests/test_architecture.py walks every module). host.py holds what is the same on
+every backend: the CPU's name and the cores in use.
 
 The backend is chosen once per process, before Keras is first imported: the `backend` setting
 (flag or config), else KERAS_BACKEND, else TensorFlow.
@@ -33,8 +16,9 @@ import importlib
 import importlib.util
 import os
 import sys
-from types import ModuleType
+from typing import TYPE_CHECKING, cast
 
+from dsbench.backends.interface import Backend
 from dsbench.errors import DsbenchError
 from dsbench.spec.settings import resolve_backend
 
@@ -57,7 +41,7 @@ def check_installed(name: str) -> None:
         )
 
 
-def select(name: str) -> ModuleType:
+def select(name: str) -> Backend:
     """Make `name` this process's Keras backend (before Keras is imported) and return its module.
 
     Keras reads KERAS_BACKEND once, when first imported: a process that already imported
@@ -77,12 +61,12 @@ def select(name: str) -> ModuleType:
     return module(name)
 
 
-def module(name: str) -> ModuleType:
+def module(name: str) -> Backend:
     """The dsbench module for backend `name`."""
-    return importlib.import_module(f"dsbench.backends.{name}")
+    return cast("Backend", importlib.import_module(f"dsbench.backends.{name}"))
 
 
-def current() -> ModuleType:
+def current() -> Backend:
     """The module of the backend Keras runs on in this process (TensorFlow if not started)."""
     if "keras" in sys.modules:
         import keras
@@ -91,9 +75,17 @@ def current() -> ModuleType:
     return module(resolve_backend(None))
 
 
-def resolved_jit(jit: bool | None, backend: ModuleType) -> bool:
+def resolved_jit(jit: bool | None, backend: Backend) -> bool:
     """XLA on or off for a step dsbench compiles itself (bench): as given, or for jit "auto"
     (None) what Keras' own "auto" does in `model.compile`: on with JAX, elsewhere with a GPU."""
     if jit is not None:
         return jit
     return backend.NAME == "jax" or bool(backend.gpus())
+
+
+if TYPE_CHECKING:  # mypy checks that each backend module provides every member of Backend
+    from dsbench.backends import jax as _jax
+    from dsbench.backends import tensorflow as _tensorflow
+    from dsbench.backends import torch as _torch
+
+    _CHECKED: tuple[Backend, ...] = (_tensorflow, _jax, _torch)

@@ -15,8 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from dsbench.errors import DsbenchError
+from dsbench.spec.settings import TrainSpec
+
 # What the JAX and PyTorch backends take from here as they are (`from ... import *`).
-__all__ = ["Probe", "Stepper", "describe", "feed", "is_chief", "is_multiworker", "predictor",
+__all__ = ["Probe", "Stepper", "custom_trainer", "describe", "feed", "is_chief", "is_multiworker", "predictor",
            "start", "tensorboard"]  # fmt: skip
 
 SIZE = 1024
@@ -187,3 +190,10 @@ def tensorboard(log_dir: str) -> Any:
                 writer.flush()
 
     return ScalarLogger()
+
+
+def custom_trainer(model: Any, strategy: Any, validation: Any, images: tuple[np.ndarray, np.ndarray],
+                   *, train: TrainSpec, rescale: bool, seed: int, steps: int) -> Any:  # fmt: skip
+    """No loop of dsbench's own here: model.fit trains on every strategy this backend has."""
+    raise DsbenchError(f"strategy {train.strategy} needs TensorFlow's own training loop",
+                       "use --backend tensorflow", setting="strategy")  # fmt: skip

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dsbench.errors import DsbenchError
@@ -26,6 +25,7 @@ from dsbench.spec.settings import DEFAULT_BACKEND, KINDS, RunSpec
 from dsbench.store.files import ResultsFolder
 
 if TYPE_CHECKING:
+    from dsbench.backends.interface import Backend
     from dsbench.spec.grid import AxisValues
 
 
@@ -153,7 +153,7 @@ def run_sweep(spec: RunSpec, points: list[Any], writer: ResultsFolder | None,
 # ---------------------------------------------------------------- before anything runs
 
 
-def start(spec: RunSpec, verbose: bool) -> ModuleType:
+def start(spec: RunSpec, verbose: bool) -> Backend:
     """Start Keras on the run's backend (dsbench.backends) and return the backend's module."""
     from dsbench import backends
 

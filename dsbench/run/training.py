@@ -143,15 +143,11 @@ class ModelRun:
             if train.profile_steps:
                 self.profiled = backend.profiler(log_dir, train.profile_steps)
         self.trainer = None
-        if multiworker:  # TensorFlow's own loop, over tf.data's distributed shuffle
-            from dsbench.backends.tensorflow.custom_loop import Trainer
-            from dsbench.backends.tensorflow.tfdata import pipeline
-
-            shuffled = pipeline(data.x_train, data.y_train, train.batch_size,
-                                rescale=spec.data.rescale, shuffle_seed=seed,
-                                drop_remainder=not train.keep_partial_batch)  # fmt: skip
-            self.trainer = Trainer(model, strategy, shuffled, self.val_ds, steps=steps,
-                                   global_batch=train.batch_size)  # fmt: skip
+        if multiworker:  # the backend's own loop (TensorFlow's, over tf.data's distributed shuffle)
+            self.trainer = backend.custom_trainer(model, strategy, self.val_ds,
+                                                  (data.x_train, data.y_train), train=train,
+                                                  rescale=spec.data.rescale, seed=seed,
+                                                  steps=steps)  # fmt: skip
         observer.model_start(kind, repeat, train.epochs, steps)
 
     @property

@@ -190,3 +190,16 @@ def profiler(log_dir: str, steps: tuple[int, int]) -> Any:
     import keras
 
     return keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False, profile_batch=steps)
+
+
+def custom_trainer(model: Any, strategy: Any, validation: Any, images: tuple[np.ndarray, np.ndarray],
+                   *, train: TrainSpec, rescale: bool, seed: int, steps: int) -> Any:  # fmt: skip
+    """TensorFlow's own loop on strategy.run (custom_loop.Trainer) over tf.data's distributed
+    shuffle of `images`: MultiWorkerMirroredStrategy's way, where model.fit cannot be used."""
+    from dsbench.backends.tensorflow.custom_loop import Trainer
+    from dsbench.backends.tensorflow.tfdata import pipeline
+
+    shuffled = pipeline(*images, train.batch_size, rescale=rescale, shuffle_seed=seed,
+                        drop_remainder=not train.keep_partial_batch)  # fmt: skip
+    return Trainer(model, strategy, shuffled, validation, steps=steps,
+                   global_batch=train.batch_size)  # fmt: skip
