@@ -124,8 +124,9 @@ def make_model(kind: str, precision: str | None, spe: int) -> Any:
 def run_variant(name: str, epochs: int, data: Any, backend: str) -> dict[str, Any]:
     import keras
 
-    from dsbench.measure.stats import format_interval, median_interval, paired_ratios
+    from dsbench.measure.stats import median_interval, paired_ratios
     from dsbench.models.vgg import total_macs, total_params
+    from dsbench.render.format import format_interval
     from dsbench.spec.settings import ModelSpec
 
     v = variant(name)

@@ -180,12 +180,18 @@ def test_verdict_line(made_results: Any) -> None:
 
 def test_a_ratio_is_shown_no_surer_than_it_is(made_results: Any) -> None:
     wide = made_results(normal_s=[3.0, 2.0, 2.2, 1.8], separable_s=[1.5, 0.5, 1.8, 0.6])
-    cell = render.tables.ratio_cell(summary_frame(wide), "ms_per_step")
+    cell = render.comparison.ratio_cell(summary_frame(wide), "ms_per_step")
     assert cell.endswith(", not resolved") and "–" in cell and "[" not in cell
     short = made_results(normal_s=[3.0, 2.0, 2.2], separable_s=[1.5, 1.0, 1.1])
-    assert render.tables.ratio_cell(summary_frame(short), "ms_per_step") == "not resolved (2 pairs)"
+    assert (
+        render.comparison.ratio_cell(summary_frame(short), "ms_per_step")
+        == "not resolved (2 pairs)"
+    )
     # the estimated GFLOP/s ratio is as resolved as the time ratio it comes from
-    assert render.tables.ratio_cell(summary_frame(short), "est_train_gflop_per_s") == "not resolved"
+    assert (
+        render.comparison.ratio_cell(summary_frame(short), "est_train_gflop_per_s")
+        == "not resolved"
+    )
 
 
 def test_accuracy_carries_its_interval_and_the_verdict_its_resolution(made_results: Any) -> None:
@@ -334,7 +340,7 @@ def test_the_accuracy_difference_is_paired_over_the_test_images(made_results: An
     assert (row["acc_difference_low"], row["acc_difference_high"]) == pytest.approx(
         (0.0337, 0.2604), abs=1e-4
     )
-    assert render.tables.ratio_cell(models, "best_val_acc") == "diff +0.150 [+0.034, +0.260]"
+    assert render.comparison.ratio_cell(models, "best_val_acc") == "diff +0.150 [+0.034, +0.260]"
     assert "(difference +0.150 [+0.034, +0.260])" in render.verdict(models)
     # a run of each model per repeat: the mean difference over the repeats, t over the repeats
     second = made_results()
@@ -346,7 +352,7 @@ def test_the_accuracy_difference_is_paired_over_the_test_images(made_results: An
     row = both.models.set_index("model").loc["separable"]
     assert row["acc_difference"] == pytest.approx(0.075) and row["acc_difference_n"] == 2
     assert row["acc_difference_method"] == "runs"
-    assert "not resolved" in render.tables.ratio_cell(both.models, "best_val_acc")
+    assert "not resolved" in render.comparison.ratio_cell(both.models, "best_val_acc")
     # no predictions recorded: the unpaired interval from the two accuracies
     for r in results:
         r.best_val_correct = ""

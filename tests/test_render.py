@@ -157,10 +157,10 @@ def test_warnings_print_their_text_literally() -> None:
 
 def test_a_range_of_one_value_is_not_printed_as_a_range() -> None:
     row = pd.Series({"ms_per_step": 1691.1, "ms_per_step_low": 1691.1, "ms_per_step_high": 1691.1})
-    assert render.tables.cell(row, "ms_per_step", render.fixed(1), spread=True) == "1,691.1"
+    assert render.comparison.cell(row, "ms_per_step", render.fixed(1), spread=True) == "1,691.1"
     row["ms_per_step_high"] = 1800.0
     assert (
-        render.tables.cell(row, "ms_per_step", render.fixed(1), spread=True)
+        render.comparison.cell(row, "ms_per_step", render.fixed(1), spread=True)
         == "1,691.1 (1,691.1–1,800.0)"
     )
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from dsbench.measure import stats, stopping
+from dsbench.render.format import format_interval
 
 # Epoch times measured on the 2-core machine (docs/benchmarks.md): two speeds, 1.6-1.75x apart.
 TWO_SPEEDS = [2.88, 2.77, 2.73, 2.83, 5.06, 4.9]
@@ -112,7 +113,7 @@ def test_load_warnings() -> None:
     ],
 )
 def test_digits_follow_the_interval(median: float, low: float, high: float, text: str) -> None:
-    assert stats.format_interval(stats.Interval(median, low, high, 5)) == text
+    assert format_interval(stats.Interval(median, low, high, 5)) == text
 
 
 def test_each_side_of_an_interval_must_be_within_the_target() -> None:

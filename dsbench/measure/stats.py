@@ -268,33 +268,6 @@ def bimodal(values: Sequence[float], gap: float = 1.25) -> bool:
     return bool(tight and np.median(high) >= gap * np.median(low))
 
 
-def significant(value: float, interval: Interval | None = None, unit: str = "x") -> str:
-    """`value` with as many digits as its interval supports: ±20% gets 2 significant digits,
-    ±2% 3, tighter 4; without an interval, 3. E.g. 0.3612 with ±15% -> '0.36x'."""
-    if value is None or not math.isfinite(value):
-        return "–"
-    half = interval.half_width if interval is not None else math.nan
-    digits = 3 if not math.isfinite(half) else 2 if half >= 0.05 else 3 if half >= 0.005 else 4
-    return f"{_round_sig(value, digits)}{unit}"
-
-
-def _round_sig(value: float, digits: int) -> str:
-    if value == 0:
-        return "0"
-    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
-    return f"{value:.{decimals}f}"
-
-
-def format_interval(interval: Interval, unit: str = "x") -> str:
-    """'0.36x [0.33, 0.40]', digits following the interval; the median alone when unresolved."""
-    text = significant(interval.median, interval, unit)
-    if not math.isfinite(interval.low):
-        return text
-    digits = significant(interval.median, interval, "")
-    decimals = len(digits.split(".")[1]) if "." in digits else 0
-    return f"{text} [{interval.low:.{decimals}f}, {interval.high:.{decimals}f}]"
-
-
 # ---------------------------------------------------------------- warnings
 
 

@@ -1,9 +1,10 @@
 """What dsbench shows in a terminal: every record through one path (`show`), live progress,
-and the exports. With cli.py, the only code that talks to the terminal.
+and the exports. With the cli package, the only code that talks to the terminal.
 
     format.py    numbers, units, text from files made safe
     layout.py    fitting a table to the terminal without cutting a figure
-    tables.py    the tables, from plain rows
+    comparison.py  a comparison's table and verdict
+    tables.py    the other tables, from plain rows
     progress.py  RichObserver: live progress while training
     export.py    Markdown, CSV, JSON behind one interface
 """
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from dsbench.measure.results import BenchSummary, Summary
+from dsbench.render.comparison import compare_table, comparison_title, time_ratio, verdict
 from dsbench.render.export import EXPORTERS, Format, export
 from dsbench.render.format import count, fixed, inert, plural, printable, ratio, si
 from dsbench.render.layout import fit, fits
@@ -25,8 +27,6 @@ from dsbench.render.progress import RichObserver
 from dsbench.render.tables import (
     baseline_table,
     bench_table,
-    compare_table,
-    comparison_title,
     epoch_table,
     layers_table,
     report_keys,
@@ -34,8 +34,6 @@ from dsbench.render.tables import (
     summary_table,
     sweep_table,
     sweep_title,
-    time_ratio,
-    verdict,
 )
 from dsbench.spec.settings import network_name
 

@@ -14,8 +14,9 @@ import pandas as pd
 
 from dsbench.measure.records import to_jsonable
 from dsbench.measure.results import METRICS
+from dsbench.render.comparison import time_ratio
 from dsbench.render.format import FORMATS, axis_value, count, missing, printable
-from dsbench.render.tables import POINT_KEYS, baseline_value, change_text, time_ratio
+from dsbench.render.tables import POINT_KEYS, baseline_value, change_text
 from dsbench.spec.enums import StrEnum
 
 if TYPE_CHECKING:
