@@ -30,7 +30,7 @@ from dsbench.measure.records import (
     to_jsonable,
 )
 from dsbench.measure.results import BenchSummary, FolderKind, Summary
-from dsbench.store import folders, schema
+from dsbench.store import folders, frames, schema
 
 if TYPE_CHECKING:
     from dsbench.measure.sweep import SweepSummary
@@ -228,7 +228,7 @@ def read_summary(run_dir: Path) -> Summary:
     """A train or compare folder's Summary (summary.json and environment.json, checked)."""
     document = _summary_document(Path(run_dir))
     history = read_history(run_dir)  # the folder is checked whole, whatever is shown of it
-    schema.consistent(document, history, Path(run_dir) / "summary.json")
+    frames.consistent(document, history, Path(run_dir) / "summary.json")
     return Summary.from_document(document, read_environment(run_dir))
 
 
@@ -248,7 +248,7 @@ def _summary_document(run_dir: Path) -> dict[str, Any]:
 def read_history(run_dir: Path) -> pd.DataFrame | None:
     """history.csv of a run folder, checked (None when it has none)."""
     history = _read_csv(Path(run_dir) / "history.csv")
-    return schema.history(history, Path(run_dir) / "history.csv") if history is not None else None
+    return frames.history(history, Path(run_dir) / "history.csv") if history is not None else None
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:
@@ -271,7 +271,7 @@ def load_results(run_dir: Path) -> list[RunResult]:
     runs = _read_csv(run_dir / "runs.csv")
     if runs is None:
         return []
-    runs = schema.runs(runs, run_dir / "runs.csv")
+    runs = frames.runs(runs, run_dir / "runs.csv")
     results = []
     if history is not None and "process" not in history.columns:
         history = history.assign(process=0)  # folders written before --processes existed
