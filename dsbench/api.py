@@ -125,9 +125,9 @@ def resume(path: PathLike, *, data_dir: PathLike | None = None,
     a data or TensorBoard folder recorded outside the results folder is used only when given
     again (`data_dir`, which may also point to the data anew, and `tensorboard`).
     """
-    from dsbench.run import runner
+    from dsbench.run import received
 
-    return runner.resume(Path(path), data_dir, observer or Observer(), verbose, arch,
+    return received.resume(Path(path), data_dir, observer or Observer(), verbose, arch,
                          tensorboard)  # fmt: skip
 
 

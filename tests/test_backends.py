@@ -105,7 +105,7 @@ def test_every_backend_feeds_the_same_batches() -> None:
 def test_a_folder_from_before_backends_resumes_on_tensorflow(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from dsbench.run.runner import saved_spec
+    from dsbench.run.received import saved_spec
 
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     assert saved_spec({"train": {"epochs": 2}}, "summary.json", None).train.backend == "tensorflow"

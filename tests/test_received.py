@@ -112,7 +112,7 @@ def test_resume_uses_a_recorded_folder_outside_only_when_given_again(
 
 
 def test_a_recorded_folder_inside_the_results_folder_is_kept(tmp_path: Path) -> None:
-    from dsbench.run.runner import trusted_settings
+    from dsbench.run.received import trusted_settings
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -170,7 +170,7 @@ def _my_builder(input_shape: Any, num_classes: int) -> None:
 
 
 def test_a_function_given_from_python_resumes_only_when_given_again(tmp_path: Path) -> None:
-    from dsbench.run.runner import trusted_settings
+    from dsbench.run.received import trusted_settings
 
     saved = {"model": {"arch": f"python:{__name__}._my_builder"}, "data": {}, "train": {}}
     kept = trusted_settings(saved, tmp_path, None, _my_builder, None, None)

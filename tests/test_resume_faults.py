@@ -107,7 +107,7 @@ def test_resume_refuses_a_swapped_checkpoint(
 
 @pytest.mark.parametrize("jit", [False, True, None])
 def test_a_resumed_run_keeps_its_jit_setting(jit: bool | None) -> None:
-    from dsbench.run.runner import saved_spec
+    from dsbench.run.received import saved_spec
     from dsbench.spec.config import run_spec
 
     settings = run_spec({"jit": "auto" if jit is None else jit}).as_dict()

@@ -31,7 +31,7 @@ from dsbench.observer import Observer
 from dsbench.run import speed
 from dsbench.run.callbacks import BestWeights, CorrectFlags, EpochRecorder, ProgressForwarder
 from dsbench.run.checkpoints import load_checkpoint, restore
-from dsbench.spec.settings import RunSpec
+from dsbench.spec.settings import RunSpec, TrainSpec
 
 
 def steps_per_epoch(spec: RunSpec, data: Data) -> int:
@@ -77,40 +77,18 @@ class ModelRun:
         steps = steps_per_epoch(spec, data)
         backend = backends.current()
         multiworker = backend.is_multiworker(strategy)
-        if multiworker and (train.jit or train.steps_per_execution > 1):
-            raise DsbenchError(
-                "strategy multiworker trains with its own loop, which has no XLA and runs one "
-                "step per call",
-                "drop jit and steps_per_execution with strategy multiworker",
-                setting=("strategy", "jit", "steps_per_execution"),
-            )
+        if multiworker:
+            _refuse_for_own_loop(train)
         keras.utils.set_random_seed(seed)
         replicas = strategy.num_replicas_in_sync
-        learning_rate = train.learning_rate * (replicas if train.scale_lr else 1)
-        restored = load_checkpoint(checkpoints, kind, repeat) if resume and checkpoints else None
-        if restored and len(restored[1]) < saved_epochs:  # the pointer is written before history
-            raise DsbenchError(
-                f"checkpoint of {kind} (repeat {repeat}) holds {len(restored[1])} epochs, the "
-                f"results folder's history {saved_epochs}: they do not belong together",
-                "delete the run's checkpoints folder to train this model from its start",
-            )
+        restored = _restored(checkpoints, kind, repeat, saved_epochs) if resume else None
         # the paired accuracy test's flags from each validation pass, not a second prediction
         # pass after training (one device: several would each see part of a batch)
         flags = (CorrectFlags(len(data.y_test), train.batch_size)
-                 if replicas == 1 and not multiworker else None)  # fmt: skip
+                 if replicas == 1 and not multiworker and not restored else None)  # fmt: skip
         with strategy.scope():
-            if restored:
-                model = restore(restored[0], restored[1], spec, kind)
-                flags = None
-            else:
-                model = build(spec.model, kind, train.precision)
-                model.compile(
-                    optimizer=keras.optimizers.Adam(learning_rate),
-                    loss="sparse_categorical_crossentropy",
-                    metrics=["accuracy"] + ([flags] if flags is not None else []),
-                    jit_compile=False if multiworker else backend.jit_compile(train.jit),
-                    steps_per_execution=train.steps_per_execution,
-                )
+            model = (restore(restored[0], restored[1], spec, kind) if restored
+                     else _compiled(spec, kind, flags, replicas, multiworker))  # fmt: skip
         self.model = model
         self.result = RunResult(
             model=kind,
@@ -133,15 +111,7 @@ class ModelRun:
         self.callbacks: list[keras.callbacks.Callback] = [self.recorder, self.best]
         if observer.wants_batches:  # no per-step callback unless displayed
             self.callbacks.append(ProgressForwarder(observer, kind))
-        self.tensorboard: list[keras.callbacks.Callback] = []
-        self.profiled: keras.callbacks.Callback | None = None
-        if train.tensorboard:
-            # Two writers into one folder: the plain one every epoch, the profiling one for
-            # the first steady epoch only (Keras counts profiled steps anew in every fit call).
-            log_dir = str(Path(train.tensorboard) / kind)
-            self.tensorboard = [backend.tensorboard(log_dir)]
-            if train.profile_steps:
-                self.profiled = backend.profiler(log_dir, train.profile_steps)
+        self._tensorboard(kind)
         self.trainer = None
         if multiworker:  # the backend's own loop (TensorFlow's, over tf.data's distributed shuffle)
             self.trainer = backend.custom_trainer(model, strategy, self.val_ds,
@@ -149,6 +119,20 @@ class ModelRun:
                                                   rescale=spec.data.rescale, seed=seed,
                                                   steps=steps)  # fmt: skip
         observer.model_start(kind, repeat, train.epochs, steps)
+
+    def _tensorboard(self, kind: str) -> None:
+        """--tensorboard's writers: two into one folder, the plain one every epoch, the
+        profiling one for the first steady epoch only (Keras counts profiled steps anew in
+        every fit call)."""
+        train = self.spec.train
+        self.tensorboard: list[keras.callbacks.Callback] = []
+        self.profiled: keras.callbacks.Callback | None = None
+        if train.tensorboard:
+            backend = backends.current()
+            log_dir = str(Path(train.tensorboard) / kind)
+            self.tensorboard = [backend.tensorboard(log_dir)]
+            if train.profile_steps:
+                self.profiled = backend.profiler(log_dir, train.profile_steps)
 
     @property
     def finished(self) -> bool:
@@ -189,6 +173,34 @@ class ModelRun:
     def finish(self) -> None:
         """Report the run's end (inference is measured for all runs together: measure_inference)."""
         self.observer.model_end(self.result)
+
+
+def _restored(checkpoints: Path | None, kind: str, repeat: int, saved_epochs: int) -> Any:
+    """The checkpoint `resume` continues from (None without one), refused when it holds fewer
+    epochs than the results folder's history (the pointer is written before the history)."""
+    restored = load_checkpoint(checkpoints, kind, repeat) if checkpoints else None
+    if restored and len(restored[1]) < saved_epochs:
+        raise DsbenchError(
+            f"checkpoint of {kind} (repeat {repeat}) holds {len(restored[1])} epochs, the "
+            f"results folder's history {saved_epochs}: they do not belong together",
+            "delete the run's checkpoints folder to train this model from its start",
+        )
+    return restored
+
+
+def _compiled(spec: RunSpec, kind: str, flags: Any, replicas: int, multiworker: bool) -> Any:
+    """A fresh model of `kind`, compiled with Adam (its rate scaled by the replicas when
+    scale_lr), accuracy and the validation pass's correct flags when there are any."""
+    train = spec.train
+    model = build(spec.model, kind, train.precision)
+    model.compile(
+        optimizer=keras.optimizers.Adam(train.learning_rate * (replicas if train.scale_lr else 1)),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"] + ([flags] if flags is not None else []),
+        jit_compile=False if multiworker else backends.current().jit_compile(train.jit),
+        steps_per_execution=train.steps_per_execution,
+    )
+    return model
 
 
 def measure_inference(runs: list[ModelRun], spec: RunSpec) -> None:
@@ -276,17 +288,10 @@ def run_experiment(
     observer.run_start(kinds, spec.train.epochs, spec.train.repeats, done_before)
     results: list[RunResult] = []
     for repeat in range(spec.train.repeats):
-        runs: list[ModelRun] = []
-        ordered: list[RunResult | ModelRun] = []
-        for kind in kinds:
-            if (kind, repeat) in kept:
-                ordered.append(kept[(kind, repeat)])
-                continue
-            run = ModelRun(kind, spec, data, repeat, observer, strategy, checkpoints,
-                           resume=previous is not None,
-                           saved_epochs=saved.get((kind, repeat), 0))  # fmt: skip
-            runs.append(run)
-            ordered.append(run)
+        ordered = [kept.get((kind, repeat)) or ModelRun(
+            kind, spec, data, repeat, observer, strategy, checkpoints, resume=previous is not None,
+            saved_epochs=saved.get((kind, repeat), 0)) for kind in kinds]  # fmt: skip
+        runs = [item for item in ordered if isinstance(item, ModelRun)]
         current = [item.result if isinstance(item, ModelRun) else item for item in ordered]
         ended: set[int] = set()
         try:
@@ -301,13 +306,28 @@ def run_experiment(
                 run.finish()
                 ended.add(id(run))
         except KeyboardInterrupt as exc:
-            for run in runs:
-                if id(run) not in ended:
-                    run.result.status = Status.interrupted
-                    run.result.stopped_by = getattr(exc, "signum", signal.SIGINT)
-                    observer.model_end(run.result)
+            _interrupted([run for run in runs if id(run) not in ended], exc, observer)
             return results + current
         results += current
         if on_epochs:
             on_epochs(results)
     return results
+
+
+def _interrupted(runs: list[ModelRun], exc: KeyboardInterrupt, observer: Observer) -> None:
+    """Mark `runs` interrupted by Ctrl-C or the signal `exc` carries, their epochs kept."""
+    for run in runs:
+        run.result.status = Status.interrupted
+        run.result.stopped_by = getattr(exc, "signum", signal.SIGINT)
+        observer.model_end(run.result)
+
+
+def _refuse_for_own_loop(train: TrainSpec) -> None:
+    """multiworker's own loop has no XLA and runs one step per call: refuse asking for either."""
+    if train.jit or train.steps_per_execution > 1:
+        raise DsbenchError(
+            "strategy multiworker trains with its own loop, which has no XLA and runs one "
+            "step per call",
+            "drop jit and steps_per_execution with strategy multiworker",
+            setting=("strategy", "jit", "steps_per_execution"),
+        )
