@@ -200,8 +200,8 @@ def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_tar
     """api.bench: both models timed in alternating chunks of steps (experiment.bench)."""
     import time
 
-    from dsbench.spec.config import parse_number_list, whole_number
     from dsbench.spec.settings import BENCH_PROCESSES
+    from dsbench.spec.values import parse_number_list, whole_number
 
     start_time = time.perf_counter()
     _check_bench(mode, precision_target, max_time, between_runs_sd, width)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from dsbench.errors import DsbenchError
-from dsbench.spec.config import parse_number_list, whole_number
 from dsbench.spec.settings import (
     BACKENDS,
     PRECISIONS,
@@ -18,6 +17,7 @@ from dsbench.spec.settings import (
     format_blocks,
     parse_blocks,
 )
+from dsbench.spec.values import parse_number_list, whole_number
 
 MODEL_AXES = ("kernel_size", "width", "blocks")
 TRAIN_AXES = ("backend", "batch_size", "precision")  # None at a point: the run's own setting
