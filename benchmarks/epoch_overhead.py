@@ -41,7 +41,8 @@ def main() -> None:
     from dsbench import backends
     from dsbench.data import batch_order, synthetic
     from dsbench.models.vgg import build
-    from dsbench.spec.settings import ModelSpec, parse_blocks
+    from dsbench.spec.blocks import parse_blocks
+    from dsbench.spec.settings import ModelSpec
 
     backend = backends.select(args.backend)
     data = synthetic(args.train_size, 256, seed=0)

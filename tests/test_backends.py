@@ -234,7 +234,7 @@ def test_data_parallel_on_jax_over_two_host_devices(tmp_path: Path, monkeypatch:
     assert (environment["strategy"], environment["replicas"]) == ("DataParallel", 2)
     summary = json.loads((tmp_path / "dp" / "summary.json").read_text())
     from dsbench.models.vgg import total_params
-    from dsbench.spec.settings import parse_blocks
+    from dsbench.spec.blocks import parse_blocks
 
     spec = run_spec({"blocks": "8x1,16x1"}).model
     assert parse_blocks("8x1,16x1") == spec.blocks

@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dsbench.errors import DsbenchError
+from dsbench.spec.blocks import parse_blocks
 from dsbench.spec.config import build_run_spec, load_config, run_spec, validate_config
-from dsbench.spec.settings import REFERENCE_BLOCKS, ModelSpec, RunSpec, parse_blocks
+from dsbench.spec.settings import REFERENCE_BLOCKS, ModelSpec, RunSpec
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

@@ -1,15 +1,13 @@
 """The `dsbench` command line: Typer options over the Python API (dsbench.api), Rich output.
 
-Every option is defined once, in cli_options.py; each command lists the ones it takes and
-receives them as one `Opts`. TensorFlow is imported only
-by the commands that train.
+Every option is defined once, in options.py; each command lists the ones it takes and
+receives them as one `Opts`. TensorFlow is imported only by the commands that train.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import itertools
 import json
 import os
 import re
@@ -23,7 +21,9 @@ import typer
 
 from dsbench import api
 from dsbench._version import __version__
-from dsbench.cli.help import CompactGroupHelp, CompactHelp, plain
+from dsbench.cli.errors import OneLineErrors
+from dsbench.cli.errors import error as _error
+from dsbench.cli.help import CompactHelp
 from dsbench.cli.options import (
     BENCHED,
     COMMON,
@@ -39,43 +39,6 @@ from dsbench.cli.options import (
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 from dsbench.spec.settings import SETTINGS, describe
-
-
-class OneLineErrors(CompactGroupHelp):
-    """Usage errors (a bad choice, a number out of range) as one red line and exit code 2."""
-
-    def main(  # type: ignore[override]
-        self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
-             standalone_mode: bool = True, **kwargs: Any) -> Any:  # fmt: skip
-        try:
-            code = super().main(args, prog_name, complete_var, False, **kwargs)
-        except typer.TyperException as err:  # Typer's usage errors (click's, vendored)
-            context: Any = getattr(err, "ctx", None)
-            if context is None or type(err).__name__ == "NoArgsIsHelpError":
-                err.show()  # type: ignore[attr-defined]
-            elif getattr(getattr(err, "param", None), "name", None) == "kernel_size" and any(
-                "," in value for value in _values_of("--kernel-size", args)
-            ):
-                _error(err.format_message(), "to compare several kernel sizes, use "
-                       "dsbench sweep --kernel-size 3,5")  # fmt: skip
-            else:
-                _error(plain(err.format_message()), f"see: {context.command_path} --help")
-            code = getattr(err, "exit_code", 2)
-        except typer.Abort:
-            code = 1
-        code = code if isinstance(code, int) else 0
-        if standalone_mode:
-            sys.exit(code)
-        return code
-
-
-def _values_of(flag: str, args: Any) -> list[str]:
-    """The values given to `flag` on the command line (`--flag V` or `--flag=V`)."""
-    words = list(sys.argv[1:] if args is None else args)
-    return [after for before, after in itertools.pairwise(words) if before == flag] + [
-        word.split("=", 1)[1] for word in words if word.startswith(f"{flag}=")
-    ]
-
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -141,15 +104,6 @@ def _flagged(text: str, settings: tuple[str, ...]) -> str:
         # (not "kernel_size=5": that is a keyword argument, as arch_options take them)
         text = re.sub(rf"(?<![\w-]){setting}(?![\w=-])", FLAGS.get(setting, setting), text)
     return text
-
-
-def _error(message: str, hint: str = "") -> None:
-    from rich.console import Console
-
-    from dsbench.render import inert
-
-    text = f"[bold red]error:[/] {inert(message)}" + (f" [dim]({inert(hint)})[/]" if hint else "")
-    Console(stderr=True, highlight=False, soft_wrap=True).print(text)
 
 
 def _console(json_output: bool = False) -> Any:

@@ -15,15 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from dsbench.errors import DsbenchError
-from dsbench.spec.settings import (
-    SETTINGS,
-    SPECS,
-    Converter,
-    RunSpec,
-    fields_of,
-    format_blocks,
-    resolve_backend,
-)
+from dsbench.spec.blocks import format_blocks
+from dsbench.spec.settings import SETTINGS, SPECS, Converter, RunSpec, fields_of, resolve_backend
 from dsbench.spec.values import converter
 
 if sys.version_info >= (3, 11):

@@ -9,14 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dsbench.errors import DsbenchError
-from dsbench.spec.settings import (
-    BACKENDS,
-    PRECISIONS,
-    ModelSpec,
-    RunSpec,
-    format_blocks,
-    parse_blocks,
-)
+from dsbench.spec.blocks import format_blocks, parse_blocks
+from dsbench.spec.settings import BACKENDS, PRECISIONS, ModelSpec, RunSpec
 from dsbench.spec.values import parse_number_list, whole_number
 
 MODEL_AXES = ("kernel_size", "width", "blocks")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from dsbench.errors import DsbenchError
+from dsbench.spec.blocks import format_blocks
 
 KINDS = ("normal", "separable")
 DATASETS = ("cifar10", "synthetic")
@@ -35,7 +35,6 @@ BENCH_BETWEEN_RUNS_SD = 0.04
 REFERENCE_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 2))
 SEED_LIMIT = 2**32
 MAX_STEPS_PER_EXECUTION = 1 << 16
-BLOCKS_HELP = "comma-separated FILTERSxCONVS per block, e.g. 64x2,128x2,256x2"
 
 Converter = Callable[[Any, str], Any]
 
@@ -314,49 +313,6 @@ def network_name(model: dict[str, Any]) -> str:
     kernel = model.get("kernel_size", 3)
     blocks = model.get("blocks", format_blocks(REFERENCE_BLOCKS))
     return f"VGG {blocks}" + (f", kernel {kernel}" if kernel != 3 else "")
-
-
-# ---------------------------------------------------------------- the blocks notation
-
-_BLOCK_RE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
-
-
-def parse_blocks(text: str) -> tuple[tuple[int, int], ...]:
-    """Parse '64x2,128x2,256x2' into ((64, 2), (128, 2), (256, 2)) or raise DsbenchError."""
-    if not isinstance(text, str) or not text.strip():
-        raise DsbenchError(
-            f"malformed blocks {text!r}: it is empty", f"give {BLOCKS_HELP}", setting="blocks"
-        )
-    blocks = []
-    for part in text.split(","):
-        match = _BLOCK_RE.match(part)
-        if not match:
-            raise DsbenchError(
-                f"malformed blocks {text!r}: {part.strip()!r} is not FILTERSxCONVS",
-                f"give {BLOCKS_HELP}",
-                setting="blocks",
-            )
-        filters, convs = int(match.group(1)), int(match.group(2))
-        if not (1 <= filters <= 65536 and 1 <= convs <= 64):
-            raise DsbenchError(
-                f"malformed blocks {text!r}: {part.strip()!r} needs 1..65536 filters "
-                "and 1..64 convs",
-                f"give {BLOCKS_HELP}",
-                setting="blocks",
-            )
-        blocks.append((filters, convs))
-    if len(blocks) > 5:
-        raise DsbenchError(
-            f"malformed blocks {text!r}: {len(blocks)} blocks pool 32x32 images to nothing",
-            "use at most 5 blocks",
-            setting="blocks",
-        )
-    return tuple(blocks)
-
-
-def format_blocks(blocks: tuple[tuple[int, int], ...]) -> str:
-    """Inverse of parse_blocks."""
-    return ",".join(f"{f}x{n}" for f, n in blocks)
 
 
 def resolve_backend(setting: str | None) -> str:

@@ -10,11 +10,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dsbench.errors import DsbenchError
-from dsbench.spec.settings import (
-    Converter,
-    Setting,
-    parse_blocks,
-)
+from dsbench.spec.blocks import parse_blocks
+from dsbench.spec.settings import Converter, Setting
 
 # ---------------------------------------------------------------- lists of numbers (sweeps)
 
