@@ -169,3 +169,16 @@ def test_help_and_summary_import_neither_tensorflow_nor_pandas() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.split() == ["[]", "[]"]  # sweep --summary-only needs no TensorFlow either
+
+
+def test_no_module_over_350_lines_and_no_function_over_60() -> None:
+    long_modules = [f"{name}: {n}" for name, path in MODULES.items()
+                    if (n := len(path.read_text(encoding="utf-8").splitlines())) > 350]  # fmt: skip
+    long_functions = [
+        f"{name}.{node.name}: {node.end_lineno - node.lineno + 1}"
+        for name, path in MODULES.items()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and (node.end_lineno or node.lineno) - node.lineno + 1 > 60
+    ]
+    assert long_modules == [] and long_functions == []

@@ -335,7 +335,7 @@ def test_iterating_the_pipeline_does_not_copy_the_images() -> None:
 
     code = (
         "import numpy as np, tensorflow as tf\n"
-        "from dsbench.data import aligned_empty, pipeline\n"
+        "from dsbench.data import aligned_empty\nfrom dsbench.backends.tensorflow.tfdata import pipeline\n"
         "def rss(): return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20\n"
         "x = aligned_empty((100_000, 32, 32, 3), np.uint8); x[...] = 7\n"
         "y = np.zeros(100_000, np.int64)\n"
