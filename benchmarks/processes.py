@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def read(folder: Path) -> dict[str, Any]:
     """One run: its headline interval, and per process its pairs and ms/step per model."""
     from dsbench.measure import stats
-    from dsbench.measure.figures import paired_ratios_by_process
+    from dsbench.measure.comparison import paired_ratios_by_process
     from dsbench.measure.records import run_metrics
     from dsbench.store import files as store
 

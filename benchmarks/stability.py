@@ -50,7 +50,7 @@ class StepMarks(Observer):
 
 def worker(args: argparse.Namespace) -> None:
     """One comparison in this process; print its summary.json ratios as one JSON line."""
-    from dsbench.measure.figures import paired_epoch_ratios
+    from dsbench.measure.comparison import paired_epoch_ratios
     from dsbench.measure.records import steady_epochs
     from dsbench.run import runner
     from dsbench.spec.config import run_spec

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from dsbench.measure.records import RunResult
-from dsbench.measure.results import summarize
+from dsbench.measure.summary import summarize
 from dsbench.store.files import ResultsFolder
 
 

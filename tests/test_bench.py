@@ -219,7 +219,7 @@ def test_bench_processes_take_the_process_as_the_unit() -> None:
     import pandas as pd
 
     from dsbench.measure import stats
-    from dsbench.measure.results import bench_warnings, combine_bench
+    from dsbench.measure.bench import bench_warnings, combine_bench
 
     frames = [
         pd.DataFrame([_bench_row(r, ms)]) for r, ms in ((0.27, 600), (0.29, 640), (0.28, 500))

@@ -17,11 +17,11 @@ from helpers import write_run
 from dsbench import api, render
 from dsbench.errors import DsbenchError
 from dsbench.measure import stats
-from dsbench.measure.figures import (
+from dsbench.measure.comparison import (
     inference_intervals,
+    model_rows,
     paired_epoch_ratios,
     ratio_intervals,
-    summary_frame,
     warnings,
 )
 from dsbench.measure.records import Status, history_frame
@@ -97,13 +97,13 @@ def test_frames_and_warnings_name_the_process(made_results: Any) -> None:
     history = history_frame(results)
     assert list(history.columns[:3]) == ["model", "process", "repeat"]
     assert sorted(history["process"].unique()) == [0, 1, 2]
-    summary = summary_frame(results).set_index("model")
+    summary = model_rows(results).set_index("model")
     assert summary.loc["separable", "processes"] == 3 and summary.loc["separable", "runs"] == 3
     assert summary.loc["separable", "ms_per_step_ratio_n"] == 3
     assert summary.loc["separable", "ms_per_step_std"] > 0  # spread over the processes
     results[5].epochs = results[5].epochs[:2]  # separable, process 3: one steady epoch
     assert any(w.startswith("separable (process 3): 1 steady epoch") for w in warnings(results))
-    caption = str(render.compare_table(summary_frame(results), "t").caption)
+    caption = str(render.compare_table(model_rows(results), "t").caption)
     assert "over 3 fresh processes" in caption and "same seeds" in caption
 
 

@@ -14,9 +14,9 @@ from rich.console import Console
 
 from dsbench import render
 from dsbench.measure import sweep as sweeps
-from dsbench.measure.figures import separable_over_normal, summary_frame
+from dsbench.measure.comparison import model_rows, separable_over_normal
 from dsbench.measure.records import Status, run_metrics
-from dsbench.measure.results import summarize
+from dsbench.measure.summary import summarize
 from dsbench.spec import grid
 from dsbench.spec.settings import ModelSpec
 from dsbench.store import files as store
@@ -46,7 +46,7 @@ def test_steady_state_leaves_out_every_tracing_epoch(made_results: Any) -> None:
 
 
 def test_ratios_are_separable_over_normal(made_results: Any) -> None:
-    summary = summary_frame(made_results()).set_index("model")
+    summary = model_rows(made_results()).set_index("model")
     ratios = separable_over_normal(summary)
     assert ratios["params_ratio"] == pytest.approx(174_821 / 1_186_378)
     assert ratios["ms_per_step_ratio"] == pytest.approx(1.0 / 2.0)
@@ -61,7 +61,7 @@ def test_repeats_average_with_std_and_the_worst_status_wins(made_results: Any) -
     for result in second:
         result.repeat, result.seed = 1, 1
     second[1].status = Status.diverged
-    summary = summary_frame(first + second).set_index("model")
+    summary = model_rows(first + second).set_index("model")
     assert summary.loc["normal", "runs"] == 2
     assert summary.loc["normal", "steady_train_s"] == pytest.approx(3.0)
     assert summary.loc["normal", "steady_train_s_std"] == pytest.approx(pd.Series([2.0, 4.0]).std())
@@ -83,7 +83,7 @@ def test_a_folder_round_trips_through_store(made_results: Any, tmp_path: Path) -
 
 
 def test_compare_table_shows_each_figure_and_its_ratio(made_results: Any) -> None:
-    summary = summary_frame(made_results())
+    summary = model_rows(made_results())
     console = Console(file=io.StringIO(), width=160, force_terminal=True, color_system=None)
     console.print(render.compare_table(summary, "t"))
     text = console.file.getvalue()  # type: ignore[attr-defined]
@@ -96,7 +96,7 @@ def test_compare_table_shows_each_figure_and_its_ratio(made_results: Any) -> Non
     # time to accuracy, from whole epochs: the range it lies in, not a point
     assert "0.32x–0.78x (whole-epoch bounds)" in text and "whole epochs, no tracing" in text
     assert "outliers" not in text and "Tukey" not in text  # 3 steady epochs: no quartiles
-    five = summary_frame(made_results(normal_s=[3.0, 2.0, 2.1, 2.0, 4.0, 2.1],
+    five = model_rows(made_results(normal_s=[3.0, 2.0, 2.1, 2.0, 4.0, 2.1],
                                       separable_s=[1.5, 1.0, 1.1, 0.9, 1.0, 1.2]))  # fmt: skip
     console.print(render.compare_table(five, "t"))
     caption = " ".join(console.file.getvalue().split())  # type: ignore[attr-defined]
@@ -108,7 +108,7 @@ def test_compare_table_shows_each_figure_and_its_ratio(made_results: Any) -> Non
 def test_sweep_rows_and_ratios_from_constructed_points(made_results: Any) -> None:
     base = ModelSpec(blocks=((8, 1), (16, 1)))
     points = grid.points_for(base, "3,5", None, None)
-    frames = [sweeps.trained_rows(p, base, summary_frame(made_results())) for p in points]
+    frames = [sweeps.trained_rows(p, base, model_rows(made_results())) for p in points]
     rows = pd.concat(frames, ignore_index=True)
     ratios = sweeps.ratios(rows)
     assert ratios["kernel_size"].tolist() == [3, 5]
@@ -133,20 +133,20 @@ def test_time_to_accuracy_counts_whole_epochs_without_tracing(made_results: Any)
     one_epoch, _ = made_results(normal_s=[3.0])  # no steady epoch, no figure
     assert all(math.isnan(v) for v in time_to_accuracy(one_epoch, 0.1))
     assert default_target([normal, separable]) == pytest.approx(0.95 * 0.6)
-    summary = summary_frame([normal, separable]).set_index("model")
+    summary = model_rows([normal, separable]).set_index("model")
     assert summary.loc["separable", "time_to_target_s"] == pytest.approx(3.1)  # 1.0+1.0+1.1
     assert separable_over_normal(summary)["time_to_target_ratio"] == pytest.approx(3.1 / 6.2)
     # whole epochs: separable crossed within (2.0, 3.1] s, normal within (4.0, 6.2] s
     low, high = (summary.loc["separable", f"time_to_target_ratio_{s}"] for s in ("low", "high"))
     assert (low, high) == pytest.approx((2.0 / 6.2, 3.1 / 4.0))
-    chosen = summary_frame([normal, separable], target=0.5).set_index("model")
+    chosen = model_rows([normal, separable], target=0.5).set_index("model")
     assert chosen.loc["normal", "time_to_target_s"] == 4.0
-    first = summary_frame([normal, separable], target=0.3).set_index("model")  # at epoch 1
+    first = model_rows([normal, separable], target=0.3).set_index("model")  # at epoch 1
     assert math.isinf(first.loc["separable", "time_to_target_ratio_high"])
 
 
 def test_summary_holds_paired_intervals_and_steady_ranges(made_results: Any) -> None:
-    summary = summary_frame(made_results()).set_index("model")
+    summary = model_rows(made_results()).set_index("model")
     separable = summary.loc["separable"]
     assert separable["ms_per_step_ratio"] == pytest.approx(0.5)
     assert separable["ms_per_step_ratio_low"] == pytest.approx(0.5)
@@ -168,29 +168,27 @@ def test_warnings_and_the_document_on_a_two_epoch_run(made_results: Any) -> None
 
 
 def test_verdict_line(made_results: Any) -> None:
-    line = render.verdict(summary_frame(made_results()))
+    line = render.verdict(model_rows(made_results()))
     # every paired ratio is exactly 0.5: a zero-width interval earns four digits
     assert line == (
         "separable vs normal: 0.147x params, 0.120x MACs, 0.5000x [0.5000, 0.5000] time/step, "
         "best val acc 0.600 vs 0.600"
     )
-    two = render.verdict(summary_frame(made_results(normal_s=[3.0, 2.0], separable_s=[1.5, 1.0])))
+    two = render.verdict(model_rows(made_results(normal_s=[3.0, 2.0], separable_s=[1.5, 1.0])))
     assert "time/step not resolved (1 pair)" in two and "x [" not in two
 
 
 def test_a_ratio_is_shown_no_surer_than_it_is(made_results: Any) -> None:
     wide = made_results(normal_s=[3.0, 2.0, 2.2, 1.8], separable_s=[1.5, 0.5, 1.8, 0.6])
-    cell = render.comparison.ratio_cell(summary_frame(wide), "ms_per_step")
+    cell = render.comparison.ratio_cell(model_rows(wide), "ms_per_step")
     assert cell.endswith(", not resolved") and "–" in cell and "[" not in cell
     short = made_results(normal_s=[3.0, 2.0, 2.2], separable_s=[1.5, 1.0, 1.1])
     assert (
-        render.comparison.ratio_cell(summary_frame(short), "ms_per_step")
-        == "not resolved (2 pairs)"
+        render.comparison.ratio_cell(model_rows(short), "ms_per_step") == "not resolved (2 pairs)"
     )
     # the estimated GFLOP/s ratio is as resolved as the time ratio it comes from
     assert (
-        render.comparison.ratio_cell(summary_frame(short), "est_train_gflop_per_s")
-        == "not resolved"
+        render.comparison.ratio_cell(model_rows(short), "est_train_gflop_per_s") == "not resolved"
     )
 
 
@@ -268,7 +266,7 @@ def test_the_share_of_the_probe_only_where_the_probe_compares(made_results: Any)
 
 
 def test_a_zero_time_does_not_divide_by_zero(made_results: Any) -> None:
-    from dsbench.measure.figures import ratio_intervals
+    from dsbench.measure.comparison import ratio_intervals
 
     results = made_results(separable_s=[1.5, 0.0, 1.1, 0.9])
     intervals = ratio_intervals(results)  # images/s is 1 / time: a zero time is left out
@@ -298,7 +296,7 @@ def test_cores_in_use_follow_the_affinity() -> None:
 def test_a_moving_probe_raises_no_warning(made_results: Any) -> None:
     # The probe's moves neither flagged the recorded runs whose ratio moved nor stayed quiet on
     # steady ones (benchmarks/probe_drift.py): it is shown, not judged.
-    from dsbench.measure.figures import warnings
+    from dsbench.measure.comparison import warnings
 
     results = made_results()
     for r in results:
@@ -388,7 +386,7 @@ def test_each_model_s_peak_memory_is_its_own_when_the_models_alternate(
     from types import SimpleNamespace
 
     from dsbench import backends
-    from dsbench.measure.figures import memory_warnings
+    from dsbench.measure.comparison import memory_warnings
     from dsbench.measure.records import RunResult
     from dsbench.observer import Observer
     from dsbench.run import callbacks

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from dsbench import render
 from dsbench.measure import sweep as sweeps
-from dsbench.measure.figures import summary_frame
+from dsbench.measure.comparison import model_rows
 from dsbench.models.vgg import describe
 from dsbench.spec import grid
 from dsbench.spec.settings import ModelSpec
@@ -49,7 +49,7 @@ def bench_rows() -> pd.DataFrame:
 
 def tables(made_results: Any) -> dict[str, Callable[[], Table]]:
     models, layers = describe(ModelSpec())
-    summary = summary_frame(made_results())
+    summary = model_rows(made_results())
     base = ModelSpec()
     points = grid.points_for(base, "3,5,7", "0.5,1", None)
     trained = pd.concat([sweeps.trained_rows(p, base, summary) for p in points], ignore_index=True)
@@ -61,7 +61,7 @@ def tables(made_results: Any) -> dict[str, Callable[[], Table]]:
         "compare": lambda: render.compare_table(summary, "dsbench compare: synthetic"),
         "report": lambda: render.report_table(report),
         "sweep (params only)": lambda: render.sweep_table(
-            sweeps.summary_rows(points, base), sweeps.ratios(sweeps.summary_rows(points, base)), "s"
+            sweeps.cost_rows(points, base), sweeps.ratios(sweeps.cost_rows(points, base)), "s"
         ),
         "sweep (trained)": lambda: render.sweep_table(trained, sweeps.ratios(trained), "t"),
         "bench": lambda: render.bench_table(bench_rows(), "dsbench bench"),
@@ -92,7 +92,7 @@ def test_a_table_that_fits_keeps_its_layout(made_results: Any) -> None:
     # a sweep of three kernel sizes: a column per point, titled by what it is
     base = ModelSpec()
     points = grid.points_for(base, "3,5,7", None, None)
-    rows = sweeps.summary_rows(points, base)
+    rows = sweeps.cost_rows(points, base)
     table = render.sweep_table(rows, sweeps.ratios(rows), "s")
     keys = [str(c.header) for c in table.columns].index("params N / S")
     console = Console(file=io.StringIO(), width=80, color_system=None)
@@ -100,7 +100,7 @@ def test_a_table_that_fits_keeps_its_layout(made_results: Any) -> None:
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert text.count("┏") == 1 and "kernel 3" in text and "kernel 7" in text
     # two folders of two models each: four columns, the shared context in the title
-    summary = summary_frame(made_results())
+    summary = model_rows(made_results())
     report = pd.concat([summary.assign(run="runs/a", dataset="synthetic", device="CPU: X"),
                         summary.assign(run="runs/b", dataset="synthetic", device="CPU: X")],
                        ignore_index=True)  # fmt: skip
@@ -126,7 +126,7 @@ def test_sweep_plots_for_one_to_three_axes_and_a_single_point(
     widths = "0.5,1" if "width" in axes else None
     blocks = ["64x2,128x2,256x2", "64x3,128x3,256x3"] if "blocks" in axes else None
     points = grid.points_for(base, kernels, widths, blocks)
-    ratios = sweeps.ratios(sweeps.summary_rows(points, base))
+    ratios = sweeps.ratios(sweeps.cost_rows(points, base))
     path = tmp_path / "sweep.png"
     plot.sweep(ratios, grid.swept_axes(points), path)
     assert path.read_bytes()[:4] == b"\x89PNG" and len(ratios) == max(1, len(points))
@@ -234,7 +234,7 @@ def test_a_report_names_each_row_s_network(made_results: Any, tmp_path: Path) ->
 
 
 def test_a_narrow_bench_table_heads_each_column_with_its_batch_size() -> None:
-    from dsbench.measure.results import BenchSummary
+    from dsbench.measure.bench import BenchSummary
 
     rows = bench_rows().assign(mode="train", batch_size=[128, 512])
     console = Console(file=io.StringIO(), width=80, color_system=None)
@@ -278,7 +278,7 @@ def test_progress_counts_epochs_as_asked_and_says_what_follows_them() -> None:
 
 
 def test_a_sweep_row_shows_its_ratios_as_sure_as_compare_does(made_results: Any) -> None:
-    from dsbench.measure.results import summarize
+    from dsbench.measure.summary import summarize
     from dsbench.spec.settings import ModelSpec
 
     base = ModelSpec()
@@ -301,8 +301,8 @@ def test_markdown_shows_counts_whole_and_no_ratio_surer_than_it_is(made_results:
 
     four = made_results(separable_s=[1.5, 1.0, 1.15, 0.87])  # 3 steady pairs: resolved
     two = made_results([3.0, 2.0, 2.2], [1.5, 1.0, 1.4])  # 2 steady pairs: not resolved
-    rows = pd.concat([summary_frame(four).assign(run="runs/four"),
-                      summary_frame(two).assign(run="runs/t|wo")], ignore_index=True)  # fmt: skip
+    rows = pd.concat([model_rows(four).assign(run="runs/four"),
+                      model_rows(two).assign(run="runs/t|wo")], ignore_index=True)  # fmt: skip
     text = render.export(Report(rows=rows), "markdown")
     lines = [line for line in text.splitlines() if line.startswith("|")]
     cells = {len(re.split(r"(?<!\\)\|", line)) for line in lines}
@@ -320,11 +320,11 @@ def test_markdown_shows_counts_whole_and_no_ratio_surer_than_it_is(made_results:
 
 
 def test_a_report_of_a_bench_and_a_sweep_tells_its_rows_apart(made_results: Any) -> None:
-    from dsbench.measure.results import BenchSummary
+    from dsbench.measure.bench import BenchSummary
     from dsbench.store.reports import Report
 
     bench = BenchSummary({}, bench_rows(), {}, (), 0.05).report_rows().assign(run="runs/bench")
-    summary = summary_frame(made_results())
+    summary = model_rows(made_results())
     sweep = pd.concat([summary.assign(point="k3"), summary.assign(point="k5")])
     rows = pd.concat([bench, sweep.assign(run="runs/sweep", batch_size=128)], ignore_index=True)
     table = render.report_table(rows)

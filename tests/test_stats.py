@@ -88,7 +88,7 @@ def test_bimodal_series_are_recognised() -> None:
 
 def test_timing_warnings_on_constructed_histories() -> None:
     two_epochs = stats.timing_warnings("normal", 3.0, [2.0])
-    assert two_epochs == []  # too few steady epochs: said once for the run (figures.warnings)
+    assert two_epochs == []  # too few steady epochs: said once for the run (comparison.warnings)
     bimodal = stats.timing_warnings("separable", 2.5, TWO_SPEEDS)
     assert len(bimodal) == 2 and "bimodal" in bimodal[0] and "faster than the steady" in bimodal[1]
     noisy = stats.timing_warnings("normal", 4.0, [2.0, 2.6, 2.2, 1.9])

@@ -22,8 +22,8 @@ from rich.console import Console
 
 import dsbench
 from dsbench import render
+from dsbench.measure.bench import BenchSummary
 from dsbench.measure.records import RunResult
-from dsbench.measure.results import BenchSummary
 from dsbench.store import files as store
 from dsbench.store import reports
 from dsbench.store.files import ResultsFolder
@@ -79,9 +79,9 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ResultsFolder(root / "bench", existing=True).write_bench(bench)
     base = ModelSpec()
     points = grid.points_for(base, "3,5", None, None)
-    summary = dsbench.measure.results.summary_frame(_results(1.0))
+    summary = dsbench.measure.summary.model_rows(_results(1.0))
     rows = pd.concat([sweeps.trained_rows(p, base, summary) for p in points], ignore_index=True)
-    record = sweeps.summary_of(RunSpec(model=base), points, rows, True)
+    record = sweeps.sweep_summary(RunSpec(model=base), points, rows, True)
     ResultsFolder(root / "sweep", existing=True).write_sweep(record)
     _everything(root)  # the pristine folders themselves read and show without a word
     return root

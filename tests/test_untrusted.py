@@ -229,7 +229,7 @@ def test_a_subset_decodes_only_its_own_images(
 
 
 def test_a_subset_missing_some_classes_keeps_the_folder_count(tmp_path: Path) -> None:
-    from dsbench.run.experiment import check_fits
+    from dsbench.run.in_process import check_fits
     from dsbench.spec.config import run_spec
 
     images = np.zeros((4, 8, 8, 3), np.uint8)

@@ -4,7 +4,7 @@ settings (output, sweep axes, bench), declared once below. Typer only.
 
 Options are named after what they set: settings by their TOML key (`batch_size` ->
 `--batch-size`), the rest by their meaning (`json_output` -> `--json`). A command lists the
-options it takes (cli.py) and receives them as one `Opts`.
+options it takes (cli/main.py) and receives them as one `Opts`.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from dsbench.measure.records import RunResult, steady_epochs
 from dsbench.spec.settings import KINDS
 
 if TYPE_CHECKING:
-    from dsbench.measure.results import Summary
+    from dsbench.measure.summary import Summary
 
 # (figure, history column or None, label, lower is better)
 TIMED = (("ms_per_step", "train_s", "train ms/step", True),

@@ -2,7 +2,7 @@
 
 `RunResult` is one model trained once; history_frame and runs_frame turn a list of them into
 the rows dsbench writes (history.csv, runs.csv). Column names carry units and are the same in
-CSV, JSON and the tables. The comparison of the two models is results.py's. No TensorFlow.
+CSV, JSON and the tables. The comparison of the two models is summary.py's. No TensorFlow.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class RunResult:
     # batch is kept (0: not recorded, as in folders of older versions: steps x batch).
     images_per_epoch: int = 0
     # Which test images the model classified correctly at its best epoch (encode_correct; ""
-    # when not measured): the paired accuracy test of the two models (figures.accuracy_pairs).
+    # when not measured): the paired accuracy test of the two models (comparison.accuracy_pairs).
     best_val_correct: str = ""
 
     @property

@@ -273,7 +273,7 @@ def bimodal(values: Sequence[float], gap: float = 1.25) -> bool:
 
 def timing_warnings(model: str, first: float, steady: Sequence[float]) -> list[str]:
     """What makes one model's timing doubtful: noise, two speeds, a first epoch faster than the
-    steady state (too few steady epochs: figures.warnings says it once).
+    steady state (too few steady epochs: comparison.warnings says it once).
 
     There is no warning on the calibration probe's moves: on the recorded runs
     (benchmarks/probe_drift.py) they neither flagged the runs whose ratio moved nor stayed

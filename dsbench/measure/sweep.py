@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from dsbench.measure.figures import separable_over_normal
+from dsbench.measure.comparison import separable_over_normal
 from dsbench.measure.records import to_jsonable
-from dsbench.measure.results import FolderKind
+from dsbench.measure.summary import FolderKind
 from dsbench.spec.grid import AXES, TRAIN_AXES, Point, axes
 from dsbench.spec.settings import (
     ModelSpec,
@@ -23,7 +23,7 @@ from dsbench.spec.settings import (
 )
 
 
-def summary_rows(points: list[Point], base: ModelSpec) -> pd.DataFrame:
+def cost_rows(points: list[Point], base: ModelSpec) -> pd.DataFrame:
     """Params and MACs of both models at every point, trained nothing (--summary-only)."""
     from dsbench.models.vgg import describe
 
@@ -142,7 +142,7 @@ class SweepSummary:
         return self.rows.copy()
 
 
-def summary_of(
+def sweep_summary(
     spec: RunSpec, points: list[Point], rows: pd.DataFrame, complete: bool,
     summary_only: bool = False,
 ) -> SweepSummary:  # fmt: skip

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from dsbench.measure.results import BenchSummary, Summary
+from dsbench.measure.bench import BenchSummary
+from dsbench.measure.summary import Summary
 from dsbench.render.comparison import compare_table, comparison_title, time_ratio, verdict
 from dsbench.render.export import EXPORTERS, Format, export
 from dsbench.render.format import count, fixed, inert, plural, printable, ratio, si

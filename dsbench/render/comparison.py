@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from dsbench.measure import stats
-from dsbench.measure.figures import RATIOS, separable_over_normal
-from dsbench.measure.results import METRICS
+from dsbench.measure.comparison import RATIOS, separable_over_normal
+from dsbench.measure.summary import METRICS
 from dsbench.render.format import (
     FORMATS,
     format_interval,
@@ -76,7 +76,7 @@ def resolution(interval: stats.Interval) -> str:
 
 
 def whole_epochs(separable: pd.Series) -> str:
-    """The time-to-accuracy ratio as far as whole epochs tell (figures.target_bracket): the
+    """The time-to-accuracy ratio as far as whole epochs tell (measure/comparison.target_bracket): the
     range, never a point; 'not resolved' when the range is unbounded."""
     low, high = (separable.get(f"time_to_target_ratio_{side}") for side in ("low", "high"))
     if missing(low) or missing(high) or not math.isfinite(float(high)):

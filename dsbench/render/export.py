@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from dsbench.measure.records import to_jsonable
-from dsbench.measure.results import METRICS
+from dsbench.measure.summary import METRICS
 from dsbench.render.comparison import time_ratio
 from dsbench.render.format import FORMATS, axis_value, count, missing, printable
 from dsbench.render.tables import POINT_KEYS, baseline_value, change_text

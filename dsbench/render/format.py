@@ -92,7 +92,7 @@ def axis_value(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-# The formats a results.Metric names.
+# The formats a measure.summary.Metric names.
 FORMATS: dict[str, Callable[[Any], str]] = {
     "text": str, "count": count, "si": si, "megabytes": megabytes, "fixed0": fixed(0), "fixed1": fixed(1),
     "fixed2": fixed(2), "fixed4": fixed(4), "percent": percent, "epoch": epoch_number,

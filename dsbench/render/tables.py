@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dsbench.measure import stats
-from dsbench.measure.results import METRICS
+from dsbench.measure.summary import METRICS
 from dsbench.render.comparison import cell, difference, outlier_note, ratio_cell, time_ratio
 from dsbench.render.format import (
     FORMATS,

@@ -1,5 +1,5 @@
-"""What the Python API returns: a record (results.Summary, sweeps.SweepSummary,
-results.BenchSummary) with what it was made from and where it was written.
+"""What the Python API returns: a summary (measure.summary.Summary, measure.sweep.SweepSummary,
+measure.bench.BenchSummary) with what it was made from and where it was written.
 
     result = dsbench.compare(epochs=2, dataset="synthetic", train_size=512, test_size=128)
     result.record           # the Summary: models, intervals, warnings, settings, environment
@@ -18,8 +18,9 @@ from dsbench.spec.settings import RunSpec
 if TYPE_CHECKING:  # pandas and the records load with the first result, not with the API
     import pandas as pd
 
+    from dsbench.measure.bench import BenchSummary
     from dsbench.measure.records import RunResult
-    from dsbench.measure.results import BenchSummary, Summary
+    from dsbench.measure.summary import Summary
     from dsbench.measure.sweep import SweepSummary
     from dsbench.spec.request import Command
 
@@ -42,7 +43,7 @@ class Comparison:
            run_dir: Path | None = None) -> Comparison:  # fmt: skip
         """The comparison of `results`, summarised (complete unless a run was interrupted)."""
         from dsbench.measure.records import Status
-        from dsbench.measure.results import summarize
+        from dsbench.measure.summary import summarize
 
         complete = not any(r.status == Status.interrupted for r in results)
         record = summarize(results, command, kinds, spec.as_dict(), environment, complete)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dsbench.errors import DsbenchError
-from dsbench.measure.results import BenchSummary
+from dsbench.measure.bench import BenchSummary
 from dsbench.observer import Observer
 from dsbench.run.outcome import Comparison, SweepResult
 from dsbench.spec.config import spec_from_dict

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dsbench.errors import DsbenchError
+from dsbench.measure.bench import BenchSummary, bench_warnings, combine_bench
 from dsbench.measure.records import RunResult
-from dsbench.measure.results import BenchSummary, bench_warnings, combine_bench, summarize
+from dsbench.measure.summary import summarize
 from dsbench.observer import Observer
 from dsbench.run import checks
 from dsbench.run.outcome import BenchResult, Comparison, SweepResult
@@ -68,9 +69,9 @@ def in_this_process(request: RunRequest, writer: ResultsFolder | None, observer:
                     previous: list[RunResult] | None) -> Comparison:  # fmt: skip
     """The runner of one process: Keras started here, on the request's backend."""
     backend = start(request.spec, request.verbose)
-    from dsbench.run import experiment
+    from dsbench.run import in_process
 
-    spec, shared = experiment.setup(request.spec, observer)
+    spec, shared = in_process.setup(request.spec, observer)
     if not backend.is_chief():  # only the chief of a cluster writes
         writer = None
     return _compare_here(dataclasses.replace(request, spec=spec), shared, writer, observer,
@@ -80,12 +81,12 @@ def in_this_process(request: RunRequest, writer: ResultsFolder | None, observer:
 def _compare_here(request: RunRequest, shared: Any, writer: ResultsFolder | None,
                   observer: Observer, previous: list[RunResult] | None) -> Comparison:  # fmt: skip
     """One comparison in this process, Keras started and the data set up (`shared`)."""
-    from dsbench.run import experiment
+    from dsbench.run import in_process
 
     spec = request.spec
     saver = _Saver(request, writer)
     checkpoints = writer.checkpoints() if writer is not None and spec.train.checkpoint else None
-    results, environment = experiment.compare(request.command, request.kinds, spec, shared,
+    results, environment = in_process.compare(request.command, request.kinds, spec, shared,
                                               saver, checkpoints, observer, previous)  # fmt: skip
     return saver.finish(Comparison.of(spec, results, request.command, request.kinds,
                                       environment))  # fmt: skip
@@ -130,9 +131,9 @@ def run_sweep(spec: RunSpec, points: list[Any], writer: ResultsFolder | None,
 
         for point_spec in dict.fromkeys(point.spec(spec.model) for point in points):
             arch.check_options(spec.model.arch, dict(point_spec.arch_options))
-    from dsbench.run import experiment
+    from dsbench.run import in_process
 
-    spec, shared = experiment.setup(spec, observer)
+    spec, shared = in_process.setup(spec, observer)
     if not backend.is_chief():
         writer = None
 
@@ -146,7 +147,7 @@ def run_sweep(spec: RunSpec, points: list[Any], writer: ResultsFolder | None,
                                        observer, previous)  # fmt: skip
         return _compare_here(request, shared, point_writer, observer, previous)
 
-    record, last = experiment.run_sweep(spec, points, writer, observer, train_point)
+    record, last = in_process.run_sweep(spec, points, writer, observer, train_point)
     return SweepResult(spec, record, last, writer.path if writer is not None else None)
 
 
@@ -187,7 +188,7 @@ def sweep(axes: dict[str, AxisValues], summary_only: bool, settings: dict[str, A
         return run_sweep(spec, points, writer, observer, verbose)
     if spec.model.arch:  # your own network is built with Keras: start it quietly first
         start(spec, verbose)
-    record = sweeps.summary_of(spec, points, sweeps.summary_rows(points, spec.model), True, True)
+    record = sweeps.sweep_summary(spec, points, sweeps.cost_rows(points, spec.model), True, True)
     if writer is not None:
         writer.write_sweep(record)
     return SweepResult(spec, record, [], writer.path if writer is not None else None)
@@ -197,7 +198,7 @@ def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_tar
           max_time: float, width: float, between_runs_sd: float, settings: dict[str, Any],
           config: str | Path | None, output_dir: Path | None, force: bool, observer: Observer,
           verbose: bool) -> BenchResult:  # fmt: skip
-    """api.bench: both models timed in alternating chunks of steps (experiment.bench)."""
+    """api.bench: both models timed in alternating chunks of steps (in_process.bench)."""
     import time
 
     from dsbench.spec.settings import BENCH_PROCESSES
@@ -236,12 +237,12 @@ def bench(mode: str, batch_size: int | str | Sequence[int] | None, precision_tar
                     for line in lines]  # fmt: skip
     else:
         start(spec, verbose)
-        from dsbench.run import experiment
+        from dsbench.run import in_process
 
-        spec, shared = experiment.setup(spec, observer)
-        rows, warnings = experiment.bench(spec, shared, modes, batch_sizes, precision_target,
+        spec, shared = in_process.setup(spec, observer)
+        rows, warnings = in_process.bench(spec, shared, modes, batch_sizes, precision_target,
                                           start_time + max_time, between_runs_sd)  # fmt: skip
-        environment = experiment.run_environment(Command.bench, spec, shared)
+        environment = in_process.run_environment(Command.bench, spec, shared)
     warnings = bench_warnings(rows, precision_target, between_runs_sd) + warnings
     record = BenchSummary(spec.as_dict(), rows, environment, tuple(warnings), precision_target,
                           between_runs_sd)  # fmt: skip

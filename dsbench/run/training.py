@@ -258,7 +258,7 @@ def epoch_order(runs: list[ModelRun], schedule: str) -> list[ModelRun]:
     return behind if fewest % 2 == 0 else behind[::-1]
 
 
-def run_experiment(
+def train_models(
     spec: RunSpec,
     data: Data,
     kinds: tuple[str, ...],

@@ -82,10 +82,10 @@ def _work(job: Callable[..., Any], args: tuple[Any, ...], backend: str, verbose:
 def _compare_job(relay: Observer, started: float,
                  request: RunRequest) -> tuple[RunSpec, list[RunResult], dict[str, Any]]:  # fmt: skip
     """A compare or train worker: its spec as fitted, its results and its environment."""
-    from dsbench.run import experiment
+    from dsbench.run import in_process
 
-    fitted, shared = experiment.setup(request.spec, relay)
-    results, environment = experiment.compare(request.command, request.kinds, fitted, shared,
+    fitted, shared = in_process.setup(request.spec, relay)
+    results, environment = in_process.compare(request.command, request.kinds, fitted, shared,
                                               None, None, relay)  # fmt: skip
     return fitted, results, {**environment, "pid": os.getpid()}
 
@@ -95,13 +95,13 @@ def _bench_job(relay: Observer, started: float, spec: RunSpec, modes: list[str],
                budget: float) -> tuple[Any, list[str], dict[str, Any]]:  # fmt: skip
     """A bench worker: every cell within `budget` seconds of the worker's start, timed until
     its share is spent (the process is the unit); its rows, warnings and environment."""
-    from dsbench.run import experiment
+    from dsbench.run import in_process
     from dsbench.spec.request import Command
 
-    fitted, shared = experiment.setup(spec, relay)
-    rows, warnings = experiment.bench(fitted, shared, modes, batch_sizes, target,
+    fitted, shared = in_process.setup(spec, relay)
+    rows, warnings = in_process.bench(fitted, shared, modes, batch_sizes, target,
                                       started + budget, 0.0, unit=True)  # fmt: skip
-    environment = experiment.run_environment(Command.bench, fitted, shared)
+    environment = in_process.run_environment(Command.bench, fitted, shared)
     return rows, warnings, {**environment, "pid": os.getpid()}
 
 
@@ -199,7 +199,7 @@ def run(
                                process)  # fmt: skip
         if kind == "result":
             worker_fitted, mine, own = payload
-            # experiment.fitted_spec changes the model alone (an image tree's shape, classes)
+            # in_process.fitted_spec changes the model alone (an image tree's shape, classes)
             fitted = dataclasses.replace(spec, model=worker_fitted.model)
             for result in mine:
                 result.process = process

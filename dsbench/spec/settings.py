@@ -2,7 +2,7 @@
 flag, as a field of the frozen spec it belongs to (ModelSpec, DataSpec, TrainSpec).
 
 From these fields come the TOML reader and the Python API's keyword checks (config.py) and
-the command line's options (cli_options.py). To add a setting, add a field here (see
+the command line's options (cli/options.py). To add a setting, add a field here (see
 docs/contributing.md); everything that reads settings picks it up.
 """
 

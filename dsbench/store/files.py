@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from dsbench.errors import RUNTIME, DsbenchError
+from dsbench.measure.bench import BenchSummary
 from dsbench.measure.records import (
     INFERENCE_COLUMNS,
     RunResult,
@@ -29,7 +30,7 @@ from dsbench.measure.records import (
     runs_frame,
     to_jsonable,
 )
-from dsbench.measure.results import BenchSummary, FolderKind, Summary
+from dsbench.measure.summary import FolderKind, Summary
 from dsbench.store import folders, frames, schema
 
 if TYPE_CHECKING:

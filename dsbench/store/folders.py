@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from dsbench.errors import DsbenchError
-from dsbench.measure.results import FolderKind
+from dsbench.measure.summary import FolderKind
 from dsbench.spec.settings import KINDS
 
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from dsbench.measure.results import BenchSummary, FolderKind, Summary, mark_unfinished
+from dsbench.measure.bench import BenchSummary
+from dsbench.measure.summary import FolderKind, Summary, mark_unfinished
 from dsbench.spec.settings import network_name
 from dsbench.store import files as store
 from dsbench.store import folders

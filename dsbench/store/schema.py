@@ -39,7 +39,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "mode": tuple(m for m in BENCH_MODES if m != "both"),
     "backend": BACKENDS,
     "precision": PRECISIONS,
-    "acc_difference_method": ("paired", "runs", "unpaired"),  # figures.accuracy_difference
+    "acc_difference_method": ("paired", "runs", "unpaired"),  # comparison.accuracy_difference
 }
 OPTIONAL_CHOICES = {"acc_difference_method"}  # set on the separable row only
 MAX_TEXT = 10_000  # characters in one text value; a warning or a device line is far shorter

@@ -163,7 +163,7 @@ def compare(
         if save is not None:
             save(spec, done, environment)
 
-    done = training.run_experiment(spec, shared.data, kinds, observer, saved, shared.strategy,
+    done = training.train_models(spec, shared.data, kinds, observer, saved, shared.strategy,
                                    checkpoints, previous)  # fmt: skip
     environment["load_average"]["end"] = os.getloadavg()[0]
     environment["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -202,13 +202,13 @@ def run_sweep(
         frames.append(sweeps.trained_rows(point, spec.model, comparison.summary))
         interrupted = comparison.interrupted is not None
         if writer is not None and not interrupted:
-            record = sweeps.summary_of(spec, points, pd.concat(frames, ignore_index=True), False)
+            record = sweeps.sweep_summary(spec, points, pd.concat(frames, ignore_index=True), False)
             writer.write_sweep(record)
         if interrupted:
             break
         observer.point_done(point.label(spec.model))
     complete = len(frames) == len(points) and not interrupted
-    record = sweeps.summary_of(spec, points, pd.concat(frames, ignore_index=True), complete)
+    record = sweeps.sweep_summary(spec, points, pd.concat(frames, ignore_index=True), complete)
     if writer is not None:
         writer.write_sweep(record)
     return record, done

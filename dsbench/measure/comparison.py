@@ -45,7 +45,7 @@ RATIOS = {
 }
 
 
-def summary_frame(
+def model_rows(
     results: list[RunResult],
     target: float | None = None,
     intervals: dict[str, stats.Interval] | None = None,
