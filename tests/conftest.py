@@ -15,6 +15,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Hermetic output: captured output is laid out for 160 columns unless COLUMNS says otherwise
+# (cli/main.py), and a shell or pytest-xdist's workers may export COLUMNS; tests that want a
+# width set it themselves.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 
 # Per batch file; the real files hold 10,000 images each.
 IMAGES_PER_BATCH = 20
@@ -186,6 +191,15 @@ def made_results() -> Callable[..., list[Any]]:
         ]  # fmt: skip
 
     return make
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers are set per test (`@pytest.mark.tf` where a test imports TensorFlow or Keras or
+    trains); a slow test trains end to end, so it counts as tf too: `-m "not tf"` runs exactly
+    the pure tests."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("tf"):
+            item.add_marker(pytest.mark.tf)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -14,8 +14,6 @@ import pytest
 import dsbench
 from dsbench.observer import Observer
 
-pytestmark = pytest.mark.tf  # trains or imports the framework
-
 
 class Recorder(Observer):
     """Records the progress calls a run makes."""
@@ -36,6 +34,7 @@ class Recorder(Observer):
         self.calls.append(("working", what))
 
 
+@pytest.mark.tf
 def test_compare_from_python_returns_frames_and_saves_the_cli_folder(
     tiny_settings: dict[str, Any], tmp_path: Path, invoke: Any
 ) -> None:

@@ -10,10 +10,10 @@ import pytest
 from dsbench.errors import DsbenchError
 from dsbench.models import twin as arch
 
-pytestmark = pytest.mark.tf
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
+@pytest.mark.tf
 def test_the_reference_vgg_through_arch_gives_dsbench_s_own_twin() -> None:
     rows, layers = arch.describe(f"{EXAMPLES / 'reference_vgg.py'}:build", (32, 32, 3), 10,
                                  ("normal", "separable"))  # fmt: skip
@@ -29,6 +29,7 @@ def test_the_reference_vgg_through_arch_gives_dsbench_s_own_twin() -> None:
     assert swapped == [f"block{b}_conv{c}" for b in (1, 2, 3) for c in (1, 2)]
 
 
+@pytest.mark.tf
 def test_a_resnet_s_twin_keeps_its_1x1_shortcuts_and_keras_counts(tmp_path: Path) -> None:
     normal = arch.build_user(f"{EXAMPLES / 'resnet_cifar.py'}:build", (32, 32, 3), 10)
     twin = arch.separable_twin(normal)
@@ -40,6 +41,7 @@ def test_a_resnet_s_twin_keeps_its_1x1_shortcuts_and_keras_counts(tmp_path: Path
     assert type(twin.model.get_layer("stage2_a_shortcut")).__name__ == "Conv2D"
 
 
+@pytest.mark.tf
 def test_what_cannot_be_swapped_is_named_with_the_reason() -> None:
     import keras
 
@@ -72,6 +74,7 @@ def test_what_cannot_be_swapped_is_named_with_the_reason() -> None:
     assert grouped["macs"] == 16 * 16 * 8 * 9 * 8 // 2
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize(
     ("source", "words"),
     [("raise RuntimeError('boom')\n", "running .* failed: RuntimeError: boom"),
@@ -90,6 +93,7 @@ def test_a_broken_builder_is_one_line(tmp_path: Path, source: str, words: str) -
         arch.build_user("model", (32, 32, 3), 10)
 
 
+@pytest.mark.tf
 def test_a_keras_application_that_fails_is_not_blamed_on_your_code() -> None:
     with pytest.raises(DsbenchError, match="builder failed: ValueError") as raised:
         arch.build_user("keras.applications.MobileNetV2", (32, 32, 3), 10,
@@ -120,6 +124,7 @@ def test_summary_and_compare_take_your_network(invoke: Any, tmp_path: Path) -> N
     assert len(environment["arch_sha256"]) == 64
 
 
+@pytest.mark.tf
 def test_the_examples_give_the_figures_docs_arch_shows() -> None:
     for name, swapped, params in (("plain_cnn", 4, (133_002, 17_525)),
                                   ("mobilenet_like", 1, (69_834, 69_093))):  # fmt: skip
@@ -247,6 +252,7 @@ def build(input_shape, num_classes):
 """
 
 
+@pytest.mark.tf
 def test_a_held_out_network_is_swapped_through_nested_models_and_says_what_it_kept(
     tmp_path: Path,
 ) -> None:

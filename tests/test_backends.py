@@ -19,8 +19,6 @@ import dsbench
 from dsbench import backends
 from dsbench.spec.config import run_spec
 
-pytestmark = pytest.mark.tf  # trains or imports the framework
-
 HAS_JAX = importlib.util.find_spec("jax") is not None
 TINY_DATA = ["--dataset", "synthetic", "--train-size", "256", "--test-size", "64",
              "--batch-size", "32", "--no-progress"]  # fmt: skip
@@ -81,6 +79,7 @@ def test_what_a_backend_cannot_do_is_refused_up_front(
     assert not (tmp_path / "o").exists() and not (tmp_path / "tb").exists()
 
 
+@pytest.mark.tf
 def test_every_backend_feeds_the_same_batches() -> None:
     from dsbench.backends import keras3
     from dsbench.backends import tensorflow as tf_backend

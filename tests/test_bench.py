@@ -108,6 +108,7 @@ def test_the_rule_plans_for_what_the_spread_between_runs_leaves_of_the_target() 
 
 
 @pytest.mark.tf
+@pytest.mark.tf
 def test_bench_from_python_and_the_cli(
     tmp_path: Path, invoke: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -167,11 +168,13 @@ def spec_of_bench(monkeypatch: Any) -> Any:
     return spec_of
 
 
+@pytest.mark.tf
 def test_bench_has_images_for_its_largest_batch(spec_of_bench: Any) -> None:
     spec = spec_of_bench(batch_size="128,2048", processes=1)
     assert spec.data.train_size == 2048 and spec.train.batch_size == 2048
 
 
+@pytest.mark.tf
 def test_bench_runs_three_processes_unless_told(spec_of_bench: Any, tmp_path: Path,
                                                 monkeypatch: Any) -> None:  # fmt: skip
     from dsbench.run import workers
@@ -191,6 +194,7 @@ def test_bench_runs_three_processes_unless_told(spec_of_bench: Any, tmp_path: Pa
         dsbench.bench(between_runs_sd=-0.1)
 
 
+@pytest.mark.tf
 def test_bench_times_the_images_of_the_data_dir_given(
     spec_of_bench: Any, cifar_dir: Path, invoke: Any
 ) -> None:

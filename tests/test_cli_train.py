@@ -12,9 +12,8 @@ import pytest
 
 from dsbench.measure import stats
 
-pytestmark = pytest.mark.tf  # trains or imports the framework
 
-
+@pytest.mark.tf
 def test_compare_prints_the_side_by_side_table(compared: tuple[Path, Any]) -> None:
     _, result = compared
     for label in ("parameters", "MACs / image", "first epoch s", "steady-state s/epoch",
@@ -26,6 +25,7 @@ def test_compare_prints_the_side_by_side_table(compared: tuple[Path, Any]) -> No
     assert "epoch 1 includes graph tracing" in result.output
 
 
+@pytest.mark.tf
 def test_compare_writes_every_file_and_they_read_back(compared: tuple[Path, Any]) -> None:
     out, result = compared
     for name in ("history.csv", "summary.csv", "summary.json", "environment.json", "curves.png"):
@@ -76,6 +76,7 @@ def test_compare_writes_every_file_and_they_read_back(compared: tuple[Path, Any]
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.tf
 def test_both_models_learn_the_synthetic_data(compared: tuple[Path, Any]) -> None:
     out, _ = compared
     summary = pd.read_csv(out / "summary.csv").set_index("model")
@@ -83,6 +84,7 @@ def test_both_models_learn_the_synthetic_data(compared: tuple[Path, Any]) -> Non
     assert summary.loc["separable", "best_val_acc"] > 0.3
 
 
+@pytest.mark.tf
 def test_report_reproduces_the_summary(compared: tuple[Path, Any], invoke: Any) -> None:
     out, _ = compared
     report = invoke(["report", str(out)])
@@ -96,6 +98,7 @@ def test_report_reproduces_the_summary(compared: tuple[Path, Any], invoke: Any) 
     assert both.exit_code == 0 and both.output.count("separable") >= 2
 
 
+@pytest.mark.tf
 def test_existing_results_folder_is_refused_without_force(
     compared: tuple[Path, Any], invoke: Any, tiny: list[str]
 ) -> None:
@@ -106,6 +109,7 @@ def test_existing_results_folder_is_refused_without_force(
     assert json.loads((out / "summary.json").read_text())["settings"]["train"]["epochs"] == 3
 
 
+@pytest.mark.tf
 def test_json_output_is_only_json(tmp_path: Path, invoke: Any, tiny: list[str]) -> None:
     result = invoke(["train", "--model", "separable", *tiny, "--epochs", "2", "--json",
                      "--no-rescale", "--output-dir", str(tmp_path / "j")])  # fmt: skip
@@ -134,6 +138,7 @@ def test_repeats_show_mean_and_std(tmp_path: Path, invoke: Any, tiny: list[str])
     assert summary["best_val_acc_std"].notna().all()
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize(("rescale", "scale"), [(True, 1 / 255), (False, 1.0)])
 def test_rescale_decides_the_pixel_values_the_models_see(rescale: bool, scale: float) -> None:
     from dsbench.backends.tensorflow.tfdata import pipeline

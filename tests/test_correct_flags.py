@@ -7,9 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.tf
 
-
+@pytest.mark.tf
 @pytest.mark.parametrize(
     ("images", "batch"), [(50, 16), (10, 32)]
 )  # a partial last batch; fewer than one

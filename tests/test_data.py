@@ -17,8 +17,6 @@ from dsbench.backends.tensorflow import tfdata
 from dsbench.errors import DsbenchError
 from dsbench.spec.settings import DataSpec
 
-pytestmark = pytest.mark.tf  # trains or imports the framework
-
 
 def test_folder_loads_in_nhwc_with_planes_in_cifar_order(
     cifar_dir: Path, make_split: Any, images_per_batch: Any
@@ -144,6 +142,7 @@ def test_archive_without_the_batches_is_refused(tmp_path: Path) -> None:
         data.load_cifar10(archive)
 
 
+@pytest.mark.tf
 def test_download_failure_points_to_offline_options(monkeypatch: pytest.MonkeyPatch) -> None:
     import keras
 
@@ -164,6 +163,7 @@ def test_download_failure_points_to_offline_options(monkeypatch: pytest.MonkeyPa
     assert info.value.exit_code == 1
 
 
+@pytest.mark.tf
 def test_keras_download_messages_stay_off_stdout(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -205,6 +205,7 @@ def test_subset_larger_than_the_source_is_refused(cifar_dir: Path) -> None:
         data.load(DataSpec(data_dir=str(cifar_dir), train_size=101), seed=0)
 
 
+@pytest.mark.tf
 def test_pipeline_keeps_uint8_in_memory_and_converts_per_batch() -> None:
     synthetic = data.synthetic(50, 10, 0)
     scaled = tfdata.pipeline(
@@ -227,6 +228,7 @@ def test_pipeline_keeps_uint8_in_memory_and_converts_per_batch() -> None:
     np.testing.assert_array_equal(np.concatenate([x.numpy() for x, _ in same_seed]), epoch1)
 
 
+@pytest.mark.tf
 def test_loaded_images_are_aligned_and_shared_with_tensorflow_not_copied(cifar_dir: Path) -> None:
     folder = data.load_cifar10(cifar_dir)
     subset = data.load(
@@ -242,6 +244,7 @@ def test_loaded_images_are_aligned_and_shared_with_tensorflow_not_copied(cifar_d
     assert int(tensor[0, 0, 0, 0]) == images[0, 0, 0, 0]
 
 
+@pytest.mark.tf
 def test_unaligned_arrays_are_copied_instead() -> None:
     buffer = np.zeros(4 * 3072 + 65, dtype=np.uint8)
     start = (-buffer.ctypes.data % 64) + 1  # one byte past a 64-byte boundary

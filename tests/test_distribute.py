@@ -13,8 +13,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.tf  # trains or imports the framework
-
 MIRRORED = """
 import sys
 import tensorflow as tf

@@ -16,8 +16,6 @@ from dsbench.backends.tensorflow import startup as runtime
 from dsbench.spec.config import run_spec
 from dsbench.store import folders
 
-pytestmark = pytest.mark.tf  # trains or imports the framework
-
 
 @pytest.mark.slow
 def test_the_multiworker_loop_updates_weights_as_fit_does(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,6 +54,7 @@ def test_the_multiworker_loop_updates_weights_as_fit_does(monkeypatch: pytest.Mo
             np.testing.assert_allclose(looped, fitted, rtol=1e-2, atol=1e-5 + moved * 1e-2)
 
 
+@pytest.mark.tf
 def test_model_size_leaves_out_the_optimizer_state() -> None:
     import keras
 
@@ -89,6 +88,7 @@ def test_seed_config_is_faithful_to_the_reference() -> None:
     assert spec.train.keep_partial_batch  # model.fit's 391 steps of 128 on 50,000 images
 
 
+@pytest.mark.tf
 def test_the_partial_batch_can_be_kept() -> None:
     from dsbench.backends.tensorflow.tfdata import pipeline
     from dsbench.data import synthetic
@@ -103,6 +103,7 @@ def test_the_partial_batch_can_be_kept() -> None:
         assert sum(1 for _ in batches) == steps
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize(
     ("settings", "message", "setting"),
     [
@@ -160,6 +161,7 @@ def test_device_errors_are_shown_only_on_gpu_machines() -> None:
     ]
 
 
+@pytest.mark.tf
 def test_runs_say_where_they_ran(compared: tuple[Path, Any]) -> None:
     out, result = compared
     assert "device: " in result.output and "TensorFlow" in result.output

@@ -26,8 +26,6 @@ import pytest
 
 from dsbench import data
 
-pytestmark = pytest.mark.tf  # trains or imports the framework
-
 TINY = ["--dataset", "synthetic", "--train-size", "64", "--test-size", "32", "--batch-size", "32",
         "--blocks", "8x1", "--epochs", "1", "--no-inference", "--no-progress"]  # fmt: skip
 ROWS = 20  # images per tiny CIFAR batch (the loader is told to expect this many)
@@ -399,6 +397,7 @@ def test_the_matrix_is_large() -> None:
     assert len(CASES) >= 40
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize("case", list(CASES))
 def test_hostile_input_gets_one_line(
     case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hang_guard: None, invoke: Any

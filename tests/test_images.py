@@ -14,8 +14,6 @@ import dsbench
 from dsbench import data
 from dsbench.errors import DsbenchError
 
-pytestmark = pytest.mark.tf  # trains or imports the framework
-
 CLASSES = ("cat", "dog", "emu")
 
 
@@ -84,6 +82,7 @@ def test_broken_trees_are_one_clear_error(tmp_path: Path, damage: str, message: 
     assert info.value.settings == ("data_dir",)
 
 
+@pytest.mark.tf
 def test_compare_on_your_own_images_builds_models_for_them(tmp_path: Path, invoke: Any) -> None:
     root = write_tree(tmp_path / "own", size=(16, 16))
     result = dsbench.compare(data_dir=str(root), epochs=1, batch_size=6, blocks="8x1",

@@ -7,16 +7,16 @@ import pytest
 from dsbench.models.vgg import build, describe, layer_costs, total_macs
 from dsbench.spec.settings import ModelSpec
 
-pytestmark = pytest.mark.tf  # trains or imports the framework
-
 REFERENCE = ModelSpec()
 
 
+@pytest.mark.tf
 def test_reference_parameter_counts_are_exact() -> None:
     assert build(REFERENCE, "normal").count_params() == 1_186_378
     assert build(REFERENCE, "separable").count_params() == 174_821
 
 
+@pytest.mark.tf
 def test_models_use_the_right_layer_types() -> None:
     normal = [type(layer).__name__ for layer in build(REFERENCE, "normal").layers]
     separable = [type(layer).__name__ for layer in build(REFERENCE, "separable").layers]
@@ -25,6 +25,7 @@ def test_models_use_the_right_layer_types() -> None:
     assert normal.count("MaxPooling2D") == 3 and normal[-2:] == ["Flatten", "Dense"]
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize(
     "spec",
     [
@@ -81,6 +82,7 @@ def test_describe_ratios_are_relative_to_the_normal_model() -> None:
     assert alone["params_ratio"] == rows["separable"]["params_ratio"]
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize(
     "spec",
     [

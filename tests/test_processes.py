@@ -176,6 +176,7 @@ def test_tensorboard_logs_go_to_a_folder_per_process(tiny_settings: dict[str, An
     assert (one.train.processes, one.train.tensorboard) == (1, str(Path("logs/process-2")))
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize(
     ("settings", "words"),
     [({"checkpoint": True}, "cannot be combined with checkpoint"),

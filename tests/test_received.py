@@ -208,8 +208,9 @@ def test_text_from_folders_reaches_the_terminal_inert(
 
     monkeypatch.setenv("FORCE_COLOR", "1")
     monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.chdir(tmp_path)  # short relative paths: a folder's name is not wrapped away
     environment = {"cpu": {"model": text}, "device": f"device: {text}", "hostname": text}
-    parent = tmp_path / "runs"
+    parent = Path("runs")
     parent.mkdir()
     for name in (f"x{text.replace('/', '')}", "plain"):  # a folder's own name too
         folder = parent / name

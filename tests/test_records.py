@@ -206,6 +206,7 @@ def test_accuracy_carries_its_interval_and_the_verdict_its_resolution(made_resul
 
 
 @pytest.mark.tf
+@pytest.mark.tf
 def test_timestamps_wait_for_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     import tensorflow as tf
 
@@ -222,6 +223,7 @@ def test_timestamps_wait_for_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     assert calls == ["sync"]  # no GPU: no sync
 
 
+@pytest.mark.tf
 @pytest.mark.tf
 def test_the_epoch_recorder_leaves_keras_batch_callbacks_asynchronous(
     monkeypatch: pytest.MonkeyPatch,
@@ -376,6 +378,7 @@ def test_which_images_were_right_is_saved_and_checked(made_results: Any, tmp_pat
         store.load_results(tmp_path)
 
 
+@pytest.mark.tf
 @pytest.mark.tf
 @pytest.mark.parametrize("resets", [True, False])
 def test_each_model_s_peak_memory_is_its_own_when_the_models_alternate(

@@ -21,11 +21,10 @@ import dsbench
 from dsbench.cli.main import app
 from dsbench.store import folders
 
-pytestmark = pytest.mark.tf  # trains or imports the framework
-
 # ---------------------------------------------------------------- bad input
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -62,6 +61,7 @@ def test_unknown_model_is_refused(
     assert result.exit_code == 2 and "error: --model: " in one_line(result.output)
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize(
     ("where", "message"),
     [
@@ -86,6 +86,7 @@ def test_bad_data_dirs_are_clear_errors_and_leave_no_folder(
     assert not out.exists()  # the folder is made only when training starts
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize(
     ("data", "labels", "message"),
     [
@@ -113,6 +114,7 @@ def test_inconsistent_batch_files_through_the_cli(
     assert "Traceback" not in result.output
 
 
+@pytest.mark.tf
 def test_train_size_larger_than_the_source(
     tmp_path: Path, cifar_dir: Path, invoke: Any, one_line: Any
 ) -> None:
@@ -131,6 +133,7 @@ def test_train_size_larger_than_the_source(
     assert "--train-size 500 is larger than the 100 train images" in one_line(result.output)
 
 
+@pytest.mark.tf
 def test_truncated_batch_through_the_cli(
     tmp_path: Path, cifar_dir: Path, invoke: Any, one_line: Any
 ) -> None:
@@ -217,6 +220,7 @@ def test_report_on_folders_that_are_not_results(tmp_path: Path, invoke: Any, one
 # ---------------------------------------------------------------- faults during training
 
 
+@pytest.mark.tf
 def test_a_diverging_run_is_marked_and_exits_non_zero(
     tmp_path: Path, invoke: Any, tiny: list[str]
 ) -> None:

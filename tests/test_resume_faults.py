@@ -19,8 +19,6 @@ import dsbench
 from dsbench.run import checkpoints
 from dsbench.store import files as store
 
-pytestmark = pytest.mark.tf  # trains or imports the framework
-
 
 class Killed(BaseException):
     """Stands in for SIGKILL: not an Exception, so no handler of dsbench's sees it."""

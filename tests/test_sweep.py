@@ -222,6 +222,7 @@ def test_a_sweep_of_your_own_network_passes_its_axes_to_the_builder() -> None:
         grid.points_for(base, None, None, ["8x1", "16x1"])
 
 
+@pytest.mark.tf
 def test_a_missing_builder_file_is_refused_before_the_framework_starts(
     invoke: Any, tmp_path: Path
 ) -> None:

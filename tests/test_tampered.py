@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from helpers import leaves, write_run
-from hypothesis import HealthCheck, given, settings
+from helpers import fuzzed, leaves, write_run
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -32,8 +30,6 @@ MISSING = object()  # the key removed
 HOSTILE = [float("inf"), float("-inf"), float("nan"), 0, 0.0, -1, -0.5, 5.0, 1e300, -1e300,
            2**70, None, True, "x", [], {}, MISSING]  # fmt: skip
 CSV_HOSTILE = ["inf", "-inf", "nan", "NaN", "0", "-1", "5.0", "1e400", "", "x", "True"]
-EXAMPLES = int(os.environ.get("FUZZ", 16))
-RANDOM = "FUZZ" in os.environ  # the fast suite replays the same examples every run
 SETTINGS = {"train": {"epochs": 4, "batch_size": 32}, "data": {"dataset": "synthetic"}}
 ENVIRONMENT = {"device": "device: /CPU:0", "hostname": "box", "cpu": {"model": "X"},
                "data": {"train_images": 320, "test_images": 64}, "cores_in_use": 2,
@@ -135,11 +131,7 @@ JSON_FILES = ["new/summary.json", "old/summary.json", "new/environment.json",
               "sweep/sweep.json"]  # fmt: skip
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=not RANDOM,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
-@given(file=st.sampled_from(JSON_FILES), choice=st.integers(min_value=0),
-       value=st.sampled_from(HOSTILE))  # fmt: skip
-def test_any_json_figure_tampered_is_one_line_or_shown(
+def _json_figure_tampered(
     pristine: Path, tmp_path_factory: pytest.TempPathFactory, file: str, choice: int, value: Any
 ) -> None:
     root = tmp_path_factory.mktemp("t")
@@ -151,13 +143,12 @@ def test_any_json_figure_tampered_is_one_line_or_shown(
     _survives(root, file)
 
 
-@settings(max_examples=EXAMPLES // 2, deadline=None, derandomize=not RANDOM,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
-@given(file=st.sampled_from(["new/runs.csv", "old/runs.csv", "new/history.csv",
-                             "old/history.csv", "new/summary.csv"]),
-       row=st.integers(min_value=0), column=st.integers(min_value=0),
-       value=st.sampled_from([*CSV_HOSTILE, None]))  # fmt: skip
-def test_any_csv_figure_tampered_is_one_line_or_shown(
+test_any_json_figure_tampered_is_one_line_or_shown, test_json_tampered_deeply = fuzzed(
+    6, 48, derandomize=True, file=st.sampled_from(JSON_FILES),
+    choice=st.integers(min_value=0), value=st.sampled_from(HOSTILE))(_json_figure_tampered)  # fmt: skip
+
+
+def _csv_figure_tampered(
     pristine: Path, tmp_path_factory: pytest.TempPathFactory, file: str, row: int, column: int,
     value: str | None,
 ) -> None:  # fmt: skip
@@ -171,6 +162,14 @@ def test_any_csv_figure_tampered_is_one_line_or_shown(
         frame.loc[frame.index[row % len(frame)], name] = value
     frame.to_csv(root / file, index=False)
     _survives(root, file)
+
+
+test_any_csv_figure_tampered_is_one_line_or_shown, test_csv_tampered_deeply = fuzzed(
+    4, 24, derandomize=True,
+    file=st.sampled_from(["new/runs.csv", "old/runs.csv", "new/history.csv", "old/history.csv",
+                          "new/summary.csv"]),
+    row=st.integers(min_value=0), column=st.integers(min_value=0),
+    value=st.sampled_from([*CSV_HOSTILE, None]))(_csv_figure_tampered)  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import leaves, write_run
+from helpers import fuzzed, leaves, write_run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -26,8 +26,6 @@ from dsbench import api, data, render
 from dsbench.measure.records import RunResult
 from dsbench.spec.settings import DataSpec
 from dsbench.store import files as store
-
-pytestmark = pytest.mark.tf  # trains or imports the framework
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
@@ -87,14 +85,7 @@ def _replace(document: Any, path: tuple[Any, ...], value: Any) -> Any:
     return copy
 
 
-@settings(
-    max_examples=int(os.environ.get("FUZZ", 60)),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(choice=st.integers(min_value=0), value=JSON, file=st.sampled_from(
-    ["summary.json", "environment.json"]))  # fmt: skip
-def test_tampered_json_is_read_and_shown_or_refused_as_such(
+def _tampered_json(
     tmp_path_factory: pytest.TempPathFactory, pristine: dict[str, bytes], choice: int, value: Any,
     file: str,
 ) -> None:  # fmt: skip
@@ -108,15 +99,12 @@ def test_tampered_json_is_read_and_shown_or_refused_as_such(
         assert "is not a dsbench results file" in err.message or "broken" in err.message
 
 
-@settings(
-    max_examples=int(os.environ.get("FUZZ", 30)),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(row=st.integers(min_value=0), column=st.integers(min_value=0),
-       value=st.text(max_size=10) | st.sampled_from(["", "nan", "-1", "1e400", "True", "x,y"]),
-       file=st.sampled_from(["runs.csv", "history.csv"]))  # fmt: skip
-def test_tampered_csv_is_read_and_shown_or_refused_as_such(
+test_tampered_json_is_read_and_shown_or_refused_as_such, test_json_read_deeply = fuzzed(
+    15, 120, choice=st.integers(min_value=0), value=JSON,
+    file=st.sampled_from(["summary.json", "environment.json"]))(_tampered_json)  # fmt: skip
+
+
+def _tampered_csv(
     tmp_path_factory: pytest.TempPathFactory, pristine: dict[str, bytes], row: int, column: int,
     value: str, file: str,
 ) -> None:  # fmt: skip
@@ -128,6 +116,12 @@ def test_tampered_csv_is_read_and_shown_or_refused_as_such(
         _show(folder)
     except dsbench.DsbenchError as err:
         assert "is not a dsbench results file" in err.message
+
+
+test_tampered_csv_is_read_and_shown_or_refused_as_such, test_csv_read_deeply = fuzzed(
+    8, 60, row=st.integers(min_value=0), column=st.integers(min_value=0),
+    value=st.text(max_size=10) | st.sampled_from(["", "nan", "-1", "1e400", "True", "x,y"]),
+    file=st.sampled_from(["runs.csv", "history.csv"]))(_tampered_csv)  # fmt: skip
 
 
 @given(text=st.binary(max_size=200))
@@ -228,6 +222,7 @@ def test_a_subset_decodes_only_its_own_images(
     assert subset.classes == ("a", "b", "c")
 
 
+@pytest.mark.tf
 def test_a_subset_missing_some_classes_keeps_the_folder_count(tmp_path: Path) -> None:
     from dsbench.run.in_process import check_fits
     from dsbench.spec.config import run_spec

@@ -109,9 +109,14 @@ def ratio_cell(summary: pd.DataFrame, column: str) -> str:
     """The separable/normal cell of `column`, with no more digits than it has: counted figures
     exactly, a paired ratio with its 95% interval (or why it is not resolved), any other
     measured ratio with two significant digits."""
-    name = RATIOS.get(column, "")
     by_model = summary.set_index("model")
-    value = separable_over_normal(by_model).get(name, math.nan)
+    return _ratio_cell(by_model, separable_over_normal(by_model), column)
+
+
+def _ratio_cell(by_model: pd.DataFrame, ratios: dict[str, float], column: str) -> str:
+    """ratio_cell with the frame indexed by model and its ratios computed once per table."""
+    name = RATIOS.get(column, "")
+    value = ratios.get(name, math.nan)
     if missing(value):
         return ""
     if column in EXACT:
@@ -143,6 +148,8 @@ def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> T
     if show_ratio:
         table.add_column("separable / normal", justify="right", no_wrap=True)
     rows = {kind: summary[summary["model"] == kind].iloc[0] for kind in kinds}
+    by_model = summary.set_index("model")
+    ratios = separable_over_normal(by_model) if show_ratio else {}
     for metric in METRICS:
         column, label, fmt = metric.column, metric.label, FORMATS[metric.form]
         if label is None or column not in summary.columns or summary[column].isna().all():
@@ -152,7 +159,7 @@ def compare_table(summary: pd.DataFrame, title: str, compact: bool = False) -> T
             label = f"time to {target:.1%} val acc, train s (whole epochs, no tracing)"
         cells = [cell(rows[kind], column, fmt, spread=not compact) for kind in kinds]
         if show_ratio:
-            text = ratio_cell(summary, column)
+            text = _ratio_cell(by_model, ratios, column)
             cells.append(text.replace(" [", "\n[") if compact else text)
         table.add_row(label, *cells)
     runs = int(summary["runs"].max()) if "runs" in summary.columns else 1
