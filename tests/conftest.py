@@ -196,19 +196,23 @@ def made_results() -> Callable[..., list[Any]]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Markers are set per test (`@pytest.mark.tf` where a test imports TensorFlow or Keras or
     trains); a slow test trains end to end, so it counts as tf too: `-m "not tf"` runs exactly
-    the pure tests."""
+    the pure tests. The fast tf tests share one xdist worker, which starts TensorFlow once."""
     for item in items:
-        if item.get_closest_marker("slow") and not item.get_closest_marker("tf"):
+        slow = item.get_closest_marker("slow") is not None
+        if slow and not item.get_closest_marker("tf"):
             item.add_marker(pytest.mark.tf)
+        elif not slow and item.get_closest_marker("tf"):
+            item.add_marker(pytest.mark.xdist_group("tensorflow"))
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """A run of the pure tests (-m "not tf") must not have imported the framework: the marker
-    is what keeps them fast, so a test that imports TensorFlow without it fails the run."""
-    import sys
+@pytest.fixture(autouse=True)
+def _pure_tests_stay_pure(request: pytest.FixtureRequest) -> Any:
+    """In a run of the pure tests (-m "not tf"), a test that imports a framework fails: the
+    marker is what keeps them fast, so such a test must be marked tf."""
+    yield
+    if "not tf" in (request.config.option.markexpr or ""):
+        import sys
 
-    if "not tf" in (session.config.option.markexpr or "") and exitstatus == 0:
         imported = sorted(m for m in ("tensorflow", "keras", "jax", "torch") if m in sys.modules)
         if imported:
-            session.exitstatus = 1
-            print(f"\n-m 'not tf' imported {', '.join(imported)}: mark the test with tf")
+            pytest.fail(f"-m 'not tf' imported {', '.join(imported)}: mark the test with tf")

@@ -241,6 +241,7 @@ def test_data_parallel_on_jax_over_two_host_devices(tmp_path: Path, monkeypatch:
         assert row["params"] == total_params(spec, row["model"])
 
 
+@pytest.mark.tf  # imports JAX
 @pytest.mark.skipif(not HAS_JAX, reason="JAX is not installed (.ci/run installs it: dsbench[jax])")
 def test_a_jax_sync_skips_an_array_donated_since_it_was_listed(
     monkeypatch: pytest.MonkeyPatch,

@@ -107,8 +107,7 @@ def test_the_rule_plans_for_what_the_spread_between_runs_leaves_of_the_target() 
     assert stopping.pairs_needed(pilot, left) > stopping.pairs_needed(pilot, 0.05)
 
 
-@pytest.mark.tf
-@pytest.mark.tf
+@pytest.mark.slow  # times for 3 s and 1 s by design
 def test_bench_from_python_and_the_cli(
     tmp_path: Path, invoke: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -109,7 +109,7 @@ def test_existing_results_folder_is_refused_without_force(
     assert json.loads((out / "summary.json").read_text())["settings"]["train"]["epochs"] == 3
 
 
-@pytest.mark.tf
+@pytest.mark.slow  # trains; the fast suite's compare runs are test_api's and `compared`
 def test_json_output_is_only_json(tmp_path: Path, invoke: Any, tiny: list[str]) -> None:
     result = invoke(["train", "--model", "separable", *tiny, "--epochs", "2", "--json",
                      "--no-rescale", "--output-dir", str(tmp_path / "j")])  # fmt: skip

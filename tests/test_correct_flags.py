@@ -10,7 +10,7 @@ import pytest
 
 @pytest.mark.tf
 @pytest.mark.parametrize(
-    ("images", "batch"), [(50, 16), (10, 32)]
+    ("images", "batch"), [pytest.param(50, 16, marks=pytest.mark.slow), (10, 32)]
 )  # a partial last batch; fewer than one
 def test_the_flags_of_a_validation_pass_are_what_predicting_gives(images: int, batch: int) -> None:
     import keras

@@ -82,7 +82,7 @@ def test_broken_trees_are_one_clear_error(tmp_path: Path, damage: str, message: 
     assert info.value.settings == ("data_dir",)
 
 
-@pytest.mark.tf
+@pytest.mark.slow  # trains on the image folders
 def test_compare_on_your_own_images_builds_models_for_them(tmp_path: Path, invoke: Any) -> None:
     root = write_tree(tmp_path / "own", size=(16, 16))
     result = dsbench.compare(data_dir=str(root), epochs=1, batch_size=6, blocks="8x1",

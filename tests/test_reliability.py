@@ -220,7 +220,7 @@ def test_report_on_folders_that_are_not_results(tmp_path: Path, invoke: Any, one
 # ---------------------------------------------------------------- faults during training
 
 
-@pytest.mark.tf
+@pytest.mark.slow  # trains to a diverging loss
 def test_a_diverging_run_is_marked_and_exits_non_zero(
     tmp_path: Path, invoke: Any, tiny: list[str]
 ) -> None:
