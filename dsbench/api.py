@@ -8,7 +8,7 @@
 Settings are keyword arguments named like the TOML keys of a config file (epochs,
 batch_size, kernel_size, blocks, dataset, ...); `config=` reads a TOML file under them.
 Bad values raise DsbenchError naming the setting. Nothing here prints: pass an Observer for
-progress. Each function builds a request and hands it on (runner.py); no framework is
+progress. Each function builds a request and hands it on (run/runner.py); no framework is
 imported by the functions that do not train.
 """
 

@@ -46,3 +46,12 @@ def test_the_results_table_lists_the_files_a_run_writes(made_results: Any, tmp_p
     doc = (ROOT / "docs" / "results-format.md").read_text(encoding="utf-8")
     documented = set(_table_cells(doc, "## Results on disk"))
     assert documented == written
+
+
+def test_every_row_of_the_comparison_table_is_explained_in_methodology() -> None:
+    from dsbench.measure.summary import METRICS
+
+    text = (ROOT / "docs" / "methodology.md").read_text(encoding="utf-8")
+    glossary = text[text.index("## The comparison table's rows") : text.index("## How each")]
+    missing = [m.column for m in METRICS if m.label and f"`{m.column}`" not in glossary]
+    assert missing == []

@@ -1,5 +1,5 @@
 """The `dsbench` command line's options: one per setting, made from its declaration in
-settings.py (help, type, default, range or choices, flag), and the options that are not
+spec/settings.py (help, type, default, range or choices, flag), and the options that are not
 settings (output, sweep axes, bench), declared once below. Typer only.
 
 Options are named after what they set: settings by their TOML key (`batch_size` ->
@@ -173,7 +173,7 @@ def setting_option(name: str, setting: Setting, value: Any = None) -> Any:
             shown = f" One of: {', '.join(setting.choices)}.{shown}"  # too long for the metavar
     else:
         kind, metavar = _TYPES.get(setting.kind, (str, "TEXT"))
-    # (ranges are checked by config.py, in dsbench's words: not shown as "[x>=1]" here)
+    # (ranges are checked by spec/config.py, in dsbench's words: not shown as "[x>=1]" here)
     return Annotated[Optional[kind], typer.Option(
         *names, help=setting.help + shown, metavar=setting.metavar or metavar,
         rich_help_panel=panel, show_default=False)]  # fmt: skip

@@ -1,7 +1,7 @@
 """The figures of a comparison, computed from its RunResults: a row per model (means over
 repeats, spreads of steady epochs), the paired separable/normal timing ratios with their 95%
 intervals, every other separable/normal ratio, and the warnings about the timing. Pure
-pandas and numpy (stats.py), tested on hand-made RunResults."""
+pandas and numpy (measure/stats.py), tested on hand-made RunResults."""
 
 from __future__ import annotations
 
