@@ -24,7 +24,7 @@ from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 from dsbench.run.outcome import BenchResult, Comparison, SweepResult
 from dsbench.spec.config import run_spec
-from dsbench.spec.request import Command, RunRequest
+from dsbench.spec.request import Command, PathLike, RunRequest
 from dsbench.spec.settings import BENCH_BETWEEN_RUNS_SD, KINDS, SETTINGS, RunSpec
 
 if TYPE_CHECKING:
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from dsbench.spec.grid import AxisValues
     from dsbench.store.reports import Report
 
-PathLike = str | Path
 __all__ = ["BenchResult", "Comparison", "SweepResult", "against", "bench", "compare", "describe", "layers",
            "report", "resume", "summary", "sweep", "train"]  # fmt: skip
 

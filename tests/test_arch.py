@@ -33,8 +33,8 @@ def test_the_reference_vgg_through_arch_gives_dsbench_s_own_twin() -> None:
 def test_a_resnet_s_twin_keeps_its_1x1_shortcuts_and_keras_counts(tmp_path: Path) -> None:
     normal = arch.build_user(f"{EXAMPLES / 'resnet_cifar.py'}:build", (32, 32, 3), 10)
     twin = arch.separable_twin(normal)
-    assert twin.model.count_params() == sum(r["params"] for r in arch.layer_costs(twin.model))
-    assert normal.count_params() == sum(r["params"] for r in arch.layer_costs(normal))
+    assert twin.model.count_params() == sum(r["params"] for r in arch.built_layer_costs(twin.model))
+    assert normal.count_params() == sum(r["params"] for r in arch.built_layer_costs(normal))
     assert len(twin.swapped) == 13 and not any("shortcut" in name for name in twin.swapped)
     layer = twin.model.get_layer("stage2_a_conv1")
     assert type(layer).__name__ == "SeparableConv2D" and tuple(layer.strides) == (2, 2)
@@ -68,9 +68,9 @@ def test_what_cannot_be_swapped_is_named_with_the_reason() -> None:
     assert dict(twin.kept) == {"grouped": "grouped convolution (groups=2)",
                                "custom": "MyConv is a subclass of Conv2D",
                                "wrapped": "a Conv2D inside a custom layer"}  # fmt: skip
-    wrapped = next(r for r in arch.layer_costs(model) if r["layer"] == "wrapped")
+    wrapped = next(r for r in arch.built_layer_costs(model) if r["layer"] == "wrapped")
     assert wrapped["macs"] is None  # weights of a layer dsbench cannot cost: not counted
-    grouped = next(r for r in arch.layer_costs(model) if r["layer"] == "grouped")
+    grouped = next(r for r in arch.built_layer_costs(model) if r["layer"] == "grouped")
     assert grouped["macs"] == 16 * 16 * 8 * 9 * 8 // 2
 
 

@@ -113,7 +113,7 @@ def test_sweep_rows_and_ratios_from_constructed_points(made_results: Any) -> Non
     ratios = sweeps.ratios(rows)
     assert ratios["kernel_size"].tolist() == [3, 5]
     assert ratios["time_ratio"].tolist() == pytest.approx([1.5 / 2.5] * 2)
-    assert grid.swept_axes(points) == ["kernel_size"]
+    assert grid.swept_of(grid.axes(points)) == ["kernel_size"]
 
 
 def test_time_to_accuracy_counts_whole_epochs_without_tracing(made_results: Any) -> None:

@@ -128,7 +128,7 @@ def test_sweep_plots_for_one_to_three_axes_and_a_single_point(
     points = grid.points_for(base, kernels, widths, blocks)
     ratios = sweeps.ratios(sweeps.cost_rows(points, base))
     path = tmp_path / "sweep.png"
-    plot.sweep(ratios, grid.swept_axes(points), path)
+    plot.sweep(ratios, grid.swept_of(grid.axes(points)), path)
     assert path.read_bytes()[:4] == b"\x89PNG" and len(ratios) == max(1, len(points))
 
 

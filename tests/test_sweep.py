@@ -193,7 +193,7 @@ def test_training_settings_are_sweep_axes(tmp_path: Path) -> None:
         True,
     )  # JAX's own jit default, as TensorFlow's was used
     assert grid.axes(points)["batch_size"] == [128, 512]
-    assert grid.swept_axes(points) == ["backend", "batch_size", "precision"]
+    assert grid.swept_of(grid.axes(points)) == ["backend", "batch_size", "precision"]
     assert "backend" not in grid.axes(grid.points_for(ModelSpec(), "3,5", None, None))
     with pytest.raises(DsbenchError, match="'mxnet' is not one of"):
         grid.points_for(ModelSpec(), None, None, None, "tensorflow,mxnet")

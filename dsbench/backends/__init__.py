@@ -28,7 +28,6 @@ INSTALL = {
     "jax": 'pip install "dsbench[jax]"',
     "torch": 'pip install "dsbench[torch]"',
 }
-NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 
 
 def check_installed(name: str) -> None:

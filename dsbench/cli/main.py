@@ -147,17 +147,14 @@ def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> Any
         console.print(f"results: {render.inert(where)}")
     if isinstance(result, api.BenchResult):
         return result
-    from dsbench.measure.records import Status
-
-    runs = result.last if isinstance(result, api.SweepResult) else result.results
-    if (interrupted := next((r for r in runs if r.status == Status.interrupted), None)) is not None:
+    if (interrupted := result.interrupted) is not None:
         signum = interrupted.stopped_by or 2
         _error(f"interrupted by signal {signum} while running {interrupted.model} "
                f"({len(interrupted.epochs)} epochs complete); completed epochs written to "
                f"{result.run_dir}/ (summary marked incomplete)",
                f"continue with: dsbench resume {result.run_dir}")  # fmt: skip
         raise typer.Exit(128 + signum)
-    if diverged := [r for r in runs if r.status == Status.diverged]:
+    if diverged := result.diverged:
         _error(f"{diverged[0].model} diverged (loss NaN or infinite) at epoch "
                f"{len(diverged[0].epochs)}", "lower --learning-rate, or keep --rescale on")  # fmt: skip
         raise typer.Exit(1)

@@ -10,13 +10,16 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from dsbench.spec.settings import RunSpec
 
 from dsbench.spec.enums import StrEnum
 
@@ -287,3 +290,7 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+# Saves what a run has measured so far: (spec, results, environment).
+Save = Callable[["RunSpec", list[RunResult], dict[str, Any]], None]

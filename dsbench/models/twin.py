@@ -228,7 +228,7 @@ def _holds_conv(layer: Any) -> bool:
     return any(isinstance(v, keras.layers.Conv2D) for v in inner)
 
 
-def layer_costs(model: keras.Model) -> list[dict[str, Any]]:
+def built_layer_costs(model: keras.Model) -> list[dict[str, Any]]:
     """A row per layer: name, type, output shape, Keras' parameter count, analytic MACs for
     one image (None where dsbench does not cost the layer type; separable layers also their
     depthwise and pointwise halves) and the values it writes (activations)."""
@@ -311,7 +311,7 @@ def describe(arch: str | Callable[..., Any], input_shape: tuple[int, ...], num_c
     twin = separable_twin(normal, depthwise_init)
     built = {"normal": normal, "separable": twin.model}
     model_rows, layer_rows = [], []
-    costs = {kind: layer_costs(built[kind]) for kind in ("normal", "separable")}
+    costs = {kind: built_layer_costs(built[kind]) for kind in ("normal", "separable")}
     totals = {kind: _totals(rows) for kind, rows in costs.items()}
     for kind in kinds:
         params, macs, uncounted = totals[kind]

@@ -24,7 +24,7 @@ from dsbench.backends import host
 from dsbench.data import Data
 from dsbench.errors import DsbenchError
 from dsbench.measure import sweep as sweeps
-from dsbench.measure.records import RunResult
+from dsbench.measure.records import RunResult, Save
 from dsbench.observer import Observer
 from dsbench.run import callbacks, environment, training
 from dsbench.spec import grid
@@ -45,8 +45,6 @@ class Setup:
     load_start: float  # the 1-minute load average before anything ran
 
 
-# Saves what a comparison measured so far: (spec, results, environment) (runner._Saver).
-Save = Callable[[RunSpec, list[RunResult], dict[str, Any]], None]
 # Trains one sweep point: (its spec, its folder's writer, its runs from before) -> comparison.
 TrainPoint = Callable[[RunSpec, "ResultsFolder | None", "list[RunResult] | None"], "Comparison"]
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dsbench.spec.request import PathLike
 from dsbench.spec.settings import RunSpec
 
 if TYPE_CHECKING:  # pandas and the records load with the first result, not with the API
@@ -23,8 +24,6 @@ if TYPE_CHECKING:  # pandas and the records load with the first result, not with
     from dsbench.measure.summary import Summary
     from dsbench.measure.sweep import SweepSummary
     from dsbench.spec.request import Command
-
-PathLike = str | Path
 
 
 @dataclass
@@ -72,16 +71,12 @@ class Comparison:
     @property
     def interrupted(self) -> RunResult | None:
         """The run that was interrupted, if one was."""
-        from dsbench.measure.records import Status
-
-        return next((r for r in self.results if r.status == Status.interrupted), None)
+        return _interrupted(self.results)
 
     @property
     def diverged(self) -> list[RunResult]:
         """Runs whose loss became NaN or infinite."""
-        from dsbench.measure.records import Status
-
-        return [r for r in self.results if r.status == Status.diverged]
+        return _diverged(self.results)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -152,6 +147,16 @@ class SweepResult:
         return self.record.complete
 
     @property
+    def interrupted(self) -> RunResult | None:
+        """The run of the last trained point that was interrupted, if one was."""
+        return _interrupted(self.last)
+
+    @property
+    def diverged(self) -> list[RunResult]:
+        """The last trained point's runs whose loss became NaN or infinite."""
+        return _diverged(self.last)
+
+    @property
     def document(self) -> dict[str, Any]:
         """sweep.json's content."""
         return self.record.document
@@ -201,3 +206,15 @@ class BenchResult:
 
 
 Outcome = Comparison | SweepResult | BenchResult
+
+
+def _interrupted(runs: list[RunResult]) -> RunResult | None:
+    from dsbench.measure.records import Status
+
+    return next((r for r in runs if r.status == Status.interrupted), None)
+
+
+def _diverged(runs: list[RunResult]) -> list[RunResult]:
+    from dsbench.measure.records import Status
+
+    return [r for r in runs if r.status == Status.diverged]

@@ -25,13 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from dsbench.errors import RUNTIME, DsbenchError
-from dsbench.measure.records import RunResult, Status
+from dsbench.measure.records import RunResult, Save, Status
 from dsbench.observer import Observer
 from dsbench.spec.request import RunRequest
 from dsbench.spec.settings import DEFAULT_BACKEND, RunSpec
-
-# Saves what the workers measured so far: (spec, results, environment).
-Save = Callable[[RunSpec, list[RunResult], dict[str, Any]], None]
 
 # Observer hooks a worker relays; the parent shows the one-off ones for the first worker only.
 ONCE = ("device", "data_loaded", "run_start")

@@ -187,11 +187,6 @@ def axes(points: list[Point]) -> dict[str, list[Any]]:
     return out
 
 
-def swept_axes(points: list[Point]) -> list[str]:
-    """The axes that take more than one value."""
-    return swept_of(axes(points))
-
-
 def swept_of(values: dict[str, list[Any]]) -> list[str]:
     """The axes that take more than one value, from each axis' values (`axes`)."""
     return [axis for axis in (*TRAIN_AXES, *MODEL_AXES) if len(values.get(axis, [])) > 1]

@@ -12,6 +12,8 @@ from pathlib import Path
 from dsbench.spec.enums import StrEnum
 from dsbench.spec.settings import RunSpec
 
+PathLike = str | Path  # a folder or file, as the API takes it
+
 
 class Command(StrEnum):
     """The command that runs, and that wrote a result."""

@@ -134,11 +134,6 @@ class ResultsFolder:
             self._made = True
         return self.path
 
-    @property
-    def made(self) -> bool:
-        """Whether anything has been written (the folder exists because of this run)."""
-        return self._made
-
     def checkpoints(self) -> Path:
         """Where the models' checkpoints go (checkpoints.py)."""
         return _no_link(self.ready() / folders.CHECKPOINTS)
