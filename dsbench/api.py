@@ -24,7 +24,16 @@ from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 from dsbench.run.outcome import BenchResult, Comparison, SweepResult
 from dsbench.spec.config import run_spec
-from dsbench.spec.request import Command, PathLike, RunRequest
+from dsbench.spec.request import (
+    BenchRequest,
+    Command,
+    PathLike,
+    RunRequest,
+    SweepRequest,
+    bench_plan,
+    check_bench,
+    sweep_plan,
+)
 from dsbench.spec.settings import BENCH_BETWEEN_RUNS_SD, KINDS, SETTINGS, RunSpec
 
 if TYPE_CHECKING:
@@ -84,8 +93,9 @@ def sweep(*, kernel_size: AxisValues = None, width: AxisValues = None,
 
     axes = {"kernel_size": kernel_size, "width": width, "blocks": blocks, "backend": backend,
             "batch_size": batch_size, "precision": precision}  # fmt: skip
-    return runner.sweep(axes, summary_only, settings, config, _path(output_dir), force,
-                      observer or Observer(), verbose)  # fmt: skip
+    spec, points = sweep_plan(axes, settings, config, summary_only)
+    request = SweepRequest(spec, points, summary_only, _path(output_dir), force, verbose)
+    return runner.sweep(request, observer or Observer())
 
 
 def bench(*, mode: str = "train", batch_size: int | str | Sequence[int] | None = None,
@@ -108,9 +118,12 @@ def bench(*, mode: str = "train", batch_size: int | str | Sequence[int] | None =
     """
     from dsbench.run import runner
 
-    return runner.bench(mode, batch_size, precision_target, max_time, width, between_runs_sd,
-                        settings, config, _path(output_dir), force, observer or Observer(),
-                        verbose)  # fmt: skip
+    check_bench(mode, precision_target, max_time, between_runs_sd, width)
+    spec, batch_sizes = bench_plan(batch_size, width, settings, config)
+    modes = ("train", "infer") if mode == "both" else (mode,)
+    request = BenchRequest(spec, modes, batch_sizes, precision_target, max_time, between_runs_sd,
+                           _path(output_dir), force, verbose)  # fmt: skip
+    return runner.bench(request, observer or Observer())
 
 
 def resume(path: PathLike, *, data_dir: PathLike | None = None,

@@ -178,8 +178,8 @@ def test_bench_runs_three_processes_unless_told(spec_of_bench: Any, tmp_path: Pa
                                                 monkeypatch: Any) -> None:  # fmt: skip
     from dsbench.run import workers
 
-    def stop(spec: Any, *args: Any) -> Any:
-        raise dsbench.DsbenchError(f"stopped: {spec.train.processes} processes")
+    def stop(request: Any, *args: Any) -> Any:
+        raise dsbench.DsbenchError(f"stopped: {request.spec.train.processes} processes")
 
     monkeypatch.setattr(workers, "bench", stop)
     with pytest.raises(dsbench.DsbenchError, match="stopped: 3 processes"):

@@ -34,6 +34,7 @@ from dsbench.store.files import ResultsFolder
 
 if TYPE_CHECKING:
     from dsbench.run.outcome import Comparison
+    from dsbench.spec.request import BenchRequest
 
 
 @dataclasses.dataclass
@@ -212,16 +213,8 @@ def run_sweep(
     return record, done
 
 
-def bench(
-    spec: RunSpec,
-    shared: Setup,
-    modes: list[str],
-    batch_sizes: list[int],
-    target: float,
-    deadline: float,
-    between_runs_sd: float,
-    unit: bool = False,
-) -> tuple[pd.DataFrame, list[str]]:
+def bench(request: BenchRequest, shared: Setup, deadline: float,
+          unit: bool = False) -> tuple[pd.DataFrame, list[str]]:  # fmt: skip
     """Time both models at every mode x batch size (speed.bench_cell), sharing the time left
     until `deadline` (a time.perf_counter() value) among the cells still to run; `unit`: in
     one of several worker processes (each cell times until its share is spent).
@@ -238,10 +231,11 @@ def bench(
     from dsbench.models.vgg import build, total_macs
     from dsbench.run import speed
 
+    spec, target, between_runs_sd = request.spec, request.precision_target, request.between_runs_sd
     rows, warnings = [], []
     backend = backends.current()
     jit = backends.resolved_jit(spec.train.jit, backend)
-    cells = [(mode, batch) for mode in modes for batch in batch_sizes]
+    cells = [(mode, batch) for mode in request.modes for batch in request.batch_sizes]
     images = shared.data.x_train
     for index, (mode, batch) in enumerate(cells):
         take = np.resize(np.arange(len(images)), batch)  # repeats images when batch > data

@@ -27,7 +27,7 @@ from typing import Any
 from dsbench.errors import RUNTIME, DsbenchError
 from dsbench.measure.records import RunResult, Save, Status
 from dsbench.observer import Observer
-from dsbench.spec.request import RunRequest
+from dsbench.spec.request import BenchRequest, RunRequest
 from dsbench.spec.settings import DEFAULT_BACKEND, RunSpec
 
 # Observer hooks a worker relays; the parent shows the one-off ones for the first worker only.
@@ -87,17 +87,17 @@ def _compare_job(relay: Observer, started: float,
     return fitted, results, {**environment, "pid": os.getpid()}
 
 
-def _bench_job(relay: Observer, started: float, spec: RunSpec, modes: list[str],
-               batch_sizes: list[int], target: float,
-               budget: float) -> tuple[Any, list[str], dict[str, Any]]:  # fmt: skip
-    """A bench worker: every cell within `budget` seconds of the worker's start, timed until
-    its share is spent (the process is the unit); its rows, warnings and environment."""
+def _bench_job(relay: Observer, started: float,
+               request: BenchRequest) -> tuple[Any, list[str], dict[str, Any]]:  # fmt: skip
+    """A bench worker: every cell within the request's max_time of the worker's start, timed
+    until its share is spent (the process is the unit: no spread between runs added here);
+    its rows, warnings and environment."""
     from dsbench.run import in_process
     from dsbench.spec.request import Command
 
-    fitted, shared = in_process.setup(spec, relay)
-    rows, warnings = in_process.bench(fitted, shared, modes, batch_sizes, target,
-                                      started + budget, 0.0, unit=True)  # fmt: skip
+    fitted, shared = in_process.setup(request.spec, relay)
+    mine = dataclasses.replace(request, spec=fitted, between_runs_sd=0.0)
+    rows, warnings = in_process.bench(mine, shared, started + request.max_time, unit=True)
     environment = in_process.run_environment(Command.bench, fitted, shared)
     return rows, warnings, {**environment, "pid": os.getpid()}
 
@@ -134,23 +134,26 @@ def _raise_failure(kind: str, payload: Any, process: int, processes: int, hint: 
                            hint, exit_code=RUNTIME)  # fmt: skip
 
 
-def bench(spec: RunSpec, modes: list[str], batch_sizes: list[int], target: float,
-          deadline: float, observer: Observer,
-          verbose: bool) -> tuple[list[Any], list[list[str]], dict[str, Any]]:  # fmt: skip
+def bench(request: BenchRequest, deadline: float,
+          observer: Observer) -> tuple[list[Any], list[list[str]], dict[str, Any]]:  # fmt: skip
     """`bench` in spec.train.processes fresh processes, one after another, sharing the time
     left until `deadline` (time.perf_counter()) equally among those still to run, each
     process's start included: every process's rows (DataFrames) and warnings, and the first
     one's environment with every worker's own figures under "processes". Interrupted:
     KeyboardInterrupt."""
-    processes = spec.train.processes
+    spec, processes = request.spec, request.spec.train.processes
     rows: list[Any] = []
     warnings: list[list[str]] = []
     environment: dict[str, Any] = {}
     for process in range(processes):
         observer.process_start(process, processes)
         share = max(1.0, (deadline - time.perf_counter()) / (processes - process))
-        args = (_worker_spec(spec, process), modes, batch_sizes, target, share)
-        kind, payload = _spawn(_bench_job, args, spec, verbose, observer, process)
+        mine_request = dataclasses.replace(
+            request, spec=_worker_spec(spec, process), max_time=share
+        )
+        kind, payload = _spawn(
+            _bench_job, (mine_request,), spec, request.verbose, observer, process
+        )
         if kind == "interrupted":
             raise KeyboardInterrupt
         _raise_failure(kind, payload, process, processes,

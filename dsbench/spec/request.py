@@ -1,14 +1,20 @@
-"""What one run is asked to do: the command, the models, the settings and where results go.
-
-A `RunRequest` is frozen and travels whole from the API to a runner and into worker
-processes (runner.py, workers.py): nothing is passed as loose parameters beside it.
+"""What a command asks for, frozen: `RunRequest` (train, compare, resume), `SweepRequest` and
+`BenchRequest`: the models, the settings and where results go. Each is built once by the API
+(dsbench/api.py, with the builders below for sweep and bench) and travels whole to the runner
+(run/runner.py) and into worker processes: nothing is passed as loose parameters beside it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from dsbench.errors import DsbenchError
+from dsbench.spec import grid
+from dsbench.spec.config import run_spec
 from dsbench.spec.enums import StrEnum
 from dsbench.spec.settings import RunSpec
 
@@ -35,3 +41,102 @@ class RunRequest:
     force: bool = False
     verbose: bool = False
     resuming: bool = False  # output_dir is an interrupted results folder being continued
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """One sweep: the run's own spec (each training axis at its first value), the grid's
+    points in order, whether to train them, and where results go."""
+
+    spec: RunSpec
+    points: tuple[grid.Point, ...]
+    summary_only: bool = False
+    output_dir: Path | None = None
+    force: bool = False
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class BenchRequest:
+    """One bench: the spec to time, its modes and batch sizes, how sure (precision_target) and
+    for how long (max_time, from the call), the spread between runs its interval adds, and
+    where results go."""
+
+    spec: RunSpec
+    modes: tuple[str, ...]
+    batch_sizes: tuple[int, ...]
+    precision_target: float
+    max_time: float
+    between_runs_sd: float
+    output_dir: Path | None = None
+    force: bool = False
+    verbose: bool = False
+
+
+def sweep_plan(axes: Mapping[str, grid.AxisValues], settings: Mapping[str, Any],
+               config: PathLike | None, summary_only: bool) -> tuple[RunSpec, tuple[grid.Point, ...]]:  # fmt: skip
+    """A sweep's own spec and its points: one value of a training axis is the run's setting (as
+    in compare), two or more are an axis; every point checked before anything runs."""
+    training = {name: axes.get(name) for name in grid.TRAIN_AXES}
+    first = {name: grid.first_value(values) for name, values in training.items() if values}
+    swept = {name: (v if grid.several(v) else None) for name, v in training.items()}
+    spec = run_spec({**settings, **first}, config)  # the run's own: each axis' first value
+    if spec.train.processes > 1 and not summary_only:
+        raise DsbenchError(
+            f"processes {spec.train.processes}: sweep trains every point in one process",
+            "use compare --processes at the points you want to quote",
+            setting="processes",
+        )
+    points = grid.points_for(spec.model, axes.get("kernel_size"), axes.get("width"),
+                             axes.get("blocks"), swept["backend"], swept["batch_size"],
+                             swept["precision"])  # fmt: skip
+    return spec, tuple(points)
+
+
+def bench_plan(batch_size: int | str | Sequence[int] | None, width: float,
+               settings: Mapping[str, Any], config: PathLike | None) -> tuple[RunSpec, tuple[int, ...]]:  # fmt: skip
+    """A bench's spec and batch sizes: synthetic images enough for the largest batch unless
+    data are given, BENCH_PROCESSES fresh processes unless a setting or the config says
+    otherwise, every block's filters times `width` (your builder's own `width` with arch)."""
+    from dsbench.spec.settings import BENCH_PROCESSES
+    from dsbench.spec.values import parse_number_list, whole_number
+
+    sizes = [batch_size] if isinstance(batch_size, int) else batch_size
+    batch_sizes = parse_number_list(sizes, "batch_size", whole_number) if sizes else [128]
+    if config is None and "dataset" not in settings:
+        # enough images for one batch of the largest size (a batch larger than the data fails):
+        # synthetic ones, or those of the data_dir given (timed as they are, and recorded)
+        images = max(512, *batch_sizes)
+        made = {} if settings.get("data_dir") else {"dataset": "synthetic"}
+        settings = {**made, "train_size": images, "test_size": 10, **settings}
+    spec = run_spec({**settings, "batch_size": max(batch_sizes)}, config,
+                    base={"train": {"processes": BENCH_PROCESSES}})  # fmt: skip
+    model = spec.model
+    if model.arch:  # your builder's own keyword argument (width 1, the default: not given)
+        model = model.with_options(width=None if width == 1 else width)
+    spec = dataclasses.replace(spec, model=model if model.arch else model.scaled(width))
+    if spec.train.strategy != "default":
+        raise DsbenchError("bench times one device", "use compare for tf.distribute runs",
+                           setting="strategy")  # fmt: skip
+    return spec, tuple(batch_sizes)
+
+
+def check_bench(mode: str, precision_target: float, max_time: float, between_runs_sd: float,
+                width: float) -> None:  # fmt: skip
+    """Refuse bench options out of range, before anything is loaded."""
+    from dsbench.spec.settings import BENCH_BETWEEN_RUNS_SD, BENCH_MODES
+
+    if mode not in BENCH_MODES:
+        raise DsbenchError(f"mode must be one of {', '.join(BENCH_MODES)}; got {mode!r}",
+                           setting="mode")  # fmt: skip
+    if not (0 < precision_target < 1) or not (max_time > 0):
+        raise DsbenchError("precision_target must be in (0, 1) and max_time positive",
+                           setting=("precision_target", "max_time"))  # fmt: skip
+    if not 0 <= between_runs_sd < 1:
+        raise DsbenchError(f"between_runs_sd must be in [0, 1), got {between_runs_sd}",
+                           f"the sd of the log ratio between runs: {BENCH_BETWEEN_RUNS_SD:g} on "
+                           "the machine docs/benchmarks.md measured, 0 where you have measured "
+                           "none",
+                           setting="between_runs_sd")  # fmt: skip
+    if not width > 0:
+        raise DsbenchError(f"width must be a positive number, got {width}", setting="width")
