@@ -4,6 +4,7 @@ that agree with config, a fast path for --help and summary."""
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +23,16 @@ MODULES = {
 }
 
 
+@functools.cache
+def tree_of(path: Path) -> ast.Module:
+    """A module's syntax tree, parsed once for all the tests that walk it."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 def imports(path: Path) -> set[str]:
     """dsbench modules a file imports, at any depth (lazy ones too, and by name through
     importlib or a fork server's preload list), except for type checking."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = tree_of(path)
     found: set[str] = set()
     skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
                and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}  # fmt: skip
@@ -78,7 +85,7 @@ def test_the_top_of_the_package_holds_few_modules_and_every_package_says_what_it
     top = sorted(p.stem for p in PACKAGE.glob("*.py"))
     assert len(top) <= 12, top
     for package in [p for p in PACKAGE.rglob("__init__.py")]:
-        docstring = ast.get_docstring(ast.parse(package.read_text(encoding="utf-8")))
+        docstring = ast.get_docstring(tree_of(package))
         assert docstring, f"{package.parent.name}/__init__.py says nothing of what it holds"
 
 
@@ -87,7 +94,7 @@ def test_no_framework_is_imported_outside_backends() -> None:
     for name, path in MODULES.items():
         if name.startswith("dsbench.backends"):
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(tree_of(path)):
             named = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])  # fmt: skip
             outside += [f"{name}: {n}" for n in named if n.split(".")[0] in FRAMEWORKS]
@@ -177,7 +184,7 @@ def test_no_module_over_350_lines_and_no_function_over_60() -> None:
     long_functions = [
         f"{name}.{node.name}: {node.end_lineno - node.lineno + 1}"
         for name, path in MODULES.items()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        for node in ast.walk(tree_of(path))
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         and (node.end_lineno or node.lineno) - node.lineno + 1 > 60
     ]

@@ -169,8 +169,11 @@ def setting_option(name: str, setting: Setting, value: Any = None) -> Any:
         kind = choice(name.title().replace("_", ""), setting.choices)
         listed = "{" + ",".join(setting.choices) + "}"
         metavar = listed if len(listed) <= 24 else "NAME"
-        if _unnamed(setting.choices, setting.help) and (metavar == "NAME" or setting.metavar):
-            shown = f" One of: {', '.join(setting.choices)}.{shown}"  # too long for the metavar
+        # too long for the metavar, or a metavar of the setting's own: listed in the help
+        shown = (
+            _listed(setting.choices, setting.help, metavar == "NAME" or bool(setting.metavar))
+            + shown
+        )
     else:
         kind, metavar = _TYPES.get(setting.kind, (str, "TEXT"))
     # (ranges are checked by spec/config.py, in dsbench's words: not shown as "[x>=1]" here)
@@ -179,9 +182,10 @@ def setting_option(name: str, setting: Setting, value: Any = None) -> Any:
         rich_help_panel=panel, show_default=False)]  # fmt: skip
 
 
-def _unnamed(choices: Sequence[str], help_text: str) -> bool:
-    """Whether the help leaves out some of an option's choices (then it lists them)."""
-    return not all(re.search(rf"\b{re.escape(c)}\b", help_text) for c in choices)
+def _listed(choices: Sequence[str], help_text: str, hidden: bool) -> str:
+    """' One of: a, b.' when the metavar hides the choices and the help leaves some out."""
+    named = all(re.search(rf"\b{re.escape(c)}\b", help_text) for c in choices)
+    return f" One of: {', '.join(choices)}." if hidden and not named else ""
 
 
 def _other_option(name: str, flag: Flag) -> Any:
@@ -195,8 +199,7 @@ def _other_option(name: str, flag: Flag) -> Any:
     optional = flag.kind if flag.default is not None else Optional[flag.kind]
     shown = f" \\[default: {flag.default}]" if flag.default is not None else ""
     values = [str(m.value) for m in flag.kind] if enum else []
-    if enum and metavar == "NAME" and _unnamed(values, flag.help):  # hidden by NAME
-        shown = f" One of: {', '.join(values)}.{shown}"
+    shown = _listed(values, flag.help, enum and metavar == "NAME") + shown  # hidden by NAME
     return Annotated[optional, typer.Option(*names, help=flag.help + shown, metavar=metavar,
                                             rich_help_panel=flag.panel, show_default=False)]  # fmt: skip
 

@@ -16,7 +16,13 @@ from dsbench.errors import DsbenchError
 from dsbench.spec import grid
 from dsbench.spec.config import run_spec
 from dsbench.spec.enums import StrEnum
-from dsbench.spec.settings import RunSpec
+from dsbench.spec.settings import (
+    BENCH_BETWEEN_RUNS_SD,
+    BENCH_MODES,
+    BENCH_PROCESSES,
+    RunSpec,
+)
+from dsbench.spec.values import parse_number_list, whole_number
 
 PathLike = str | Path  # a folder or file, as the API takes it
 
@@ -98,9 +104,6 @@ def bench_plan(batch_size: int | str | Sequence[int] | None, width: float,
     """A bench's spec and batch sizes: synthetic images enough for the largest batch unless
     data are given, BENCH_PROCESSES fresh processes unless a setting or the config says
     otherwise, every block's filters times `width` (your builder's own `width` with arch)."""
-    from dsbench.spec.settings import BENCH_PROCESSES
-    from dsbench.spec.values import parse_number_list, whole_number
-
     sizes = [batch_size] if isinstance(batch_size, int) else batch_size
     batch_sizes = parse_number_list(sizes, "batch_size", whole_number) if sizes else [128]
     if config is None and "dataset" not in settings:
@@ -124,8 +127,6 @@ def bench_plan(batch_size: int | str | Sequence[int] | None, width: float,
 def check_bench(mode: str, precision_target: float, max_time: float, between_runs_sd: float,
                 width: float) -> None:  # fmt: skip
     """Refuse bench options out of range, before anything is loaded."""
-    from dsbench.spec.settings import BENCH_BETWEEN_RUNS_SD, BENCH_MODES
-
     if mode not in BENCH_MODES:
         raise DsbenchError(f"mode must be one of {', '.join(BENCH_MODES)}; got {mode!r}",
                            setting="mode")  # fmt: skip
