@@ -28,6 +28,7 @@ from dsbench.spec.request import (
     BenchRequest,
     Command,
     PathLike,
+    ResumeRequest,
     RunRequest,
     SweepRequest,
     bench_plan,
@@ -139,8 +140,8 @@ def resume(path: PathLike, *, data_dir: PathLike | None = None,
     """
     from dsbench.run import received
 
-    return received.resume(Path(path), data_dir, observer or Observer(), verbose, arch,
-                         tensorboard)  # fmt: skip
+    request = ResumeRequest(Path(path), _path(data_dir), arch, _path(tensorboard), verbose)
+    return received.resume(request, observer or Observer())
 
 
 def report(paths: PathLike | Sequence[PathLike]) -> Report:

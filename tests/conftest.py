@@ -149,17 +149,6 @@ def one_line() -> Callable[[str], str]:
     return lambda text: " ".join(text.split())
 
 
-@pytest.fixture(scope="session")
-def compared(
-    tmp_path_factory: pytest.TempPathFactory, invoke: Any, tiny: list[str]
-) -> tuple[Path, Result]:
-    """One real 3-epoch `compare` through the CLI, with inference, shared by read-only tests."""
-    out = tmp_path_factory.mktemp("runs") / "cmp"
-    result = invoke(["compare", *tiny, "--inference", "--epochs", "3", "--output-dir", str(out)])
-    assert result.exit_code == 0, result.output
-    return out, result
-
-
 def epoch_rows(
     train_s: list[float], val_acc: list[float], traced: tuple[int, ...] = (1,)
 ) -> list[dict[str, Any]]:
@@ -196,13 +185,10 @@ def made_results() -> Callable[..., list[Any]]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Markers are set per test (`@pytest.mark.tf` where a test imports TensorFlow or Keras or
     trains); a slow test trains end to end, so it counts as tf too: `-m "not tf"` runs exactly
-    the pure tests. The fast tf tests share one xdist worker, which starts TensorFlow once."""
+    the pure tests."""
     for item in items:
-        slow = item.get_closest_marker("slow") is not None
-        if slow and not item.get_closest_marker("tf"):
+        if item.get_closest_marker("slow") and not item.get_closest_marker("tf"):
             item.add_marker(pytest.mark.tf)
-        elif not slow and item.get_closest_marker("tf"):
-            item.add_marker(pytest.mark.xdist_group("tensorflow"))
 
 
 @pytest.fixture(autouse=True)

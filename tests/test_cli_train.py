@@ -12,10 +12,53 @@ import pytest
 
 from dsbench.measure import stats
 
+# the shared run's folder, the CLI's result, and the summaries and writes it made
+Compared = tuple[Path, Any, list[Any]]
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory: pytest.TempPathFactory, invoke: Any, tiny: list[str]) -> Compared:
+    """One real 3-epoch `compare` through the CLI, with inference, shared by this file's
+    read-only tests (pytest-xdist runs a file's tests in one worker: --dist loadfile), and the
+    summaries it computed and the folder writes it made, in order."""
+    from dsbench.measure import summary
+    from dsbench.run import saving
+    from dsbench.store.files import ResultsFolder
+
+    calls: list[Any] = []
+    real_summarize, real_write = summary.summarize, ResultsFolder.write_run
+
+    def summarize(*args: Any, **kwargs: Any) -> Any:
+        calls.append("summarize")
+        return real_summarize(*args, **kwargs)
+
+    def write_run(folder: ResultsFolder, record: Any, results: Any, draw: bool = True) -> None:
+        calls.append(("write", len(record.models), draw))
+        real_write(folder, record, results, draw)
+
+    out = tmp_path_factory.mktemp("runs") / "cmp"
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (summary, saving):
+            patch.setattr(module, "summarize", summarize)
+        patch.setattr(ResultsFolder, "write_run", write_run)
+        result = invoke(
+            ["compare", *tiny, "--inference", "--epochs", "3", "--output-dir", str(out)]
+        )
+    assert result.exit_code == 0, result.output
+    return out, result, calls
+
 
 @pytest.mark.tf
-def test_compare_prints_the_side_by_side_table(compared: tuple[Path, Any]) -> None:
-    _, result = compared
+def test_each_save_summarizes_once_and_writes_once(compared: Compared) -> None:
+    # one save after each of the 3 interleaved rounds of epochs (the data so far, no curves),
+    # then the comparison's own record, summarized once and written once with curves.png
+    *_, calls = compared
+    assert calls == ["summarize", ("write", 2, False)] * 3 + ["summarize", ("write", 2, True)]
+
+
+@pytest.mark.tf
+def test_compare_prints_the_side_by_side_table(compared: Compared) -> None:
+    _, result, _ = compared
     for label in ("parameters", "MACs / image", "first epoch s", "steady-state s/epoch",
                   "train ms/step", "train images/s", "est. train GFLOP/s", "best val acc",
                   "overfit", "inference latency, batch 1", "inference images/s",
@@ -26,8 +69,8 @@ def test_compare_prints_the_side_by_side_table(compared: tuple[Path, Any]) -> No
 
 
 @pytest.mark.tf
-def test_compare_writes_every_file_and_they_read_back(compared: tuple[Path, Any]) -> None:
-    out, result = compared
+def test_compare_writes_every_file_and_they_read_back(compared: Compared) -> None:
+    out, result, _ = compared
     for name in ("history.csv", "summary.csv", "summary.json", "environment.json", "curves.png"):
         assert (out / name).is_file(), name
     history = pd.read_csv(out / "history.csv")
@@ -77,16 +120,25 @@ def test_compare_writes_every_file_and_they_read_back(compared: tuple[Path, Any]
 
 
 @pytest.mark.tf
-def test_both_models_learn_the_synthetic_data(compared: tuple[Path, Any]) -> None:
-    out, _ = compared
+def test_runs_say_where_they_ran(compared: Compared) -> None:
+    out, result, _ = compared
+    assert "device: " in result.output and "TensorFlow" in result.output
+    environment = json.loads((out / "environment.json").read_text())
+    assert environment["device"].startswith("device: ") and environment["hostname"]
+    assert set(environment["build"]) == {"is_cuda_build", "cuda_version", "cudnn_version"}
+
+
+@pytest.mark.tf
+def test_both_models_learn_the_synthetic_data(compared: Compared) -> None:
+    out, *_ = compared
     summary = pd.read_csv(out / "summary.csv").set_index("model")
     assert summary.loc["normal", "best_val_acc"] > 0.3  # chance is 0.1
     assert summary.loc["separable", "best_val_acc"] > 0.3
 
 
 @pytest.mark.tf
-def test_report_reproduces_the_summary(compared: tuple[Path, Any], invoke: Any) -> None:
-    out, _ = compared
+def test_report_reproduces_the_summary(compared: Compared, invoke: Any) -> None:
+    out, *_ = compared
     report = invoke(["report", str(out)])
     assert report.exit_code == 0, report.output
     summary = pd.read_csv(out / "summary.csv")
@@ -100,9 +152,9 @@ def test_report_reproduces_the_summary(compared: tuple[Path, Any], invoke: Any) 
 
 @pytest.mark.tf
 def test_existing_results_folder_is_refused_without_force(
-    compared: tuple[Path, Any], invoke: Any, tiny: list[str]
+    compared: Compared, invoke: Any, tiny: list[str]
 ) -> None:
-    out, _ = compared
+    out, *_ = compared
     result = invoke(["compare", *tiny, "--epochs", "1", "--output-dir", str(out)])
     assert result.exit_code == 2
     assert "already exists" in result.output and "--force" in result.output

@@ -113,16 +113,17 @@ def test_resume_uses_a_recorded_folder_outside_only_when_given_again(
 
 def test_a_recorded_folder_inside_the_results_folder_is_kept(tmp_path: Path) -> None:
     from dsbench.run.received import trusted_settings
+    from dsbench.spec.request import ResumeRequest
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     saved = {"train": {"tensorboard": str(run_dir / "logs")}, "model": {}, "data": {}}
-    assert trusted_settings(saved, run_dir, None, None, None, None)["train"] == saved["train"]
+    assert trusted_settings(saved, ResumeRequest(run_dir), None)["train"] == saved["train"]
     linked = run_dir / "link"
     linked.symlink_to(tmp_path)  # inside by name, outside once the link is followed
     saved["train"]["tensorboard"] = str(linked / "logs")
     with pytest.raises(Exception, match="outside the folder"):
-        trusted_settings(saved, run_dir, None, None, None, None)
+        trusted_settings(saved, ResumeRequest(run_dir), None)
 
 
 # ---------------------------------------------------------------- --force
@@ -171,14 +172,15 @@ def _my_builder(input_shape: Any, num_classes: int) -> None:
 
 def test_a_function_given_from_python_resumes_only_when_given_again(tmp_path: Path) -> None:
     from dsbench.run.received import trusted_settings
+    from dsbench.spec.request import ResumeRequest
 
     saved = {"model": {"arch": f"python:{__name__}._my_builder"}, "data": {}, "train": {}}
-    kept = trusted_settings(saved, tmp_path, None, _my_builder, None, None)
+    kept = trusted_settings(saved, ResumeRequest(tmp_path, arch=_my_builder), None)
     assert kept["model"]["arch"] == saved["model"]["arch"]
     with pytest.raises(Exception, match=r"dsbench.resume\(FOLDER, arch=your_function\)"):
-        trusted_settings(saved, tmp_path, None, None, None, None)
+        trusted_settings(saved, ResumeRequest(tmp_path), None)
     with pytest.raises(Exception, match="was made with"):
-        trusted_settings(saved, tmp_path, None, _one_error_line, None, None)
+        trusted_settings(saved, ResumeRequest(tmp_path, arch=_one_error_line), None)
 
 
 def test_force_clears_a_run_stopped_before_its_first_summary(tmp_path: Path) -> None:

@@ -210,3 +210,19 @@ def test_resolved_is_tested_on_each_side() -> None:
     lopsided = stats.Interval(1.0, 0.95, 1.20, 6)  # -5%, +20%: the mean of the sides is 12.5%
     assert stats.Interval(1.0, 0.95, 1.20, 6).half_width == pytest.approx(0.20)
     assert not stats.within(lopsided, 0.15)
+
+
+def test_the_quick_distribution_functions_equal_scipy_stats() -> None:
+    # scipy.special's functions stand in for scipy.stats' (a second to import in every run)
+    from scipy.stats import binomtest, t
+
+    for n in (1, 2, 3, 8, 21, 55, 144):
+        for b in range(n + 1):
+            assert stats.mcnemar_p(b, n - b) == pytest.approx(
+                binomtest(min(b, n - b), n, 0.5).pvalue, rel=1e-12
+            )
+    for df in (1, 1.5, 2, 3.7, 10, 250, math.inf):
+        assert stats.t_quantile(df) == pytest.approx(t.ppf(0.975, df), rel=1e-12)
+        for value in (-3.0, 0.0, 0.4, 2.1):
+            assert stats.t_two_sided_p(value, df) == pytest.approx(2 * t.sf(abs(value), df))
+    assert stats.t_quantile(0) == stats.t_quantile(1)  # fewer than one is taken as one

@@ -110,19 +110,15 @@ class Change:
     @property
     def p(self) -> float:
         """Two-sided p-value of no change (NaN when not resolvable)."""
-        from scipy.stats import t
-
         if not (math.isfinite(self.estimate) and math.isfinite(self.se)):
             return math.nan
         if self.se == 0:
             return 1.0 if self.estimate == 0 else 0.0
-        return float(2 * t.sf(abs(self.estimate) / self.se, self.df))
+        return stats.t_two_sided_p(self.estimate / self.se, self.df)
 
     def interval(self) -> tuple[float, float, float]:
         """(change, low, high) at 95%: a ratio new/old, or a difference new − old."""
-        from scipy.stats import t
-
-        half = float(t.ppf(0.975, self.df)) * self.se if math.isfinite(self.se) else math.nan
+        half = stats.t_quantile(self.df) * self.se if math.isfinite(self.se) else math.nan
         low, high = self.bounds or (self.estimate - half, self.estimate + half)
         if self.additive:
             return self.estimate, low, high

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from dsbench.spec.settings import RunSpec
+    pass
 
 from dsbench.spec.enums import StrEnum
 
@@ -290,7 +290,3 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-# Saves what a run has measured so far: (spec, results, environment).
-Save = Callable[["RunSpec", list[RunResult], dict[str, Any]], None]

@@ -13,7 +13,6 @@ import dataclasses
 import os
 import resource
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -24,7 +23,7 @@ from dsbench.backends import host
 from dsbench.data import Data
 from dsbench.errors import DsbenchError
 from dsbench.measure import sweep as sweeps
-from dsbench.measure.records import RunResult, Save
+from dsbench.measure.records import RunResult
 from dsbench.observer import Observer
 from dsbench.run import callbacks, environment, training
 from dsbench.spec import grid
@@ -34,7 +33,8 @@ from dsbench.store.files import ResultsFolder
 
 if TYPE_CHECKING:
     from dsbench.run.outcome import Comparison
-    from dsbench.spec.request import BenchRequest
+    from dsbench.run.saving import Saver
+    from dsbench.spec.request import BenchRequest, RunRequest
 
 
 @dataclasses.dataclass
@@ -144,26 +144,32 @@ def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any
 
 
 def compare(
-    command: str,
-    kinds: tuple[str, ...],
-    spec: RunSpec,
+    request: RunRequest,
     shared: Setup,
-    save: Save | None,
-    checkpoints: Path | None,
+    saver: Saver | None,
     observer: Observer,
     previous: list[RunResult] | None = None,
 ) -> tuple[list[RunResult], dict[str, Any]]:
-    """Train every model of one comparison; `save` (if any) gets what was measured after every
-    round of epochs. Returns the results and the environment record they were measured in."""
-    environment = run_environment(command, spec, shared)
+    """Train every model of one comparison; `saver` (if any) gets what was measured after every
+    round of epochs, and says where checkpoints go. Returns the results and the environment
+    record they were measured in (the caller saves the end)."""
+    spec = request.spec
+    environment = run_environment(request.command, spec, shared)
     environment["load_average"] = {"start": shared.load_start, "end": None}
 
     def saved(done: list[RunResult]) -> None:
-        if save is not None:
-            save(spec, done, environment)
+        if saver is not None:
+            saver(spec, done, environment)
 
-    done = training.train_models(spec, shared.data, kinds, observer, saved, shared.strategy,
-                                   checkpoints, previous)  # fmt: skip
+    plan = training.Training(
+        spec,
+        shared.data,
+        request.kinds,
+        shared.strategy,
+        saver.checkpoints if saver is not None else None,
+        previous,
+    )
+    done = training.train_models(plan, observer, saved)
     environment["load_average"]["end"] = os.getloadavg()[0]
     environment["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return done, environment

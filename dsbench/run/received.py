@@ -7,25 +7,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dsbench.errors import DsbenchError
 from dsbench.measure.bench import BenchSummary
 from dsbench.observer import Observer
 from dsbench.run.outcome import Comparison, SweepResult
+from dsbench.run.runner import run, run_sweep
 from dsbench.spec.config import spec_from_dict
-from dsbench.spec.request import RunRequest
+from dsbench.spec.request import ResumeRequest, RunRequest
 from dsbench.spec.settings import RunSpec
 from dsbench.store.files import ResultsFolder
 
-if TYPE_CHECKING:
-    pass
-from dsbench.run.runner import run, run_sweep
 
-
-def resume(run_dir: Path, data_dir: str | Path | None, observer: Observer, verbose: bool,
-           arch: str | Callable[..., Any] | None = None,
-           tensorboard: str | Path | None = None) -> Comparison | SweepResult:  # fmt: skip
+def resume(request: ResumeRequest, observer: Observer) -> Comparison | SweepResult:
     """api.resume: an interrupted compare, train or sweep folder, continued with its own
     settings (a new `data_dir` may replace the old).
 
@@ -36,6 +31,7 @@ def resume(run_dir: Path, data_dir: str | Path | None, observer: Observer, verbo
     from dsbench.spec import grid
     from dsbench.store import files as store
 
+    run_dir, arch, tensorboard = request.run_dir, request.arch, request.tensorboard
     record = store.load(run_dir)
     if isinstance(record, BenchSummary):
         raise DsbenchError(f"{run_dir} was written by bench; only train, compare and sweep resume")
@@ -44,8 +40,8 @@ def resume(run_dir: Path, data_dir: str | Path | None, observer: Observer, verbo
     is_sweep = isinstance(record, sweeps.SweepSummary)
     source = f"{run_dir}/{'sweep' if is_sweep else 'summary'}.json"
     recorded = _recorded_hash(run_dir, record)
-    settings = trusted_settings(record.settings, run_dir, recorded, arch, data_dir, tensorboard)
-    spec = saved_spec(settings, source, data_dir)
+    settings = trusted_settings(record.settings, request, recorded)
+    spec = saved_spec(settings, source, request.data_dir)
     if callable(arch):  # a function given from Python, checked against its recorded name
         spec = dataclasses.replace(spec, model=dataclasses.replace(spec.model, arch=arch))
     if tensorboard is not None:
@@ -61,9 +57,10 @@ def resume(run_dir: Path, data_dir: str | Path | None, observer: Observer, verbo
             from dsbench.store.schema import broken
 
             raise broken(source, f"its axes are invalid ({err.message})") from None
-        return run_sweep(spec, points, ResultsFolder(run_dir, existing=True), observer, verbose)
-    request = RunRequest(record.command, record.kinds, spec, run_dir, True, verbose, True)
-    return run(request, observer, store.load_results(run_dir))
+        return run_sweep(spec, points, ResultsFolder(run_dir, existing=True), observer,
+                         request.verbose)  # fmt: skip
+    continued = RunRequest(record.command, record.kinds, spec, run_dir, True, request.verbose, True)
+    return run(continued, observer, store.load_results(run_dir))
 
 
 def _recorded_hash(run_dir: Path, record: Any) -> str | None:
@@ -81,13 +78,14 @@ def _recorded_hash(run_dir: Path, record: Any) -> str | None:
     return None
 
 
-def trusted_settings(saved: dict[str, Any], run_dir: Path, recorded_hash: str | None,
-                     arch: str | Callable[..., Any] | None, data_dir: str | Path | None,
-                     tensorboard: str | Path | None) -> dict[str, Any]:  # fmt: skip
+def trusted_settings(saved: dict[str, Any], request: ResumeRequest,
+                     recorded_hash: str | None) -> dict[str, Any]:  # fmt: skip
     """A received folder's settings with nothing in them that runs code or reaches outside the
-    folder unless the user named it again: the builder file (`arch`, same sha256 as recorded),
-    the data folder (`data_dir`) and the TensorBoard folder (`tensorboard`). Refused otherwise,
-    in one line that says what the folder names and how to use it knowingly."""
+    folder unless the request names it again: the builder file (`arch`, same sha256 as
+    recorded), the data folder (`data_dir`) and the TensorBoard folder (`tensorboard`). Refused
+    otherwise, in one line that says what the folder names and how to use it knowingly."""
+    run_dir, arch, data_dir, tensorboard = (request.run_dir, request.arch, request.data_dir,
+                                            request.tensorboard)  # fmt: skip
     model = dict(saved.get("model") or {})
     named = model.get("arch")
     if arch is not None and not named:

@@ -3,7 +3,7 @@ or in fresh worker processes (`--processes`), both returning a `Comparison`.
 
 What a run would fail on later is refused first (check_inputs), before the framework's slow
 start and before any results folder exists. The folder has one writer (store.ResultsFolder),
-made when there is something to write; every save goes through `_Saver`, whichever runner.
+made when there is something to write; every save goes through saving.Saver, whichever runner.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from dsbench.measure.bench import BenchSummary, bench_warnings, combine_bench
 from dsbench.measure.records import RunResult
-from dsbench.measure.summary import summarize
 from dsbench.observer import Observer
 from dsbench.run import checks
 from dsbench.run.outcome import BenchResult, Comparison, SweepResult
+from dsbench.run.saving import Saver
 from dsbench.spec.request import BenchRequest, Command, RunRequest, SweepRequest
 from dsbench.spec.settings import DEFAULT_BACKEND, KINDS, RunSpec
 from dsbench.store.files import ResultsFolder
@@ -30,27 +30,6 @@ def _writer(request: RunRequest) -> ResultsFolder | None:
     if request.output_dir is None:
         return None
     return ResultsFolder(request.output_dir, request.force, existing=request.resuming)
-
-
-class _Saver:
-    """Writes a comparison's folder as it goes: every save of either runner comes here."""
-
-    def __init__(self, request: RunRequest, writer: ResultsFolder | None) -> None:
-        self.request, self.writer = request, writer
-
-    def __call__(self, spec: RunSpec, results: list[RunResult], environment: dict[str, Any],
-                 complete: bool = False, draw: bool = False) -> None:  # fmt: skip
-        if self.writer is not None and results:
-            record = summarize(results, self.request.command, self.request.kinds,
-                               spec.as_dict(), environment, complete)  # fmt: skip
-            self.writer.write_run(record, results, draw)
-
-    def finish(self, comparison: Comparison) -> Comparison:
-        """The final save, of the comparison's own record (with curves.png)."""
-        if self.writer is not None and comparison.results:
-            self.writer.write_run(comparison.record, comparison.results)
-            comparison.run_dir = self.writer.path
-        return comparison
 
 
 class Runner(Protocol):
@@ -78,12 +57,9 @@ def _compare_here(request: RunRequest, shared: Any, writer: ResultsFolder | None
     """One comparison in this process, Keras started and the data set up (`shared`)."""
     from dsbench.run import in_process
 
-    spec = request.spec
-    saver = _Saver(request, writer)
-    checkpoints = writer.checkpoints() if writer is not None and spec.train.checkpoint else None
-    results, environment = in_process.compare(request.command, request.kinds, spec, shared,
-                                              saver, checkpoints, observer, previous)  # fmt: skip
-    return saver.finish(Comparison.of(spec, results, request.command, request.kinds,
+    saver = Saver(request, writer)
+    results, environment = in_process.compare(request, shared, saver, observer, previous)
+    return saver.finish(Comparison.of(request.spec, results, request.command, request.kinds,
                                       environment))  # fmt: skip
 
 
@@ -95,7 +71,7 @@ def in_worker_processes(request: RunRequest, writer: ResultsFolder | None, obser
 
     folder = request.output_dir
     before = store.read_environment(folder) if folder and request.resuming and previous else None
-    saver = _Saver(request, writer)
+    saver = Saver(request, writer)
     spec, results, environment = workers.run(request, observer, saver, previous, before)
     return saver.finish(Comparison.of(spec, results, request.command, request.kinds,
                                       environment))  # fmt: skip

@@ -14,9 +14,11 @@ own optimizer, metrics and data pipeline (same seed, same batches as when traine
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,22 +57,33 @@ def steps_per_epoch(spec: RunSpec, data: Data) -> int:
     return steps
 
 
+@dataclass(frozen=True)
+class Training:
+    """What every model of one comparison trains with: the settings, the data, the kinds of
+    model, the distribution strategy (None: the backend's default for the settings), where
+    checkpoints go (None: nowhere) and the results of an interrupted run to continue (None:
+    a fresh start)."""
+
+    spec: RunSpec
+    data: Data
+    kinds: tuple[str, ...]
+    strategy: Any = None
+    checkpoints: Path | None = None
+    previous: list[RunResult] | None = None
+
+    def saved_epochs(self, kind: str, repeat: int) -> int:
+        """How many epochs of this model the interrupted run's history holds."""
+        return next((len(r.epochs) for r in self.previous or []
+                     if (r.model, r.repeat) == (kind, repeat)), 0)  # fmt: skip
+
+
 class ModelRun:
     """One model of one repeat, built (or restored from its checkpoint) and trained an epoch
     at a time. Seed = spec seed + repeat, for the weights and for the shuffling."""
 
-    def __init__(
-        self,
-        kind: str,
-        spec: RunSpec,
-        data: Data,
-        repeat: int,
-        observer: Observer,
-        strategy: Any,
-        checkpoints: Path | None,
-        resume: bool,
-        saved_epochs: int = 0,
-    ) -> None:
+    def __init__(self, training: Training, kind: str, repeat: int, observer: Observer) -> None:
+        spec, data, strategy, checkpoints = (training.spec, training.data, training.strategy,
+                                             training.checkpoints)  # fmt: skip
         train = spec.train
         self.spec, self.observer = spec, observer
         seed = train.seed + repeat
@@ -81,7 +94,8 @@ class ModelRun:
             _refuse_for_own_loop(train)
         keras.utils.set_random_seed(seed)
         replicas = strategy.num_replicas_in_sync
-        restored = _restored(checkpoints, kind, repeat, saved_epochs) if resume else None
+        restored = (_restored(checkpoints, kind, repeat, training.saved_epochs(kind, repeat))
+                    if training.previous is not None else None)  # fmt: skip
         # the paired accuracy test's flags from each validation pass, not a second prediction
         # pass after training (one device: several would each see part of a batch)
         flags = (CorrectFlags(len(data.y_test), train.batch_size)
@@ -259,38 +273,34 @@ def epoch_order(runs: list[ModelRun], schedule: str) -> list[ModelRun]:
 
 
 def train_models(
-    spec: RunSpec,
-    data: Data,
-    kinds: tuple[str, ...],
+    training: Training,
     observer: Observer | None = None,
     on_epochs: Callable[[list[RunResult]], None] | None = None,
-    strategy: Any = None,
-    checkpoints: Path | None = None,
-    previous: list[RunResult] | None = None,
 ) -> list[RunResult]:
     """Train every kind for every repeat on the same data and seeds, in `spec.train.schedule`.
 
-    `on_epochs` sees every result so far after each round of epochs, so results can be saved
-    as they come. Ctrl-C or SIGTERM marks every unfinished run "interrupted" (its completed
-    epochs kept) and stops; a NaN or infinite loss marks a run "diverged" and the others go on.
-    `previous` (from an interrupted run) supplies finished runs, kept as they are; an
-    unfinished one continues from its checkpoint (or starts over without one).
+    `on_epochs` sees every result so far after each round of epochs (and after each repeat but
+    the last), so results can be saved as they come; the caller saves the end. Ctrl-C or
+    SIGTERM marks every unfinished run "interrupted" (its completed epochs kept) and stops; a
+    NaN or infinite loss marks a run "diverged" and the others go on. `training.previous`
+    (from an interrupted run) supplies finished runs, kept as they are; an unfinished one
+    continues from its checkpoint (or starts over without one).
     """
     observer = observer or Observer()
+    spec, previous = training.spec, training.previous or []
     backend = backends.current()
-    strategy = strategy or backend.make_strategy(spec.train)
+    if training.strategy is None:
+        training = dataclasses.replace(training, strategy=backend.make_strategy(spec.train))
     if spec.train.deterministic:
         backend.deterministic()
-    kept = {(r.model, r.repeat): r for r in previous or [] if r.finished(spec.train.epochs)}
-    saved = {(r.model, r.repeat): len(r.epochs) for r in previous or []}
+    kept = {(r.model, r.repeat): r for r in previous if r.finished(spec.train.epochs)}
     probe = backend.Probe()
-    done_before = sum(len(r.epochs) for r in previous or [])
-    observer.run_start(kinds, spec.train.epochs, spec.train.repeats, done_before)
+    observer.run_start(training.kinds, spec.train.epochs, spec.train.repeats,
+                       sum(len(r.epochs) for r in previous))  # fmt: skip
     results: list[RunResult] = []
     for repeat in range(spec.train.repeats):
-        ordered = [kept.get((kind, repeat)) or ModelRun(
-            kind, spec, data, repeat, observer, strategy, checkpoints, resume=previous is not None,
-            saved_epochs=saved.get((kind, repeat), 0)) for kind in kinds]  # fmt: skip
+        ordered = [kept.get((kind, repeat)) or ModelRun(training, kind, repeat, observer)
+                   for kind in training.kinds]  # fmt: skip
         runs = [item for item in ordered if isinstance(item, ModelRun)]
         current = [item.result if isinstance(item, ModelRun) else item for item in ordered]
         ended: set[int] = set()
@@ -309,7 +319,7 @@ def train_models(
             _interrupted([run for run in runs if id(run) not in ended], exc, observer)
             return results + current
         results += current
-        if on_epochs:
+        if on_epochs and repeat < spec.train.repeats - 1:
             on_epochs(results)
     return results
 

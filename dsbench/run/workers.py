@@ -22,13 +22,16 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dsbench.errors import RUNTIME, DsbenchError
-from dsbench.measure.records import RunResult, Save, Status
+from dsbench.measure.records import RunResult, Status
 from dsbench.observer import Observer
 from dsbench.spec.request import BenchRequest, RunRequest
 from dsbench.spec.settings import DEFAULT_BACKEND, RunSpec
+
+if TYPE_CHECKING:
+    from dsbench.run.saving import Saver
 
 # Observer hooks a worker relays; the parent shows the one-off ones for the first worker only.
 ONCE = ("device", "data_loaded", "run_start")
@@ -82,8 +85,8 @@ def _compare_job(relay: Observer, started: float,
     from dsbench.run import in_process
 
     fitted, shared = in_process.setup(request.spec, relay)
-    results, environment = in_process.compare(request.command, request.kinds, fitted, shared,
-                                              None, None, relay)  # fmt: skip
+    results, environment = in_process.compare(dataclasses.replace(request, spec=fitted),
+                                              shared, None, relay)  # fmt: skip
     return fitted, results, {**environment, "pid": os.getpid()}
 
 
@@ -171,7 +174,7 @@ def bench(request: BenchRequest, deadline: float,
 def run(
     request: RunRequest,
     observer: Observer,
-    save: Save,
+    save: Saver,
     previous: list[RunResult] | None = None,
     previous_environment: dict[str, Any] | None = None,
 ) -> tuple[RunSpec, list[RunResult], dict[str, Any]]:
@@ -207,7 +210,8 @@ def run(
             environment = environment or {**own, "processes": []}
             environment["processes"].append(_own_figures(process, own))
         interrupted = kind == "interrupted" or any(r.status == Status.interrupted for r in results)
-        save(fitted, results, environment)
+        if kind != "result" or process < processes - 1:  # the runner saves the end (finish)
+            save(fitted, results, environment)
         _raise_failure(kind, payload, process, processes,
                        "the processes before it are saved; --processes 1 runs it in this "
                        "process, where --debug shows the traceback")  # fmt: skip

@@ -1,5 +1,5 @@
-"""What a command asks for, frozen: `RunRequest` (train, compare, resume), `SweepRequest` and
-`BenchRequest`: the models, the settings and where results go. Each is built once by the API
+"""What a command asks for, frozen: `RunRequest` (train, compare), `SweepRequest`,
+`BenchRequest` and `ResumeRequest`: the models, the settings and where results go. Each is built once by the API
 (dsbench/api.py, with the builders below for sweep and bench) and travels whole to the runner
 (run/runner.py) and into worker processes: nothing is passed as loose parameters beside it.
 """
@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,19 @@ class RunRequest:
     force: bool = False
     verbose: bool = False
     resuming: bool = False  # output_dir is an interrupted results folder being continued
+
+
+@dataclass(frozen=True)
+class ResumeRequest:
+    """One resume: the interrupted folder, and what the user names again, none of it taken from
+    the folder on trust: the data folder, the builder (a file or, from Python, a function)
+    and the TensorBoard folder. The folder's own settings make the `RunRequest` it continues."""
+
+    run_dir: Path
+    data_dir: Path | None = None
+    arch: str | Callable[..., Any] | None = None
+    tensorboard: Path | None = None
+    verbose: bool = False
 
 
 @dataclass(frozen=True)
