@@ -1,5 +1,6 @@
-"""The docs say what the tool does: the README's command table is the CLI's commands, and the
-results-folder table in docs/results-format.md is the files a run writes."""
+"""The docs say what the tool does: docs/usage.md's command table is the CLI's commands (and
+the README names each once), and the results-folder table in docs/results-format.md is the
+files a run writes."""
 
 from __future__ import annotations
 
@@ -27,15 +28,18 @@ def _table_cells(text: str, heading: str) -> list[str]:
     return cells
 
 
-def test_the_readme_lists_every_command_and_only_those() -> None:
+def test_the_docs_list_every_command_and_only_those() -> None:
     import typer.main
 
     from dsbench.cli.main import app
 
     commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    listed = {cell.split()[1] for cell in _table_cells(readme, "## Commands")}
+    usage = (ROOT / "docs" / "usage.md").read_text(encoding="utf-8")
+    listed = {cell.split()[1] for cell in _table_cells(usage, "## Commands")}
     assert listed == commands
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Commands") :].split("\n## ")[0]
+    assert set(re.findall(r"`(\w+)`", section)) >= commands
 
 
 def test_the_results_table_lists_the_files_a_run_writes(made_results: Any, tmp_path: Path) -> None:

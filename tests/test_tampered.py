@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -83,9 +84,10 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _everything(root: Path, tampered: str | None = None) -> None:
+def _everything(root: Path, tampered: str | None = None) -> pd.DataFrame:
     """Every reader and writer of `report` over the folders under `root`: all of them, or
-    those the `tampered` folder takes part in (itself; a run also against the other run)."""
+    those the `tampered` folder takes part in (itself; a run also against the other run).
+    Returns the report's rows."""
     console = Console(file=io.StringIO(), width=100, color_system=None)
     names = ("new", "old", "bench", "sweep") if tampered is None else (tampered,)
     for name in names:
@@ -102,6 +104,7 @@ def _everything(root: Path, tampered: str | None = None) -> None:
                 render.export(against, form)
         store.load_results(root / "new")
         store.load_results(root / "old")
+    return found.rows
 
 
 def _replace(document: Any, path: tuple[Any, ...], value: Any) -> Any:
@@ -232,7 +235,11 @@ def test_a_run_whose_history_lacks_an_optional_column_still_reads(
     shutil.copytree(pristine, tmp_path, dirs_exist_ok=True)
     history = pd.read_csv(tmp_path / "new" / "history.csv")
     history.drop(columns=[column]).to_csv(tmp_path / "new" / "history.csv", index=False)
-    _everything(tmp_path, "new")  # a folder of an older version: read, not a KeyError
+    rows = _everything(tmp_path, "new")  # a folder of an older version: read, not a KeyError
+    mine = rows[rows["run"] == str(tmp_path / "new")]
+    assert mine["model"].tolist() == ["normal", "separable"]
+    epochs = [len(r.epochs) for r in store.load_results(tmp_path / "new")]
+    assert epochs == [len(history[history["model"] == m]) for m in ("normal", "separable")]
 
 
 def test_an_interval_dsbench_could_not_compute_reads_back(pristine: Path, tmp_path: Path) -> None:
@@ -242,4 +249,5 @@ def test_an_interval_dsbench_could_not_compute_reads_back(pristine: Path, tmp_pa
     document["models"][1].update({"latency_ratio": None, "latency_ratio_low": None,
                                   "latency_ratio_high": None, "latency_ratio_n": 0})  # fmt: skip
     (tmp_path / "new" / "summary.json").write_text(json.dumps(document))
-    _everything(tmp_path, "new")
+    rows = _everything(tmp_path, "new").set_index(["run", "model"])
+    assert math.isnan(rows.loc[(str(tmp_path / "new"), "separable"), "latency_ratio"])

@@ -231,6 +231,11 @@ def test_a_subset_missing_some_classes_keeps_the_folder_count(tmp_path: Path) ->
     subset = data.Data(images, np.array([0, 1, 2, 3]), images, np.array([0, 1, 2, 3]), "x",
                        tuple(f"class{i}" for i in range(30)))  # fmt: skip
     check_fits(run_spec({"input_shape": [8, 8, 3], "num_classes": 30, "blocks": "8x1"}), subset)
+    # the four labels the subset holds are not the classes: the 30 folders are
+    with pytest.raises(
+        dsbench.DsbenchError, match="num_classes 4 does not match the data's 30 classes"
+    ):
+        check_fits(run_spec({"input_shape": [8, 8, 3], "num_classes": 4, "blocks": "8x1"}), subset)
 
 
 def test_exports_keep_each_folders_warnings_and_print_no_nan(
