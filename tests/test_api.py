@@ -34,7 +34,7 @@ class Recorder(Observer):
         self.calls.append(("working", what))
 
 
-@pytest.mark.tf
+@pytest.mark.slow  # the CLI's shared compare (test_cli_train.py) runs api.compare in the fast suite
 def test_compare_from_python_returns_frames_and_saves_the_cli_folder(
     tiny_settings: dict[str, Any], tmp_path: Path, invoke: Any
 ) -> None:
