@@ -16,7 +16,7 @@
 # Wheels: on a machine with PyPI, for the GPU machine's Python (3.12 here):
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
 #     --implementation cp --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-#     -d .whl keras namex optree
+#     -d .whl keras namex optree filelock
 # then WHEELS=.whl bash benchmarks/gpu_check.sh on the GPU machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."

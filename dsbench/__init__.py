@@ -1,7 +1,7 @@
 """dsbench: what depthwise separable convolutions buy over normal convolutions, measured.
 
-The Python API (see README.md, "Python API"): compare, train, sweep, resume, report, summary,
-layers; every error a user can act on is a DsbenchError.
+The Python API (see README.md, "Python API"): compare, train, sweep (and its plan), resume,
+report, summary, layers; every error a user can act on is a DsbenchError.
 """
 
 from dsbench._version import __version__
@@ -13,6 +13,7 @@ from dsbench.api import (
     bench,
     compare,
     layers,
+    plan,
     report,
     resume,
     summary,
@@ -33,6 +34,7 @@ __all__ = [
     "bench",
     "compare",
     "layers",
+    "plan",
     "report",
     "resume",
     "summary",

@@ -36,6 +36,7 @@ from dsbench.spec.request import (
     sweep_plan,
 )
 from dsbench.spec.settings import BENCH_BETWEEN_RUNS_SD, KINDS, SETTINGS, RunSpec
+from dsbench.spec.shard import Shard, parse_shard
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from dsbench.store.reports import Report
 
 __all__ = ["BenchResult", "Comparison", "SweepResult", "against", "bench", "compare", "describe", "layers",
-           "report", "resume", "summary", "sweep", "train"]  # fmt: skip
+           "plan", "report", "resume", "summary", "sweep", "train"]  # fmt: skip
 
 
 def compare(*, config: PathLike | None = None, output_dir: PathLike | None = None,
@@ -79,9 +80,9 @@ def train(model: str = "normal", *, config: PathLike | None = None,
 def sweep(*, kernel_size: AxisValues = None, width: AxisValues = None,
           blocks: AxisValues = None, backend: AxisValues = None,
           batch_size: AxisValues = None, precision: AxisValues = None,
-          summary_only: bool = False, config: PathLike | None = None,
-          output_dir: PathLike | None = None, force: bool = False,
-          observer: Observer | None = None, verbose: bool = False,
+          summary_only: bool = False, shard: str | Shard | None = None,
+          config: PathLike | None = None, output_dir: PathLike | None = None,
+          force: bool = False, observer: Observer | None = None, verbose: bool = False,
           **settings: Any) -> SweepResult:  # fmt: skip
     """Compare both models at every point of kernel sizes x width multipliers x block lists x
     backends x batch sizes x precisions.
@@ -89,14 +90,46 @@ def sweep(*, kernel_size: AxisValues = None, width: AxisValues = None,
     Axes take lists ([3, 5, 7]) or text ("3,5,7"); `blocks` takes a list of block lists.
     Points on another backend than the first train in worker processes of their own.
     `summary_only` trains nothing: params and MACs per point, without TensorFlow.
+    `shard` ("I/N", or "auto" in a Slurm job array or "auto/N" in a Kubernetes Indexed Job)
+    trains this worker's share of the points (`plan` lists them); workers given the same
+    `output_dir` fill one sweep folder, each point claimed while it trains.
     """
     from dsbench.run import runner
 
     axes = {"kernel_size": kernel_size, "width": width, "blocks": blocks, "backend": backend,
             "batch_size": batch_size, "precision": precision}  # fmt: skip
     spec, points = sweep_plan(axes, settings, config, summary_only)
-    request = SweepRequest(spec, points, summary_only, _path(output_dir), force, verbose)
+    parsed = parse_shard(shard) if isinstance(shard, str) else shard
+    if parsed is not None and summary_only:
+        raise DsbenchError("shard splits training, and summary_only trains nothing",
+                           "drop shard: summary_only takes seconds", setting=("shard", "summary_only"))  # fmt: skip
+    request = SweepRequest(spec, points, summary_only, _path(output_dir), force, verbose, parsed)
     return runner.sweep(request, observer or Observer())
+
+
+def plan(*, kernel_size: AxisValues = None, width: AxisValues = None,
+         blocks: AxisValues = None, backend: AxisValues = None,
+         batch_size: AxisValues = None, precision: AxisValues = None,
+         shard: str | Shard | None = None, config: PathLike | None = None,
+         output_dir: PathLike | None = None, **settings: Any) -> pd.DataFrame:  # fmt: skip
+    """The points `sweep` would train with the same axes and settings, in the order it trains
+    them, without training: a row each with its position, its name (its folder under
+    points/), what it is and its axes; with `shard` ("I/N", "auto"), the shard of each and
+    whether it is this one's (`this_shard`); with `output_dir`, each point's state there
+    (to do, training on a host, interrupted, done). Every worker computes the same plan."""
+    from dsbench.measure.sweep import plan_rows
+
+    axes = {"kernel_size": kernel_size, "width": width, "blocks": blocks, "backend": backend,
+            "batch_size": batch_size, "precision": precision}  # fmt: skip
+    spec, points = sweep_plan(axes, settings, config, False)
+    rows = plan_rows(list(points), spec.model, parse_shard(shard) if isinstance(shard, str)
+                     else shard)  # fmt: skip
+    folder = _path(output_dir)
+    if folder is not None and folder.is_dir():
+        from dsbench.store.claims import states
+
+        rows["state"] = states(folder, list(rows["point"]))
+    return rows
 
 
 def bench(*, mode: str = "train", batch_size: int | str | Sequence[int] | None = None,

@@ -226,8 +226,31 @@ def sweep(opts: Opts) -> None:
     axes = {"kernel_size": opts.kernel_sizes, "width": opts.widths, "blocks": opts.block_lists,
             "backend": opts.sweep_backends, "batch_size": opts.sweep_batch_sizes,
             "precision": opts.sweep_precisions}  # fmt: skip
+    from dsbench.spec.shard import parse_shard
+
+    shard = parse_shard(opts.shard) if opts.shard is not None else None
+    if opts.plan:
+        _plan(opts, axes, shard)
+        return
     _show(opts, "sweep", lambda options: api.sweep(**axes, summary_only=opts.summary_only,
-                                                   **options))  # fmt: skip
+                                                   shard=shard, **options))  # fmt: skip
+
+
+def _plan(opts: Opts, axes: dict[str, Any], shard: Any) -> None:
+    """sweep --plan: the points in order, their shards and states; JSON with --json."""
+    from dsbench import render
+
+    plan = api.plan(**axes, shard=shard, config=opts.config, output_dir=opts.output_dir,
+                    **opts.settings)  # fmt: skip
+    if opts.json_output:
+        typer.echo(plan.to_json(orient="records", indent=2))
+        return
+    title = f"dsbench sweep plan: {render.plural(len(plan), 'point')}"
+    if shard is not None:
+        source = "" if shard.source == "given" else f" (from {shard.source.title()})"
+        title += (f"; shard {shard}{source} trains "
+                  f"{render.plural(int(plan['this_shard'].sum()), 'point')}")  # fmt: skip
+    _console().print(render.plan_table(plan, title))
 
 
 @command("mode", "bench_batch_sizes", "precision_target", "max_time", "between_runs_sd",

@@ -100,6 +100,13 @@ OTHER: dict[str, Flag] = {
                              flag="--precision", metavar="LIST", panel=Panel.sweep),
     "summary_only": Flag("Train nothing: params and MACs of every point, in seconds.",
                          panel=Panel.sweep),
+    "shard": Flag("Train this worker's share of the points: I/N (the points at positions I, "
+                  "I+N, ... of the plan; I from 0), or auto (a Slurm job array's task) or "
+                  "auto/N (a Kubernetes Indexed Job's pod). Shards given one --output-dir fill "
+                  "one sweep folder.", str, metavar="I/N", panel=Panel.sweep),
+    "plan": Flag("Print the points in the order they train (with --shard, each one's shard; "
+                 "with --output-dir, each one's state there), train nothing.",
+                 panel=Panel.sweep),
     "mode": Flag("train (forward, backward, Adam step), infer (forward) or both.",
                  choice("Mode", BENCH_MODES), default="train", panel=Panel.bench),
     "bench_batch_sizes": Flag("Batch sizes to time, e.g. 1,32,128: a row each "
@@ -218,7 +225,7 @@ COMMON = ("config", "json_output", "debug", "verbose")
 RUN = ("output_dir", "force", "no_progress", "quiet", *COMMON)
 TRAINING = tuple(name for name in SETTINGS if describe(name).cli)  # every setting with a flag
 SWEPT = ("kernel_sizes", "widths", "block_lists", "sweep_backends", "sweep_batch_sizes",
-         "sweep_precisions", "summary_only",
+         "sweep_precisions", "summary_only", "shard", "plan",
          *(n for n in TRAINING if n not in ("kernel_size", "blocks", "backend", "batch_size",
                                             "precision")))  # fmt: skip
 # Settings `bench` takes (speed only: model, data, numerics, device).

@@ -21,6 +21,7 @@ from dsbench.spec.settings import (
     ModelSpec,
     RunSpec,
 )
+from dsbench.spec.shard import Shard
 
 
 def cost_rows(points: list[Point], base: ModelSpec) -> pd.DataFrame:
@@ -40,9 +41,30 @@ def cost_rows(points: list[Point], base: ModelSpec) -> pd.DataFrame:
     return _ordered(pd.concat(frames, ignore_index=True))
 
 
-def trained_rows(point: Point, base: ModelSpec, summary: pd.DataFrame) -> pd.DataFrame:
-    """A trained point's summary rows (one per model) with the point's columns added."""
-    return _ordered(summary.assign(**_point_columns(point, base)))
+def plan_rows(points: list[Point], base: ModelSpec, shard: Shard | None = None) -> pd.DataFrame:
+    """A row per point in the order a sweep runs them: its position, its name (its folder
+    under points/), what it is, its axes, and with `shard` the shard that runs it (every
+    worker computes the same plan from the same axes)."""
+    rows = []
+    for position, point in enumerate(points):
+        row: dict[str, Any] = {"position": position, "point": point.slug,
+                               "label": point.label(base)}  # fmt: skip
+        if shard is not None:
+            row.update(shard=position % shard.count, this_shard=shard.picks(position))
+        rows.append({**row, **{axis: getattr(point, axis) for axis in AXES}})
+    return pd.DataFrame(rows)
+
+
+def trained_rows(point: Point, base: ModelSpec, summary: pd.DataFrame,
+                 environment: dict[str, Any] | None = None) -> pd.DataFrame:  # fmt: skip
+    """A trained point's summary rows (one per model) with the point's columns added, and the
+    machine it ran on (from its environment.json): points of one sweep may run on several."""
+    machine = {key: str(environment[key]) for key in MACHINE
+               if environment and isinstance(environment.get(key), str)}  # fmt: skip
+    return _ordered(summary.assign(**_point_columns(point, base), **machine))
+
+
+MACHINE = ("hostname", "device")  # a trained point's machine, in the sweep's rows
 
 
 def _point_columns(point: Point, base: ModelSpec) -> dict[str, Any]:
@@ -90,7 +112,21 @@ class SweepSummary:
     environment: dict[str, Any] = dataclasses.field(default_factory=dict)
     # sha256 of your own --arch builder file: resume runs it only when you give it again
     arch_sha256: str | None = None
+    plan: tuple[str, ...] = ()  # every point's slug, in the plan's order (spec/grid.py)
     kind: ClassVar[FolderKind] = FolderKind.sweep
+
+    @property
+    def missing(self) -> list[str]:
+        """The plan's points with no rows yet (not trained yet, or still training elsewhere)."""
+        present = set(self.rows["point"]) if "point" in self.rows.columns else set()
+        return [slug for slug in self.plan if slug not in present]
+
+    @property
+    def machines(self) -> list[str]:
+        """The hosts the trained points ran on, each once."""
+        if "hostname" not in self.rows.columns:
+            return []
+        return list(dict.fromkeys(str(h) for h in self.rows["hostname"].dropna()))
 
     @property
     def ratios(self) -> pd.DataFrame:
@@ -125,6 +161,7 @@ class SweepSummary:
                 "axes": self.axes,
                 "rows": self.rows.to_dict(orient="records"),
                 "ratios": self.ratios.to_dict(orient="records"),
+                **({"plan": list(self.plan)} if self.plan else {}),
                 **({"arch_sha256": self.arch_sha256} if self.arch_sha256 else {}),
             }
         )
@@ -135,7 +172,8 @@ class SweepSummary:
         return cls(dict(document.get("settings") or {}), dict(document["axes"]),
                    pd.DataFrame(document["rows"]), document.get("status") != "incomplete",
                    bool(document.get("summary_only", False)),
-                   arch_sha256=document.get("arch_sha256"))  # fmt: skip
+                   arch_sha256=document.get("arch_sha256"),
+                   plan=tuple(document.get("plan") or ()))  # fmt: skip
 
     def report_rows(self) -> pd.DataFrame:
         """A row per point and model."""
@@ -156,4 +194,5 @@ def sweep_summary(
         complete,
         summary_only,
         arch_sha256=content_hash(spec.model.arch) if spec.model.arch else None,
+        plan=tuple(point.slug for point in points),
     )

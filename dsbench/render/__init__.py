@@ -4,6 +4,7 @@ and the exports. With the cli package, the only code that talks to the terminal.
     format.py    numbers, units, text from files made safe
     layout.py    fitting a table to the terminal without cutting a figure
     comparison.py  a comparison's table and verdict
+    sweep.py     a sweep's table and its plan
     tables.py    the other tables, from plain rows
     progress.py  RichObserver: live progress while training
     export.py    Markdown, CSV, JSON behind one interface
@@ -25,6 +26,7 @@ from dsbench.render.export import EXPORTERS, Format, export
 from dsbench.render.format import count, fixed, inert, plural, printable, ratio, si
 from dsbench.render.layout import fit, fits
 from dsbench.render.progress import RichObserver
+from dsbench.render.sweep import plan_table, sweep_table, sweep_title
 from dsbench.render.tables import (
     baseline_table,
     bench_table,
@@ -33,8 +35,6 @@ from dsbench.render.tables import (
     report_keys,
     report_table,
     summary_table,
-    sweep_table,
-    sweep_title,
 )
 from dsbench.spec.settings import network_name
 
@@ -59,6 +59,7 @@ __all__ = [
     "inert",
     "layers_table",
     "models",
+    "plan_table",
     "plural",
     "printable",
     "ratio",
@@ -119,7 +120,23 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
         table = sweep_table(record.rows, record.ratios, title)
         keys = [str(column.header) for column in table.columns].index("params N / S")
         console.print(fit(console, table, keys=keys))
+    if not isinstance(record, (Summary, BenchSummary)):
+        _sweep_notes(console, record)
     warn(console, record.warnings)
+
+
+def _sweep_notes(console: Console, record: SweepSummary) -> None:
+    """The points a sweep still lacks, and the machines its points ran on when several."""
+    if missing := record.missing:
+        named = ", ".join(inert(slug) for slug in missing[:8]) + (", ..." if len(missing) > 8
+                                                                  else "")  # fmt: skip
+        console.print(f"[yellow]{len(missing)} of {len(record.plan)} points missing (not "
+                      f"trained yet, or training elsewhere): {named}[/]")  # fmt: skip
+    if len(machines := record.machines) > 1:
+        console.print(
+            f"[dim]points ran on {len(machines)} machines: times are each "
+            "machine's own; compare the ratios, each beside its machine[/]"
+        )
 
 
 def _comparison(console: Console, record: Summary, title: str) -> None:

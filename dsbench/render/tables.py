@@ -1,12 +1,12 @@
 """The tables dsbench prints: models (summary, layers), one model's epochs, many folders
-(report), a sweep, a bench and a run against its baseline (a comparison's own table is
-comparison.py's). Each takes plain rows and returns a Rich Table; render/__init__.py prints
+(report), a bench and a run against its baseline (a comparison's own table is comparison.py's,
+a sweep's sweep.py's). Each takes plain rows and returns a Rich Table; render/__init__.py prints
 them."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
@@ -14,7 +14,7 @@ from rich.text import Text
 
 from dsbench.measure import stats
 from dsbench.measure.summary import METRICS
-from dsbench.render.comparison import cell, difference, outlier_note, ratio_cell, time_ratio
+from dsbench.render.comparison import cell, difference, outlier_note, time_ratio
 from dsbench.render.format import (
     FORMATS,
     axis_value,
@@ -22,7 +22,6 @@ from dsbench.render.format import (
     fixed,
     format_interval,
     missing,
-    plural,
     printable,
     ratio,
     si,
@@ -183,66 +182,6 @@ def report_table(rows: pd.DataFrame, compact: bool = False) -> Table:
     table.caption = ("S/N ms/step: the separable/normal time-per-step ratio with its 95% "
                      "interval, on the separable row (each row's interval 95% on its own)")  # fmt: skip
     return table
-
-
-def sweep_table(rows: pd.DataFrame, ratios: pd.DataFrame, title: str) -> Table:
-    """A row per sweep point: both models' figures and the separable/normal ratios."""
-    table = Table(title=title, title_justify="left")
-    trained = "steady_epoch_s" in rows.columns
-
-    def present(axes: tuple[str, ...]) -> list[str]:  # your own --arch has only those given
-        return [axis for axis in axes if axis in ratios.columns and ratios[axis].notna().any()]
-
-    model_axes, training = present(("kernel_size", "width")), present(("backend", "batch_size",
-                                                                        "precision"))  # fmt: skip
-    blocks = "scaled_blocks" in rows.columns and rows["scaled_blocks"].notna().any()
-    names = {"kernel_size": "kernel", "width": "width", "backend": "backend",
-             "batch_size": "batch", "precision": "precision"}  # fmt: skip
-    headers = [*(names[a] for a in model_axes), *(["blocks"] if blocks else []),
-               *(names[a] for a in training), "params N / S", "MACs N / S"]  # fmt: skip
-    if trained:
-        headers += ["steady s/epoch N / S", "best val acc N / S"]
-    headers += ["params ratio", "MACs ratio"] + (["time ratio", "acc S − N"] if trained else [])
-    for header in headers:
-        left = header in ("blocks", "backend", "precision")
-        table.add_column(header, justify="left" if left else "right", no_wrap=True)
-    for ratio_row in ratios.itertuples():
-        group = rows[rows["point"] == ratio_row.point].set_index("model")
-        normal, separable = group.loc["normal"], group.loc["separable"]
-
-        def pair(
-            column: str, fmt: Callable[[Any], str], n: Any = normal, s: Any = separable
-        ) -> str:
-            return f"{cell(n, column, fmt)} / {cell(s, column, fmt)}"
-
-        cells: list[str | Text] = [
-            *(axis_value(getattr(ratio_row, axis)) for axis in model_axes),
-            *([Text(printable(normal["scaled_blocks"]))] if blocks else []),
-            *(Text(printable(axis_value(getattr(ratio_row, axis)))) for axis in training),
-            pair("params", count),
-            pair("macs_per_image", si),
-        ]
-        if trained:
-            cells += [pair("steady_epoch_s", fixed(2)), pair("best_val_acc", fixed(4))]
-        cells += [ratio(ratio_row.params_ratio), ratio(ratio_row.macs_ratio)]
-        if trained:  # as compare shows them: with their intervals, or why not resolved
-            point = rows[rows["point"] == ratio_row.point]
-            cells += [ratio_cell(point, "steady_epoch_s"),
-                      ratio_cell(point, "best_val_acc").removeprefix("diff ")]  # fmt: skip
-        table.add_row(*cells)
-    table.caption = "N = normal, S = separable; ratios are separable / normal" + (
-        "; time ratio and acc S − N with their 95% intervals, each 95% on its own"
-        if trained
-        else ""
-    )
-    return table
-
-
-def sweep_title(points: int, summary_only: bool, dataset: str, epochs: int, batch: int) -> str:
-    """The title of a sweep table."""
-    if summary_only:
-        return f"dsbench sweep: {points} points (params and MACs only)"
-    return f"dsbench sweep: {plural(points, 'point')}, {dataset}, {plural(epochs, 'epoch')}, batch {batch}"
 
 
 def bench_table(rows: pd.DataFrame, title: str, between_runs_sd: float | None = None) -> Table:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import resource
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -22,17 +21,12 @@ from dsbench import data as data_module
 from dsbench.backends import host
 from dsbench.data import Data
 from dsbench.errors import DsbenchError
-from dsbench.measure import sweep as sweeps
 from dsbench.measure.records import RunResult
 from dsbench.observer import Observer
 from dsbench.run import callbacks, environment, training
-from dsbench.spec import grid
 from dsbench.spec.settings import KINDS, ModelSpec, RunSpec
-from dsbench.store import files as store
-from dsbench.store.files import ResultsFolder
 
 if TYPE_CHECKING:
-    from dsbench.run.outcome import Comparison
     from dsbench.run.saving import Saver
     from dsbench.spec.request import BenchRequest, RunRequest
 
@@ -44,10 +38,6 @@ class Setup:
     data: Data
     strategy: Any  # the backend's (a tf.distribute.Strategy on TensorFlow)
     load_start: float  # the 1-minute load average before anything ran
-
-
-# Trains one sweep point: (its spec, its folder's writer, its runs from before) -> comparison.
-TrainPoint = Callable[[RunSpec, "ResultsFolder | None", "list[RunResult] | None"], "Comparison"]
 
 
 def setup(spec: RunSpec, observer: Observer) -> tuple[RunSpec, Setup]:
@@ -173,50 +163,6 @@ def compare(
     environment["load_average"]["end"] = os.getloadavg()[0]
     environment["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return done, environment
-
-
-def run_sweep(
-    spec: RunSpec,
-    points: list[grid.Point],
-    writer: ResultsFolder | None,
-    observer: Observer,
-    train_point: TrainPoint,
-) -> tuple[sweeps.SweepSummary, list[RunResult]]:
-    """Train every point (a comparison each, by `train_point`), writing sweep.json after each;
-    points a results folder has finished before are kept as they are.
-
-    Returns the sweep's record and the last point's results.
-    """
-    frames: list[pd.DataFrame] = []
-    done: list[RunResult] = []
-    observer.points_start(len(points))
-    interrupted = False
-    for point in points:
-        point_writer = writer.point(point.slug) if writer is not None else None
-        previous = None
-        if point_writer is not None and (point_writer.path / "summary.json").is_file():
-            previous = store.load_results(point_writer.path)
-            kept = store.read_summary(point_writer.path)
-            if kept.complete:
-                done = previous
-                frames.append(sweeps.trained_rows(point, spec.model, kept.models))
-                observer.point_done(f"{point.label(spec.model)} (kept from before)")
-                continue
-        comparison = train_point(point.run_spec(spec), point_writer, previous)
-        done = comparison.results
-        frames.append(sweeps.trained_rows(point, spec.model, comparison.summary))
-        interrupted = comparison.interrupted is not None
-        if writer is not None and not interrupted:
-            record = sweeps.sweep_summary(spec, points, pd.concat(frames, ignore_index=True), False)
-            writer.write_sweep(record)
-        if interrupted:
-            break
-        observer.point_done(point.label(spec.model))
-    complete = len(frames) == len(points) and not interrupted
-    record = sweeps.sweep_summary(spec, points, pd.concat(frames, ignore_index=True), complete)
-    if writer is not None:
-        writer.write_sweep(record)
-    return record, done
 
 
 def bench(request: BenchRequest, shared: Setup, deadline: float,

@@ -15,7 +15,7 @@ from dsbench.observer import Observer
 from dsbench.run.outcome import Comparison, SweepResult
 from dsbench.run.runner import run, run_sweep
 from dsbench.spec.config import spec_from_dict
-from dsbench.spec.request import ResumeRequest, RunRequest
+from dsbench.spec.request import ResumeRequest, RunRequest, SweepRequest
 from dsbench.spec.settings import RunSpec
 from dsbench.store.files import ResultsFolder
 
@@ -57,8 +57,9 @@ def resume(request: ResumeRequest, observer: Observer) -> Comparison | SweepResu
             from dsbench.store.schema import broken
 
             raise broken(source, f"its axes are invalid ({err.message})") from None
-        return run_sweep(spec, points, ResultsFolder(run_dir, existing=True), observer,
-                         request.verbose)  # fmt: skip
+        continued_sweep = SweepRequest(spec, tuple(points), output_dir=run_dir,
+                                       verbose=request.verbose)  # fmt: skip
+        return run_sweep(continued_sweep, ResultsFolder(run_dir, existing=True), observer)
     continued = RunRequest(record.command, record.kinds, spec, run_dir, True, request.verbose, True)
     return run(continued, observer, store.load_results(run_dir))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dsbench.errors import DsbenchError
 from dsbench.measure.bench import BenchSummary, bench_warnings, combine_bench
 from dsbench.measure.records import RunResult
 from dsbench.observer import Observer
@@ -89,14 +90,15 @@ def run(request: RunRequest, observer: Observer | None = None,
 # ---------------------------------------------------------------- sweeps
 
 
-def run_sweep(spec: RunSpec, points: list[Any], writer: ResultsFolder | None,
-              observer: Observer, verbose: bool) -> SweepResult:  # fmt: skip
-    """Every point of a sweep, a comparison each: those on this process's backend here, those
-    on another backend each in a worker process of its own (Keras picks its backend once per
-    process)."""
-    for point_spec in dict.fromkeys(point.run_spec(spec) for point in points):
-        checks.check_inputs(point_spec)  # every backend installed and able, before anything runs
-    backend = start(spec, verbose)
+def run_sweep(request: SweepRequest, writer: ResultsFolder | None,
+              observer: Observer) -> SweepResult:  # fmt: skip
+    """This worker's points of a sweep (sweeping.run_sweep), a comparison each: those on this
+    process's backend here, those on another backend each in a worker process of its own
+    (Keras picks its backend once per process)."""
+    spec, points = request.spec, list(request.points)
+    for run_spec in dict.fromkeys(point.run_spec(spec) for point in points):
+        checks.check_inputs(run_spec)  # every backend installed and able, before anything runs
+    backend = start(spec, request.verbose)
     if spec.model.arch:  # every point's keyword arguments, before any point trains
         from dsbench.models import twin as arch
 
@@ -118,7 +120,10 @@ def run_sweep(spec: RunSpec, points: list[Any], writer: ResultsFolder | None,
                                        observer, previous)  # fmt: skip
         return _compare_here(request, shared, point_writer, observer, previous)
 
-    record, last = in_process.run_sweep(spec, points, writer, observer, train_point)
+    from dsbench.run import sweeping
+
+    fitted = dataclasses.replace(request, spec=spec)
+    record, last = sweeping.run_sweep(fitted, writer, observer, train_point)
     return SweepResult(spec, record, last, writer.path if writer is not None else None)
 
 
@@ -134,15 +139,33 @@ def start(spec: RunSpec, verbose: bool) -> Backend:
     return backend
 
 
+def _sweep_writer(request: SweepRequest) -> ResultsFolder | None:
+    """A sweep's folder: a new one, or, for a shard, one that other shards fill too."""
+    if request.output_dir is None:
+        return None
+    if request.shard is None:
+        return ResultsFolder(request.output_dir, request.force)
+    if request.force:
+        raise DsbenchError(
+            "force with shard would let one worker remove what the others wrote",
+            "clear the folder once before the workers start, or give a new output_dir",
+            setting=("force", "shard", "output_dir"),
+        )
+    writer = ResultsFolder.shared(request.output_dir)
+    from dsbench.run.sweeping import check_plan
+
+    check_plan(request, writer)  # another sweep's folder is refused before the slow start
+    return writer
+
+
 def sweep(request: SweepRequest, observer: Observer) -> SweepResult:
     """api.sweep: the request's points trained (run_sweep), or their params and MACs only."""
     from dsbench.measure import sweep as sweeps
 
     spec, points = request.spec, list(request.points)
-    writer = (ResultsFolder(request.output_dir, request.force)
-              if request.output_dir is not None else None)  # fmt: skip
+    writer = _sweep_writer(request)
     if not request.summary_only:
-        return run_sweep(spec, points, writer, observer, request.verbose)
+        return run_sweep(request, writer, observer)
     if spec.model.arch:  # your own network is built with Keras: start it quietly first
         start(spec, request.verbose)
     record = sweeps.sweep_summary(spec, points, sweeps.cost_rows(points, spec.model), True, True)

@@ -22,6 +22,7 @@ from dsbench.spec.settings import (
     BENCH_PROCESSES,
     RunSpec,
 )
+from dsbench.spec.shard import Shard
 from dsbench.spec.values import parse_number_list, whole_number
 
 PathLike = str | Path  # a folder or file, as the API takes it
@@ -65,7 +66,8 @@ class ResumeRequest:
 @dataclass(frozen=True)
 class SweepRequest:
     """One sweep: the run's own spec (each training axis at its first value), the grid's
-    points in order, whether to train them, and where results go."""
+    points in order (the plan), whether to train them, where results go, and which of the
+    points this worker trains."""
 
     spec: RunSpec
     points: tuple[grid.Point, ...]
@@ -73,6 +75,7 @@ class SweepRequest:
     output_dir: Path | None = None
     force: bool = False
     verbose: bool = False
+    shard: Shard | None = None  # this worker's share of the points (all of them when None)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,9 @@ def sweep_plan(axes: Mapping[str, grid.AxisValues], settings: Mapping[str, Any],
                config: PathLike | None, summary_only: bool) -> tuple[RunSpec, tuple[grid.Point, ...]]:  # fmt: skip
     """A sweep's own spec and its points: one value of a training axis is the run's setting (as
     in compare), two or more are an axis; every point checked before anything runs."""
+    # a lone number (batch_size=32) is an axis of one value
+    axes = {name: [values] if isinstance(values, (int, float)) and not isinstance(values, bool)
+            else values for name, values in axes.items()}  # fmt: skip
     training = {name: axes.get(name) for name in grid.TRAIN_AXES}
     first = {name: grid.first_value(values) for name, values in training.items() if values}
     swept = {name: (v if grid.several(v) else None) for name, v in training.items()}

@@ -124,6 +124,25 @@ class ResultsFolder:
         if not existing:
             folders.check_run_dir(self.path, force)
 
+    @classmethod
+    def shared(cls, path: str | Path) -> ResultsFolder:
+        """The folder of a sweep that several workers fill (shards): new, empty, or holding
+        only what dsbench writes (the sweep itself; run.sweeping checks it is the same
+        sweep). A folder holding anything else is refused."""
+        path = Path(path)
+        if not path.is_dir() or not any(path.iterdir()):
+            folders.check_run_dir(path, force=False)  # creates nothing: ready() makes it
+            return cls(path, existing=True)  # made by whichever shard comes first
+        if folders.written_marker(path) not in (None, FolderKind.sweep) or not (
+            folders.is_results_folder(path) or folders.only_owned(path)
+        ):
+            raise DsbenchError(
+                f"output_dir {path} already exists and holds what is not a sweep's",
+                "give every shard of one sweep the same new or empty output_dir",
+                setting="output_dir",
+            )
+        return cls(path, existing=True)
+
     def ready(self) -> Path:
         """The folder, made (or cleared under force) on first use."""
         if not self._made:

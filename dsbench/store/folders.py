@@ -94,11 +94,13 @@ def _check_can_be_made(output_dir: Path) -> None:
 # What dsbench writes into a results folder, and nothing else is ever removed by force.
 RESULT_FILES = ("history.csv", "runs.csv", "summary.csv", "summary.json", "environment.json",
                 "curves.png", "sweep.csv", "sweep.json", "sweep.png", "bench.csv", "bench.json")  # fmt: skip
-CHECKPOINTS, POINTS = "checkpoints", "points"
+CHECKPOINTS, POINTS, CLAIMS = "checkpoints", "points", "claims"
 # A checkpoint (normal-r0-e5.keras, its pointer normal-r0.json) or a temporary file of an
 # interrupted atomic write (.NAME.XXXX.tmp, and Keras' .NAME.XXXX.tmp.keras beside it).
 _CHECKPOINT_FILE = re.compile(rf"^({'|'.join(KINDS)})-r\d+(-e\d+\.keras|\.json)$")
 _TEMPORARY = re.compile(r"^\.(.+)\.[A-Za-z0-9_]+\.tmp(\.keras)?$")
+# A sweep point's claim (its lock, and the note of who holds it) or the sweep's own lock.
+_CLAIM_FILE = re.compile(r"^[\w.-]+\.(lock|json)$")
 
 
 def is_results_folder(folder: Path) -> bool:
@@ -115,6 +117,12 @@ def is_results_folder(folder: Path) -> bool:
     return (points in entries and any(is_results_folder(point) for point in points.iterdir())) or (
         checkpoints in entries and any(_is_pointer(file) for file in checkpoints.iterdir())
     )
+
+
+def only_owned(folder: Path) -> bool:
+    """Whether everything in `folder` is something dsbench writes (a sweep that other workers
+    have begun: its points and claims, before its first sweep.json)."""
+    return all(_owned(entry) for entry in folder.iterdir())
 
 
 MAX_RESULTS_FILE_BYTES = 256 * 1024 * 1024  # a results file of many repeats is a few MB
@@ -165,14 +173,17 @@ def _owned(entry: Path, inside: str = "") -> bool:
     if entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
         return False
     if entry.is_file():
+        if inside == CLAIMS:
+            return bool(_CLAIM_FILE.match(name) or (temporary and
+                        _CLAIM_FILE.match(temporary.group(1))))  # fmt: skip
         if inside == CHECKPOINTS:
             return bool(_CHECKPOINT_FILE.match(name) or (temporary and
                         _CHECKPOINT_FILE.match(temporary.group(1))))  # fmt: skip
         return name in RESULT_FILES or bool(temporary and temporary.group(1) in RESULT_FILES)
     if name == CHECKPOINTS and not inside:
         return all(_owned(child, CHECKPOINTS) for child in entry.iterdir())
-    if name == POINTS and not inside:
-        return all(_owned(child, POINTS) for child in entry.iterdir())
+    if name in (POINTS, CLAIMS) and not inside:
+        return all(_owned(child, name) for child in entry.iterdir())
     if inside == POINTS:  # a sweep point: a run folder of its own
         return all(_owned(child) for child in entry.iterdir())
     return False
@@ -185,7 +196,9 @@ def _foreign_in_own_names(folder: Path) -> str | None:
     for entry in sorted(folder.iterdir()):
         if entry.name in RESULT_FILES and (entry.is_symlink() or not entry.is_file()):
             return str(entry)
-        if entry.name in (CHECKPOINTS, POINTS) and (entry.is_symlink() or not entry.is_dir()):
+        if entry.name in (CHECKPOINTS, POINTS, CLAIMS) and (
+            entry.is_symlink() or not entry.is_dir()
+        ):
             return str(entry)
     points = folder / POINTS
     if points.is_dir() and not points.is_symlink():
@@ -204,7 +217,7 @@ def _remove_own(folder: Path, inside: str = "") -> None:
     for entry in folder.iterdir():
         if entry.is_symlink():
             continue
-        if entry.is_dir() and entry.name in (CHECKPOINTS, POINTS) and not inside:
+        if entry.is_dir() and entry.name in (CHECKPOINTS, POINTS, CLAIMS) and not inside:
             _remove_own(entry, entry.name)
         elif entry.is_dir() and inside == POINTS:
             _remove_own(entry)
@@ -283,7 +296,8 @@ def find_results(
             children = sorted((p for p in folder.iterdir() if p.is_dir()), reverse=True)
         except OSError:
             continue  # a folder that cannot be read holds no results dsbench can show
-        waiting += [child for child in children if child.name not in (POINTS, CHECKPOINTS)]
+        waiting += [child for child in children
+                    if child.name not in (POINTS, CHECKPOINTS, CLAIMS)]  # fmt: skip
     if not found:
         raise DsbenchError(
             f"{path} is not a dsbench results folder (no summary.json) and holds none",

@@ -31,8 +31,9 @@ ROW_STATUSES = (*STATUSES, "incomplete")
 RUN_STATUSES = ("complete", "incomplete")  # of a whole results folder
 RUN_COMMANDS = ("train", "compare")
 # Text columns of the rows dsbench writes; every other value of a row is a number or missing.
-TEXT = {"point", "blocks", "scaled_blocks"}
-OPTIONAL_TEXT = {"blocks", "scaled_blocks"}  # a sweep of your own --arch has no VGG blocks
+TEXT = {"point", "blocks", "scaled_blocks", "hostname", "device"}
+# a sweep of your own --arch has no VGG blocks; a point of an older sweep no machine
+OPTIONAL_TEXT = {"blocks", "scaled_blocks", "hostname", "device"}
 CHOICES: dict[str, tuple[str, ...]] = {
     "model": KINDS,
     "status": ROW_STATUSES,
@@ -209,6 +210,9 @@ def sweep(document: Any, path: Path) -> dict[str, Any]:
             raise broken(path, f"'ratios'[{index}] has not one row per model in 'rows'")
     if len({r["point"] for r in ratios}) != len(ratios):
         raise broken(path, "'ratios' lists a point twice")
+    plan = _texts(document.get("plan", []), path, "'plan'")  # every point's name, in order
+    if len(set(plan)) != len(plan):
+        raise broken(path, "'plan' lists a point twice")
     if document.get("arch_sha256") is not None:
         _text(document["arch_sha256"], path, "'arch_sha256'")
     settings(document, path)
