@@ -268,3 +268,37 @@ def test_a_worker_killed_mid_point_is_finished_by_the_next(tmp_path: Path) -> No
     out, err = _worker(folder, epochs=3).communicate(timeout=600)
     assert "k3" not in " ".join(_trained(out)) and "(kept from before)" in out, (out, err)
     _each_point_trained_once(folder, 3)
+
+
+def test_devices_are_gpus_the_machine_has_or_sets_of_its_cores(invoke: Any) -> None:
+    from dsbench.run.devices import Device, parse_devices
+
+    assert parse_devices("all", found=2) == [Device(gpu=0), Device(gpu=1)]
+    assert parse_devices("1,0", found=2) == [Device(gpu=1), Device(gpu=0)]
+    cores = sorted(os.sched_getaffinity(0))
+    halves = parse_devices("cpu:2") if len(cores) >= 2 else []
+    assert sorted(c for d in halves for c in d.cores) == (cores if halves else [])
+    assert all(d.gpu is None and d.cores for d in halves)
+    for text, found, message in (("all", 0, "this machine has no GPU"),
+                                 ("0,3", 2, r"this machine has 2 GPUs \(0 to 1\), not 3"),
+                                 ("0,0", 2, "is not a list of GPU numbers"),
+                                 ("cpu:0", 2, "N must be from 1 to the")):  # fmt: skip
+        with pytest.raises(DsbenchError, match=message):
+            parse_devices(text, found=found)
+    refused = invoke(["sweep", "--kernel-size", "3", "--devices", "cpu:0", *TINY])
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    both = invoke(["sweep", "--kernel-size", "3", "--devices", "cpu:1", "--shard", "0/2", *TINY])
+    assert both.exit_code == 2 and "drop --summary-only and --shard with --devices" in both.stderr
+
+
+@pytest.mark.slow
+def test_one_worker_per_set_of_cores_fills_one_sweep(tmp_path: Path) -> None:
+    folder = tmp_path / "sweep"
+    shown = subprocess.run([sys.executable, "-m", "dsbench", "sweep", "--kernel-size", "3,5,7",
+                            *TINY, "--devices", "cpu:2", "-o", str(folder)],
+                           capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    _each_point_trained_once(folder, 2)
+    for slug in json.loads((folder / "sweep.json").read_text())["plan"]:
+        environment = json.loads((folder / "points" / slug / "environment.json").read_text())
+        assert environment["cores_in_use"] == max(1, len(os.sched_getaffinity(0)) // 2)

@@ -233,7 +233,8 @@ def sweep(opts: Opts) -> None:
         _plan(opts, axes, shard)
         return
     _show(opts, "sweep", lambda options: api.sweep(**axes, summary_only=opts.summary_only,
-                                                   shard=shard, **options))  # fmt: skip
+                                                   shard=shard, devices=opts.sweep_devices,
+                                                   **options))  # fmt: skip
 
 
 def _plan(opts: Opts, axes: dict[str, Any], shard: Any) -> None:

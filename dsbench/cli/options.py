@@ -104,6 +104,10 @@ OTHER: dict[str, Flag] = {
                   "I+N, ... of the plan; I from 0), or auto (a Slurm job array's task) or "
                   "auto/N (a Kubernetes Indexed Job's pod). Shards given one --output-dir fill "
                   "one sweep folder.", str, metavar="I/N", panel=Panel.sweep),
+    "sweep_devices": Flag("One worker per device, each pulling the next point: GPU numbers "
+                          "(0,1), all, or cpu:N (this machine's cores in N sets); no two "
+                          "points timed on one device.", str, flag="--devices",
+                          metavar="LIST", panel=Panel.sweep),
     "plan": Flag("Print the points in the order they train (with --shard, each one's shard; "
                  "with --output-dir, each one's state there), train nothing.",
                  panel=Panel.sweep),
@@ -225,9 +229,9 @@ COMMON = ("config", "json_output", "debug", "verbose")
 RUN = ("output_dir", "force", "no_progress", "quiet", *COMMON)
 TRAINING = tuple(name for name in SETTINGS if describe(name).cli)  # every setting with a flag
 SWEPT = ("kernel_sizes", "widths", "block_lists", "sweep_backends", "sweep_batch_sizes",
-         "sweep_precisions", "summary_only", "shard", "plan",
+         "sweep_precisions", "summary_only", "shard", "sweep_devices", "plan",
          *(n for n in TRAINING if n not in ("kernel_size", "blocks", "backend", "batch_size",
-                                            "precision")))  # fmt: skip
+                                            "precision", "devices")))  # fmt: skip
 # Settings `bench` takes (speed only: model, data, numerics, device).
 BENCHED = ("arch", "arch_options", "kernel_size", "blocks", "depthwise_init", "dataset",
            "data_dir", "train_size", "rescale", "seed", "jit", "precision", "strategy", "devices",

@@ -139,7 +139,7 @@ def start(spec: RunSpec, verbose: bool) -> Backend:
     return backend
 
 
-def _sweep_writer(request: SweepRequest) -> ResultsFolder | None:
+def sweep_writer(request: SweepRequest) -> ResultsFolder | None:
     """A sweep's folder: a new one, or, for a shard, one that other shards fill too."""
     if request.output_dir is None:
         return None
@@ -163,7 +163,7 @@ def sweep(request: SweepRequest, observer: Observer) -> SweepResult:
     from dsbench.measure import sweep as sweeps
 
     spec, points = request.spec, list(request.points)
-    writer = _sweep_writer(request)
+    writer = sweep_writer(request)
     if not request.summary_only:
         return run_sweep(request, writer, observer)
     if spec.model.arch:  # your own network is built with Keras: start it quietly first

@@ -76,6 +76,7 @@ class SweepRequest:
     force: bool = False
     verbose: bool = False
     shard: Shard | None = None  # this worker's share of the points (all of them when None)
+    devices: str | None = None  # one worker per device: GPUs "0,1" or "all", or "cpu:N"
 
 
 @dataclass(frozen=True)
