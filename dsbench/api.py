@@ -81,8 +81,8 @@ def sweep(*, kernel_size: AxisValues = None, width: AxisValues = None,
           blocks: AxisValues = None, backend: AxisValues = None,
           batch_size: AxisValues = None, precision: AxisValues = None,
           summary_only: bool = False, shard: str | Shard | None = None,
-          devices: str | None = None, config: PathLike | None = None,
-          output_dir: PathLike | None = None,
+          devices: str | None = None, ray: str | None = None,
+          config: PathLike | None = None, output_dir: PathLike | None = None,
           force: bool = False, observer: Observer | None = None, verbose: bool = False,
           **settings: Any) -> SweepResult:  # fmt: skip
     """Compare both models at every point of kernel sizes x width multipliers x block lists x
@@ -94,7 +94,8 @@ def sweep(*, kernel_size: AxisValues = None, width: AxisValues = None,
     `shard` ("I/N", or "auto" in a Slurm job array or "auto/N" in a Kubernetes Indexed Job)
     trains this worker's share of the points (`plan` lists them); workers given the same
     `output_dir` fill one sweep folder, each point claimed while it trains. `devices` ("0,1",
-    "all", or "cpu:N") runs one such worker per GPU (or per set of this machine's cores).
+    "all", or "cpu:N") runs one such worker per GPU (or per set of this machine's cores);
+    `ray` ("local", "auto" or a cluster's address) makes every point a Ray task.
     """
     from dsbench.run import runner
 
@@ -106,11 +107,19 @@ def sweep(*, kernel_size: AxisValues = None, width: AxisValues = None,
         raise DsbenchError("shard splits training, and summary_only trains nothing",
                            "drop shard: summary_only takes seconds", setting=("shard", "summary_only"))  # fmt: skip
     request = SweepRequest(spec, points, summary_only, _path(output_dir), force, verbose, parsed,
-                           None if devices is None else str(devices))  # fmt: skip
+                           None if devices is None else str(devices),
+                           None if ray is None else str(ray))  # fmt: skip
+    if request.devices is not None and request.ray is not None:
+        raise DsbenchError("devices and ray each start workers of their own",
+                           "give one of them", setting=("devices", "ray"))  # fmt: skip
     if request.devices is not None:
         from dsbench.run import devices as on_devices
 
         return on_devices.sweep(request, observer or Observer())
+    if request.ray is not None:
+        from dsbench.run import on_ray
+
+        return on_ray.sweep(request, observer or Observer())
     return runner.sweep(request, observer or Observer())
 
 

@@ -288,7 +288,7 @@ def test_devices_are_gpus_the_machine_has_or_sets_of_its_cores(invoke: Any) -> N
     refused = invoke(["sweep", "--kernel-size", "3", "--devices", "cpu:0", *TINY])
     assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
     both = invoke(["sweep", "--kernel-size", "3", "--devices", "cpu:1", "--shard", "0/2", *TINY])
-    assert both.exit_code == 2 and "drop --summary-only and --shard with --devices" in both.stderr
+    assert both.exit_code == 2 and "drop --summary-only and --shard" in both.stderr
 
 
 @pytest.mark.slow

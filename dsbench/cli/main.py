@@ -101,8 +101,9 @@ def command(*names: str, name: str | None = None,
 def _flagged(text: str, settings: tuple[str, ...]) -> str:
     """'batch_size 900 is larger ...' -> '--batch-size 900 is larger ...' for the named settings."""
     for setting in settings:
-        # (not "kernel_size=5": that is a keyword argument, as arch_options take them)
-        text = re.sub(rf"(?<![\w-]){setting}(?![\w=-])", FLAGS.get(setting, setting), text)
+        # (not "kernel_size=5": a keyword argument, as arch_options take them; not the extra
+        # in "dsbench[ray]")
+        text = re.sub(rf"(?<![\w\[-]){setting}(?![\w=\]-])", FLAGS.get(setting, setting), text)
     return text
 
 
@@ -234,7 +235,7 @@ def sweep(opts: Opts) -> None:
         return
     _show(opts, "sweep", lambda options: api.sweep(**axes, summary_only=opts.summary_only,
                                                    shard=shard, devices=opts.sweep_devices,
-                                                   **options))  # fmt: skip
+                                                   ray=opts.ray, **options))  # fmt: skip
 
 
 def _plan(opts: Opts, axes: dict[str, Any], shard: Any) -> None:

@@ -108,6 +108,9 @@ OTHER: dict[str, Flag] = {
                           "(0,1), all, or cpu:N (this machine's cores in N sets); no two "
                           "points timed on one device.", str, flag="--devices",
                           metavar="LIST", panel=Panel.sweep),
+    "ray": Flag("Train every point as a Ray task: local (a Ray instance here), auto (the "
+                "cluster this runs in) or the cluster's address; one GPU per task where there "
+                "are GPUs. Needs dsbench[ray].", str, metavar="ADDRESS", panel=Panel.sweep),
     "plan": Flag("Print the points in the order they train (with --shard, each one's shard; "
                  "with --output-dir, each one's state there), train nothing.",
                  panel=Panel.sweep),
@@ -229,7 +232,7 @@ COMMON = ("config", "json_output", "debug", "verbose")
 RUN = ("output_dir", "force", "no_progress", "quiet", *COMMON)
 TRAINING = tuple(name for name in SETTINGS if describe(name).cli)  # every setting with a flag
 SWEPT = ("kernel_sizes", "widths", "block_lists", "sweep_backends", "sweep_batch_sizes",
-         "sweep_precisions", "summary_only", "shard", "sweep_devices", "plan",
+         "sweep_precisions", "summary_only", "shard", "sweep_devices", "ray", "plan",
          *(n for n in TRAINING if n not in ("kernel_size", "blocks", "backend", "batch_size",
                                             "precision", "devices")))  # fmt: skip
 # Settings `bench` takes (speed only: model, data, numerics, device).

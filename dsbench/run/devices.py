@@ -7,7 +7,7 @@ into N disjoint sets, a worker pinned to each (sched_setaffinity): its two model
 alternate epoch by epoch on its own cores, so each point's ratio is measured within one worker,
 but the workers share memory bandwidth and caches, so absolute times are not a lone run's.
 
-A worker is `python -m dsbench.run.device_worker FILE`, its sweep read from FILE (JSON).
+A worker is `python -m dsbench.run.sweep_worker FILE`, its sweep read from FILE (JSON).
 """
 
 from __future__ import annotations
@@ -92,31 +92,45 @@ def parse_devices(text: str, found: int | None = None) -> list[Device]:
     return [Device(gpu=int(part)) for part in parts]
 
 
-def sweep(request: SweepRequest, observer: Observer) -> SweepResult:
-    """Run `request` in one worker per device of `request.devices`, into its folder (checked,
-    and cleared under force, here, once); returns the SweepResult read back from the folder
-    once every worker has ended."""
+def prepare(request: SweepRequest) -> Path:
+    """What a sweep run by workers of its own (--devices, --ray) checks first, once: its
+    settings, and its folder (cleared here under force, then filled by the workers)."""
     from dsbench.run import checks, runner
     from dsbench.store import files as store
 
-    devices = parse_devices(str(request.devices))
     if request.summary_only or request.shard is not None:
-        raise DsbenchError("devices runs the whole sweep in workers of its own",
-                           "drop summary_only and shard with devices",
-                           setting=("devices", "summary_only", "shard"))  # fmt: skip
+        raise DsbenchError("devices and ray run the whole sweep in workers of their own",
+                           "drop summary_only and shard", setting=("summary_only", "shard"))  # fmt: skip
     folder = request.output_dir
     if folder is None:
-        raise DsbenchError("devices writes one sweep folder that its workers fill",
-                           "give an output_dir", setting="devices")  # fmt: skip
+        raise DsbenchError("devices and ray write one sweep folder that their workers fill",
+                           "give an output_dir", setting="output_dir")  # fmt: skip
     if callable(request.spec.model.arch):
         raise DsbenchError("a function given from Python cannot go to worker processes",
                            "put it in a file and give arch as FILE.py:FUNCTION",
-                           setting=("arch", "devices"))  # fmt: skip
+                           setting="arch")  # fmt: skip
     for run_spec in dict.fromkeys(point.run_spec(request.spec) for point in request.points):
         checks.check_inputs(run_spec)
     if request.force:
         store.ResultsFolder(folder, force=True).ready()
     runner.sweep_writer(dataclasses.replace(request, force=False, shard=Shard(0, 1)))
+    return folder
+
+
+def work(request: SweepRequest) -> dict[str, Any]:
+    """The sweep every worker runs, as a JSON document: settings, points, folder."""
+    return {"settings": request.spec.as_dict(), "output_dir": str(request.output_dir),
+            "points": [dataclasses.asdict(point) for point in request.points],
+            "verbose": request.verbose}  # fmt: skip
+
+
+def sweep(request: SweepRequest, observer: Observer) -> SweepResult:
+    """Run `request` in one worker per device of `request.devices`, into its folder; returns
+    the SweepResult read back from the folder once every worker has ended."""
+    from dsbench.store import files as store
+
+    devices = parse_devices(str(request.devices))
+    folder = prepare(request)
     work = _work_file(request)
     try:
         with contextlib.ExitStack() as stack:  # each worker's stderr: a pipe would fill, block
@@ -181,13 +195,10 @@ def _report(folder: Path, slugs: list[str], labels: dict[str, str], reported: se
 
 
 def _work_file(request: SweepRequest) -> str:
-    """The sweep every worker runs, as JSON: settings, points, folder."""
-    document = {"settings": request.spec.as_dict(), "output_dir": str(request.output_dir),
-                "points": [dataclasses.asdict(point) for point in request.points],
-                "verbose": request.verbose}  # fmt: skip
+    """The sweep every worker runs, in a file (work)."""
     handle, path = tempfile.mkstemp(prefix="dsbench-sweep-", suffix=".json")
     with os.fdopen(handle, "w") as stream:
-        json.dump(document, stream)
+        json.dump(work(request), stream)
     return path
 
 
@@ -201,7 +212,7 @@ def _start(work: str, device: Device, log: Any) -> tuple[subprocess.Popen[str], 
         if cores:
             os.sched_setaffinity(0, cores)
 
-    worker = subprocess.Popen([sys.executable, "-m", "dsbench.run.device_worker", work],
+    worker = subprocess.Popen([sys.executable, "-m", "dsbench.run.sweep_worker", work],
                               env=environment, preexec_fn=pin, stdout=subprocess.DEVNULL,
                               stderr=log, text=True)  # fmt: skip
     return worker, device

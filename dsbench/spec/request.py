@@ -77,6 +77,7 @@ class SweepRequest:
     verbose: bool = False
     shard: Shard | None = None  # this worker's share of the points (all of them when None)
     devices: str | None = None  # one worker per device: GPUs "0,1" or "all", or "cpu:N"
+    ray: str | None = None  # a Ray task per point on this cluster: local, auto or an address
 
 
 @dataclass(frozen=True)
