@@ -216,14 +216,14 @@ class Said(dsbench.Observer):
     def point_done(self, label):
         print(label, flush=True)
 
-dsbench.sweep(kernel_size="3,5,7", shard="0/1", output_dir=sys.argv[1], observer=Said(),
+dsbench.sweep(kernel_size="3,5,7", shard=sys.argv[3], output_dir=sys.argv[1], observer=Said(),
               dataset="synthetic", train_size=256, test_size=64, batch_size=32,
               blocks="8x1,16x1", inference=False, epochs=int(sys.argv[2]))
 """
 
 
-def _worker(folder: Path, epochs: int = 2) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", WORKER, str(folder), str(epochs)],
+def _worker(folder: Path, epochs: int = 2, shard: str = "0/1") -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", WORKER, str(folder), str(epochs), shard],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
@@ -243,9 +243,13 @@ def _each_point_trained_once(folder: Path, epochs: int) -> None:
 
 
 @pytest.mark.slow
-def test_two_workers_fill_one_sweep_and_train_each_point_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shards", [("0/2", "1/2"), ("0/1", "0/1")], ids=["shards", "claims"])
+def test_two_workers_fill_one_sweep_and_train_each_point_once(
+    tmp_path: Path, shards: tuple[str, str]
+) -> None:
+    # two shards started together, or two workers of one shard splitting it by their claims
     folder = tmp_path / "sweep"
-    workers = [_worker(folder), _worker(folder)]
+    workers = [_worker(folder, shard=shard) for shard in shards]
     said = [worker.communicate(timeout=600) for worker in workers]
     assert [w.returncode for w in workers] == [0, 0], said
     trained = [_trained(out) for out, _ in said]
