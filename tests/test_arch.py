@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from dsbench.errors import DsbenchError
+from dsbench.models import costs
 from dsbench.models import twin as arch
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -15,7 +16,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 @pytest.mark.tf
 def test_the_reference_vgg_through_arch_gives_dsbench_s_own_twin() -> None:
-    rows, layers = arch.describe(f"{EXAMPLES / 'reference_vgg.py'}:build", (32, 32, 3), 10,
+    rows, layers = costs.describe(f"{EXAMPLES / 'reference_vgg.py'}:build", (32, 32, 3), 10,
                                  ("normal", "separable"))  # fmt: skip
     by_model = {row["model"]: row for row in rows}
     assert (by_model["normal"]["params"], by_model["separable"]["params"]) == (1_186_378, 174_821)
@@ -33,8 +34,10 @@ def test_the_reference_vgg_through_arch_gives_dsbench_s_own_twin() -> None:
 def test_a_resnet_s_twin_keeps_its_1x1_shortcuts_and_keras_counts(tmp_path: Path) -> None:
     normal = arch.build_user(f"{EXAMPLES / 'resnet_cifar.py'}:build", (32, 32, 3), 10)
     twin = arch.separable_twin(normal)
-    assert twin.model.count_params() == sum(r["params"] for r in arch.built_layer_costs(twin.model))
-    assert normal.count_params() == sum(r["params"] for r in arch.built_layer_costs(normal))
+    assert twin.model.count_params() == sum(
+        r["params"] for r in costs.built_layer_costs(twin.model)
+    )
+    assert normal.count_params() == sum(r["params"] for r in costs.built_layer_costs(normal))
     assert len(twin.swapped) == 13 and not any("shortcut" in name for name in twin.swapped)
     layer = twin.model.get_layer("stage2_a_conv1")
     assert type(layer).__name__ == "SeparableConv2D" and tuple(layer.strides) == (2, 2)
@@ -68,9 +71,9 @@ def test_what_cannot_be_swapped_is_named_with_the_reason() -> None:
     assert dict(twin.kept) == {"grouped": "grouped convolution (groups=2)",
                                "custom": "MyConv is a subclass of Conv2D",
                                "wrapped": "a Conv2D inside a custom layer"}  # fmt: skip
-    wrapped = next(r for r in arch.built_layer_costs(model) if r["layer"] == "wrapped")
+    wrapped = next(r for r in costs.built_layer_costs(model) if r["layer"] == "wrapped")
     assert wrapped["macs"] is None  # weights of a layer dsbench cannot cost: not counted
-    grouped = next(r for r in arch.built_layer_costs(model) if r["layer"] == "grouped")
+    grouped = next(r for r in costs.built_layer_costs(model) if r["layer"] == "grouped")
     assert grouped["macs"] == 16 * 16 * 8 * 9 * 8 // 2
 
 
@@ -120,7 +123,7 @@ def test_summary_and_compare_take_your_network(invoke: Any, tmp_path: Path) -> N
     import json
 
     environment = json.loads((out / "environment.json").read_text())
-    assert environment["arch_twin"] == {"swapped": 13, "kept": []}
+    assert environment["arch_twin"] == {"swapped": 13, "kept": [], "direction": "separable"}
     assert len(environment["arch_sha256"]) == 64
 
 
@@ -128,7 +131,7 @@ def test_summary_and_compare_take_your_network(invoke: Any, tmp_path: Path) -> N
 def test_the_examples_give_the_figures_docs_arch_shows() -> None:
     for name, swapped, params in (("plain_cnn", 4, (133_002, 17_525)),
                                   ("mobilenet_like", 1, (69_834, 69_093))):  # fmt: skip
-        rows, _ = arch.describe(f"{EXAMPLES / name}.py:build", (32, 32, 3), 10,
+        rows, _ = costs.describe(f"{EXAMPLES / name}.py:build", (32, 32, 3), 10,
                                 ("normal", "separable"))  # fmt: skip
         assert tuple(row["params"] for row in rows) == params, name
         assert rows[1]["swapped"] == swapped, name
@@ -207,7 +210,7 @@ def test_a_sweep_passes_its_axes_to_your_builder_and_resumes(invoke: Any, tmp_pa
     # a Keras application takes its own keyword arguments the same way
     import keras
 
-    rows, _ = arch.describe("keras.applications.MobileNetV2", (32, 32, 3), 10, ("normal",),
+    rows, _ = costs.describe("keras.applications.MobileNetV2", (32, 32, 3), 10, ("normal",),
                             options={"alpha": 0.5})  # fmt: skip
     half = keras.applications.MobileNetV2(weights=None, input_shape=(32, 32, 3), classes=10,
                                           alpha=0.5)  # fmt: skip
@@ -259,7 +262,7 @@ def test_a_held_out_network_is_swapped_through_nested_models_and_says_what_it_ke
     path = tmp_path / "held_out.py"
     path.write_text(HELD_OUT)
     builder = f"{path}:build"
-    rows, layers = arch.describe(builder, (16, 16, 3), 5, ("normal", "separable"))
+    rows, layers = costs.describe(builder, (16, 16, 3), 5, ("normal", "separable"))
     up = next(row for row in layers if row["layer"] == "up")  # 7x7x16 in, each value to 2x2x8
     assert up["macs"] == 7 * 7 * 16 * 2 * 2 * 8
     normal = arch.build_user(builder, (16, 16, 3), 5)

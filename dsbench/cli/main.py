@@ -176,8 +176,8 @@ def root(
     """What do depthwise separable convolutions buy over normal ones?"""
 
 
-@command("summary_model", "layers", "arch", "arch_options", "kernel_size", "blocks", "input_shape",
-         "num_classes", "data_dir", *COMMON)  # fmt: skip
+@command("summary_model", "layers", "arch", "arch_options", "twin", "kernel_size", "blocks",
+         "input_shape", "num_classes", "data_dir", *COMMON)  # fmt: skip
 def summary(opts: Opts) -> None:
     """Parameters and MACs per image of the normal and separable models (trains nothing)."""
     spec, models, layers = api.describe(opts.summary_model, config=opts.config, **opts.settings)

@@ -73,7 +73,7 @@ OTHER: dict[str, Flag] = {
                   "dsbench wrote)."),
     "json_output": Flag("Print the results as JSON on stdout and nothing else there.",
                         flag="--json"),
-    "no_progress": Flag("No live progress bars (they show only on a terminal anyway)."),
+    "no_progress": Flag("No live progress bars (shown on a terminal only)."),
     "quiet": Flag("For scripts: print nothing but errors and the results folder's path.",
                   short="-q"),
     "debug": Flag("Show Python tracebacks on errors."),
@@ -236,7 +236,7 @@ SWEPT = ("kernel_sizes", "widths", "block_lists", "sweep_backends", "sweep_batch
          *(n for n in TRAINING if n not in ("kernel_size", "blocks", "backend", "batch_size",
                                             "precision", "devices")))  # fmt: skip
 # Settings `bench` takes (speed only: model, data, numerics, device).
-BENCHED = ("arch", "arch_options", "kernel_size", "blocks", "depthwise_init", "dataset",
+BENCHED = ("arch", "arch_options", "twin", "kernel_size", "blocks", "depthwise_init", "dataset",
            "data_dir", "train_size", "rescale", "seed", "jit", "precision", "strategy", "devices",
            "backend", "processes")  # fmt: skip
 

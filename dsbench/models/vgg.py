@@ -142,6 +142,10 @@ def _build(spec: ModelSpec, kind: str) -> keras.Model:
 
         model = arch.build_user(spec.arch, spec.input_shape, spec.num_classes,
                                 dict(spec.arch_options))  # fmt: skip
+        if spec.twin == "dense":  # yours is the separable model, its dense twin the normal one
+            from dsbench.models.dense_twin import dense_twin
+
+            return model if kind == "separable" else dense_twin(model).model
         return model if kind == "normal" else arch.separable_twin(model, spec.depthwise_init).model
     conv = keras.layers.Conv2D if kind == "normal" else keras.layers.SeparableConv2D
     options = {}
@@ -182,10 +186,10 @@ def describe(
     pointwise_params, pointwise_macs). Tests check every count against Keras.
     """
     if spec.arch:  # your own network: built (Keras) and costed layer by layer
-        from dsbench.models import twin as arch
+        from dsbench.models import costs as built
 
-        return arch.describe(spec.arch, spec.input_shape, spec.num_classes, kinds,
-                             spec.depthwise_init, dict(spec.arch_options))  # fmt: skip
+        return built.describe(spec.arch, spec.input_shape, spec.num_classes, kinds,
+                             spec.depthwise_init, dict(spec.arch_options), spec.twin)  # fmt: skip
     model_rows: list[dict[str, Any]] = []
     layer_rows: list[dict[str, Any]] = []
     for kind in kinds:

@@ -96,7 +96,9 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
         title = sweep_title(record.points, record.summary_only, dataset, epochs, batch)
     model = settings.get("model") or {}
     if model.get("arch"):  # your own network and its twin, not the VGG
-        title += f"; {printable(network_name(model))} and its separable twin"
+        title += (f"; {printable(network_name(model))} (separable) and its dense twin"
+                  if model.get("twin") == "dense"
+                  else f"; {printable(network_name(model))} and its separable twin")  # fmt: skip
     if folder is not None:  # the title is plain text: a table's, or printed as Text
         title = f"{printable(folder)}: {title} ({record.status})"
     if isinstance(record, BenchSummary):
@@ -111,7 +113,10 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
         twin = record.environment.get("arch_twin")
         if isinstance(twin, dict):
             kept = [inert(str(k)) for k in twin.get("kept") or []]
-            console.print(f"[dim]the separable twin swapped {inert(str(twin.get('swapped')))} "
+            console.print(f"[dim]the dense twin made {inert(str(twin.get('swapped')))} "
+                          "Conv2D of your depthwise separable layers"
+                          if twin.get("direction") == "dense" else
+                          f"[dim]the separable twin swapped {inert(str(twin.get('swapped')))} "
                           "convolutions for separable ones"
                           + (f"; kept: {'; '.join(kept)}" if kept else "") + "[/]")  # fmt: skip
     elif record.ratios.empty:
@@ -181,11 +186,16 @@ def models(console: Console, model: ModelSpec, rows: list[dict[str, Any]],
         title = (f"{network_name(given)} for {shape} images, "
                  f"{model.num_classes} classes, and its "
                  f"separable twin ({plural(swapped, 'convolution')} swapped)")  # fmt: skip
+        if model.twin == "dense":
+            title = (f"{network_name(given)} (the separable model) for {shape} images, "
+                     f"{model.num_classes} classes, and its dense twin (normal: "
+                     f"{plural(swapped, 'Conv2D')} made of its separable layers)")  # fmt: skip
     console.print(fit(console, summary_table(rows, title)))
     console.print(
         "[dim]MACs = multiply-accumulates for one image's forward pass; FLOPs = 2 x MACs.[/]"
     )
-    notes = [f"not swapped: {line}" for line in rows[0].get("kept") or []] if model.arch else []
+    notes = [f"not {'fused' if model.twin == 'dense' else 'swapped'}: {line}"
+             for line in rows[0].get("kept") or []] if model.arch else []  # fmt: skip
     uncounted = sorted({name for row in rows for name in row.get("not_counted") or []})
     if uncounted:
         notes.append(f"MACs leave out layers dsbench does not cost: {', '.join(uncounted)}")

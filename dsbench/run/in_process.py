@@ -110,8 +110,9 @@ def run_environment(command: str, spec: RunSpec, shared: Setup) -> dict[str, Any
 
         if mine := arch.content_hash(spec.model.arch):
             own["arch_sha256"] = mine
-        separable = arch_rows(spec.model)["separable"]
-        own["arch_twin"] = {"swapped": separable["swapped"], "kept": separable["kept"]}
+        made = arch_rows(spec.model)["normal" if spec.model.twin == "dense" else "separable"]
+        own["arch_twin"] = {"swapped": made["swapped"], "kept": made["kept"],
+                            "direction": spec.model.twin}  # fmt: skip
     return environment.environment(
         spec.as_dict(),
         {

@@ -22,6 +22,7 @@ DATASETS = ("cifar10", "synthetic")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multiworker")
 DEPTHWISE_INITS = ("corrected", "keras")
+TWINS = ("separable", "dense")  # with --arch: which model dsbench makes from yours
 SCHEDULES = ("interleaved", "sequential")
 BACKENDS = ("tensorflow", "jax", "torch")  # Keras 3's backends (dsbench.backends)
 DEFAULT_BACKEND = "tensorflow"
@@ -88,14 +89,25 @@ class ModelSpec:
     # apply; the separable model is its twin.
     arch: str | Callable[..., Any] | None = setting(  # noqa: RUF009 (a field, as every setting)
         None, "Your network instead of the VGG: PATH.py:FUNCTION (your code: it runs) or "
-        "keras.applications.NAME; separable is its twin.", "arch", metavar="PATH:FN")  # fmt: skip
+        "keras.applications.NAME.", "arch", metavar="PATH:FN")  # fmt: skip
     # Keyword arguments for that builder, as (name, value) pairs: a sweep's kernel_size and
     # width axes pass theirs this way too.
     arch_options: tuple[tuple[str, Any], ...] = setting(
         (), "Your --arch builder's keyword arguments, e.g. width=0.5,kernel_size=5.",
         "arch_options", metavar="K=V,...")  # fmt: skip
 
+    # separable: your Conv2D become SeparableConv2D (your network is the normal model); dense:
+    # your depthwise separable layers become Conv2D (your network is the separable model)
+    twin: str = setting(
+        "separable", "What dsbench makes of your --arch: separable, or dense.", "choice",
+        choices=TWINS)  # fmt: skip
+
     def __post_init__(self) -> None:
+        if self.twin == "dense" and not self.arch:
+            raise DsbenchError("twin dense makes full convolutions of your own network's "
+                               "separable layers, and no arch was given",
+                               "give arch, a separable network such as "
+                               "keras.applications.MobileNet", setting=("twin", "arch"))  # fmt: skip
         if self.arch_options and not self.arch:
             raise DsbenchError("arch_options are keyword arguments for your own arch builder, "
                                "and no arch was given", "give arch, or leave arch_options out",
