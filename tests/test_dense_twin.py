@@ -82,3 +82,13 @@ def test_mobilenet_and_its_dense_twin_are_the_paper_s_rows(
         assert by_model.loc["normal", "params"] == pytest.approx(dense_params, rel=0.02)
         assert by_model.loc["normal", "macs_per_image"] == pytest.approx(dense_macs, rel=0.02)
     assert by_model.loc["normal", "swapped"] == 13 and by_model.loc["normal", "kept"] == []
+
+
+def test_a_baseline_of_the_other_direction_is_not_compared() -> None:
+    from dsbench.measure.baseline import differences
+
+    mobilenet = {"arch": "keras.applications.MobileNet"}
+    # an older folder records no twin: it made the separable twin
+    assert differences({"model": {**mobilenet, "twin": "dense"}}, {"model": mobilenet}) == [
+        "twin 'separable' -> 'dense'"
+    ]

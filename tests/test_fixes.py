@@ -107,11 +107,6 @@ def test_the_partial_batch_can_be_kept() -> None:
     ("settings", "message", "setting"),
     [
         (
-            {"input_shape": [64, 64, 3]},
-            "input_shape [64, 64, 3] does not match the data's 32x32x3",
-            "input_shape",
-        ),
-        (
             {"num_classes": 100},
             "num_classes 100 does not match the data's 10 classes",
             "num_classes",

@@ -236,6 +236,9 @@ def test_a_subset_missing_some_classes_keeps_the_folder_count(tmp_path: Path) ->
         dsbench.DsbenchError, match="num_classes 4 does not match the data's 30 classes"
     ):
         check_fits(run_spec({"input_shape": [8, 8, 3], "num_classes": 4, "blocks": "8x1"}), subset)
+    with pytest.raises(dsbench.DsbenchError, match="the data's 8x8x3 images"):
+        check_fits(run_spec({"input_shape": [16, 16, 3], "num_classes": 30, "blocks": "8x1"}),
+                   subset)  # fmt: skip
 
 
 def test_exports_keep_each_folders_warnings_and_print_no_nan(

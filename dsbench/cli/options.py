@@ -236,7 +236,7 @@ SWEPT = ("kernel_sizes", "widths", "block_lists", "sweep_backends", "sweep_batch
          *(n for n in TRAINING if n not in ("kernel_size", "blocks", "backend", "batch_size",
                                             "precision", "devices")))  # fmt: skip
 # Settings `bench` takes (speed only: model, data, numerics, device).
-BENCHED = ("arch", "arch_options", "twin", "kernel_size", "blocks", "depthwise_init", "dataset",
+BENCHED = ("arch", "arch_options", "twin", "input_shape", "num_classes", "kernel_size", "blocks", "depthwise_init", "dataset",
            "data_dir", "train_size", "rescale", "seed", "jit", "precision", "strategy", "devices",
            "backend", "processes")  # fmt: skip
 

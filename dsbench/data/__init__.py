@@ -52,8 +52,10 @@ __all__ = ["ARCHIVE", "BATCH_ROWS", "DATA_DIR_ENV", "FOLDER", "IMAGE_SHAPE", "OF
            "subset_index", "synthetic", "synthetic_bytes"]  # fmt: skip
 
 
-def load(spec: DataSpec, seed: int, progress: Callable[[int, int], None] | None = None) -> Data:
-    """The data `spec` asks for, subset to train_size/test_size (seeded, class-balanced).
+def load(spec: DataSpec, seed: int, progress: Callable[[int, int], None] | None = None,
+         shape: tuple[int, int, int] = IMAGE_SHAPE) -> Data:  # fmt: skip
+    """The data `spec` asks for, subset to train_size/test_size (seeded, class-balanced);
+    synthetic images are made at `shape`, the model's input shape.
 
     A `data_dir` holding train/<class>/ and test/<class>/ (or val/<class>/) image folders is
     read as such, whatever the dataset setting; `progress(done, total)` follows the decoding.
@@ -61,7 +63,7 @@ def load(spec: DataSpec, seed: int, progress: Callable[[int, int], None] | None 
     if spec.dataset == "synthetic":
         train_size = spec.train_size or SYNTHETIC_DEFAULT_SIZES[0]
         test_size = spec.test_size or SYNTHETIC_DEFAULT_SIZES[1]
-        return synthetic(train_size, test_size, seed)
+        return synthetic(train_size, test_size, seed, shape)
     root = Path(spec.data_dir).expanduser() if spec.data_dir else None
     if root is not None and is_image_tree(root):  # subset by file name, decode only those
         return load_image_tree(root, progress, (spec.train_size, spec.test_size), seed)

@@ -34,7 +34,7 @@ EXACT = (("params", "parameters"), ("macs_per_image", "MACs / image"))
 # Settings whose difference makes two runs' figures incomparable.
 MATTERS = {"data": ("dataset", "train_size", "test_size", "rescale"),
            "model": ("arch", "arch_options", "blocks", "kernel_size", "input_shape", "num_classes",
-                     "depthwise_init"),
+                     "depthwise_init", "twin"),
            "train": ("batch_size", "epochs", "backend", "precision", "jit", "strategy",
                      "steps_per_execution", "keep_partial_batch", "schedule")}  # fmt: skip
 COLUMNS = ("figure", "model", "old", "new", "change", "change_low", "change_high", "unit",

@@ -71,7 +71,7 @@ def check_inputs(spec: RunSpec) -> None:
 
         sizes = (spec.data.train_size or SYNTHETIC_DEFAULT_SIZES[0],
                  spec.data.test_size or SYNTHETIC_DEFAULT_SIZES[1])  # fmt: skip
-        needed = synthetic_bytes(sum(sizes))
+        needed = synthetic_bytes(sum(sizes), spec.model.input_shape)
         if needed > memory // 2:
             raise DsbenchError(
                 f"train_size {sizes[0]:,} and test_size {sizes[1]:,} synthetic images take "

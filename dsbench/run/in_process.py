@@ -48,7 +48,8 @@ def setup(spec: RunSpec, observer: Observer) -> tuple[RunSpec, Setup]:
     """
     load_start = os.getloadavg()[0]
     callbacks.raise_on_sigterm()
-    loaded = data_module.load(spec.data, spec.train.seed, observer.decoding)
+    loaded = data_module.load(spec.data, spec.train.seed, observer.decoding,
+                              spec.model.input_shape)  # fmt: skip
     spec = fitted_spec(spec, loaded)
     check_fits(spec, loaded)
     observer.data_loaded(loaded.source, len(loaded.y_train), len(loaded.y_test), spec.data.rescale)
