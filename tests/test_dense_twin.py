@@ -92,3 +92,16 @@ def test_a_baseline_of_the_other_direction_is_not_compared() -> None:
     assert differences({"model": {**mobilenet, "twin": "dense"}}, {"model": mobilenet}) == [
         "twin 'separable' -> 'dense'"
     ]
+
+
+@pytest.mark.slow
+def test_compare_trains_your_separable_network_against_its_dense_twin(tmp_path: Path) -> None:
+    settings = dict(arch=small, input_shape=[16, 16, 3], twin="dense")
+    counted = dsbench.summary(**settings).set_index("model")["params"]
+    result = dsbench.compare(**settings, dataset="synthetic", train_size=64, test_size=32,
+                             batch_size=32, epochs=1, inference=False, output_dir=tmp_path / "r")  # fmt: skip
+    trained = result.summary.set_index("model")["params"]
+    assert trained.to_dict() == counted.to_dict()  # the dense twin is the normal model
+    assert result.environment["arch_twin"]["direction"] == "dense"
+    shown = dsbench.report([tmp_path / "r"]).rows
+    assert set(shown["model"]) == {"normal", "separable"}

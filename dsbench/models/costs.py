@@ -90,7 +90,8 @@ def describe(arch: str | Callable[..., Any], input_shape: tuple[int, ...], num_c
     else:
         twin, made = separable_twin(user, depthwise_init), "separable"
         built = {"normal": user, "separable": twin.model}
-    names = {entry.split(" = ")[0] for entry in twin.swapped}
+    # the layers made: their names, and for the dense twin what each was made of
+    made_of = {entry.split(" = ")[0]: entry.partition(" = ")[2] for entry in twin.swapped}
     model_rows, layer_rows = [], []
     costs = {kind: built_layer_costs(built[kind]) for kind in ("normal", "separable")}
     totals = {kind: _totals(rows) for kind, rows in costs.items()}
@@ -105,8 +106,10 @@ def describe(arch: str | Callable[..., Any], input_shape: tuple[int, ...], num_c
                            "not_counted": uncounted, "swapped": len(twin.swapped),
                            "kept": [f"{name}: {why}" for name, why in twin.kept]})  # fmt: skip
         for row in costs[kind]:
-            swapped = kind == made and row["layer"] in names
-            layer_rows.append({"model": kind, **row, **({"swapped": True} if swapped else {})})
+            swapped = kind == made and row["layer"] in made_of
+            layer_rows.append({"model": kind, **row, **({"swapped": True} if swapped else {}),
+                               **({"made_of": made_of[row["layer"]]}
+                                  if swapped and made_of[row["layer"]] else {})})  # fmt: skip
     return model_rows, layer_rows
 
 

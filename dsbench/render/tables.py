@@ -81,6 +81,8 @@ def layers_table(layers: Iterable[dict[str, Any]], kind: str, compact: bool = Fa
         share = f"{row['macs'] / total:.1%}" if total and counted else "–"
         add([row["layer"], row["type"] + (" *" if row.get("swapped") else ""), row["output_shape"],
              count(row["params"]), count(row["macs"]) if counted else "not counted", share])  # fmt: skip
+        if row.get("made_of"):  # a dense twin's Conv2D, beside the layers it was made of
+            add([f"  = {row['made_of']}", "", "", "", "", ""], style="dim")
         for half, label in halves if row.get("depthwise_macs") is not None else ():
             macs = row[f"{half}_macs"]
             add([f"  {half}", label, "", count(row[f"{half}_params"]), count(macs),
@@ -96,7 +98,9 @@ def layers_table(layers: Iterable[dict[str, Any]], kind: str, compact: bool = Fa
                          "half as many as its output channels: fewer MACs, but more memory "
                          "traffic per MAC (docs/methodology.md)")  # fmt: skip
     notes = []
-    if any(row.get("swapped") for row in rows):
+    if any(row.get("made_of") for row in rows):
+        notes.append("* a Conv2D made of your network's depthwise separable layers (below it)")
+    elif any(row.get("swapped") for row in rows):
         notes.append("* a Conv2D of your network, swapped for a SeparableConv2D in its twin")
     if any(row["macs"] is None for row in rows):
         notes.append("not counted: a layer type dsbench does not cost; the total leaves it out")
