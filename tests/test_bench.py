@@ -158,6 +158,7 @@ def spec_of_bench(monkeypatch: Any) -> Any:
         raise api.DsbenchError("stopped before training")
 
     monkeypatch.setattr(runner, "start", stop)
+    monkeypatch.setattr(runner, "load_first", lambda spec, observer: None)  # no data read
 
     def spec_of(**settings: Any) -> Any:
         with pytest.raises(api.DsbenchError, match="stopped"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -378,3 +379,20 @@ def test_synthetic_images_take_the_model_s_shape() -> None:
     wide = synthetic(6, 2, 0, (96, 80, 1))
     assert wide.x_train.shape == (6, 96, 80, 1) and wide.x_test.shape == (2, 96, 80, 1)
     assert wide.x_train.std() > 20  # a pattern with noise, not a blank image
+
+
+def test_a_broken_archive_is_refused_before_the_framework_starts(tmp_path: Path) -> None:
+    # read (and refused) before Keras starts: neither TensorFlow nor Keras is imported
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    archive.write_bytes(b"not a tar archive at all")
+    code = ("import sys\nsys.argv = ['dsbench', *sys.argv[1:]]\n"
+            "from dsbench.cli.main import main\ntry:\n    main()\nfinally:\n"
+            "    print('tensorflow' in sys.modules, 'keras' in sys.modules)\n")  # fmt: skip
+    shown = subprocess.run([sys.executable, "-c", code, "compare", "--data-dir", str(archive),
+                            "--epochs", "1", "--output-dir", str(tmp_path / "out")],
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert shown.returncode == 2, shown.stderr
+    (line,) = shown.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "cifar-10-python.tar.gz" in line, line
+    assert shown.stdout.split() == ["False", "False"]
+    assert not (tmp_path / "out").exists()

@@ -40,16 +40,17 @@ class Setup:
     load_start: float  # the 1-minute load average before anything ran
 
 
-def setup(spec: RunSpec, observer: Observer) -> tuple[RunSpec, Setup]:
-    """Load the data once and make the tf.distribute strategy; SIGTERM then stops like Ctrl-C.
+def setup(spec: RunSpec, observer: Observer, early: Data | None = None) -> tuple[RunSpec, Setup]:
+    """Load the data once (or take them as loaded `early`, before the framework started) and
+    make the tf.distribute strategy; SIGTERM then stops like Ctrl-C.
 
     Returns the spec to use: for your own images, the models take the images' shape and
     number of classes (unless input_shape / num_classes were set, and then they must match).
     """
     load_start = os.getloadavg()[0]
     callbacks.raise_on_sigterm()
-    loaded = data_module.load(spec.data, spec.train.seed, observer.decoding,
-                              spec.model.input_shape)  # fmt: skip
+    loaded = early if early is not None else data_module.load(spec.data, spec.train.seed, observer.decoding,
+                                       spec.model.input_shape)  # fmt: skip
     spec = fitted_spec(spec, loaded)
     check_fits(spec, loaded)
     observer.data_loaded(loaded.source, len(loaded.y_train), len(loaded.y_test), spec.data.rescale)

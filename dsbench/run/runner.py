@@ -9,6 +9,7 @@ made when there is something to write; every save goes through saving.Saver, whi
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dsbench.errors import DsbenchError
@@ -24,6 +25,7 @@ from dsbench.store.files import ResultsFolder
 
 if TYPE_CHECKING:
     from dsbench.backends.interface import Backend
+    from dsbench.data import Data
 
 
 def _writer(request: RunRequest) -> ResultsFolder | None:
@@ -43,10 +45,11 @@ class Runner(Protocol):
 def in_this_process(request: RunRequest, writer: ResultsFolder | None, observer: Observer,
                     previous: list[RunResult] | None) -> Comparison:  # fmt: skip
     """The runner of one process: Keras started here, on the request's backend."""
+    early = load_first(request.spec, observer)
     backend = start(request.spec, request.verbose)
     from dsbench.run import in_process
 
-    spec, shared = in_process.setup(request.spec, observer)
+    spec, shared = in_process.setup(request.spec, observer, early)
     if not backend.is_chief():  # only the chief of a cluster writes
         writer = None
     return _compare_here(dataclasses.replace(request, spec=spec), shared, writer, observer,
@@ -98,6 +101,7 @@ def run_sweep(request: SweepRequest, writer: ResultsFolder | None,
     spec, points = request.spec, list(request.points)
     for run_spec in dict.fromkeys(point.run_spec(spec) for point in points):
         checks.check_inputs(run_spec)  # every backend installed and able, before anything runs
+    early = load_first(spec, observer)
     backend = start(spec, request.verbose)
     if spec.model.arch:  # every point's keyword arguments, before any point trains
         from dsbench.models import twin as arch
@@ -106,7 +110,7 @@ def run_sweep(request: SweepRequest, writer: ResultsFolder | None,
             arch.check_options(spec.model.arch, dict(point_spec.arch_options))
     from dsbench.run import in_process
 
-    spec, shared = in_process.setup(spec, observer)
+    spec, shared = in_process.setup(spec, observer, early)
     if not backend.is_chief():
         writer = None
 
@@ -128,6 +132,19 @@ def run_sweep(request: SweepRequest, writer: ResultsFolder | None,
 
 
 # ---------------------------------------------------------------- before anything runs
+
+
+def load_first(spec: RunSpec, observer: Observer) -> Data | None:
+    """The run's images, loaded before the framework's slow start, so that a broken archive or
+    image is refused at once; None when they come from Keras' download, which needs Keras
+    started on the run's backend first (in_process.setup then loads them)."""
+    from dsbench import data as data_module
+
+    given = spec.data.data_dir or os.environ.get(data_module.DATA_DIR_ENV)
+    if spec.data.dataset != "synthetic" and not given:
+        return None
+    return data_module.load(spec.data, spec.train.seed, observer.decoding,
+                            spec.model.input_shape)  # fmt: skip
 
 
 def start(spec: RunSpec, verbose: bool) -> Backend:
@@ -192,10 +209,11 @@ def bench(request: BenchRequest, observer: Observer) -> BenchResult:
         warnings = [f"(process {index + 1}) {line}" for index, lines in enumerate(said)
                     for line in lines]  # fmt: skip
     else:
+        early = load_first(spec, observer)
         start(spec, request.verbose)
         from dsbench.run import in_process
 
-        spec, shared = in_process.setup(spec, observer)
+        spec, shared = in_process.setup(spec, observer, early)
         rows, warnings = in_process.bench(dataclasses.replace(request, spec=spec), shared,
                                           deadline)  # fmt: skip
         environment = in_process.run_environment(Command.bench, spec, shared)
