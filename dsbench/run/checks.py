@@ -4,10 +4,15 @@ results folder exists: one line each, naming the setting."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dsbench.errors import DsbenchError
 from dsbench.spec.settings import DEFAULT_BACKEND, RunSpec
+
+if TYPE_CHECKING:
+    from dsbench.spec.grid import Point
 
 
 def check_processes(spec: RunSpec) -> None:
@@ -32,6 +37,13 @@ def check_processes(spec: RunSpec) -> None:
             "leave checkpoint off",
             setting=("processes", "checkpoint"),
         )
+
+
+def check_points(spec: RunSpec, points: Sequence[Point]) -> None:
+    """check_inputs for every point of a sweep (every backend installed and able), before
+    anything runs."""
+    for run_spec in dict.fromkeys(point.run_spec(spec) for point in points):
+        check_inputs(run_spec)
 
 
 def check_inputs(spec: RunSpec) -> None:

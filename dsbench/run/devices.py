@@ -109,8 +109,7 @@ def prepare(request: SweepRequest) -> Path:
         raise DsbenchError("a function given from Python cannot go to worker processes",
                            "put it in a file and give arch as FILE.py:FUNCTION",
                            setting="arch")  # fmt: skip
-    for run_spec in dict.fromkeys(point.run_spec(request.spec) for point in request.points):
-        checks.check_inputs(run_spec)
+    checks.check_points(request.spec, request.points)
     if request.force:
         store.ResultsFolder(folder, force=True).ready()
     runner.sweep_writer(dataclasses.replace(request, force=False, shard=Shard(0, 1)))
@@ -148,8 +147,6 @@ def _follow(request: SweepRequest, workers: list[subprocess.Popen[str]],
             observer: Observer) -> None:  # fmt: skip
     """Wait for the workers, reporting each point as its folder says it is done; Ctrl-C
     stops every worker (each keeps what it finished)."""
-    from dsbench.store.claims import states
-
     assert request.output_dir is not None
     slugs = [point.slug for point in request.points]
     labels = {point.slug: point.label(request.spec.model) for point in request.points}
@@ -158,14 +155,14 @@ def _follow(request: SweepRequest, workers: list[subprocess.Popen[str]],
     try:
         while any(worker.poll() is None for worker in workers):
             time.sleep(POLL_S)
-            _report(request.output_dir, slugs, labels, reported, observer, states)
+            _report(request.output_dir, slugs, labels, reported, observer)
     except KeyboardInterrupt:
         for worker in workers:
             worker.send_signal(signal.SIGINT)
         for worker in workers:
             worker.wait()
         raise
-    _report(request.output_dir, slugs, labels, reported, observer, states)
+    _report(request.output_dir, slugs, labels, reported, observer)
 
 
 def _raise_failed(workers: list[tuple[subprocess.Popen[str], Device]], logs: list[Any],
@@ -185,11 +182,15 @@ def _raise_failed(workers: list[tuple[subprocess.Popen[str], Device]], logs: lis
 
 
 def _report(folder: Path, slugs: list[str], labels: dict[str, str], reported: set[str],
-            observer: Observer, states: Any) -> None:  # fmt: skip
-    if not folder.is_dir():
+            observer: Observer) -> None:  # fmt: skip
+    """Report the points done since the last look (a point reported is not read again)."""
+    from dsbench.store.claims import states
+
+    waiting = [slug for slug in slugs if slug not in reported]
+    if not folder.is_dir() or not waiting:
         return
-    for slug, state in zip(slugs, states(folder, slugs), strict=True):
-        if state == "done" and slug not in reported:
+    for slug, state in zip(waiting, states(folder, waiting), strict=True):
+        if state == "done":
             reported.add(slug)
             observer.point_done(labels[slug])
 

@@ -99,8 +99,7 @@ def run_sweep(request: SweepRequest, writer: ResultsFolder | None,
     process's backend here, those on another backend each in a worker process of its own
     (Keras picks its backend once per process)."""
     spec, points = request.spec, list(request.points)
-    for run_spec in dict.fromkeys(point.run_spec(spec) for point in points):
-        checks.check_inputs(run_spec)  # every backend installed and able, before anything runs
+    checks.check_points(spec, points)
     early = load_first(spec, observer)
     backend = start(spec, request.verbose)
     if spec.model.arch:  # every point's keyword arguments, before any point trains
