@@ -105,3 +105,30 @@ def test_compare_trains_your_separable_network_against_its_dense_twin(tmp_path: 
     assert result.environment["arch_twin"]["direction"] == "dense"
     shown = dsbench.report([tmp_path / "r"]).rows
     assert set(shown["model"]) == {"normal", "separable"}
+
+
+@pytest.mark.tf
+def test_a_subclass_of_a_separable_layer_is_kept_and_named() -> None:
+    import keras
+
+    class MyDepthwise(keras.layers.DepthwiseConv2D):
+        pass
+
+    class MySeparable(keras.layers.SeparableConv2D):
+        pass
+
+    def build(input_shape: tuple[int, ...], num_classes: int) -> Any:
+        inputs = keras.Input(shape=input_shape)
+        x = MyDepthwise(3, padding="same", name="mine_dw")(inputs)
+        x = keras.layers.Conv2D(8, 1, name="mine_pw")(x)
+        x = MySeparable(8, 3, padding="same", name="mine_sep")(x)
+        x = keras.layers.SeparableConv2D(8, 3, padding="same", name="sep")(x)
+        x = keras.layers.GlobalAveragePooling2D()(x)
+        return keras.Model(inputs, keras.layers.Dense(num_classes)(x))
+
+    rows = dsbench.summary(arch=build, input_shape=[8, 8, 3], twin="dense").set_index("model")
+    assert rows.loc["normal", "swapped"] == 1  # sep alone
+    assert rows.loc["normal", "kept"] == [
+        "mine_dw: MyDepthwise is a subclass of DepthwiseConv2D",
+        "mine_sep: MySeparable is a subclass of SeparableConv2D",
+    ]

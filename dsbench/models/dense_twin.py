@@ -34,7 +34,7 @@ def dense_twin(model: Any) -> Twin:
         model = keras.Model(model.inputs, model.outputs, name=model.name)
     twin = Twin(None)
     fused, skipped, lone = _plan(model, twin)
-    if not (fused or lone or any(_exactly(layer, "SeparableConv2D") for layer in _layers(model))):
+    if not (fused or lone or any(_exactly(layer, "SeparableConv2D") for layer in _flat(model))):
         raise DsbenchError(
             f"arch: {model.name!r} has no depthwise separable layer to make dense "
             "(SeparableConv2D, or DepthwiseConv2D)",
@@ -42,7 +42,7 @@ def dense_twin(model: Any) -> Twin:
             "your Conv2D separable",
             setting=("twin", "arch"),
         )
-    originals = {layer.name: layer for layer in _layers(model)}
+    originals = {layer.name: layer for layer in _flat(model)}
 
     def clone(layer: Any) -> Any:
         config = layer.get_config()
@@ -51,7 +51,12 @@ def dense_twin(model: Any) -> Twin:
             return _conv(depthwise.get_config(), config["filters"], config, layer.name)
         if layer.name in lone:
             return _conv(config, _channels(originals[layer.name]), config, layer.name)
-        if _exactly(layer, "SeparableConv2D"):
+        if isinstance(layer, keras.layers.SeparableConv2D) and not _exactly(
+            layer, "SeparableConv2D"
+        ):  # a subclass: its own behaviour
+            twin.kept.append((layer.name, f"{type(layer).__name__} is a subclass of "
+                                          "SeparableConv2D"))  # fmt: skip
+        elif _exactly(layer, "SeparableConv2D"):
             if config.get("depth_multiplier", 1) != 1:
                 twin.kept.append((layer.name, f"depth multiplier {config['depth_multiplier']}"))
                 return layer.__class__.from_config(config)
@@ -84,8 +89,10 @@ def _plan(model: Any, twin: Twin) -> tuple[dict[str, list[str]], set[str], list[
     fused: dict[str, list[str]] = {}
     skipped: set[str] = set()
     lone: list[str] = []
-    for layer in _layers(model):
-        if type(layer).__name__ != "DepthwiseConv2D":
+    import keras
+
+    for layer in _flat(model):
+        if not isinstance(layer, keras.layers.DepthwiseConv2D):
             continue
         if not _exactly(layer, "DepthwiseConv2D"):
             twin.kept.append((layer.name, f"{type(layer).__name__} is a subclass of "
@@ -146,10 +153,6 @@ def _conv(spatial: dict[str, Any], filters: int, pointwise: dict[str, Any], name
         activity_regularizer=pointwise.get("activity_regularizer"), name=name,
         dtype=pointwise.get("dtype"),
     )  # fmt: skip
-
-
-def _layers(model: Any) -> list[Any]:
-    return _flat(model)
 
 
 def _consumers(layer: Any) -> list[Any]:
