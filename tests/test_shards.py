@@ -306,3 +306,18 @@ def test_one_worker_per_set_of_cores_fills_one_sweep(tmp_path: Path) -> None:
     for slug in json.loads((folder / "sweep.json").read_text())["plan"]:
         environment = json.loads((folder / "points" / slug / "environment.json").read_text())
         assert environment["cores_in_use"] == max(1, len(os.sched_getaffinity(0)) // 2)
+
+
+def test_a_look_at_a_claim_never_takes_the_point_from_its_worker(tmp_path: Path) -> None:
+    import threading
+
+    from filelock import FileLock
+
+    claims = Claims(tmp_path)
+    with claims.point("k3"):
+        pass  # claims/ and the lock file exist, as after a point
+    looking = FileLock(tmp_path / "claims" / "k3.lock", timeout=0, thread_local=False)
+    looking.acquire()  # holder() (for --plan) holds the lock for a moment while it looks
+    threading.Timer(0.2, looking.release).start()
+    with claims.point("k3") as taken:  # a worker coming to the point in that moment
+        assert taken

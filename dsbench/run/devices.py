@@ -183,14 +183,14 @@ def _raise_failed(workers: list[tuple[subprocess.Popen[str], Device]], logs: lis
 
 def _report(folder: Path, slugs: list[str], labels: dict[str, str], reported: set[str],
             observer: Observer) -> None:  # fmt: skip
-    """Report the points done since the last look (a point reported is not read again)."""
-    from dsbench.store.claims import states
+    """Report the points done since the last look (a point reported is not read again; the
+    claims are not looked at, so that looking never holds a worker's lock)."""
+    from dsbench.store.files import read_summary
+    from dsbench.store.folders import POINTS
 
-    waiting = [slug for slug in slugs if slug not in reported]
-    if not folder.is_dir() or not waiting:
-        return
-    for slug, state in zip(waiting, states(folder, waiting), strict=True):
-        if state == "done":
+    for slug in [slug for slug in slugs if slug not in reported]:
+        point = folder / POINTS / slug
+        if (point / "summary.json").is_file() and read_summary(point).complete:
             reported.add(slug)
             observer.point_done(labels[slug])
 

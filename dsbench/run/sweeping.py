@@ -22,6 +22,7 @@ from dsbench.spec.settings import RunSpec
 from dsbench.store import files as store
 from dsbench.store.claims import Claims
 from dsbench.store.files import ResultsFolder
+from dsbench.store.folders import POINTS
 
 if TYPE_CHECKING:
     from dsbench.run.outcome import Comparison
@@ -143,7 +144,7 @@ def rebuild(request: SweepRequest, writer: ResultsFolder,
     with claims.rebuilding():
         frames, complete = [], True
         for point in points:
-            folder = writer.path / "points" / point.slug
+            folder = writer.path / POINTS / point.slug
             if not (folder / "summary.json").is_file():
                 complete = False
                 continue

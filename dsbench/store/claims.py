@@ -28,6 +28,9 @@ from dsbench.store.folders import CLAIMS
 
 SWEEP_LOCK = "sweep.lock"  # held while sweep.json, sweep.csv and sweep.png are rebuilt
 REBUILD_WAIT_S = 600.0
+# A claim waits this long for a lock held a moment (holder() looking, for `--plan`) before it
+# takes the point for another worker's; a worker holds its point for the point's whole run.
+CLAIM_WAIT_S = 1.0
 
 
 class Claims:
@@ -43,8 +46,8 @@ class Claims:
     @contextlib.contextmanager
     def point(self, slug: str) -> Iterator[bool]:
         """Claim point `slug` for as long as the block runs: yields True when this process
-        holds it, False when another process does (it is not waited for)."""
-        lock = self._lock(f"{slug}.lock", timeout=0)
+        holds it, False when another process does (waited for CLAIM_WAIT_S at most)."""
+        lock = self._lock(f"{slug}.lock", timeout=CLAIM_WAIT_S)
         try:
             lock.acquire()
         except Timeout:
