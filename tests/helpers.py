@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -29,6 +30,20 @@ def write_run(
     """A train or compare folder for `results`, as dsbench writes it."""
     record = summarize(results, command, kinds, settings, environment, complete)
     ResultsFolder(folder, existing=True).write_run(record, results, draw)
+
+
+def bench_rows() -> pd.DataFrame:
+    """bench.csv's rows as `bench` writes them: train at batch 128, infer at batch 1."""
+    row: dict[str, Any] = {"mode": "train", "batch_size": 128, "normal_chunk_steps": 3,
+                           "separable_chunk_steps": 3, "pairs": 9, "ratio": 0.3612,
+                           "ratio_low": 0.3402, "ratio_high": 0.3811, "ratio_half_width": 0.057,
+                           "target_reached": False, "seconds": 58.1}  # fmt: skip
+    for kind, ms in (("normal", 516.2), ("separable", 186.4)):
+        row.update({f"{kind}_ms_per_step": ms, f"{kind}_ms_per_step_low": ms * 0.9,
+                    f"{kind}_ms_per_step_high": ms * 1.1, f"{kind}_images_per_s": 128e3 / ms,
+                    f"{kind}_est_gflop_per_s": 300.0, f"{kind}_bimodal": False,
+                    f"{kind}_outliers": 0})  # fmt: skip
+    return pd.DataFrame([row, {**row, "mode": "infer", "batch_size": 1}])
 
 
 def leaves(document: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

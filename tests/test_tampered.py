@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from helpers import fuzzed, leaves, write_run
+from helpers import bench_rows, fuzzed, leaves, write_run
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -48,19 +48,6 @@ def _results(scale: float) -> list[RunResult]:
                 ("separable", 174_821, 18_295_808, [1.5, 1.0, 1.1, 0.9]))]  # fmt: skip
 
 
-def _bench_rows() -> pd.DataFrame:
-    row: dict[str, Any] = {"mode": "train", "batch_size": 128, "normal_chunk_steps": 3,
-                           "separable_chunk_steps": 3, "pairs": 9, "ratio": 0.3612,
-                           "ratio_low": 0.3402, "ratio_high": 0.3811, "ratio_half_width": 0.057,
-                           "target_reached": False, "seconds": 58.1}  # fmt: skip
-    for kind, ms in (("normal", 516.2), ("separable", 186.4)):
-        row.update({f"{kind}_ms_per_step": ms, f"{kind}_ms_per_step_low": ms * 0.9,
-                    f"{kind}_ms_per_step_high": ms * 1.1, f"{kind}_images_per_s": 128e3 / ms,
-                    f"{kind}_est_gflop_per_s": 300.0, f"{kind}_bimodal": False,
-                    f"{kind}_outliers": 0})  # fmt: skip
-    return pd.DataFrame([row, {**row, "mode": "infer", "batch_size": 1}])
-
-
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Valid folders as dsbench writes them: two runs (new, old), a bench and a sweep."""
@@ -72,7 +59,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, scale in (("new", 1.0), ("old", 1.1)):
         (root / name).mkdir()
         write_run(root / name, _results(scale), "compare", SETTINGS, ENVIRONMENT, complete=True)
-    bench = BenchSummary(SETTINGS, _bench_rows(), ENVIRONMENT, (), 0.05)
+    bench = BenchSummary(SETTINGS, bench_rows(), ENVIRONMENT, (), 0.05)
     ResultsFolder(root / "bench", existing=True).write_bench(bench)
     base = ModelSpec()
     points = grid.points_for(base, "3,5", None, None)
@@ -94,7 +81,7 @@ def _everything(root: Path, tampered: str | None = None) -> pd.DataFrame:
         render.show(console, store.load(root / name), root / name)
     found = reports.report([root])
     render.report(console, found)
-    for form in ("markdown", "csv", "json"):
+    for form in ("markdown", "csv", "json"):  # the page (charts: slower) is fuzzed on its own
         render.export(found, form)
     if tampered in (None, "new", "old"):
         for new, old in (("new", "old"), ("old", "new")):
@@ -149,6 +136,29 @@ def _json_figure_tampered(
 test_any_json_figure_tampered_is_one_line_or_shown, test_json_tampered_deeply = fuzzed(
     6, 48, derandomize=True, file=st.sampled_from(JSON_FILES),
     choice=st.integers(min_value=0), value=st.sampled_from(HOSTILE))(_json_figure_tampered)  # fmt: skip
+
+
+def _page_of_tampered_json(
+    pristine: Path, tmp_path_factory: pytest.TempPathFactory, file: str, choice: int, value: Any
+) -> None:
+    """The results page (tables, charts with their intervals, curves) of a folder with a
+    tampered figure: made, or refused in one line as `report` refuses it."""
+    root = tmp_path_factory.mktemp("t")
+    shutil.copytree(pristine, root, dirs_exist_ok=True)
+    document = json.loads((root / file).read_text())
+    paths = leaves(document)
+    (root / file).write_text(json.dumps(_replace(document, paths[choice % len(paths)], value)))
+    try:
+        page = render.export(reports.report([root / file.split("/")[0]]), "html")
+    except dsbench.DsbenchError as err:
+        assert "\n" not in err.message
+        return
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+
+
+test_a_tampered_figure_reaches_the_page_or_is_refused, test_page_tampered_deeply = fuzzed(
+    2, 24, derandomize=True, file=st.sampled_from(JSON_FILES),
+    choice=st.integers(min_value=0), value=st.sampled_from(HOSTILE))(_page_of_tampered_json)  # fmt: skip
 
 
 def _csv_figure_tampered(

@@ -146,6 +146,8 @@ def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> Any
         render.show(console, result.record)
         where = f"{result.run_dir}/" if result.run_dir else "not written here (a non-chief worker)"
         console.print(f"results: {render.inert(where)}")
+    if opts.html and result.run_dir is not None:
+        _page(result.run_dir)
     if isinstance(result, api.BenchResult):
         return result
     if (interrupted := result.interrupted) is not None:
@@ -160,6 +162,14 @@ def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> Any
                f"{len(diverged[0].epochs)}", "lower --learning-rate, or keep --rescale on")  # fmt: skip
         raise typer.Exit(1)
     return result
+
+
+def _page(run_dir: Path) -> None:
+    """report.html in a results folder just written (--html)."""
+    from dsbench import render
+    from dsbench.store import files, reports
+
+    files.atomic_text(run_dir / "report.html", render.export(reports.report([run_dir]), "html"))
 
 
 def _version(value: bool) -> None:
@@ -266,7 +276,9 @@ def bench(opts: Opts) -> None:
         **options))  # fmt: skip
 
 
-@command("data_dir", "arch", "tensorboard", "no_progress", "json_output", "debug", "verbose")
+@command(
+    "data_dir", "arch", "tensorboard", "html", "no_progress", "json_output", "debug", "verbose"
+)
 def resume(
     opts: Opts,
     run_dir: Annotated[Path, typer.Argument(help="An interrupted results folder of train, compare or sweep (it runs no code: a run of your own --arch file resumes only with --arch given again).", metavar="FOLDER")],

@@ -63,7 +63,7 @@ class Flag:
     panel: str = Panel.output
 
 
-FORMATS = ("table", "markdown", "csv", "json")
+FORMATS = ("table", "markdown", "csv", "json", "html")
 OTHER: dict[str, Flag] = {
     "config": Flag("TOML file with \\[model], \\[data], \\[train] settings; flags override it.",
                    Path, metavar="FILE", panel=Panel.data),
@@ -133,10 +133,14 @@ OTHER: dict[str, Flag] = {
     "bench_width": Flag("Multiply every block's filter count by this (with --arch: your "
                         "builder's width=X).", float, flag="--width",
                         default=1.0, metavar="X", panel=Panel.model),
-    "report_format": Flag("table, markdown, csv or json: one shape for every kind of folder.",
+    "report_format": Flag("table, markdown, csv, json, or html: one self-contained page (tables, "
+                          "charts with their intervals, curves, the data) to send; one shape "
+                          "for every kind of folder.",
                           choice("Format", FORMATS), flag="--format", default="table"),
     "report_output": Flag("Write the report to this file instead of the terminal.", Path,
                           flag="--output", short="-o", metavar="FILE"),
+    "html": Flag("Also write report.html into the results folder: one self-contained page to "
+                 "send (as report --format html).", panel=Panel.output),
     "baseline": Flag("A run folder to compare against, figure by figure.", Path,
                      metavar="OLD"),
     "force_baseline": Flag("Compare with --baseline although settings differ."),
@@ -229,7 +233,7 @@ CHOICES = {name: flag.kind for name, flag in OTHER.items() if isinstance(flag.ki
 FLAGS = {name: spelling(name) for name in (*SETTINGS, *OTHER)}
 
 COMMON = ("config", "json_output", "debug", "verbose")
-RUN = ("output_dir", "force", "no_progress", "quiet", *COMMON)
+RUN = ("output_dir", "force", "html", "no_progress", "quiet", *COMMON)
 TRAINING = tuple(name for name in SETTINGS if describe(name).cli)  # every setting with a flag
 SWEPT = ("kernel_sizes", "widths", "block_lists", "sweep_backends", "sweep_batch_sizes",
          "sweep_precisions", "summary_only", "shard", "sweep_devices", "ray", "plan",

@@ -36,6 +36,7 @@ from dsbench.render.tables import (
     report_table,
     summary_table,
 )
+from dsbench.render.titles import record_title
 from dsbench.spec.settings import network_name
 
 if TYPE_CHECKING:
@@ -81,26 +82,7 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
          folder: Path | None = None) -> None:  # fmt: skip
     """A record's table, fitted to the terminal, with its verdict line and warnings; read back
     from `folder`, the title names the folder and the record's status."""
-    settings = record.settings
-    data, train = settings.get("data") or {}, settings.get("train") or {}
-    dataset, epochs, batch = (
-        data.get("dataset", "?"),
-        train.get("epochs", "?"),
-        train.get("batch_size", "?"),
-    )
-    if isinstance(record, Summary):
-        title = comparison_title(str(record.command), dataset, epochs, batch)
-    elif isinstance(record, BenchSummary):
-        title = f"dsbench bench: {dataset}, target ±{record.target:.0%} (95% interval)"
-    else:
-        title = sweep_title(record.points, record.summary_only, dataset, epochs, batch)
-    model = settings.get("model") or {}
-    if model.get("arch"):  # your own network and its twin, not the VGG
-        title += (f"; {printable(network_name(model))} (separable) and its dense twin"
-                  if model.get("twin") == "dense"
-                  else f"; {printable(network_name(model))} and its separable twin")  # fmt: skip
-    if folder is not None:  # the title is plain text: a table's, or printed as Text
-        title = f"{printable(folder)}: {title} ({record.status})"
+    title = record_title(record, folder)
     if isinstance(record, BenchSummary):
         console.print(
             fit(console, bench_table(record.rows, title, record.between_runs_sd), keys=2)

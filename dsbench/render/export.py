@@ -1,7 +1,9 @@
-"""Results as text to paste or to script: Markdown, CSV and JSON, behind one interface.
+"""Results as text to paste, to script or to send: Markdown, CSV, JSON and the HTML page,
+behind one interface.
 
 Every exporter takes a report.Report (records read back from folders, or fresh ones) and
-returns the whole text, warnings included; `table` is Rich's and lives in render/__init__.py.
+returns the whole text, warnings included; `table` is Rich's and lives in render/__init__.py,
+the page in render/page.py.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pandas as pd
 
 from dsbench.measure.records import to_jsonable
 from dsbench.measure.summary import METRICS
+from dsbench.render import page
 from dsbench.render.comparison import time_ratio
 from dsbench.render.format import FORMATS, axis_value, count, missing, printable
 from dsbench.render.tables import POINT_KEYS, baseline_value, change_text
@@ -30,6 +33,7 @@ class Format(StrEnum):
     markdown = "markdown"
     csv = "csv"
     json = "json"
+    html = "html"
 
 
 # Columns of a Markdown report: what a reader pastes into an issue or a paper. Context columns
@@ -128,9 +132,10 @@ EXPORTERS: dict[Format, Callable[[Report], str]] = {
     Format.markdown: to_markdown,
     Format.csv: to_csv,
     Format.json: to_json,
+    Format.html: page.render,
 }
 
 
 def export(report: Report, form: Format | str) -> str:
-    """`report` as Markdown, CSV or JSON text."""
+    """`report` as Markdown, CSV, JSON or HTML text."""
     return EXPORTERS[Format(form)](report)

@@ -93,7 +93,8 @@ def _check_can_be_made(output_dir: Path) -> None:
 
 # What dsbench writes into a results folder, and nothing else is ever removed by force.
 RESULT_FILES = ("history.csv", "runs.csv", "summary.csv", "summary.json", "environment.json",
-                "curves.png", "sweep.csv", "sweep.json", "sweep.png", "bench.csv", "bench.json")  # fmt: skip
+                "curves.png", "sweep.csv", "sweep.json", "sweep.png", "bench.csv", "bench.json",
+                "report.html")  # fmt: skip
 CHECKPOINTS, POINTS, CLAIMS = "checkpoints", "points", "claims"
 # A checkpoint (normal-r0-e5.keras, its pointer normal-r0.json) or a temporary file of an
 # interrupted atomic write (.NAME.XXXX.tmp, and Keras' .NAME.XXXX.tmp.keras beside it).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +26,35 @@ def curves_title(settings: dict[str, Any], environment: dict[str, Any]) -> str:
     return ", ".join(part for part in parts if part)
 
 
-def curves(history: pd.DataFrame, path: Path, title: str = "") -> None:
-    """Accuracy and loss per epoch for every model (mean over repeats), and validation accuracy
-    against cumulative training seconds: the picture that answers "is it worth it?"."""
+def png(draw: Callable[[Any], None], path: Path) -> None:
+    """A figure drawn by `draw(fig)` saved as a PNG file."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    fig = plt.figure()
+    try:
+        draw(fig)
+        fig.savefig(path, dpi=110, format="png")
+    finally:
+        plt.close(fig)
+
+
+def curves(history: pd.DataFrame, path: Path, title: str = "") -> None:
+    """curves.png: `draw_curves` as a PNG file."""
+    png(lambda fig: draw_curves(fig, history, title), path)
+
+
+def draw_curves(fig: Any, history: pd.DataFrame, title: str = "") -> None:
+    """Accuracy and loss per epoch for every model (mean over repeats), and validation accuracy
+    against cumulative training seconds: the picture that answers "is it worth it?"."""
     history = history.assign(train_clock_s=history.groupby(["model", "repeat"])["train_s"].cumsum())
     means = history.groupby(["model", "epoch"], as_index=False)[
         ["accuracy", "val_accuracy", "loss", "val_loss", "train_clock_s"]
     ].mean()
-    fig, (acc_ax, loss_ax, time_ax) = plt.subplots(1, 3, figsize=(15, 4.4))
+    fig.set_size_inches(15, 4.4)
+    acc_ax, loss_ax, time_ax = fig.subplots(1, 3)
     colors = {"normal": "tab:blue", "separable": "tab:orange"}
     for model, group in means.groupby("model"):
         color = colors.get(str(model))
@@ -61,8 +78,6 @@ def curves(history: pd.DataFrame, path: Path, title: str = "") -> None:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
 
 
 SWEEP_SERIES = (
@@ -74,14 +89,16 @@ SWEEP_SERIES = (
 
 
 def sweep(ratios: pd.DataFrame, axes: list[str], path: Path) -> None:
+    """sweep.png: `draw_sweep` as a PNG file."""
+    png(lambda fig: draw_sweep(fig, ratios, axes), path)
+
+
+def draw_sweep(fig: Any, ratios: pd.DataFrame, axes: list[str]) -> None:
     """Separable/normal ratios (time, MACs, params, accuracy) against the first swept axis, so
     a user sees where the measured speed-up departs from the FLOP ratio. A second swept axis
     gives a colour per value, a third a panel per value (small multiples); series differ by
     line style and marker, so even a one-point sweep shows as points."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
     from matplotlib.ticker import FormatStrFormatter, LogLocator
 
     axes = axes or ["point"]
@@ -89,11 +106,11 @@ def sweep(ratios: pd.DataFrame, axes: list[str], path: Path) -> None:
     colour_axis = axes[1] if len(axes) > 1 else None
     panel_axis = axes[2] if len(axes) > 2 else None
     panels = list(dict.fromkeys(ratios[panel_axis])) if panel_axis else [None]
-    fig, grid = plt.subplots(1, len(panels), figsize=(5.5 * len(panels) + 2.5, 4.5),
-                             squeeze=False, sharey=True)  # fmt: skip
+    fig.set_size_inches(5.5 * len(panels) + 2.5, 4.5)
+    grid = fig.subplots(1, len(panels), squeeze=False, sharey=True)
     categorical = x_axis in ("blocks", "point")
     categories = list(dict.fromkeys(ratios[x_axis]))
-    colours = plt.get_cmap("tab10")
+    colours = colormaps["tab10"]
     shades = list(dict.fromkeys(ratios[colour_axis])) if colour_axis else [None]
     for ax, panel in zip(grid[0], panels, strict=True):
         mine = ratios if panel is None else ratios[ratios[panel_axis] == panel]
@@ -123,5 +140,3 @@ def sweep(ratios: pd.DataFrame, axes: list[str], path: Path) -> None:
     handles, labels = grid[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0, 1 - 2.4 / fig.get_figwidth(), 1))  # the legend outside
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
