@@ -42,7 +42,7 @@ def compared(tmp_path_factory: pytest.TempPathFactory, invoke: Any, tiny: list[s
             patch.setattr(module, "summarize", summarize)
         patch.setattr(ResultsFolder, "write_run", write_run)
         result = invoke(
-            ["compare", *tiny, "--inference", "--epochs", "3", "--output-dir", str(out)]
+            ["compare", *tiny, "--inference", "--epochs", "3", "--html", "--output-dir", str(out)]
         )
     assert result.exit_code == 0, result.output
     return out, result, calls
@@ -54,6 +54,15 @@ def test_each_save_summarizes_once_and_writes_once(compared: Compared) -> None:
     # then the comparison's own record, summarized once and written once with curves.png
     *_, calls = compared
     assert calls == ["summarize", ("write", 2, False)] * 3 + ["summarize", ("write", 2, True)]
+
+
+@pytest.mark.tf
+def test_html_leaves_the_results_page_in_the_folder(compared: Compared) -> None:
+    folder, result, _ = compared
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "separable vs normal:" in page
+    assert page.count("<svg") == 5  # time, accuracy, ratios, accuracy difference, curves
+    assert "<h3>Environment</h3>" in page and "synthetic(seed=0)" in page
 
 
 @pytest.mark.tf

@@ -46,6 +46,9 @@ def test_the_results_table_lists_the_files_a_run_writes(made_results: Any, tmp_p
     environment = {"data": {"test_images": 100}}
     write_run(tmp_path, made_results(), "compare", {"train": {"epochs": 4}}, environment,
               complete=True, draw=True)  # fmt: skip
+    from dsbench.cli.main import _page
+
+    _page(tmp_path)  # --html
     written = {path.name for path in tmp_path.iterdir()}
     doc = (ROOT / "docs" / "results-format.md").read_text(encoding="utf-8")
     documented = set(_table_cells(doc, "## Results on disk"))
