@@ -164,12 +164,14 @@ def _enum_of(annotated: Any) -> Any:
     return next(a for a in get_args(optional) if a is not type(None))
 
 
-def test_help_and_summary_import_neither_tensorflow_nor_pandas() -> None:
+def test_help_and_summary_import_no_framework_nor_pandas_nor_numpy() -> None:
     code = (
         "import sys, tempfile\nfrom typer.testing import CliRunner\nfrom dsbench.cli.main import app\n"
-        "for args in (['--help'], ['--version'], ['compare', '--help'], ['summary', '--json']):\n"
+        "for args in (['--help'], ['--version'], ['compare', '--help'], ['summary', '--json'],\n"
+        "             ['summary'], ['summary', '--layers']):\n"
         "    assert CliRunner().invoke(app, args).exit_code == 0\n"
-        "print(sorted(m for m in ('tensorflow', 'keras', 'pandas') if m in sys.modules))\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'pandas', 'numpy', 'matplotlib')\n"
+        "             if m in sys.modules))\n"
         "args = ['sweep', '--kernel-size', '3,5', '--summary-only', '--output-dir', tempfile.mkdtemp(), '--force']\n"
         "assert CliRunner().invoke(app, args).exit_code == 0\n"
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"

@@ -131,6 +131,40 @@ def test_every_command_has_help_text(runner: CliRunner) -> None:
         assert runner.invoke(app, [name, "--help"]).exit_code == 0
 
 
+def test_every_choice_is_in_its_option_s_help(runner: CliRunner) -> None:
+    """An option with a fixed set of values shows every value in its help: Typer's choices,
+    a setting's declared choices, the values a sweep axis takes; and -o and -b mean one thing on
+    every command that has them."""
+    import typer.main
+
+    from dsbench.cli.options import CHOICES
+    from dsbench.spec.settings import BACKENDS, PRECISIONS, SETTINGS, describe
+
+    axes = {"sweep_backends": BACKENDS, "sweep_precisions": PRECISIONS}
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        flat = " ".join(runner.invoke(app, [name, "--help"], terminal_width=100).output
+                        .replace("│", " ").split())  # fmt: skip
+        for param in command.params:
+            values: tuple[str, ...] = ()
+            if param.name in CHOICES:  # an option that is not a setting, e.g. train --model
+                values = tuple(CHOICES[param.name].__members__)
+            elif param.name in SETTINGS and describe(param.name).choices:
+                values = describe(param.name).choices
+            elif param.name in axes:
+                values = axes[param.name]
+            own = " ".join([param.help or "", str(param.metavar or ""), flat])
+            missing = [v for v in values if v not in own]
+            assert missing == [], (name, param.name, missing)
+            if "-o" in param.opts:
+                assert param.name in ("output_dir", "report_output"), (name, param.name)
+            if "-b" in param.opts:
+                assert "batch" in str(param.name), (name, param.name)
+        if name in ("sweep", "bench"):
+            assert "-b, --batch-size" in flat, name
+    assert set(CHOICES["summary_model"].__members__) == {"both", "normal", "separable"}
+
+
 @pytest.mark.parametrize("width", [80, 100, 160])
 def test_every_help_reads_whole_at_any_width(
     runner: CliRunner, width: int, monkeypatch: pytest.MonkeyPatch
@@ -156,7 +190,8 @@ def test_every_help_reads_whole_at_any_width(
             )
     if width == 80:
         compare = runner.invoke(app, ["compare", "--help"], terminal_width=80).output
-        assert len(compare.splitlines()) <= 110  # half of the 216 lines Typer's layout took
+        # about half of the 216 lines Typer's layout took, every choice and default listed
+        assert len(compare.splitlines()) <= 120
         assert "--[no-]keep-partial-batch" in compare and "-e, --epochs N" in compare
         bench = " ".join(runner.invoke(app, ["bench", "--help"]).output.replace("│", " ").split())
         assert "cifar10 or synthetic (offline, learnable). [default: synthetic]" in bench

@@ -58,7 +58,7 @@ def test_each_save_summarizes_once_and_writes_once(compared: Compared) -> None:
 
 @pytest.mark.tf
 def test_html_leaves_the_results_page_in_the_folder(compared: Compared) -> None:
-    folder, result, _ = compared
+    folder, *_ = compared
     page = (folder / "report.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "separable vs normal:" in page
     assert page.count("<svg") == 5  # time, accuracy, ratios, accuracy difference, curves

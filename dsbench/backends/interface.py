@@ -4,11 +4,12 @@ small protocols of what its factories return. No framework imported here."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from dsbench.spec.settings import TrainSpec
+    from dsbench.spec.settings import TrainSpec
 
 
 class Strategy(Protocol):

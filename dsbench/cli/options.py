@@ -39,6 +39,7 @@ class Panel:
 
     model, data, training, measure = "Model", "Data", "Training", "Measurement"
     distribution, sweep, bench, output = "Distribution", "Sweep axes", "Bench", "Output"
+    general = "General"
 
 
 # The panel of each setting; the rest of a section's settings go to its section's panel.
@@ -66,7 +67,7 @@ class Flag:
 FORMATS = ("table", "markdown", "csv", "json", "html")
 OTHER: dict[str, Flag] = {
     "config": Flag("TOML file with \\[model], \\[data], \\[train] settings; flags override it.",
-                   Path, metavar="FILE", panel=Panel.data),
+                   Path, metavar="FILE", panel=Panel.general),
     "output_dir": Flag("Results folder \\[default: runs/<UTC time>-<command>/].", Path,
                        short="-o", metavar="DIR"),
     "force": Flag("Start over in an existing dsbench results folder (removes only what "
@@ -76,27 +77,32 @@ OTHER: dict[str, Flag] = {
     "no_progress": Flag("No live progress bars (shown on a terminal only)."),
     "quiet": Flag("For scripts: print nothing but errors and the results folder's path.",
                   short="-q"),
-    "debug": Flag("Show Python tracebacks on errors."),
-    "verbose": Flag("Let the framework's own log messages through."),
+    "debug": Flag("Show Python tracebacks on errors.", panel=Panel.general),
+    "verbose": Flag("Let the framework's own log messages through.", panel=Panel.general),
     "model": Flag("Which model to train.", choice("Model", KINDS), default="normal",
                   panel=Panel.model),
     "summary_model": Flag("Which model(s) to show.", choice("SummaryModel", ("both", *KINDS)),
                           flag="--model", default="both", panel=Panel.model),
     "layers": Flag("Add a per-layer table for each model.", panel=Panel.model),
-    "kernel_sizes": Flag("Kernel sizes, e.g. 3,5,7.", str, flag="--kernel-size",
+    "kernel_sizes": Flag(f"Kernel sizes, e.g. 3,5,7 \\[default: {default('kernel_size')}].", str,
+                         flag="--kernel-size",
                          metavar="LIST", panel=Panel.sweep),
-    "widths": Flag("Width multipliers of every block's filters, e.g. 0.5,1,2.", str,
+    "widths": Flag("Width multipliers of every block's filters (with --arch: your builder's "
+                   "width=X), e.g. 0.5,1,2 \\[default: 1].", str,
                    flag="--width", metavar="LIST", panel=Panel.sweep),
     "block_lists": Flag('Block lists (depth); repeat the option: --blocks "64x2,128x2,256x2" '
-                        '--blocks "64x3,128x3,256x3".', list[str], flag="--blocks",
+                        '--blocks "64x3,128x3,256x3" \\[default: 64x2,128x2,256x2].',
+                        list[str], flag="--blocks",
                         metavar="LIST", panel=Panel.sweep),
-    "sweep_backends": Flag("Keras backends, e.g. tensorflow,jax,torch (those after the first "
-                           "run in worker processes).", str, flag="--backend", metavar="LIST",
+    "sweep_backends": Flag("Keras backends, any of tensorflow,jax,torch (those after the first "
+                           "run in worker processes) \\[default: tensorflow].", str,
+                           flag="--backend", metavar="LIST",
                            panel=Panel.sweep),
-    "sweep_batch_sizes": Flag("Batch sizes, e.g. 128,512,2048.", str, flag="--batch-size",
+    "sweep_batch_sizes": Flag(f"Batch sizes, e.g. 128,512,2048 \\[default: "
+                              f"{default('batch_size')}].", str, flag="--batch-size", short="-b",
                               metavar="LIST", panel=Panel.sweep),
-    "sweep_precisions": Flag("Precisions, e.g. float32,mixed_bfloat16 (any of float32, "
-                             "mixed_float16, mixed_bfloat16).", str,
+    "sweep_precisions": Flag("Precisions, any of float32,mixed_float16,mixed_bfloat16 "
+                             "\\[default: float32].", str,
                              flag="--precision", metavar="LIST", panel=Panel.sweep),
     "summary_only": Flag("Train nothing: params and MACs of every point, in seconds.",
                          panel=Panel.sweep),
@@ -110,14 +116,14 @@ OTHER: dict[str, Flag] = {
                           metavar="LIST", panel=Panel.sweep),
     "ray": Flag("Train every point as a Ray task: local (a Ray instance here), auto (the "
                 "cluster this runs in) or the cluster's address; one GPU per task where there "
-                "are GPUs. Needs dsbench[ray].", str, metavar="ADDRESS", panel=Panel.sweep),
+                "are GPUs. Needs dsbench\\[ray].", str, metavar="ADDRESS", panel=Panel.sweep),
     "plan": Flag("Print the points in the order they train (with --shard, each one's shard; "
                  "with --output-dir, each one's state there), train nothing.",
                  panel=Panel.sweep),
     "mode": Flag("train (forward, backward, Adam step), infer (forward) or both.",
                  choice("Mode", BENCH_MODES), default="train", panel=Panel.bench),
     "bench_batch_sizes": Flag("Batch sizes to time, e.g. 1,32,128: a row each "
-                              "\\[default: 128].", str, flag="--batch-size", metavar="LIST",
+                              "\\[default: 128].", str, flag="--batch-size", short="-b", metavar="LIST",
                               panel=Panel.bench),
     "precision_target": Flag("Target: each side of the ratio's 95% interval within this "
                              "fraction of it (0.05: ±5%); one process (--processes 1) stops "

@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
-from dsbench.measure import stats
+if TYPE_CHECKING:
+    from dsbench.measure import stats
 
 
 def missing(value: Any) -> bool:

@@ -9,13 +9,14 @@ from a file shows as written."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from typing import cast
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from dsbench.render.format import CONTROL, printable
+from dsbench.render.format import CONTROL, inert, printable
 
 
 def _text(value: RenderableType | None, style: str = "") -> RenderableType | None:
@@ -123,3 +124,9 @@ def fit(console: Console, table: Table, *narrower: Table, keys: int = 1) -> Rend
     if table.caption:
         records.append(Text(str(table.caption), style="dim"))
     return Group(*records)
+
+
+def warn(console: Console, warnings: Iterable[str]) -> None:
+    """Warnings under a table, one line each (as hyperfine gives them)."""
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {inert(warning)}")

@@ -161,9 +161,11 @@ class DataSpec:
         "DSBENCH_DATA_DIR), or your own images as train/<class>/ and test/<class>/ folders.",
         "text", metavar="DIR")  # fmt: skip
     train_size: int | None = setting(None, "Seeded class-balanced subset of the training split "
-                                     "(default: all of it).", "int", minimum=1)  # fmt: skip
+                                     "(default: all of it; synthetic: 5,000; bench: 512 or "
+                                     "the largest batch).", "int", minimum=1)  # fmt: skip
     test_size: int | None = setting(None, "Seeded class-balanced subset of the test split "
-                                    "(default: all of it).", "int", minimum=1)  # fmt: skip
+                                    "(default: all of it; synthetic: 1,000; bench: 10).", "int",
+                                    minimum=1)  # fmt: skip
     rescale: bool = setting(True, "Scale pixels to [0, 1], or feed raw 0..255 like the "
                             "reference.", "bool")  # fmt: skip
 
