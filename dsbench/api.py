@@ -1,4 +1,5 @@
-"""dsbench as a library: compare, train, sweep, bench, resume, report and summary from Python.
+"""dsbench as a library: compare, train, sweep (and its plan), bench, resume, report, against
+(a run against its baseline), summary, layers and describe, from Python.
 
     import dsbench
     result = dsbench.compare(epochs=2, dataset="synthetic", train_size=512, test_size=128)
@@ -7,7 +8,8 @@
 
 Settings are keyword arguments named like the TOML keys of a config file (epochs,
 batch_size, kernel_size, blocks, dataset, ...); `config=` reads a TOML file under them.
-Bad values raise DsbenchError naming the setting. Nothing here prints: pass an Observer for
+Each function's help lists the settings it takes with their types and defaults
+(`help(dsbench.compare)`); one it does not use, or a bad value, raises DsbenchError naming it. Nothing here prints: pass an Observer for
 progress. Each function builds a request and hands it on (run/runner.py); no framework is
 imported by the functions that do not train.
 """
@@ -24,7 +26,11 @@ from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 from dsbench.run.outcome import BenchResult, Comparison, SweepResult
 from dsbench.spec.config import run_spec
+from dsbench.spec.documented import refuse_unused, uses
 from dsbench.spec.request import (
+    BENCH_SETTINGS,
+    COUNT_SETTINGS,
+    SWEEP_SETTINGS,
     BenchRequest,
     Command,
     PathLike,
@@ -44,10 +50,11 @@ if TYPE_CHECKING:
     from dsbench.spec.grid import AxisValues
     from dsbench.store.reports import Report
 
-__all__ = ["BenchResult", "Comparison", "SweepResult", "against", "bench", "compare", "describe", "layers",
-           "plan", "report", "resume", "summary", "sweep", "train"]  # fmt: skip
+__all__ = ["BenchResult", "Comparison", "SweepResult", "against", "bench", "compare", "describe",
+           "layers", "plan", "report", "resume", "summary", "sweep", "train"]  # fmt: skip
 
 
+@uses(*SETTINGS)
 def compare(*, config: PathLike | None = None, output_dir: PathLike | None = None,
             force: bool = False, observer: Observer | None = None, verbose: bool = False,
             **settings: Any) -> Comparison:  # fmt: skip
@@ -62,6 +69,7 @@ def compare(*, config: PathLike | None = None, output_dir: PathLike | None = Non
     return runner.run(request, observer)
 
 
+@uses(*SETTINGS)
 def train(model: str = "normal", *, config: PathLike | None = None,
           output_dir: PathLike | None = None, force: bool = False,
           observer: Observer | None = None, verbose: bool = False,
@@ -77,6 +85,7 @@ def train(model: str = "normal", *, config: PathLike | None = None,
     return runner.run(request, observer)
 
 
+@uses(*SWEEP_SETTINGS)
 def sweep(*, kernel_size: AxisValues = None, width: AxisValues = None,
           blocks: AxisValues = None, backend: AxisValues = None,
           batch_size: AxisValues = None, precision: AxisValues = None,
@@ -123,6 +132,7 @@ def sweep(*, kernel_size: AxisValues = None, width: AxisValues = None,
     return runner.sweep(request, observer or Observer())
 
 
+@uses(*SWEEP_SETTINGS)
 def plan(*, kernel_size: AxisValues = None, width: AxisValues = None,
          blocks: AxisValues = None, backend: AxisValues = None,
          batch_size: AxisValues = None, precision: AxisValues = None,
@@ -148,6 +158,7 @@ def plan(*, kernel_size: AxisValues = None, width: AxisValues = None,
     return rows
 
 
+@uses(*BENCH_SETTINGS)
 def bench(*, mode: str = "train", batch_size: int | str | Sequence[int] | None = None,
           precision_target: float = 0.05, max_time: float = 60.0, width: float = 1.0,
           between_runs_sd: float = BENCH_BETWEEN_RUNS_SD, config: PathLike | None = None,
@@ -168,6 +179,8 @@ def bench(*, mode: str = "train", batch_size: int | str | Sequence[int] | None =
     """
     from dsbench.run import runner
 
+    refuse_unused("bench", settings, BENCH_SETTINGS, "bench times steps only (no epochs, no "
+                  "accuracy): leave them out, or use compare")  # fmt: skip
     check_bench(mode, precision_target, max_time, between_runs_sd, width)
     spec, batch_sizes = bench_plan(batch_size, width, settings, config)
     modes = ("train", "infer") if mode == "both" else (mode,)
@@ -214,6 +227,7 @@ def against(new: PathLike, baseline: PathLike, *, force: bool = False) -> Report
     return reports.against(Path(new), Path(baseline), force)
 
 
+@uses(*COUNT_SETTINGS)
 def describe(model: str = "both", *, config: PathLike | None = None,
              **settings: Any) -> tuple[RunSpec, list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
     """(spec, a row per model, a row per layer): params, MACs and activations, analytic only.
@@ -225,12 +239,7 @@ def describe(model: str = "both", *, config: PathLike | None = None,
     if model not in ("both", *KINDS):
         raise DsbenchError(f"model must be one of both, {', '.join(KINDS)}; got {model!r}",
                            setting="model")  # fmt: skip
-    unused = sorted(name for name in settings if name in SETTINGS
-                    and SETTINGS[name] != "model" and name not in ("data_dir", "dataset"))  # fmt: skip
-    if unused:  # given and silently ignored, they would look counted in
-        raise DsbenchError(f"summary counts the models and trains nothing: {', '.join(unused)} "
-                           "would not be used", "leave them out (they are settings of "
-                           "compare, train and bench)", setting=tuple(unused))  # fmt: skip
+    _counts_only("describe", settings)
     spec = run_spec(settings, config)
     if spec.data.data_dir:  # an image folder: its shape and classes, from one header
         from dsbench.data.images import is_image_tree, model_for_tree
@@ -245,20 +254,31 @@ def describe(model: str = "both", *, config: PathLike | None = None,
     return spec, models, layer_rows
 
 
+@uses(*COUNT_SETTINGS)
 def summary(model: str = "both", *, config: PathLike | None = None,
             **settings: Any) -> pd.DataFrame:  # fmt: skip
     """Params, MACs, FLOPs and activations per image of each model, and ratios to normal."""
     import pandas as pd
 
+    _counts_only("summary", settings)
     return pd.DataFrame(describe(model, config=config, **settings)[1])
 
 
+@uses(*COUNT_SETTINGS)
 def layers(model: str = "both", *, config: PathLike | None = None,
            **settings: Any) -> pd.DataFrame:  # fmt: skip
     """The per-layer breakdown: output shape, params and MACs for one image."""
     import pandas as pd
 
+    _counts_only("layers", settings)
     return pd.DataFrame(describe(model, config=config, **settings)[2])
+
+
+def _counts_only(command: str, settings: dict[str, Any]) -> None:
+    """Counting the models trains nothing: a training setting given here would look counted in
+    and be silently ignored."""
+    refuse_unused(command, settings, COUNT_SETTINGS, "leave them out (settings of compare, "
+                  "train and bench): counting the models trains nothing")  # fmt: skip
 
 
 def _path(output_dir: PathLike | None) -> Path | None:

@@ -103,13 +103,47 @@ def test_summary_needs_neither_tensorflow_nor_training() -> None:
     assert imported == "False False"
 
 
-def test_summary_refuses_settings_it_would_not_use() -> None:
+def test_summary_and_bench_refuse_settings_they_would_not_use() -> None:
     # training settings change no count: silently accepted, they would look counted in
-    with pytest.raises(dsbench.DsbenchError, match="epochs, learning_rate would not be used"):
+    with pytest.raises(dsbench.DsbenchError, match=r"summary\(\) got epochs, learning_rate, "
+                       "which summary does not use"):  # fmt: skip
         dsbench.summary(epochs=5, learning_rate=3)
-    with pytest.raises(dsbench.DsbenchError, match="train_size would not be used"):
+    with pytest.raises(dsbench.DsbenchError, match=r"layers\(\) got train_size, which"):
         dsbench.layers(train_size=100)
     assert dsbench.summary(kernel_size=5, num_classes=100)["params"].gt(0).all()
+    # a bench times steps: refused before anything starts (it used to run and ignore them)
+    with pytest.raises(dsbench.DsbenchError, match=r"bench\(\) got epochs, learning_rate, "):
+        dsbench.bench(epochs=3, learning_rate=0.1, max_time=1)
+
+
+def test_each_function_s_help_lists_the_settings_it_takes_with_their_defaults() -> None:
+    import inspect
+    import pydoc
+
+    from dsbench.spec.request import BENCH_SETTINGS, COUNT_SETTINGS, SWEEP_SETTINGS
+    from dsbench.spec.settings import SETTINGS, default, describe
+
+    takes = {dsbench.compare: SETTINGS, dsbench.train: SETTINGS, dsbench.sweep: SWEEP_SETTINGS,
+             dsbench.plan: SWEEP_SETTINGS, dsbench.bench: BENCH_SETTINGS,
+             dsbench.summary: COUNT_SETTINGS, dsbench.layers: COUNT_SETTINGS,
+             dsbench.api.describe: COUNT_SETTINGS}  # fmt: skip
+    for function, names in takes.items():
+        text = pydoc.render_doc(function, renderer=pydoc.plaintext)
+        parameters = inspect.signature(function).parameters
+        for name in names:
+            assert f"    {name}: " in text, (function.__name__, name)
+            assert parameters[name].default == default(name), (function.__name__, name)
+            assert describe(name).help.split()[0].replace("\\[", "[") in text
+        assert set(names) <= set(parameters)
+        left_out = [name for name in SETTINGS if name not in names and name not in parameters]
+        assert all(f"    {name}: " not in text.split("Settings (")[-1] for name in left_out)
+    help_text = pydoc.render_doc(dsbench.compare, renderer=pydoc.plaintext)
+    assert "epochs: int = 10" in help_text and "precision: str = 'float32'" in help_text
+    assert "One of: float32, mixed_float16, mixed_bfloat16" in help_text or (
+        "float32, mixed_float16, mixed_bfloat16" in help_text)  # fmt: skip
+    assert 'blocks: str | Sequence[tuple[int, int]] = "64x2,128x2,256x2"' in help_text
+    for name in ("bench", "against", "plan", "layers"):
+        assert name in dsbench.__doc__ or name in (dsbench.api.__doc__ or ""), name
 
 
 def test_sweep_summary_only_from_python(tmp_path: Path) -> None:

@@ -92,7 +92,8 @@ def test_a_comparison_s_page_holds_both_models_the_plots_and_its_data(
     tmp_path: Path, made_results: Any
 ) -> None:
     folder = _run(tmp_path, "cmp", made=made_results)
-    text = render.export(dsbench.report(str(folder)), "html")
+    text = dsbench.html(str(folder))  # the API's page: one path, as report --format html makes it
+    assert text == render.export(dsbench.report([folder]), "html")
     page = Page(text)
     _no_web(text, page)
     words = " ".join(page.text)

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from dsbench.spec.request import BENCH_SETTINGS
 from dsbench.spec.settings import (
     BENCH_BETWEEN_RUNS_SD,
     BENCH_MODES,
@@ -245,10 +246,7 @@ SWEPT = ("kernel_sizes", "widths", "block_lists", "sweep_backends", "sweep_batch
          "sweep_precisions", "summary_only", "shard", "sweep_devices", "ray", "plan",
          *(n for n in TRAINING if n not in ("kernel_size", "blocks", "backend", "batch_size",
                                             "precision", "devices")))  # fmt: skip
-# Settings `bench` takes (speed only: model, data, numerics, device).
-BENCHED = ("arch", "arch_options", "twin", "input_shape", "num_classes", "kernel_size", "blocks", "depthwise_init", "dataset",
-           "data_dir", "train_size", "rescale", "seed", "jit", "precision", "strategy", "devices",
-           "backend", "processes")  # fmt: skip
+BENCHED = BENCH_SETTINGS
 
 
 def option_default(name: str) -> Any:

@@ -51,7 +51,12 @@ def item(label: str, value: Any, low: Any = None, high: Any = None, model: str =
     return Item(label, centre, lo, hi, model)
 
 
-_SALT = iter(range(1, 1 << 30))
+_COUNT = [0]  # charts drawn on the page being made: each one's ids are salted with its number
+
+
+def start_page() -> None:
+    """Number the next page's charts from 1 again, so one folder always gives the same page."""
+    _COUNT[0] = 0
 
 
 def svg(draw: Callable[[Any], None], width: float, height: float) -> str:
@@ -62,7 +67,8 @@ def svg(draw: Callable[[Any], None], width: float, height: float) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    salt = f"c{next(_SALT)}"
+    _COUNT[0] += 1
+    salt = f"c{_COUNT[0]}"
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
         fig = plt.figure(figsize=(width, height))
         try:

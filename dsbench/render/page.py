@@ -142,6 +142,7 @@ def data(found: Report) -> str:
 
 def render(found: Report) -> str:
     """The whole page: one file, nothing fetched, readable on a phone and in print."""
+    charts.start_page()
     baseline = "change" in found.rows.columns
     if baseline:
         body = [baseline_section(found)]

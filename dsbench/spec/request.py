@@ -20,6 +20,7 @@ from dsbench.spec.settings import (
     BENCH_BETWEEN_RUNS_SD,
     BENCH_MODES,
     BENCH_PROCESSES,
+    SETTINGS,
     RunSpec,
 )
 from dsbench.spec.shard import Shard
@@ -95,6 +96,18 @@ class BenchRequest:
     output_dir: Path | None = None
     force: bool = False
     verbose: bool = False
+
+
+# Settings `bench` takes (speed only: model, data, numerics, device).
+BENCH_SETTINGS = ("arch", "arch_options", "twin", "input_shape", "num_classes", "kernel_size",
+                  "blocks", "depthwise_init", "dataset", "data_dir", "train_size", "rescale",
+                  "seed", "jit", "precision", "strategy", "devices", "backend", "processes")  # fmt: skip
+# Settings a sweep takes besides its axes (`devices` is its own: a worker per device).
+SWEEP_SETTINGS = tuple(name for name in SETTINGS if name not in (
+    "kernel_size", "blocks", "backend", "batch_size", "precision", "devices"))  # fmt: skip
+# Settings that count the models (summary, layers, describe): the model and where images are.
+COUNT_SETTINGS = (*(name for name in SETTINGS if SETTINGS[name] == "model"), "data_dir",
+                  "dataset")  # fmt: skip
 
 
 def sweep_plan(axes: Mapping[str, grid.AxisValues], settings: Mapping[str, Any],
