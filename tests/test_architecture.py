@@ -191,3 +191,18 @@ def test_no_module_over_350_lines_and_no_function_over_60() -> None:
         and (node.end_lineno or node.lineno) - node.lineno + 1 > 60
     ]
     assert long_modules == [] and long_functions == []
+
+
+def test_render_s_names_are_what_they_name_whatever_was_imported_first() -> None:
+    # render/__init__ loads its names on first use; a submodule named like one of them (a
+    # function `models` in models.py) would replace the function once imported
+    import importlib
+    import pkgutil
+    import types
+
+    from dsbench import render
+
+    for module in pkgutil.iter_modules(render.__path__):
+        importlib.import_module(f"dsbench.render.{module.name}")
+    for name in render.__all__:
+        assert not isinstance(getattr(render, name), types.ModuleType), name

@@ -42,9 +42,8 @@ def _accelerators() -> list[Any]:
 
 
 def gpus() -> list[dict[str, Any]]:
-    return [
-        {"name": str(d), "model": getattr(d, "device_kind", "unknown")} for d in _accelerators()
-    ]
+    return [{"name": str(d), "model": getattr(d, "device_kind", "unknown"),
+             "compute_capability": _capability(d)} for d in _accelerators()]  # fmt: skip
 
 
 def make_strategy(train: TrainSpec) -> LocalDevices:
@@ -85,11 +84,19 @@ def _short(device: Any) -> str:
     return f"{'gpu' if device.platform in ('gpu', 'cuda', 'rocm') else device.platform}:{device.id}"
 
 
+def _capability(device: Any) -> tuple[int, int] | None:
+    """A CUDA device's compute capability ("9.0" in JAX), None elsewhere."""
+    text = str(getattr(device, "compute_capability", "") or "")
+    major, _, minor = text.partition(".")
+    return (int(major), int(minor)) if major.isdigit() and minor.isdigit() else None
+
+
 def device_line(described: dict[str, Any]) -> str:
-    from dsbench.backends.host import cpu_model
+    from dsbench.backends import host
 
     accelerators = _accelerators()
-    kind = f"GPU: {accelerators[0].device_kind}" if accelerators else f"CPU: {cpu_model()}"
+    kind = (host.gpu_kind(accelerators[0].device_kind, _capability(accelerators[0]))
+            if accelerators else host.cpu_kind())  # fmt: skip
     replicas = int(described.get("replicas", 1))
     return (f"device: {', '.join(described.get('devices', []))} ({kind}), JAX {_jax().__version__}, "
             f"{replicas} replica{'s' if replicas != 1 else ''}")  # fmt: skip

@@ -40,7 +40,8 @@ def gpus() -> list[dict[str, Any]]:
 
     if not torch.cuda.is_available():
         return []
-    return [{"name": f"cuda:{i}", "model": torch.cuda.get_device_name(i)}
+    return [{"name": f"cuda:{i}", "model": torch.cuda.get_device_name(i),
+             "compute_capability": list(torch.cuda.get_device_capability(i))}
             for i in range(torch.cuda.device_count())]  # fmt: skip
 
 
@@ -53,13 +54,10 @@ def make_strategy(train: TrainSpec) -> LocalDevices:
 def device_line(described: dict[str, Any]) -> str:
     import torch
 
-    from dsbench.backends.host import cpu_model
+    from dsbench.backends import host
 
-    kind = (
-        f"GPU: {torch.cuda.get_device_name(0)}"
-        if torch.cuda.is_available()
-        else f"CPU: {cpu_model()}"
-    )
+    kind = (host.gpu_kind(torch.cuda.get_device_name(0), torch.cuda.get_device_capability(0))
+            if torch.cuda.is_available() else host.cpu_kind())  # fmt: skip
     return (f"device: {', '.join(described.get('devices', []))} ({kind}), PyTorch "
             f"{torch.__version__}, 1 replica")  # fmt: skip
 

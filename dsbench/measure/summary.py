@@ -202,11 +202,44 @@ def summarize(
         mark_unfinished(models, train.get("epochs"))
     load = environment.get("load_average") or {}
     cores = int(environment.get("cores_in_use") or os.cpu_count() or 1)
-    found = warnings(results, intervals) + stats.load_warning(
-        float(load.get("start", math.nan)), float(load.get("end") or math.nan), cores
+    found = (
+        warnings(results, intervals)
+        + stats.load_warning(
+            float(load.get("start", math.nan)), float(load.get("end") or math.nan), cores
+        )
+        + precision_note(settings, environment)
     )
     return Summary(Command(command), tuple(kinds), settings, environment, complete, models,
                    intervals, tuple(found))  # fmt: skip
+
+
+def precision_note(settings: dict[str, Any], environment: dict[str, Any]) -> list[str]:
+    """One line where a float32 run's answer depends on precision: on a CPU with bfloat16 matrix
+    or vector units (AMX, AVX512-BF16), or a GPU with tensor cores (compute capability 7.0 and
+    up), mixed precision speeds up the dense convolutions of the normal model far more than the
+    depthwise ones, so the separable/normal ratio changes (docs/benchmarks.md measures it)."""
+    from dsbench.backends.host import FAST_BFLOAT16
+
+    if ((settings.get("train") or {}).get("precision") or "float32") != "float32":
+        return []
+    gpus = [g for g in environment.get("gpus") or [] if isinstance(g, dict)]
+    sweep = "dsbench sweep --precision float32,mixed_bfloat16"
+    if gpus:
+        capability = gpus[0].get("compute_capability") or ()
+        if isinstance(capability, (list, tuple)) and capability and int(capability[0]) >= 7:
+            major, minor = [*capability, 0][:2]
+            return [f"float32 on a GPU with tensor cores (compute capability {major}.{minor}): "
+                    "the separable/normal answer changes with precision; see it with "
+                    f"{sweep.replace('mixed_bfloat16', 'mixed_float16,mixed_bfloat16')}"]  # fmt: skip
+        return []
+    cpu = environment.get("cpu") if isinstance(environment.get("cpu"), dict) else {}
+    fast = [f for f in (cpu or {}).get("features") or [] if f in FAST_BFLOAT16]
+    if not fast:
+        return []
+    return [
+        f"float32 on a CPU with {', '.join(fast)} (fast bfloat16): the separable/normal "
+        f"answer changes with precision (docs/benchmarks.md); see it with {sweep}"
+    ]
 
 
 def unpaired(models: pd.DataFrame, test_images: int) -> None:

@@ -6,15 +6,16 @@ the results page. With the cli package, the only code that talks to the terminal
     comparison.py  a comparison's table and verdict
     sweep.py       a sweep's table and its plan
     tables.py      the other results tables, from plain rows
-    models.py      `summary`: the models and their layers (no pandas, no framework)
+    model_tables.py  `summary`: the models and their layers (no pandas, no framework)
     titles.py      a record's title
     terminal.py    show, report, against: records printed
     progress.py    RichObserver: live progress while training
-    export.py      Markdown, CSV, JSON and HTML behind one interface
+    exports.py     Markdown, CSV, JSON and HTML behind one interface
     html.py, page.py, charts.py   the results page: tables, SVG charts with intervals
 
 Names are loaded when first used (`render.show` imports terminal.py then), so `dsbench
-summary` does not load pandas through the results tables it never prints.
+summary` does not load pandas through the results tables it never prints. No module is named
+like a name it exports: importing it would put the module where the name should be.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dsbench.render.comparison import compare_table, comparison_title, time_ratio, verdict
-    from dsbench.render.export import EXPORTERS, Format, export
+    from dsbench.render.exports import EXPORTERS, Format, export
     from dsbench.render.format import count, fixed, inert, plural, printable, ratio, si
     from dsbench.render.layout import fit, fits, warn
-    from dsbench.render.models import layers_table, models, summary_table
+    from dsbench.render.model_tables import layers_table, models, summary_table
     from dsbench.render.progress import RichObserver
     from dsbench.render.sweep import plan_table, sweep_table, sweep_title
     from dsbench.render.tables import (
@@ -42,10 +43,10 @@ if TYPE_CHECKING:
 # Where each public name lives.
 WHERE = {
     "comparison": ("compare_table", "comparison_title", "time_ratio", "verdict"),
-    "export": ("EXPORTERS", "Format", "export"),
+    "exports": ("EXPORTERS", "Format", "export"),
     "format": ("count", "fixed", "inert", "plural", "printable", "ratio", "si"),
     "layout": ("fit", "fits", "warn"),
-    "models": ("layers_table", "models", "summary_table"),
+    "model_tables": ("layers_table", "models", "summary_table"),
     "progress": ("RichObserver",),
     "sweep": ("plan_table", "sweep_table", "sweep_title"),
     "tables": ("baseline_table", "bench_table", "epoch_table", "report_keys", "report_table"),

@@ -44,7 +44,11 @@ def environment(settings: dict[str, Any], extra: dict[str, Any]) -> dict[str, An
             },
             "platform": platform.platform(),
             "hostname": platform.node(),
-            "cpu": {"model": host.cpu_model(), "logical_cores": os.cpu_count()},
+            "cpu": {
+                "model": host.cpu_model(),
+                "logical_cores": os.cpu_count(),
+                "features": host.cpu_features(),
+            },
             "gpus": backend.gpus(),
             "build": build,
             "settings": settings,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from dsbench.errors import DsbenchError
 from dsbench.measure.bench import BenchSummary, bench_warnings, combine_bench
 from dsbench.measure.records import RunResult
+from dsbench.measure.summary import precision_note
 from dsbench.observer import Observer
 from dsbench.run import checks
 from dsbench.run.outcome import BenchResult, Comparison, SweepResult
@@ -216,7 +217,8 @@ def bench(request: BenchRequest, observer: Observer) -> BenchResult:
         rows, warnings = in_process.bench(dataclasses.replace(request, spec=spec), shared,
                                           deadline)  # fmt: skip
         environment = in_process.run_environment(Command.bench, spec, shared)
-    warnings = bench_warnings(rows, request.precision_target, request.between_runs_sd) + warnings
+    warnings = (bench_warnings(rows, request.precision_target, request.between_runs_sd) + warnings
+                + precision_note(spec.as_dict(), environment))  # fmt: skip
     record = BenchSummary(spec.as_dict(), rows, environment, tuple(warnings),
                           request.precision_target, request.between_runs_sd)  # fmt: skip
     if writer is not None:

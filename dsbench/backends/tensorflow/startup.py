@@ -131,9 +131,10 @@ def device_line(described: dict[str, Any]) -> str:
 
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
-        kind = "GPU: " + tf.config.experimental.get_device_details(gpus[0]).get("device_name", "?")
+        details = tf.config.experimental.get_device_details(gpus[0])
+        kind = host.gpu_kind(details.get("device_name", "?"), details.get("compute_capability"))
     else:
-        kind = f"CPU: {host.cpu_model()}"
+        kind = host.cpu_kind()
     replicas = int(described.get("replicas", 1))
     line = (f"device: {', '.join(described.get('devices', []))} ({kind}), TensorFlow "
             f"{tf.__version__}, {replicas} replica{'s' if replicas != 1 else ''}")  # fmt: skip
