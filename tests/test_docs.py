@@ -62,3 +62,23 @@ def test_every_row_of_the_comparison_table_is_explained_in_methodology() -> None
     glossary = text[text.index("## The comparison table's rows") : text.index("## How each")]
     missing = [m.column for m in METRICS if m.label and f"`{m.column}`" not in glossary]
     assert missing == []
+
+
+def test_usage_md_names_every_option_of_every_command() -> None:
+    # usage.md says it lists every command and option: each command's section or table row,
+    # or the shared lists, names each of its long flags (a --[no-]x flag by --x or --[no-]x)
+    import typer.main
+
+    from dsbench.cli.main import app
+
+    text = (ROOT / "docs" / "usage.md").read_text(encoding="utf-8")
+    missing = []
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        for param in command.params:
+            flags = [o for o in param.opts if o.startswith("--") and o != "--help"]
+            if flags and not any(re.search(rf"{re.escape(f)}(?![\w-])", text) or
+                                 f"--[no-]{f[2:]}" in text for f in flags):  # fmt: skip
+                missing.append(f"{name} {flags[0]}")
+    assert missing == []
+    assert "`dsbench --version`" in text

@@ -25,9 +25,11 @@ ARCHIVE = "cifar-10-python.tar.gz"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILE = "test_batch"
 DATA_DIR_ENV = "DSBENCH_DATA_DIR"
+# Where CIFAR-10 comes from, for a machine that cannot download it itself.
+SOURCE = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 OFFLINE_HINT = (
-    "set data_dir to a folder holding cifar-10-batches-py/ or cifar-10-python.tar.gz "
-    f"(or set {DATA_DIR_ENV}), or use dataset synthetic"
+    f"copy cifar-10-python.tar.gz (170 MB, from {SOURCE}) into a folder and set data_dir to "
+    f"it (or set {DATA_DIR_ENV}), or try dataset synthetic"
 )
 
 
