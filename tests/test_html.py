@@ -238,3 +238,15 @@ def test_the_page_opens_in_a_browser_at_a_phone_s_and_a_desktop_s_width(
                     name, width, layout)  # fmt: skip
     finally:
         driver.quit()
+
+
+def test_a_ratio_chart_says_log_scale_only_when_it_draws_one() -> None:
+    from dsbench.render import charts
+
+    wide = charts.forest([charts.Item("a", 0.1, 0.05, 0.2), charts.Item("b", 2.0)], "ratio", "t",
+                         1.0, log=True)  # fmt: skip
+    narrow = charts.forest([charts.Item("a", 0.9, 0.8, 1.1)], "ratio", "t", 1.0, log=True)
+    assert "ratio (log scale)" in wide and "(log scale)" not in narrow
+    # an interval that does not hold its value, or a value that is not finite, is not drawn
+    assert charts.item("x", 1.0, 2.0, 3.0) == charts.Item("x", 1.0)
+    assert charts.item("x", float("nan")) is None and charts.item("x", "text") is None

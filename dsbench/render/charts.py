@@ -121,8 +121,8 @@ def bars(items: Sequence[Item], xlabel: str, title: str) -> str:
 def forest(items: Sequence[Item], xlabel: str, title: str, reference: float,
            log: bool) -> str:  # fmt: skip
     """A dot per item with its 95% interval as whiskers, against the line at `reference` (1 for
-    a ratio, on a log scale; 0 for a difference): an interval crossing the line is not
-    resolved."""
+    a ratio, on a log scale when `log` and the values span more than 4x; 0 for a difference):
+    an interval crossing the line is not resolved."""
 
     def draw(fig: Any) -> None:
         ax = fig.add_subplot()
@@ -132,6 +132,7 @@ def forest(items: Sequence[Item], xlabel: str, title: str, reference: float,
                    color=[COLOURS.get(it.model, OTHER) for it in items])  # fmt: skip
         ax.axvline(reference, color="grey", linewidth=1, linestyle="--")
         ends = [v for it in items for v in (it.value, it.low, it.high) if v is not None]
+        scale = ""
         if log and min(ends) > 0 and max(ends) / min(ends) > 4:  # narrower: a linear axis
             from matplotlib.ticker import FormatStrFormatter, LogLocator
 
@@ -139,9 +140,10 @@ def forest(items: Sequence[Item], xlabel: str, title: str, reference: float,
             ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
             ax.xaxis.set_minor_formatter(FormatStrFormatter(""))
+            scale = " (log scale)"
         ax.set_yticks(ys, [it.label for it in items], fontsize=8)
         ax.set_ylim(-0.7, len(items) - 0.3)
-        ax.set(xlabel=xlabel, title=title)
+        ax.set(xlabel=xlabel + scale, title=title)
         ax.grid(axis="x", alpha=0.3, which="both")
         fig.tight_layout()
 

@@ -47,8 +47,8 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em;overflow-
 footer{color:var(--dim);font-size:.8rem;margin-top:2rem}
 @media (max-width:700px){body{padding:.6rem;font-size:14px}
 dl.env{grid-template-columns:1fr}dl.env dt{margin-top:.3rem}}
-@media print{body{max-width:none;font-size:11pt}section{break-inside:avoid-page}
-figure{break-inside:avoid}}
+@media print{body{max-width:none;font-size:11pt}figure,tr{break-inside:avoid}
+h2,h3{break-after:avoid}}
 """
 
 
@@ -181,7 +181,7 @@ def interval_charts(rows: pd.DataFrame) -> list[str]:
                           r.get(f"{column}_high"), "separable")
               for r in separable for column, name in RATIOS]  # fmt: skip
     if ratios := [r for r in ratios if r]:
-        out.append(figure(charts.forest(ratios, "separable / normal (log scale)",
+        out.append(figure(charts.forest(ratios, "separable / normal",
                                          "Ratios, 95% intervals", 1.0, log=True),
                            "below 1: separable takes less (time) or does less (images/s); "
                            "no whiskers: too few pairs for an interval"))  # fmt: skip

@@ -108,7 +108,7 @@ def baseline_section(found: Report) -> str:
                   for r in measured if "−" in str(r.get("unit"))]  # fmt: skip
     figures = []
     if ratio := [r for r in ratio if r]:
-        figures.append(html.figure(charts.forest(ratio, "new / old (log scale)",
+        figures.append(html.figure(charts.forest(ratio, "new / old",
                                                  "Changes, 95% intervals", 1.0, log=True),
                                    "an interval holding 1: no change resolved"))  # fmt: skip
     if difference := [d for d in difference if d]:
