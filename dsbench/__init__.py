@@ -1,7 +1,8 @@
 """dsbench: what depthwise separable convolutions buy over normal convolutions, measured.
 
 The Python API (see README.md, "Python API"): compare, train, sweep (and its plan), bench,
-resume, report, against (a run against its baseline), html (the results page), summary,
+resume, report, against (a run against its baseline), html (the results page), deploy
+(LiteRT and ONNX exports measured), summary,
 layers; each function's help lists its settings; every error a user can act on is a
 DsbenchError.
 """
@@ -19,6 +20,7 @@ from dsbench.api import (
     against,
     bench,
     compare,
+    deploy,
     layers,
     plan,
     report,
@@ -44,6 +46,7 @@ __all__ = [
     "against",
     "bench",
     "compare",
+    "deploy",
     "html",
     "layers",
     "plan",

@@ -33,12 +33,14 @@ from dsbench.spec.request import (
     SWEEP_SETTINGS,
     BenchRequest,
     Command,
+    DeployRequest,
     PathLike,
     ResumeRequest,
     RunRequest,
     SweepRequest,
     bench_plan,
     check_bench,
+    parse_threads,
     sweep_plan,
 )
 from dsbench.spec.settings import BENCH_BETWEEN_RUNS_SD, KINDS, SETTINGS, RunSpec
@@ -47,11 +49,12 @@ from dsbench.spec.shard import Shard, parse_shard
 if TYPE_CHECKING:
     import pandas as pd
 
+    from dsbench.run.deploy import Deployed
     from dsbench.spec.grid import AxisValues
     from dsbench.store.reports import Report
 
-__all__ = ["BenchResult", "Comparison", "SweepResult", "against", "bench", "compare", "describe",
-           "layers", "plan", "report", "resume", "summary", "sweep", "train"]  # fmt: skip
+__all__ = ["BenchResult", "Comparison", "SweepResult", "against", "bench", "compare", "deploy",
+           "describe", "layers", "plan", "report", "resume", "summary", "sweep", "train"]  # fmt: skip
 
 
 @uses(*SETTINGS)
@@ -187,6 +190,46 @@ def bench(*, mode: str = "train", batch_size: int | str | Sequence[int] | None =
     request = BenchRequest(spec, modes, batch_sizes, precision_target, max_time, between_runs_sd,
                            _path(output_dir), force, verbose)  # fmt: skip
     return runner.bench(request, observer or Observer())
+
+
+DEPLOY_SETTINGS = (*(n for n in COUNT_SETTINGS if n not in ("data_dir", "dataset")), "backend",
+                   "seed")  # fmt: skip
+
+
+@uses(*DEPLOY_SETTINGS)
+def deploy(run_dir: PathLike | None = None, *, untrained: bool = False,
+           threads: str | int | Sequence[int] | None = None, max_time: float = 60.0,
+           data_dir: PathLike | None = None, arch: str | Callable[..., Any] | None = None,
+           output_dir: PathLike | None = None, force: bool = False,
+           observer: Observer | None = None, verbose: bool = False,
+           **settings: Any) -> Deployed:  # fmt: skip
+    """Both models where models are deployed: exported to LiteRT (float32, dynamic-range int8,
+    full-integer int8) and ONNX (float32) under `deploy/`, then measured — file size, batch-1
+    latency with its 95% interval (normal and separable alternated) at each of `threads` ("1,4",
+    "all"; default 1 and every core) within `max_time` seconds, and the test accuracy each
+    export keeps against its Keras model (paired over the same images). `run_dir` is a finished
+    compare or train folder trained with checkpoint on (its final weights; `data_dir` and
+    `arch` as resume takes them); `untrained` (or no run_dir) builds a fresh pair from the
+    settings: size and latency only. Needs `pip install "dsbench[deploy]"`; TensorFlow backend.
+    Writes deploy.json beside the exports."""
+    from dsbench.backends.host import cores_in_use
+    from dsbench.run import deploy as deploying
+
+    refuse_unused("deploy", settings, DEPLOY_SETTINGS, "deploy builds the models and times "
+                  "inference only: leave training settings out")  # fmt: skip
+    if run_dir is not None and (untrained or settings or output_dir is not None):
+        raise DsbenchError("a run folder brings its own models and is written to; untrained, "
+                           "model settings and output_dir are for a fresh pair",
+                           "give one of them", setting="untrained")  # fmt: skip
+    if not (isinstance(max_time, (int, float)) and 0 < max_time < 1e6):
+        raise DsbenchError(f"max_time {max_time} must be a number of seconds above 0",
+                           "e.g. max_time 60", setting="max_time")  # fmt: skip
+    if run_dir is None and arch is not None:  # untrained: your network and its twin, built
+        settings = {**settings, "arch": arch}
+    request = DeployRequest(_path(run_dir), None if run_dir is not None else run_spec(settings),
+                            parse_threads(threads, cores_in_use()), float(max_time), _path(output_dir),
+                            force, verbose, _path(data_dir), arch)  # fmt: skip
+    return deploying.deploy(request, observer or Observer())
 
 
 def resume(path: PathLike, *, data_dir: PathLike | None = None,

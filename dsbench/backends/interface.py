@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
 
     from dsbench.spec.settings import TrainSpec
@@ -116,6 +118,11 @@ class Backend(Protocol):
 
     def profiler(self, log_dir: str, steps: tuple[int, int]) -> Any:
         """--profile-steps' trace, as a Keras callback."""
+
+    def export(self, model: Any, path: Path, form: str, precision: str,
+               representative: np.ndarray) -> None:  # fmt: skip
+        """`deploy`: write `model` as `form` (litert, onnx) at `precision` (float32,
+        dynamic_int8, int8), int8 activations calibrated on `representative` images."""
 
     def custom_trainer(self, model: Any, strategy: Any, validation: Any,
                        images: tuple[np.ndarray, np.ndarray], *, train: TrainSpec, rescale: bool,

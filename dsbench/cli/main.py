@@ -9,13 +9,12 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import os
 import re
 import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -27,6 +26,7 @@ from dsbench.cli.help import CompactHelp
 from dsbench.cli.options import (
     BENCHED,
     COMMON,
+    DEPLOYED,
     FLAGS,
     OPTIONS,
     RUN,
@@ -36,6 +36,9 @@ from dsbench.cli.options import (
     option_default,
     setting_option,
 )
+from dsbench.cli.output import console as _console
+from dsbench.cli.output import page as _page
+from dsbench.cli.output import plan as _plan
 from dsbench.errors import DsbenchError
 from dsbench.observer import Observer
 from dsbench.spec.settings import SETTINGS, describe
@@ -107,19 +110,6 @@ def _flagged(text: str, settings: tuple[str, ...]) -> str:
     return text
 
 
-def _console(json_output: bool = False) -> Any:
-    """Tables and progress go to stdout, or to stderr under --json.
-
-    Piped or captured output gets 160 columns instead of Rich's 80, so wide tables keep
-    every number whole.
-    """
-    from rich.console import Console
-
-    stream = sys.stderr if json_output else sys.stdout
-    width = None if stream.isatty() or os.environ.get("COLUMNS") else 160
-    return Console(stderr=json_output, highlight=False, width=width)
-
-
 def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> Any:
     """Run a training command through the API, then print its JSON and table; set the exit code.
 
@@ -162,14 +152,6 @@ def _show(opts: Opts, command: str, run: Callable[[dict[str, Any]], Any]) -> Any
                f"{len(diverged[0].epochs)}", "lower --learning-rate, or keep --rescale on")  # fmt: skip
         raise typer.Exit(1)
     return result
-
-
-def _page(run_dir: Path) -> None:
-    """report.html in a results folder just written (--html)."""
-    from dsbench import render
-    from dsbench.store import files, reports
-
-    files.atomic_text(run_dir / "report.html", render.export(reports.report([run_dir]), "html"))
 
 
 def _version(value: bool) -> None:
@@ -248,23 +230,6 @@ def sweep(opts: Opts) -> None:
                                                    ray=opts.ray, **options))  # fmt: skip
 
 
-def _plan(opts: Opts, axes: dict[str, Any], shard: Any) -> None:
-    """sweep --plan: the points in order, their shards and states; JSON with --json."""
-    from dsbench import render
-
-    plan = api.plan(**axes, shard=shard, config=opts.config, output_dir=opts.output_dir,
-                    **opts.settings)  # fmt: skip
-    if opts.json_output:
-        typer.echo(plan.to_json(orient="records", indent=2))
-        return
-    title = f"dsbench sweep plan: {render.plural(len(plan), 'point')}"
-    if shard is not None:
-        source = "" if shard.source == "given" else f" (from {shard.source.title()})"
-        title += (f"; shard {shard}{source} trains "
-                  f"{render.plural(int(plan['this_shard'].sum()), 'point')}")  # fmt: skip
-    _console().print(render.plan_table(plan, title))
-
-
 @command("mode", "bench_batch_sizes", "precision_target", "max_time", "between_runs_sd",
          "bench_width", *BENCHED,
          *RUN, defaults={"dataset": "synthetic", "processes": 3})  # fmt: skip
@@ -288,6 +253,32 @@ def resume(
         run_dir, data_dir=opts.settings.get("data_dir"), arch=opts.settings.get("arch"),
         tensorboard=opts.settings.get("tensorboard"), observer=options["observer"],
         verbose=opts.verbose))  # fmt: skip
+
+
+@command("untrained", "threads", "deploy_time", "data_dir", *DEPLOYED, "output_dir", "force",
+         "json_output", "debug", "verbose")  # fmt: skip
+def deploy(
+    opts: Opts,
+    run_dir: Annotated[Optional[Path], typer.Argument(help="A finished train or compare folder trained with --checkpoint (its models' final weights); none: a fresh untrained pair.", metavar="[FOLDER]")] = None,
+) -> None:  # fmt: skip
+    """Export both models to LiteRT (float32, int8) and ONNX; measure size, latency, accuracy kept."""
+    from dsbench import render
+
+    console = _console(opts.json_output)
+    settings = {k: v for k, v in opts.settings.items() if k not in ("data_dir", "arch")}
+    result = api.deploy(run_dir, untrained=opts.untrained, threads=opts.threads,
+                        max_time=opts.deploy_time, data_dir=opts.settings.get("data_dir"),
+                        arch=opts.settings.get("arch"), output_dir=opts.output_dir,
+                        force=opts.force, verbose=opts.verbose, **settings)  # fmt: skip
+    if opts.json_output:
+        from dsbench.measure.records import to_jsonable
+
+        typer.echo(json.dumps(to_jsonable(result.document), indent=2))
+        return
+    title = f"dsbench deploy: {result.weights}, {render.plural(len(result.rows) // 2, 'export')}"
+    console.print(render.fit(console, render.deploy_table(result.rows, title)))
+    render.warn(console, result.warnings)
+    console.print(f"results: {render.inert(str(result.folder))}/deploy.json")
 
 
 @command("baseline", "force_baseline", "report_format", "report_output", "json_output", "debug",

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dsbench.spec.request import BENCH_SETTINGS
+from dsbench.spec.request import BENCH_SETTINGS, COUNT_SETTINGS
 from dsbench.spec.settings import (
     BENCH_BETWEEN_RUNS_SD,
     BENCH_MODES,
@@ -40,7 +40,7 @@ class Panel:
 
     model, data, training, measure = "Model", "Data", "Training", "Measurement"
     distribution, sweep, bench, output = "Distribution", "Sweep axes", "Bench", "Output"
-    general = "General"
+    general, deploy = "General", "Deploy"
 
 
 # The panel of each setting; the rest of a section's settings go to its section's panel.
@@ -148,6 +148,13 @@ OTHER: dict[str, Flag] = {
                           flag="--output", short="-o", metavar="FILE"),
     "html": Flag("Also write report.html into the results folder: one self-contained page to "
                  "send (as report --format html).", panel=Panel.output),
+    "threads": Flag("Thread counts to time each runtime with, e.g. 1,4, or all for every core "
+                    "\\[default: 1,all].", str, metavar="LIST", panel=Panel.deploy),
+    "untrained": Flag("Export a freshly built pair (size and latency only, no accuracy) "
+                      "instead of a run folder's trained models.", panel=Panel.deploy),
+    "deploy_time": Flag("Seconds of latency timing, shared by every format and thread count.",
+                        float, flag="--max-time", default=60.0, metavar="S",
+                        panel=Panel.deploy),
     "baseline": Flag("A run folder to compare against, figure by figure.", Path,
                      metavar="OLD"),
     "force_baseline": Flag("Compare with --baseline although settings differ."),
@@ -247,6 +254,8 @@ SWEPT = ("kernel_sizes", "widths", "block_lists", "sweep_backends", "sweep_batch
          *(n for n in TRAINING if n not in ("kernel_size", "blocks", "backend", "batch_size",
                                             "precision", "devices")))  # fmt: skip
 BENCHED = BENCH_SETTINGS
+# Settings `deploy --untrained` takes: the models, their backend and seed.
+DEPLOYED = (*(n for n in COUNT_SETTINGS if n not in ("data_dir", "dataset")), "backend", "seed")
 
 
 def option_default(name: str) -> Any:

@@ -66,7 +66,9 @@ def uses(*names: str) -> Callable[[F], F]:
     def decorate(function: F) -> F:
         signature = inspect.signature(function)
         kept = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
-        ordered = [name for name in SETTINGS if name in set(names)]
+        ordered = [
+            name for name in SETTINGS if name in set(names) and name not in signature.parameters
+        ]  # an explicit parameter stays itself
         added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default(name),
                                    annotation=_type(name)) for name in ordered]  # fmt: skip
         function.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]

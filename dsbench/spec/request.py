@@ -175,3 +175,35 @@ def check_bench(mode: str, precision_target: float, max_time: float, between_run
                            setting="between_runs_sd")  # fmt: skip
     if not width > 0:
         raise DsbenchError(f"width must be a positive number, got {width}", setting="width")
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """`deploy`: a finished run folder's trained models (`run_dir`), or a fresh untrained pair
+    built from `spec`, exported and measured at each number of `threads` within `max_time`."""
+
+    run_dir: Path | None
+    spec: RunSpec | None
+    threads: tuple[int, ...]
+    max_time: float
+    output_dir: Path | None = None
+    force: bool = False
+    verbose: bool = False
+    data_dir: Path | None = None
+    arch: Any = None
+
+
+def parse_threads(threads: str | int | Sequence[int] | None, cores: int) -> tuple[int, ...]:
+    """deploy's thread counts: "1,4", or "all" for every core; default 1 and all cores."""
+    if threads is None:
+        return tuple(dict.fromkeys((1, cores)))
+    if isinstance(threads, str):
+        values: str | list[Any] = ",".join(str(cores) if part.strip() == "all" else part
+                                           for part in threads.split(","))  # fmt: skip
+    else:
+        values = [threads] if isinstance(threads, int) else list(threads)
+    counts = parse_number_list(values, "threads", whole_number)
+    if not counts or min(counts) < 1:
+        raise DsbenchError(f"threads {threads} must be whole numbers of at least 1, or all",
+                           "e.g. threads 1,all", setting="threads")  # fmt: skip
+    return tuple(dict.fromkeys(int(c) for c in counts))

@@ -94,8 +94,11 @@ def _check_can_be_made(output_dir: Path) -> None:
 # What dsbench writes into a results folder, and nothing else is ever removed by force.
 RESULT_FILES = ("history.csv", "runs.csv", "summary.csv", "summary.json", "environment.json",
                 "curves.png", "sweep.csv", "sweep.json", "sweep.png", "bench.csv", "bench.json",
-                "report.html")  # fmt: skip
-CHECKPOINTS, POINTS, CLAIMS = "checkpoints", "points", "claims"
+                "report.html", "deploy.json")  # fmt: skip
+CHECKPOINTS, POINTS, CLAIMS, DEPLOY = "checkpoints", "points", "claims", "deploy"
+# A model exported by deploy: normal-litert-int8.tflite, separable-onnx-float32.onnx.
+_EXPORT_FILE = re.compile(rf"^({'|'.join(KINDS)})-(litert|onnx)-(float32|dynamic_int8|int8)"
+                          r"\.(tflite|onnx)$")  # fmt: skip
 # A checkpoint (normal-r0-e5.keras, its pointer normal-r0.json) or a temporary file of an
 # interrupted atomic write (.NAME.XXXX.tmp, and Keras' .NAME.XXXX.tmp.keras beside it).
 _CHECKPOINT_FILE = re.compile(rf"^({'|'.join(KINDS)})-r\d+(-e\d+\.keras|\.json)$")
@@ -180,10 +183,12 @@ def _owned(entry: Path, inside: str = "") -> bool:
         if inside == CHECKPOINTS:
             return bool(_CHECKPOINT_FILE.match(name) or (temporary and
                         _CHECKPOINT_FILE.match(temporary.group(1))))  # fmt: skip
+        if inside == DEPLOY:
+            return bool(_EXPORT_FILE.match(name))
         return name in RESULT_FILES or bool(temporary and temporary.group(1) in RESULT_FILES)
     if name == CHECKPOINTS and not inside:
         return all(_owned(child, CHECKPOINTS) for child in entry.iterdir())
-    if name in (POINTS, CLAIMS) and not inside:
+    if name in (POINTS, CLAIMS, DEPLOY) and not inside:
         return all(_owned(child, name) for child in entry.iterdir())
     if inside == POINTS:  # a sweep point: a run folder of its own
         return all(_owned(child) for child in entry.iterdir())

@@ -1,12 +1,14 @@
 """The TensorFlow backend: tf.data feeds, tf.distribute strategies, tf.function steps.
 
 Every TensorFlow import in dsbench lives in this package: start-up (startup.py), strategies
-(distribute.py), the multi-worker loop (custom_loop.py), the probe (probe.py) and the tf.data
+(distribute.py), the multi-worker loop (custom_loop.py), the probe (probe.py), deploy's
+exports (exporting.py) and the tf.data
 feed (tfdata.py); this module is their one door for the rest of dsbench.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -203,3 +205,9 @@ def custom_trainer(model: Any, strategy: Any, validation: Any, images: tuple[np.
                         drop_remainder=not train.keep_partial_batch)  # fmt: skip
     return Trainer(model, strategy, shuffled, validation, steps=steps,
                    global_batch=train.batch_size)  # fmt: skip
+
+
+def export(model: Any, path: Path, form: str, precision: str, representative: np.ndarray) -> None:
+    from dsbench.backends.tensorflow import exporting as exports
+
+    exports.export(model, path, form, precision, representative)

@@ -1,0 +1,37 @@
+"""`deploy`'s exports on TensorFlow: a Keras model as LiteRT (float32, dynamic-range int8
+weights, full-integer int8 calibrated on representative images) and as ONNX (float32), through
+Keras' own `model.export`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# (format, precision) -> file suffix, in the order deploy lists them.
+EXPORTS = (("litert", "float32"), ("litert", "dynamic_int8"), ("litert", "int8"),
+           ("onnx", "float32"))  # fmt: skip
+
+
+def export(model: Any, path: Path, form: str, precision: str, representative: np.ndarray) -> None:
+    """Write `model` to `path` in `form` ("litert" or "onnx") at `precision`; `representative`
+    (float32 images, preprocessed as in training) calibrates the int8 activations."""
+    import tensorflow as tf
+
+    if form == "onnx":
+        model.export(str(path), format="onnx", verbose=False)
+        return
+    options: dict[str, Any] = {}
+    if precision in ("dynamic_int8", "int8"):
+        options["optimizations"] = [tf.lite.Optimize.DEFAULT]
+    if precision == "int8":
+
+        def images() -> Iterator[list[np.ndarray]]:
+            for image in representative:
+                yield [image[np.newaxis].astype(np.float32)]
+
+        options["representative_dataset"] = images
+        options["target_spec"] = {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]}
+    model.export(str(path), format="litert", verbose=False, **options)

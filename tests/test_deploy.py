@@ -1,0 +1,120 @@
+"""`deploy`: both models exported to LiteRT (float32, dynamic-range int8, full-integer int8) and
+ONNX (float32), measured in their runtimes — size, batch-1 latency with its interval, the
+accuracy each export keeps against its Keras model — and the one-line refusals. The exports
+need `dsbench[deploy]` (.ci/run's deploy lane); the refusals and the figures do not."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import dsbench
+from dsbench.errors import DsbenchError
+from dsbench.measure import deploy as figures
+from dsbench.spec.request import parse_threads
+
+
+def test_threads_are_counts_or_all() -> None:
+    assert parse_threads(None, 2) == (1, 2) and parse_threads(None, 1) == (1,)
+    assert parse_threads("1,all", 8) == (1, 8) and parse_threads([2, 2, 4], 8) == (2, 4)
+    for bad in ("0", "x", "1,-2", ""):
+        with pytest.raises(DsbenchError, match="threads"):
+            parse_threads(bad, 4)
+
+
+def test_latency_and_kept_accuracy_are_paired_figures() -> None:
+    normal, separable = [2.0, 2.2, 1.9, 2.1, 2.0, 2.05], [1.0, 1.1, 0.95, 1.05, 1.0, 1.02]
+    timed = figures.latency(normal, separable)
+    assert timed["normal"]["latency_ms"] == pytest.approx(2.025, abs=0.03)
+    ratio = timed["ratio"]
+    assert ratio["latency_ratio_low"] < 0.5 < ratio["latency_ratio_high"] < 0.55
+    keras_correct = np.array([True] * 80 + [False] * 20)
+    same = figures.kept_accuracy(keras_correct, keras_correct.copy())
+    assert same["accuracy"] == same["keras_accuracy"] == 0.8
+    assert same["accuracy_difference"] == 0 and same["accuracy_mcnemar_p"] == 1.0
+    worse = keras_correct.copy()
+    worse[:10] = False  # the export gets 10 images wrong that Keras got right
+    lost = figures.kept_accuracy(keras_correct, worse)
+    assert lost["accuracy"] == pytest.approx(0.7)
+    assert lost["accuracy_difference_high"] < 0 and lost["accuracy_mcnemar_p"] < 0.01
+
+
+def test_deploy_s_refusals_are_one_line(
+    tmp_path: Path, invoke: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    finder = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "onnxruntime" else finder(name, *a))  # fmt: skip
+    result = invoke(["deploy", "--untrained", "-o", str(tmp_path / "d")])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: deploy needs onnxruntime, which is not installed")
+    assert 'pip install "dsbench[deploy]"' in result.output and not (tmp_path / "d").exists()
+    monkeypatch.setattr(importlib.util, "find_spec", finder)
+    for args, said in (
+        (["deploy", str(tmp_path), "--untrained"], "a run folder brings its own models"),
+        (["deploy", str(tmp_path), "--blocks", "8x1"], "a run folder brings its own models"),
+        (["deploy", "--untrained", "--threads", "0"], "malformed --threads '0'"),
+        (["deploy", "--untrained", "--max-time", "0"], "must be a number of seconds above 0"),
+    ):
+        result = invoke(args)
+        assert result.exit_code == 2 and result.output.count("\n") <= 2, (args, result.output)
+        assert said in result.output, (args, result.output)
+    with pytest.raises(DsbenchError, match=r"deploy\(\) got epochs, which deploy does not use"):
+        dsbench.deploy(epochs=3)
+
+
+@pytest.mark.tf
+def test_a_run_without_saved_weights_is_refused_before_anything_is_exported(
+    tmp_path: Path, made_results: Any, invoke: Any
+) -> None:
+    pytest.importorskip("ai_edge_litert", reason="needs dsbench[deploy]")
+    pytest.importorskip("onnxruntime", reason="needs dsbench[deploy]")
+    from helpers import write_run
+
+    write_run(tmp_path, made_results(), "compare", {"train": {"epochs": 4}},
+              {"data": {"test_images": 100}}, complete=True)  # fmt: skip
+    result = invoke(["deploy", str(tmp_path)])
+    assert result.exit_code == 2 and "holds no saved weights of the normal model" in result.output
+    assert "--checkpoint" in result.output and not (tmp_path / "deploy").exists()
+
+
+@pytest.mark.slow
+def test_a_trained_run_deploys_to_every_format_and_keeps_its_accuracy(
+    tmp_path: Path, invoke: Any, tiny: list[str]
+) -> None:
+    pytest.importorskip("ai_edge_litert", reason="needs dsbench[deploy]")
+    pytest.importorskip("onnxruntime", reason="needs dsbench[deploy]")
+    run = tmp_path / "run"
+    trained = invoke(["compare", *tiny, "--blocks", "32x1,64x1", "--epochs", "2", "--checkpoint",
+                      "--test-size", "200", "--output-dir", str(run)])  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    result = invoke(["deploy", str(run), "--threads", "1", "--max-time", "4", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["weights"] == "final weights (epoch 2)"
+    assert document == json.loads((run / "deploy.json").read_text())
+    rows = {(r["model"], r["format"], r["precision"]): r for r in document["rows"]}
+    assert len(rows) == 8 and {r["threads"] for r in document["rows"]} == {1}
+    for (model, _form, precision), row in rows.items():
+        assert (run / row["file"]).is_file() and row["size_bytes"] == (
+            run / row["file"]
+        ).stat().st_size
+        assert 0 < row["latency_ms_low"] <= row["latency_ms"] <= row["latency_ms_high"]
+        assert row["keras_accuracy"] == rows[(model, "litert", "float32")]["keras_accuracy"]
+        if precision == "float32":  # the same function in another runtime: the same answers
+            assert abs(row["accuracy"] - row["keras_accuracy"]) <= 0.005, row
+    for model in ("normal", "separable"):  # int8 weights: about a quarter of float32's bytes
+        share = (rows[(model, "litert", "int8")]["size_bytes"]
+                 / rows[(model, "litert", "float32")]["size_bytes"])  # fmt: skip
+        assert 0.2 < share < 0.4, (model, share)
+    assert not math.isnan(rows[("separable", "onnx", "float32")]["latency_ratio"])
+    assert document["environment"]["runtimes"]["onnxruntime"]
+    shown = invoke(["deploy", str(run), "--threads", "1", "--max-time", "2"])
+    assert "LiteRT int8, 1" in shown.output and "acc S (vs Keras)" in shown.output
