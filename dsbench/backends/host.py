@@ -3,8 +3,11 @@ the answer (matrix units, low-precision vector instructions) and the cores in us
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -61,3 +64,24 @@ def cores_in_use() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def quiet_native_output() -> Iterator[None]:
+    """Keep what native libraries print straight to file descriptors 1 and 2 (TensorFlow's
+    converters, LiteRT's delegates) off the terminal and off --json's stdout; Python's own
+    output and exceptions are untouched (the streams are flushed before and after)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)

@@ -61,7 +61,8 @@ def _trained(request: DeployRequest) -> tuple[RunSpec, dict[str, Path], str]:
         raise DsbenchError(f"{run_dir} is not a train or compare folder",
                            "give a compare or train results folder, or --untrained")  # fmt: skip
     resume = ResumeRequest(run_dir, request.data_dir, request.arch, None, request.verbose)
-    settings = received.trusted_settings(record.settings, resume, None)
+    settings = received.trusted_settings(record.settings, resume,
+                                         received.recorded_hash(run_dir, record))  # fmt: skip
     spec = received.saved_spec(settings, f"{run_dir}/summary.json", request.data_dir)
     found, epochs = {}, set()
     for kind in kinds:

@@ -39,7 +39,7 @@ def resume(request: ResumeRequest, observer: Observer) -> Comparison | SweepResu
         raise DsbenchError(f"{run_dir} is already complete", "nothing to resume")
     is_sweep = isinstance(record, sweeps.SweepSummary)
     source = f"{run_dir}/{'sweep' if is_sweep else 'summary'}.json"
-    recorded = _recorded_hash(run_dir, record)
+    recorded = recorded_hash(run_dir, record)
     settings = trusted_settings(record.settings, request, recorded)
     spec = saved_spec(settings, source, request.data_dir)
     if callable(arch):  # a function given from Python, checked against its recorded name
@@ -64,7 +64,7 @@ def resume(request: ResumeRequest, observer: Observer) -> Comparison | SweepResu
     return run(continued, observer, store.load_results(run_dir))
 
 
-def _recorded_hash(run_dir: Path, record: Any) -> str | None:
+def recorded_hash(run_dir: Path, record: Any) -> str | None:
     """The sha256 of the builder file a folder recorded: a run's environment.json, a sweep's
     sweep.json (or, for sweeps written before it held one, a finished point's environment)."""
     found = record.environment.get("arch_sha256") or getattr(record, "arch_sha256", None)

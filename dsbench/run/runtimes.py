@@ -61,8 +61,12 @@ def open_runtime(path: Path, threads: int) -> Runtime:
 def _litert(path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
     from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(model_path=str(path), num_threads=threads)
-    interpreter.allocate_tensors()
+    from dsbench.backends.host import quiet_native_output
+
+    with quiet_native_output():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+        interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        interpreter.allocate_tensors()
+        interpreter.invoke()
     source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     shape: list[Any] = [list(source["shape"])]
 

@@ -18,8 +18,19 @@ EXPORTS = (("litert", "float32"), ("litert", "dynamic_int8"), ("litert", "int8")
 def export(model: Any, path: Path, form: str, precision: str, representative: np.ndarray) -> None:
     """Write `model` to `path` in `form` ("litert" or "onnx") at `precision`; `representative`
     (float32 images, preprocessed as in training) calibrates the int8 activations."""
+    import warnings
+
     import tensorflow as tf
 
+    from dsbench.backends.host import quiet_native_output
+
+    with warnings.catch_warnings(), quiet_native_output():
+        warnings.simplefilter("ignore", FutureWarning)  # tf2onnx on numpy 2
+        _export(model, path, form, precision, representative, tf)
+
+
+def _export(model: Any, path: Path, form: str, precision: str, representative: np.ndarray,
+            tf: Any) -> None:  # fmt: skip
     if form == "onnx":
         model.export(str(path), format="onnx", verbose=False)
         return
