@@ -208,7 +208,7 @@ def deploy(run_dir: PathLike | None = None, *, untrained: bool = False,
     latency with its 95% interval (normal and separable alternated) at each of `threads` ("1,4",
     "all"; default 1 and every core) within `max_time` seconds, and the test accuracy each
     export keeps against its Keras model (paired over the same images). `run_dir` is a finished
-    compare or train folder trained with checkpoint on (its final weights; `data_dir` and
+    compare folder trained with checkpoint on (its final weights; `data_dir` and
     `arch` as resume takes them); `untrained` (or no run_dir) builds a fresh pair from the
     settings: size and latency only. Needs `pip install "dsbench[deploy]"`; TensorFlow backend.
     Writes deploy.json beside the exports."""

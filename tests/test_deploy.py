@@ -83,6 +83,11 @@ def test_a_run_without_saved_weights_is_refused_before_anything_is_exported(
     result = invoke(["deploy", str(tmp_path)])
     assert result.exit_code == 2 and "holds no saved weights of the normal model" in result.output
     assert "--checkpoint" in result.output and not (tmp_path / "deploy").exists()
+    train = tmp_path / "train"
+    write_run(train, made_results()[:1], "train", {"train": {"epochs": 4}},
+              {"data": {"test_images": 100}}, complete=True, kinds=("normal",))  # fmt: skip
+    result = invoke(["deploy", str(train)])
+    assert result.exit_code == 2 and "is not a compare folder" in result.output
 
 
 @pytest.mark.slow

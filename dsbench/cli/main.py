@@ -259,7 +259,7 @@ def resume(
          "json_output", "debug", "verbose")  # fmt: skip
 def deploy(
     opts: Opts,
-    run_dir: Annotated[Optional[Path], typer.Argument(help="A finished train or compare folder trained with --checkpoint (its models' final weights); none: a fresh untrained pair.", metavar="[FOLDER]")] = None,
+    run_dir: Annotated[Optional[Path], typer.Argument(help="A finished compare folder trained with --checkpoint (its models' final weights); none: a fresh untrained pair.", metavar="[FOLDER]")] = None,
 ) -> None:  # fmt: skip
     """Export both models to LiteRT (float32, int8) and ONNX; measure size, latency, accuracy kept."""
     from dsbench import render

@@ -44,12 +44,14 @@ class Deployed:
 
     @property
     def document(self) -> dict[str, Any]:
-        return {"weights": self.weights, "rows": self.rows, "warnings": list(self.warnings),
-                "environment": self.environment}  # fmt: skip
+        from dsbench._version import __version__
+
+        return {"dsbench_version": __version__, "weights": self.weights, "rows": self.rows,
+                "warnings": list(self.warnings), "environment": self.environment}  # fmt: skip
 
 
 def _trained(request: DeployRequest) -> tuple[RunSpec, dict[str, Path], str]:
-    """A finished compare or train folder's spec and each model's final checkpoint."""
+    """A finished compare folder's spec and each model's final checkpoint."""
     from dsbench.run import checkpoints, received
     from dsbench.spec.request import ResumeRequest
     from dsbench.store import files as store
@@ -57,9 +59,9 @@ def _trained(request: DeployRequest) -> tuple[RunSpec, dict[str, Path], str]:
     run_dir = Path(str(request.run_dir))
     record = store.load(run_dir)
     kinds = getattr(record, "kinds", None)
-    if kinds is None:
-        raise DsbenchError(f"{run_dir} is not a train or compare folder",
-                           "give a compare or train results folder, or --untrained")  # fmt: skip
+    if kinds is None or set(kinds) != set(KINDS):
+        raise DsbenchError(f"{run_dir} is not a compare folder (deploy sets both models side "
+                           "by side)", "give a compare results folder, or --untrained")  # fmt: skip
     resume = ResumeRequest(run_dir, request.data_dir, request.arch, None, request.verbose)
     settings = received.trusted_settings(record.settings, resume,
                                          received.recorded_hash(run_dir, record))  # fmt: skip
@@ -159,15 +161,14 @@ def deploy(request: DeployRequest, observer: Observer) -> Deployed:
     runtimes.check_installed()
     if request.run_dir is not None:
         spec, files, weights = _trained(request)
-        folder = Path(request.run_dir)
     else:
         spec, files, weights = request.spec or RunSpec(), {}, "untrained"
-        folder = folders.prepare_run_dir(request.output_dir or folders.default_run_dir("deploy"),
-                                         request.force)  # fmt: skip
     if (spec.train.backend or "tensorflow") != "tensorflow":
         raise DsbenchError(f"deploy exports from the TensorFlow backend only; this run used "
                            f"{spec.train.backend}", "deploy a TensorFlow run, or deploy "
                            "--untrained --backend tensorflow")  # fmt: skip
+    folder = (Path(request.run_dir) if request.run_dir is not None else folders.prepare_run_dir(
+        request.output_dir or folders.default_run_dir("deploy"), request.force))  # fmt: skip
     spec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, precision="float32"))
     try:
         return _deploy(request, spec, files, weights, folder, observer)
