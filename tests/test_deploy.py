@@ -123,3 +123,55 @@ def test_a_trained_run_deploys_to_every_format_and_keeps_its_accuracy(
     assert document["environment"]["runtimes"]["onnxruntime"]
     shown = invoke(["deploy", str(run), "--threads", "1", "--max-time", "2"])
     assert "LiteRT int8, 1" in shown.output and "acc S (vs Keras)" in shown.output
+
+
+def _deploy_rows() -> list[dict[str, Any]]:
+    rows = []
+    for form, precision in (("litert", "float32"), ("litert", "int8"), ("onnx", "float32")):
+        for model, ms, size in (("normal", 5.0, 4_752_240), ("separable", 0.6, 710_568)):
+            row = {c: None for c in figures.COLUMNS}
+            row.update({"model": model, "format": form, "precision": precision, "threads": 1,
+                        "size_bytes": size, "latency_ms": ms, "latency_ms_low": ms * 0.97,
+                        "latency_ms_high": ms * 1.03, "chunks": 40, "accuracy": 0.99,
+                        "keras_accuracy": 0.99, "accuracy_difference": -0.001,
+                        "accuracy_difference_low": -0.004, "accuracy_difference_high": 0.002,
+                        "file": f"deploy/{model}-{form}-{precision}."
+                                f"{'tflite' if form == 'litert' else 'onnx'}"})  # fmt: skip
+            if model == "separable":
+                row.update({"size_ratio": 0.15, "latency_ratio": 0.12, "latency_ratio_low": 0.11,
+                            "latency_ratio_high": 0.13})  # fmt: skip
+            rows.append(row)
+    return rows
+
+
+def test_report_and_the_page_show_a_run_s_deploy_and_refuse_a_tampered_one(
+    tmp_path: Path, made_results: Any, invoke: Any
+) -> None:
+    from helpers import write_run
+
+    write_run(tmp_path, made_results(), "compare", {"train": {"epochs": 4}},
+              {"data": {"test_images": 100}}, complete=True)  # fmt: skip
+    document = {"dsbench_version": "0.1.0", "weights": "final weights (epoch 4)",
+                "rows": _deploy_rows(), "warnings": [], "environment": {}}  # fmt: skip
+    (tmp_path / "deploy.json").write_text(json.dumps(document))
+    shown = invoke(["report", str(tmp_path)])
+    assert shown.exit_code == 0, shown.output
+    assert "deploy: final weights (epoch 4)" in shown.output and "LiteRT int8, 1" in shown.output
+    page = dsbench.html(tmp_path)
+    assert "Deployed: latency ratios, 95% intervals" in page and "LiteRT int8, 1" in page
+    for where, value, said in ((("rows", 0, "precision"), "int4", "precision is 'int4'"),
+                               (("rows", 1, "file"), "../../etc/passwd", "not one of deploy's"),
+                               (("rows", 2, "size_bytes"), -5, "not a positive count"),
+                               (("rows", 3, "latency_ms"), "fast", "is not a number"),
+                               (("weights",), ["x"], "is not a short text")):  # fmt: skip
+        tampered = json.loads(json.dumps(document))
+        target = tampered
+        for key in where[:-1]:
+            target = target[key]
+        target[where[-1]] = value
+        (tmp_path / "deploy.json").write_text(json.dumps(tampered))
+        result = invoke(["report", str(tmp_path)])
+        assert result.exit_code == 2, (where, result.output)
+        assert (
+            "deploy.json is not a dsbench results file" in result.output and said in result.output
+        )

@@ -37,6 +37,7 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
             console.print(Text(f"{title}: no model finished an epoch"))
             return
         _comparison(console, record, title)
+        _deployed(console, folder)
         twin = record.environment.get("arch_twin")
         if isinstance(twin, dict):
             kept = [inert(str(k)) for k in twin.get("kept") or []]
@@ -55,6 +56,17 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
     if not isinstance(record, (Summary, BenchSummary)):
         _sweep_notes(console, record)
     warn(console, record.warnings)
+
+
+def _deployed(console: Console, folder: Path | None) -> None:
+    """A run folder's deploy table, when `dsbench deploy` measured its exports."""
+    from dsbench.render.deploy import deploy_table
+    from dsbench.store.reports import deployed
+
+    found = deployed(folder) if folder is not None else None
+    if found:
+        title = f"deploy: {printable(found['weights'])}"
+        console.print(fit(console, deploy_table(found["rows"], title)))
 
 
 def _sweep_notes(console: Console, record: SweepSummary) -> None:

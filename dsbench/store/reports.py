@@ -214,3 +214,13 @@ def device_name(environment: dict[str, Any]) -> str | None:
         return f"CPU: {cpu['model']}"
     line = environment.get("device")
     return str(line).removeprefix("device: ") if line else None
+
+
+def deployed(folder: Path) -> dict[str, Any] | None:
+    """A run folder's deploy.json (the weights used and its rows), checked; None without one."""
+    from dsbench.store import schema
+
+    path = Path(folder) / "deploy.json"
+    if not path.is_file() or path.is_symlink():
+        return None
+    return schema.deploy(store.read_json(path), path)

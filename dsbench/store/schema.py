@@ -270,3 +270,38 @@ def environment(document: Any, path: Path) -> dict[str, Any]:
         if not isinstance(document.get(key) or [], list):
             raise broken(path, f"{key!r} is not a list")
     return document
+
+
+DEPLOY_EXPORTS = {"litert": ("float32", "dynamic_int8", "int8"), "onnx": ("float32",)}
+DEPLOY_FILE = r"deploy/(normal|separable)-(litert|onnx)-(float32|dynamic_int8|int8)\.(tflite|onnx)"
+
+
+def deploy(document: Any, path: Path) -> dict[str, Any]:
+    """deploy.json: the weights used and a row per model, export and thread count, each figure
+    a number (NaN where not measured), each name one deploy writes."""
+    import re
+
+    document = _table(document, path, ("rows", "weights"))
+    _text(document["weights"], path, "'weights'")
+    rows = document["rows"]
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise broken(path, "'rows' is not a list of rows")
+    for index, row in enumerate(rows):
+        here = f"'rows'[{index}]"
+        checked_choice(row.get("model"), KINDS, path, f"{here}.model")
+        form = checked_choice(row.get("format"), tuple(DEPLOY_EXPORTS), path, f"{here}.format")
+        checked_choice(row.get("precision"), DEPLOY_EXPORTS[form], path, f"{here}.precision")
+        if not re.fullmatch(DEPLOY_FILE, _text(row.get("file"), path, f"{here}.file")):
+            raise broken(path, f"{here}.file is not one of deploy's own files")
+        for key, value in row.items():
+            if key in ("model", "format", "precision", "file"):
+                continue
+            if not _is_number(value) or (value is None and key in ("threads", "size_bytes")):
+                raise broken(path, f"{here}.{key} is not a number")
+            if key in ("threads", "size_bytes") and not value >= 1:
+                raise broken(path, f"{here}.{key} is {value}, not a positive count")
+            signed = key.startswith("accuracy_difference")  # an export may lose accuracy
+            if value is not None and not (-1 <= value <= 1 if signed else 0 <= value < 1e12):
+                raise broken(path, f"{here}.{key} is {value}, out of range")
+    _texts(document.get("warnings") or [], path, "'warnings'")
+    return document
