@@ -24,7 +24,8 @@ def check_installed() -> None:
     missing = [name for name in ("ai_edge_litert", "onnxruntime", "tf2onnx", "onnx")
                if importlib.util.find_spec(name) is None]  # fmt: skip
     if missing:
-        raise DsbenchError(f"deploy needs {', '.join(missing)}, which is not installed",
+        verb = "is" if len(missing) == 1 else "are"
+        raise DsbenchError(f"deploy needs {', '.join(missing)}, which {verb} not installed",
                            f"install them: {INSTALL}")  # fmt: skip
 
 
