@@ -14,7 +14,6 @@ import numpy as np
 from dsbench.errors import DsbenchError
 
 INSTALL = 'pip install "dsbench[deploy]"'
-PACKAGES = {"litert": "ai_edge_litert", "onnx": "onnxruntime"}
 
 
 def check_installed() -> None:
@@ -90,11 +89,11 @@ def _onnx(path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
+    loaded = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    name = loaded.get_inputs()[0].name
 
     def run(batch: np.ndarray) -> np.ndarray:
-        return np.asarray(session.run(None, {name: batch.astype(np.float32, copy=False)})[0])
+        return np.asarray(loaded.run(None, {name: batch.astype(np.float32, copy=False)})[0])
 
     return run
 
