@@ -6,6 +6,7 @@ and a "Settings" section in its docstring, each with its type, default and one l
 
 from __future__ import annotations
 
+import functools
 import inspect
 import textwrap
 from collections.abc import Callable, Iterable
@@ -37,6 +38,7 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
+@functools.cache  # compare and train list the same settings: each entry is made once
 def entry(name: str) -> str:
     """'epochs: int = 10' and its help, wrapped, as a docstring lists it."""
     declared = describe(name)
