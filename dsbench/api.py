@@ -30,6 +30,7 @@ from dsbench.spec.documented import refuse_unused, uses
 from dsbench.spec.request import (
     BENCH_SETTINGS,
     COUNT_SETTINGS,
+    DEPLOY_SETTINGS,
     SWEEP_SETTINGS,
     BenchRequest,
     Command,
@@ -190,10 +191,6 @@ def bench(*, mode: str = "train", batch_size: int | str | Sequence[int] | None =
     request = BenchRequest(spec, modes, batch_sizes, precision_target, max_time, between_runs_sd,
                            _path(output_dir), force, verbose)  # fmt: skip
     return runner.bench(request, observer or Observer())
-
-
-DEPLOY_SETTINGS = (*(n for n in COUNT_SETTINGS if n not in ("data_dir", "dataset")), "backend",
-                   "seed")  # fmt: skip
 
 
 @uses(*DEPLOY_SETTINGS)

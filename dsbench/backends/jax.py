@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from dsbench.backends.keras3 import *  # noqa: F403 (keras3.__all__: what both share)
 from dsbench.backends.keras3 import LocalDevices
@@ -170,10 +167,3 @@ def profiler(log_dir: str, steps: tuple[int, int]) -> Any:
                 _jax().profiler.stop_trace()
 
     return Trace()
-
-
-def export(model: Any, path: Path, form: str, precision: str, representative: np.ndarray) -> None:
-    """Not yet: deploy exports from the TensorFlow backend (docs/backends.md)."""
-    raise DsbenchError(f"deploy exports {form} from the TensorFlow backend only; this run "
-                       "trained on JAX", "deploy from a TensorFlow run, or deploy "
-                       "--untrained --backend tensorflow for size and latency")  # fmt: skip

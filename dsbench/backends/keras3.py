@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -19,8 +20,8 @@ from dsbench.errors import DsbenchError
 from dsbench.spec.settings import TrainSpec
 
 # What the JAX and PyTorch backends take from here as they are (`from ... import *`).
-__all__ = ["Probe", "Stepper", "custom_trainer", "describe", "feed", "is_chief", "is_multiworker", "predictor",
-           "start", "tensorboard"]  # fmt: skip
+__all__ = ["Probe", "Stepper", "custom_trainer", "describe", "export", "feed", "is_chief",
+           "is_multiworker", "predictor", "start", "tensorboard"]  # fmt: skip
 
 SIZE = 1024
 REPEATS = 5
@@ -197,3 +198,13 @@ def custom_trainer(model: Any, strategy: Any, validation: Any, images: tuple[np.
     """No loop of dsbench's own here: model.fit trains on every strategy this backend has."""
     raise DsbenchError(f"strategy {train.strategy} needs TensorFlow's own training loop",
                        "use --backend tensorflow", setting="strategy")  # fmt: skip
+
+
+def export(model: Any, path: Path, form: str, precision: str, representative: np.ndarray) -> None:
+    """Not yet: deploy exports from the TensorFlow backend (docs/backends.md)."""
+    import keras
+
+    trained_on = {"jax": "JAX", "torch": "PyTorch"}.get(keras.backend.backend(), "this backend")
+    raise DsbenchError(f"deploy exports {form} from the TensorFlow backend only; this run "
+                       f"trained on {trained_on}", "deploy from a TensorFlow run, or deploy "
+                       "--untrained --backend tensorflow for size and latency")  # fmt: skip

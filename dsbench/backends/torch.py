@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from dsbench.backends.keras3 import *  # noqa: F403 (keras3.__all__: what both share)
 from dsbench.backends.keras3 import LocalDevices
@@ -106,10 +103,3 @@ def check_batches(train: TrainSpec, train_images: int, test_images: int, replica
 def profiler(log_dir: str, steps: tuple[int, int]) -> Any:
     """Refused up front (`refuse`): Keras on PyTorch has no trace dsbench can write."""
     raise DsbenchError("profile_steps is not available on backend torch", setting="profile_steps")
-
-
-def export(model: Any, path: Path, form: str, precision: str, representative: np.ndarray) -> None:
-    """Not yet: deploy exports from the TensorFlow backend (docs/backends.md)."""
-    raise DsbenchError(f"deploy exports {form} from the TensorFlow backend only; this run "
-                       "trained on PyTorch", "deploy from a TensorFlow run, or deploy "
-                       "--untrained --backend tensorflow for size and latency")  # fmt: skip

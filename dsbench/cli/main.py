@@ -277,7 +277,6 @@ def deploy(
         return
     title = f"dsbench deploy: {result.weights}, {render.plural(len(result.rows) // 2, 'export')}"
     console.print(render.fit(console, render.deploy_table(result.rows, title)))
-    render.warn(console, result.warnings)
     console.print(f"results: {render.inert(str(result.folder))}/deploy.json")
 
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dsbench.spec.request import BENCH_SETTINGS, COUNT_SETTINGS
+from dsbench.spec.request import BENCH_SETTINGS, DEPLOY_SETTINGS
 from dsbench.spec.settings import (
     BENCH_BETWEEN_RUNS_SD,
     BENCH_MODES,
@@ -254,8 +254,7 @@ SWEPT = ("kernel_sizes", "widths", "block_lists", "sweep_backends", "sweep_batch
          *(n for n in TRAINING if n not in ("kernel_size", "blocks", "backend", "batch_size",
                                             "precision", "devices")))  # fmt: skip
 BENCHED = BENCH_SETTINGS
-# Settings `deploy --untrained` takes: the models, their backend and seed.
-DEPLOYED = (*(n for n in COUNT_SETTINGS if n not in ("data_dir", "dataset")), "backend", "seed")
+DEPLOYED = DEPLOY_SETTINGS
 
 
 def option_default(name: str) -> Any:

@@ -13,6 +13,17 @@ import numpy as np
 
 from dsbench.measure import stats
 
+# What deploy exports, in the order it lists them: (format, precision), and each format's file.
+EXPORTS = (("litert", "float32"), ("litert", "dynamic_int8"), ("litert", "int8"),
+           ("onnx", "float32"))  # fmt: skip
+SUFFIXES = {"litert": "tflite", "onnx": "onnx"}
+
+
+def export_name(kind: str, form: str, precision: str) -> str:
+    """'normal-litert-int8.tflite': the file one model's export is written to."""
+    return f"{kind}-{form}-{precision}.{SUFFIXES[form]}"
+
+
 # deploy.json's row columns, in order.
 COLUMNS = ("model", "format", "precision", "threads", "size_bytes", "latency_ms",
            "latency_ms_low", "latency_ms_high", "chunks", "accuracy", "keras_accuracy",

@@ -49,26 +49,28 @@ def _curves(folder: Path) -> str:
                        "validation accuracy against cumulative training seconds", wide=True)  # fmt: skip
 
 
-def _deployed(folder: Path, parts: list[str]) -> list[str]:
-    """A run folder's deploy table (appended to `parts`) and its latency ratios drawn with
-    their intervals, when `dsbench deploy` measured its exports."""
+def _deployed(folder: Path) -> tuple[str, list[str]]:
+    """A run folder's deploy table and its latency ratios drawn with their intervals, when
+    `dsbench deploy` measured its exports ("" and none otherwise)."""
     from dsbench.render.deploy import NAMES, deploy_table
     from dsbench.store.reports import deployed
 
     found = deployed(folder)
     if not found:
-        return []
-    parts.append(html.table(deploy_table(found["rows"], f"deploy: {found['weights']}")))
+        return "", []
+    table = html.table(deploy_table(found["rows"], f"deploy: {found['weights']}"))
     ratios = [charts.item(f"{NAMES.get((r['format'], r['precision']), r['format'])}, "
                           f"{r['threads']} thr", r.get("latency_ratio"),
                           r.get("latency_ratio_low"), r.get("latency_ratio_high"), "separable")
               for r in found["rows"] if r.get("model") == "separable"]  # fmt: skip
     drawn = [r for r in ratios if r]
     if not drawn:
-        return []
-    return [html.figure(charts.forest(drawn, "separable / normal, batch-1 latency",
-                                      "Deployed: latency ratios, 95% intervals", 1.0, log=True),
-                        "LiteRT and ONNX Runtime on this CPU; below 1: separable answers sooner")]  # fmt: skip
+        return table, []
+    return table, [html.figure(charts.forest(drawn, "separable / normal, batch-1 latency",
+                                             "Deployed: latency ratios, 95% intervals", 1.0,
+                                             log=True),
+                               "LiteRT and ONNX Runtime on this CPU; below 1: separable "
+                               "answers sooner")]  # fmt: skip
 
 
 def _table(record: Record) -> str:
@@ -98,7 +100,9 @@ def section(folder: Path, record: Record, rows: pd.DataFrame) -> str:
     figures = html.interval_charts(_own_rows(rows, folder))
     if isinstance(record, Summary):
         figures.append(_curves(folder))
-        figures.extend(_deployed(folder, parts))
+        table, drawn = _deployed(folder)
+        parts.append(table)
+        figures.extend(drawn)
     elif not isinstance(record, BenchSummary) and not record.ratios.empty:
         from dsbench.store import plot
 

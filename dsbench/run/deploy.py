@@ -19,6 +19,8 @@ import numpy as np
 
 from dsbench.errors import DsbenchError
 from dsbench.measure import deploy as figures
+from dsbench.measure import stopping
+from dsbench.measure.deploy import EXPORTS, export_name
 from dsbench.observer import Observer
 from dsbench.run import runtimes
 from dsbench.spec.request import DeployRequest
@@ -26,10 +28,9 @@ from dsbench.spec.settings import KINDS, RunSpec
 from dsbench.store.files import atomic_json
 from dsbench.store.folders import DEPLOY
 
-EXPORTS = (("litert", "float32"), ("litert", "dynamic_int8"), ("litert", "int8"),
-           ("onnx", "float32"))  # fmt: skip
 REPRESENTATIVE = 200  # training images that calibrate the int8 activations
 CHUNK_S = 0.05  # each chunk of batch-1 calls lasts about this long
+MIN_PAIRS = 6  # chunk pairs timed whatever the time left
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,13 @@ class Deployed:
     rows: list[dict[str, Any]]
     weights: str  # "final weights of epoch N" or "untrained"
     environment: dict[str, Any]
-    warnings: tuple[str, ...]
 
     @property
     def document(self) -> dict[str, Any]:
         from dsbench._version import __version__
 
         return {"dsbench_version": __version__, "weights": self.weights, "rows": self.rows,
-                "warnings": list(self.warnings), "environment": self.environment}  # fmt: skip
+                "environment": self.environment}  # fmt: skip
 
 
 def _trained(request: DeployRequest) -> tuple[RunSpec, dict[str, Path], str]:
@@ -108,16 +108,20 @@ def _alternate(normal: runtimes.Runtime, separable: runtimes.Runtime, image: np.
         runtime.run(image)
         calls[id(runtime)] = max(1, int(CHUNK_S / max(time.perf_counter() - started, 1e-6)))
     times: dict[int, list[float]] = {id(normal): [], id(separable): []}
-    deadline, pair = time.perf_counter() + budget, 0
-    while pair < 6 or time.perf_counter() < deadline:
-        order = (normal, separable) if pair % 2 == 0 else (separable, normal)
-        for runtime in order:
+    deadline = time.perf_counter() + budget
+
+    def next_ratio() -> float:
+        first = len(times[id(normal)]) % 2 == 0
+        for runtime in (normal, separable) if first else (separable, normal):
             n = calls[id(runtime)]
             started = time.perf_counter()
             for _ in range(n):
                 runtime.run(image)
             times[id(runtime)].append((time.perf_counter() - started) * 1e3 / n)
-        pair += 1
+        return times[id(separable)][-1] / times[id(normal)][-1]
+
+    stopping.timed_until(next_ratio, lambda pairs: pairs >= MIN_PAIRS and
+                         time.perf_counter() >= deadline)  # fmt: skip
     return times[id(normal)], times[id(separable)]
 
 
@@ -127,11 +131,7 @@ def _export(backend: Any, models: dict[str, Any], folder: Path,
     (folder / DEPLOY).mkdir(parents=True, exist_ok=True)
     for kind, model in models.items():
         for form, precision in EXPORTS:
-            path = (
-                folder
-                / DEPLOY
-                / f"{kind}-{form}-{precision}.{'tflite' if form == 'litert' else 'onnx'}"
-            )
+            path = folder / DEPLOY / export_name(kind, form, precision)
             observer.working(f"exporting {kind} as {form} {precision}")
             backend.export(model, path, form, precision, representative)
             paths[(kind, form, precision)] = path
@@ -200,7 +200,7 @@ def _deploy(request: DeployRequest, spec: RunSpec, files: dict[str, Path], weigh
     rows = _measure(paths, kept, representative[:1], request)
     env = environment.environment(spec.as_dict(), {"command": "deploy", "weights": weights,
                                   "runtimes": runtimes.versions()})  # fmt: skip
-    result = Deployed(folder, rows, weights, env, ())
+    result = Deployed(folder, rows, weights, env)
     atomic_json(folder / "deploy.json", result.document)
     return result
 

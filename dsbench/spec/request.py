@@ -108,6 +108,9 @@ SWEEP_SETTINGS = tuple(name for name in SETTINGS if name not in (
 # Settings that count the models (summary, layers, describe): the model and where images are.
 COUNT_SETTINGS = (*(name for name in SETTINGS if SETTINGS[name] == "model"), "data_dir",
                   "dataset")  # fmt: skip
+# Settings `deploy --untrained` builds its pair from: the models, their backend and seed.
+DEPLOY_SETTINGS = (*(name for name in COUNT_SETTINGS if name not in ("data_dir", "dataset")),
+                   "backend", "seed")  # fmt: skip
 
 
 def sweep_plan(axes: Mapping[str, grid.AxisValues], settings: Mapping[str, Any],

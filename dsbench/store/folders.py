@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from dsbench.errors import DsbenchError
+from dsbench.measure.deploy import EXPORTS, export_name
 from dsbench.measure.summary import FolderKind
 from dsbench.spec.settings import KINDS
 
@@ -96,9 +97,9 @@ RESULT_FILES = ("history.csv", "runs.csv", "summary.csv", "summary.json", "envir
                 "curves.png", "sweep.csv", "sweep.json", "sweep.png", "bench.csv", "bench.json",
                 "report.html", "deploy.json")  # fmt: skip
 CHECKPOINTS, POINTS, CLAIMS, DEPLOY = "checkpoints", "points", "claims", "deploy"
-# A model exported by deploy: normal-litert-int8.tflite, separable-onnx-float32.onnx.
-_EXPORT_FILE = re.compile(rf"^({'|'.join(KINDS)})-(litert|onnx)-(float32|dynamic_int8|int8)"
-                          r"\.(tflite|onnx)$")  # fmt: skip
+# The models deploy exports: normal-litert-int8.tflite, separable-onnx-float32.onnx, ...
+EXPORT_FILES = frozenset(export_name(kind, form, precision) for kind in KINDS
+                         for form, precision in EXPORTS)  # fmt: skip
 # A checkpoint (normal-r0-e5.keras, its pointer normal-r0.json) or a temporary file of an
 # interrupted atomic write (.NAME.XXXX.tmp, and Keras' .NAME.XXXX.tmp.keras beside it).
 _CHECKPOINT_FILE = re.compile(rf"^({'|'.join(KINDS)})-r\d+(-e\d+\.keras|\.json)$")
@@ -184,7 +185,7 @@ def _owned(entry: Path, inside: str = "") -> bool:
             return bool(_CHECKPOINT_FILE.match(name) or (temporary and
                         _CHECKPOINT_FILE.match(temporary.group(1))))  # fmt: skip
         if inside == DEPLOY:
-            return bool(_EXPORT_FILE.match(name))
+            return name in EXPORT_FILES
         return name in RESULT_FILES or bool(temporary and temporary.group(1) in RESULT_FILES)
     if name == CHECKPOINTS and not inside:
         return all(_owned(child, CHECKPOINTS) for child in entry.iterdir())

@@ -272,15 +272,12 @@ def environment(document: Any, path: Path) -> dict[str, Any]:
     return document
 
 
-DEPLOY_EXPORTS = {"litert": ("float32", "dynamic_int8", "int8"), "onnx": ("float32",)}
-DEPLOY_FILE = r"deploy/(normal|separable)-(litert|onnx)-(float32|dynamic_int8|int8)\.(tflite|onnx)"
-
-
 def deploy(document: Any, path: Path) -> dict[str, Any]:
     """deploy.json: the weights used and a row per model, export and thread count, each figure
     a number (NaN where not measured), each name one deploy writes."""
-    import re
+    from dsbench.measure.deploy import EXPORTS, export_name
 
+    formats = tuple(dict.fromkeys(form for form, _ in EXPORTS))
     document = _table(document, path, ("rows", "weights"))
     _text(document["weights"], path, "'weights'")
     rows = document["rows"]
@@ -288,10 +285,14 @@ def deploy(document: Any, path: Path) -> dict[str, Any]:
         raise broken(path, "'rows' is not a list of rows")
     for index, row in enumerate(rows):
         here = f"'rows'[{index}]"
-        checked_choice(row.get("model"), KINDS, path, f"{here}.model")
-        form = checked_choice(row.get("format"), tuple(DEPLOY_EXPORTS), path, f"{here}.format")
-        checked_choice(row.get("precision"), DEPLOY_EXPORTS[form], path, f"{here}.precision")
-        if not re.fullmatch(DEPLOY_FILE, _text(row.get("file"), path, f"{here}.file")):
+        model = checked_choice(row.get("model"), KINDS, path, f"{here}.model")
+        form = checked_choice(row.get("format"), formats, path, f"{here}.format")
+        precision = checked_choice(row.get("precision"), tuple(p for f, p in EXPORTS if f == form),
+                                   path, f"{here}.precision")  # fmt: skip
+        if (
+            _text(row.get("file"), path, f"{here}.file")
+            != f"deploy/{export_name(model, form, precision)}"
+        ):
             raise broken(path, f"{here}.file is not one of deploy's own files")
         for key, value in row.items():
             if key in ("model", "format", "precision", "file"):

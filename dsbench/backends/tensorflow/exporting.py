@@ -10,10 +10,6 @@ from typing import Any
 
 import numpy as np
 
-# (format, precision) -> file suffix, in the order deploy lists them.
-EXPORTS = (("litert", "float32"), ("litert", "dynamic_int8"), ("litert", "int8"),
-           ("onnx", "float32"))  # fmt: skip
-
 
 def export(model: Any, path: Path, form: str, precision: str, representative: np.ndarray) -> None:
     """Write `model` to `path` in `form` ("litert" or "onnx") at `precision`; `representative`
