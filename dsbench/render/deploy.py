@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
+from dsbench.render.comparison import difference
 from dsbench.render.format import count, missing, printable
 
 NAMES = {("litert", "float32"): "LiteRT float32", ("litert", "dynamic_int8"): "LiteRT dyn. int8",
@@ -40,7 +41,7 @@ def _kept(row: dict[str, Any]) -> str:
                                              "accuracy_difference_high"))  # fmt: skip
     if missing(diff) or missing(low) or missing(high):
         return shown
-    return f"{shown} ({_f(diff):+.3f} [{_f(low):+.3f}, {_f(high):+.3f}])".replace("-", "−")
+    return f"{shown} ({difference(diff, low, high)})"
 
 
 def _ratio(row: dict[str, Any]) -> str:
