@@ -50,7 +50,7 @@ from dsbench.spec.shard import Shard, parse_shard
 if TYPE_CHECKING:
     import pandas as pd
 
-    from dsbench.run.deploy import Deployed
+    from dsbench.measure.deploy import Deployed
     from dsbench.spec.grid import AxisValues
     from dsbench.store.reports import Report
 

@@ -37,6 +37,13 @@ def test_latency_and_kept_accuracy_are_paired_figures() -> None:
     same = figures.kept_accuracy(keras_correct, keras_correct.copy())
     assert same["accuracy"] == same["keras_accuracy"] == 0.8
     assert same["accuracy_difference"] == 0 and same["accuracy_mcnemar_p"] == 1.0
+    fed = figures.throughput([64.0, 60.0, 66.0, 62.0, 64.0, 61.0], [16.0, 15.0, 17.0, 16.0,
+                             16.0, 15.5], 32)  # ms per call of 32 images  # fmt: skip
+    assert fed["normal"]["throughput_batch"] == 32
+    assert fed["normal"]["images_per_s"] == pytest.approx(32_000 / 63.0, rel=0.02)
+    assert fed["normal"]["images_per_s_low"] < fed["normal"]["images_per_s"]
+    assert fed["normal"]["images_per_s"] < fed["normal"]["images_per_s_high"]
+    assert 3.8 < fed["ratio"]["images_per_s_ratio_low"] < fed["ratio"]["images_per_s_ratio"] < 4.2
     worse = keras_correct.copy()
     worse[:10] = False  # the export gets 10 images wrong that Keras got right
     lost = figures.kept_accuracy(keras_correct, worse)
@@ -119,10 +126,14 @@ def test_a_trained_run_deploys_to_every_format_and_keeps_its_accuracy(
         share = (rows[(model, "litert", "int8")]["size_bytes"]
                  / rows[(model, "litert", "float32")]["size_bytes"])  # fmt: skip
         assert 0.2 < share < 0.4, (model, share)
-    assert not math.isnan(rows[("separable", "onnx", "float32")]["latency_ratio"])
+    separable = rows[("separable", "onnx", "float32")]
+    assert not math.isnan(separable["latency_ratio"])
+    assert separable["throughput_batch"] == 32 and separable["images_per_s"] > 0
+    assert separable["images_per_s_ratio_low"] <= separable["images_per_s_ratio"]
     assert document["environment"]["runtimes"]["onnxruntime"]
     shown = invoke(["deploy", str(run), "--threads", "1", "--max-time", "2"])
     assert "LiteRT int8, 1" in shown.output and "acc S (vs Keras)" in shown.output
+    assert "images/s fed 32 at a time" in shown.output
 
 
 def _deploy_rows() -> list[dict[str, Any]]:
@@ -132,14 +143,17 @@ def _deploy_rows() -> list[dict[str, Any]]:
             row = {c: None for c in figures.COLUMNS}
             row.update({"model": model, "format": form, "precision": precision, "threads": 1,
                         "size_bytes": size, "latency_ms": ms, "latency_ms_low": ms * 0.97,
-                        "latency_ms_high": ms * 1.03, "chunks": 40, "accuracy": 0.99,
+                        "latency_ms_high": ms * 1.03, "chunks": 40, "throughput_batch": 32,
+                        "images_per_s": 3000 / ms, "images_per_s_low": 2900 / ms,
+                        "images_per_s_high": 3100 / ms, "accuracy": 0.99,
                         "keras_accuracy": 0.99, "accuracy_difference": -0.001,
                         "accuracy_difference_low": -0.004, "accuracy_difference_high": 0.002,
                         "file": f"deploy/{model}-{form}-{precision}."
                                 f"{'tflite' if form == 'litert' else 'onnx'}"})  # fmt: skip
             if model == "separable":
                 row.update({"size_ratio": 0.15, "latency_ratio": 0.12, "latency_ratio_low": 0.11,
-                            "latency_ratio_high": 0.13})  # fmt: skip
+                            "latency_ratio_high": 0.13, "images_per_s_ratio": 8.3,
+                            "images_per_s_ratio_low": 7.7, "images_per_s_ratio_high": 9.1})  # fmt: skip
             rows.append(row)
     return rows
 
@@ -162,6 +176,7 @@ def test_report_and_the_page_show_a_run_s_deploy_and_refuse_a_tampered_one(
     for where, value, said in ((("rows", 0, "precision"), "int4", "precision is 'int4'"),
                                (("rows", 1, "file"), "../../etc/passwd", "not one of deploy's"),
                                (("rows", 2, "size_bytes"), -5, "not a positive count"),
+                               (("rows", 2, "throughput_batch"), 0, "not a positive count"),
                                (("rows", 3, "latency_ms"), "fast", "is not a number"),
                                (("weights",), ["x"], "is not a short text")):  # fmt: skip
         tampered = json.loads(json.dumps(document))
@@ -175,3 +190,47 @@ def test_report_and_the_page_show_a_run_s_deploy_and_refuse_a_tampered_one(
         assert (
             "deploy.json is not a dsbench results file" in result.output and said in result.output
         )
+
+
+def test_a_deploy_folder_is_a_results_folder_and_every_export_carries_deploy_s_rows(
+    tmp_path: Path, made_results: Any, invoke: Any
+) -> None:
+    from helpers import write_run
+
+    run, alone = tmp_path / "run", tmp_path / "untrained"
+    write_run(run, made_results(), "compare", {"train": {"epochs": 4}},
+              {"data": {"test_images": 100}}, complete=True)  # fmt: skip
+    trained = {"dsbench_version": "0.1.0", "weights": "final weights (epoch 4)",
+               "rows": _deploy_rows(), "environment": {"hostname": "edge-box"}}  # fmt: skip
+    (run / "deploy.json").write_text(json.dumps(trained))
+    untrained_rows = [{**row, "accuracy": None, "keras_accuracy": None, "accuracy_difference":
+                       None, "accuracy_difference_low": None, "accuracy_difference_high": None,
+                       "threads": 2} for row in _deploy_rows()]  # fmt: skip
+    alone.mkdir()
+    (alone / "deploy.json").write_text(json.dumps({**trained, "weights": "untrained",
+                                                   "rows": untrained_rows}))  # fmt: skip
+    shown = invoke(["report", str(alone)])  # a deploy folder alone: its own tables
+    assert shown.exit_code == 0, shown.output
+    said = " ".join(shown.output.split())
+    assert "dsbench deploy: untrained (complete)" in said and "LiteRT int8, 2" in said
+    assert "accuracy not measured" in said and "images/s fed 32 at a time" in said
+    both = invoke(["report", str(tmp_path), "--json"])  # found under a parent, beside a run
+    assert both.exit_code == 0, both.output
+    document = json.loads(both.stdout)
+    assert {row["run"] for row in document["rows"]} == {str(run)}
+    deployed = document["deploy"]
+    assert len(deployed) == 12 and {row["kind"] for row in deployed} == {"deploy"}
+    assert {(row["run"], row["weights"]) for row in deployed} == {
+        (str(run), "final weights (epoch 4)"), (str(alone), "untrained")}  # fmt: skip
+    assert {row["host"] for row in deployed} == {"edge-box"}
+    table = " ".join(invoke(["report", str(tmp_path)]).output.split())
+    assert f"deploy: {run}: final weights (epoch 4)" in table and "LiteRT int8, 2" in table
+    markdown = invoke(["report", str(tmp_path), "--format", "markdown"]).stdout
+    assert "**deploy: " in markdown and "| LiteRT int8, 2" in markdown
+    assert "| ONNX float32 " in markdown and " 0.9900 (−0.001 [−0.004, +0.002]) |" in markdown
+    csv = invoke(["report", str(tmp_path), "--format", "csv"]).stdout.splitlines()
+    assert len(csv) == 1 + 2 + 12 and sum(",deploy," in line for line in csv) == 12
+    page = dsbench.html(tmp_path)
+    assert page.count("Deployed: latency ratios, 95% intervals") == 2
+    resumed = invoke(["resume", str(alone)])
+    assert resumed.exit_code == 2 and "written by deploy" in resumed.output

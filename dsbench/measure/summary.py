@@ -34,6 +34,7 @@ class FolderKind(StrEnum):
     run = "run"  # train or compare: summary.json
     sweep = "sweep"
     bench = "bench"
+    deploy = "deploy"  # deploy.json alone: an untrained pair's exports (a run keeps its own)
 
 
 @dataclass(frozen=True)

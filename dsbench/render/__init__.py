@@ -4,7 +4,7 @@ the results page. With the cli package, the only code that talks to the terminal
     format.py      numbers, units, text from files made safe
     layout.py      fitting a table to the terminal without cutting a figure; warnings
     comparison.py  a comparison's table and verdict
-    deploy.py      deploy's table: exports' size, latency and accuracy kept
+    deploy.py      deploy's tables: exports' size, latency, images/s, accuracy kept
     sweep.py       a sweep's table and its plan
     tables.py      the other results tables, from plain rows
     model_tables.py  `summary`: the models and their layers (no pandas, no framework)
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dsbench.render.comparison import compare_table, comparison_title, time_ratio, verdict
-    from dsbench.render.deploy import deploy_table
+    from dsbench.render.deploy import deploy_tables
     from dsbench.render.exports import EXPORTERS, Format, export
     from dsbench.render.format import count, fixed, inert, plural, printable, ratio, si
     from dsbench.render.layout import fit, fits, warn
@@ -40,12 +40,12 @@ if TYPE_CHECKING:
         report_keys,
         report_table,
     )
-    from dsbench.render.terminal import against, report, show
+    from dsbench.render.terminal import against, deployed, report, show
 
 # Where each public name lives.
 WHERE = {
     "comparison": ("compare_table", "comparison_title", "time_ratio", "verdict"),
-    "deploy": ("deploy_table",),
+    "deploy": ("deploy_tables",),
     "exports": ("EXPORTERS", "Format", "export"),
     "format": ("count", "fixed", "inert", "plural", "printable", "ratio", "si"),
     "layout": ("fit", "fits", "warn"),
@@ -53,10 +53,10 @@ WHERE = {
     "progress": ("RichObserver",),
     "sweep": ("plan_table", "sweep_table", "sweep_title"),
     "tables": ("baseline_table", "bench_table", "epoch_table", "report_keys", "report_table"),
-    "terminal": ("against", "report", "show"),
+    "terminal": ("against", "deployed", "report", "show"),
 }
 MODULE_OF = {name: module for module, names in WHERE.items() for name in names}
-__all__ = ["EXPORTERS", "Format", "RichObserver", "against", "baseline_table", "bench_table", "compare_table", "comparison_title", "count", "deploy_table", "epoch_table", "export", "fit", "fits", "fixed", "inert", "layers_table", "models", "plan_table", "plural", "printable", "ratio", "report", "report_keys", "report_table", "show", "si", "summary_table", "sweep_table", "sweep_title", "time_ratio", "verdict", "warn"]  # fmt: skip
+__all__ = ["EXPORTERS", "Format", "RichObserver", "against", "baseline_table", "bench_table", "compare_table", "comparison_title", "count", "deploy_tables", "deployed", "epoch_table", "export", "fit", "fits", "fixed", "inert", "layers_table", "models", "plan_table", "plural", "printable", "ratio", "report", "report_keys", "report_table", "show", "si", "summary_table", "sweep_table", "sweep_title", "time_ratio", "verdict", "warn"]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

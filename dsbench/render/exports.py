@@ -13,12 +13,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from rich.table import Table
 
 from dsbench.measure.records import to_jsonable
 from dsbench.measure.summary import METRICS
 from dsbench.render import page
 from dsbench.render.comparison import time_ratio
 from dsbench.render.format import FORMATS, axis_value, count, missing, printable
+from dsbench.render.layout import plain
 from dsbench.render.tables import POINT_KEYS, baseline_value, change_text
 from dsbench.spec.enums import StrEnum
 
@@ -82,8 +84,10 @@ def _warnings(report: Report) -> list[str]:
 
 
 def to_json(report: Report) -> str:
-    """{"rows": [...], "warnings": [...]}: the same shape for every kind of folder."""
-    document = {"rows": report.rows.to_dict(orient="records"), "warnings": _warnings(report)}
+    """{"rows": [...], "deploy": [...], "warnings": [...]}: the same shape for every kind of
+    folder (deploy's rows, a row per folder, model, export and thread count, apart)."""
+    document = {"rows": report.rows.to_dict(orient="records"),
+                "deploy": report.deploy.to_dict(orient="records"), "warnings": _warnings(report)}  # fmt: skip
     return json.dumps(to_jsonable(document), indent=2) + "\n"
 
 
@@ -97,10 +101,13 @@ def spreadsheet_safe(text: str) -> str:
 
 
 def to_csv(report: Report) -> str:
-    """Every column of every row (a CSV has no place for the warnings: `report` prints them on
-    stderr; json and markdown hold them). Text cells are printable and spreadsheet-safe (a
-    folder named '=HYPERLINK(...)' is text in the sheet, not a formula); numbers stay numbers."""
-    rows = _printable(report.rows)
+    """Every column of every row, deploy's rows after the others (their `kind` is "deploy"; a
+    CSV has no place for the warnings: `report` prints them on stderr; json and markdown hold
+    them). Text cells are printable and spreadsheet-safe (a folder named '=HYPERLINK(...)' is
+    text in the sheet, not a formula); numbers stay numbers."""
+    parts = [frame for frame in (report.rows, report.deploy) if not frame.empty]
+    rows = _printable(pd.concat(parts, ignore_index=True) if len(parts) > 1 else
+                      parts[0] if parts else report.rows)  # fmt: skip
     safe = rows.apply(lambda c: c.map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v,
                                       na_action="ignore") if _is_text(c) else c)  # fmt: skip
     return str(safe.to_csv(index=False))
@@ -110,6 +117,9 @@ def to_markdown(report: Report) -> str:
     """The columns a reader needs, formatted as the tables show them ('–' for a missing figure,
     never 'nan'); what every row shares on a line above; then the warnings."""
     rows = report.rows
+    if rows.empty:  # a deploy folder alone
+        return _deploy_markdown(report).lstrip("\n") + "".join(f"\n> warning: {w}\n"
+                                                               for w in _warnings(report))  # fmt: skip
     present = [c for c in (*KEYS, *CONTEXT, *FIGURES)
                if c in rows.columns and rows[c].notna().any()]  # fmt: skip
     if "change" in rows.columns:
@@ -125,7 +135,31 @@ def to_markdown(report: Report) -> str:
     if "ms_per_step_ratio" in table.columns:
         text += ("\nms_per_step_ratio: separable / normal time per step with its 95% interval, "
                  "on the separable row\n")  # fmt: skip
-    return text + "".join(f"\n> warning: {w}\n" for w in _warnings(report))
+    return text + _deploy_markdown(report) + "".join(f"\n> warning: {w}\n"
+                                                     for w in _warnings(report))  # fmt: skip
+
+
+def _deploy_markdown(report: Report) -> str:
+    """Each folder's deploy tables as the terminal shows them, in Markdown."""
+    from dsbench.render.deploy import deploy_tables
+
+    text = ""
+    for run, rows in report.deploy.groupby("run", sort=False):
+        records = rows.to_dict(orient="records")
+        for table, *_ in deploy_tables(records, f"deploy: {run}: {records[0].get('weights')}"):
+            text += "\n" + _rich_markdown(table)
+    return text
+
+
+def _rich_markdown(table: Table) -> str:
+    """A Rich table in Markdown: its title in bold above, its caption below."""
+    headers = [plain(column.header) for column in table.columns]
+    cells = {h: [plain(c).replace("|", "\\|") for c in column.cells]
+             for h, column in zip(headers, table.columns, strict=True)}  # fmt: skip
+    align = [str(column.justify) for column in table.columns]
+    body = pd.DataFrame(cells).to_markdown(index=False, disable_numparse=True, colalign=align)
+    title = f"**{plain(table.title).replace('|', '/')}**\n\n" if table.title else ""
+    return f"{title}{body}\n\n{plain(table.caption)}\n" if table.caption else f"{title}{body}\n"
 
 
 EXPORTERS: dict[Format, Callable[[Report], str]] = {

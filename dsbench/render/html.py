@@ -16,10 +16,10 @@ from typing import Any
 
 import pandas as pd
 from rich.table import Table
-from rich.text import Text
 
 from dsbench.render import charts
 from dsbench.render.format import printable
+from dsbench.render.layout import plain
 
 STYLE = """
 :root{--ink:#1b1b1b;--dim:#5c5c5c;--line:#d8d8d8;--warn:#8a5300;--bg:#fff}
@@ -67,20 +67,11 @@ STYLE += CARD_RULES.format(t="table.cards")
 STYLE += "@media (max-width:700px){" + CARD_RULES.format(t="table.data") + "}"
 
 
-def _plain(cell: Any) -> str:
-    """A Rich cell (markup text or Text) as the plain text a reader sees."""
-    if isinstance(cell, Text):
-        return cell.plain
-    if isinstance(cell, str):
-        return Text.from_markup(cell).plain
-    return "" if cell is None else str(cell)
-
-
 def table(rich_table: Table) -> str:
     """A Rich table as an HTML table: its title as a heading, its caption below, each cell
     labelled with its column's header for the card layout of narrow screens."""
-    headers = [_plain(column.header) for column in rich_table.columns]
-    columns = [[_plain(cell) for cell in column.cells] for column in rich_table.columns]
+    headers = [plain(column.header) for column in rich_table.columns]
+    columns = [[plain(cell) for cell in column.cells] for column in rich_table.columns]
     right = [column.justify == "right" for column in rich_table.columns]
     head = "".join(f"<th scope='col'>{escape(h)}</th>" for h in headers)
     body = []
@@ -89,8 +80,8 @@ def table(rich_table: Table) -> str:
                f"data-label='{escape(headers[i] or ' ')}'>{escape(cell)}</td>"
                for i, cell in enumerate(cells)]  # fmt: skip
         body.append(f"<tr>{''.join(tds)}</tr>")
-    title = f"<h3>{escape(_plain(rich_table.title))}</h3>\n" if rich_table.title else ""
-    caption = (f"<p class='caption'>{escape(_plain(rich_table.caption))}</p>"
+    title = f"<h3>{escape(plain(rich_table.title))}</h3>\n" if rich_table.title else ""
+    caption = (f"<p class='caption'>{escape(plain(rich_table.caption))}</p>"
                if rich_table.caption else "")  # fmt: skip
     kind = "data cards" if len(headers) > CARDS else "data"
     return (f"{title}<div class='scroll'><table class='{kind}'><thead><tr>{head}</tr></thead>"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, cast
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -38,6 +38,15 @@ def as_text(table: Table) -> Table:
         column.footer = _text(column.footer) or ""
         column._cells = [_text(cell) or "" for cell in column._cells]
     return table
+
+
+def plain(cell: Any) -> str:
+    """A Rich cell (markup text or Text) as the plain text a reader sees."""
+    if isinstance(cell, Text):
+        return cell.plain
+    if isinstance(cell, str):
+        return Text.from_markup(cell).plain
+    return "" if cell is None else str(cell)
 
 
 def _cells(table: Table) -> list[list[str]]:

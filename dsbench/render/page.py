@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from dsbench.measure.bench import BenchSummary
+from dsbench.measure.deploy import Deployed
 from dsbench.measure.records import to_jsonable
 from dsbench.measure.summary import Summary
 from dsbench.render import charts, html
@@ -22,9 +23,8 @@ from dsbench.render.titles import record_title
 
 if TYPE_CHECKING:
     from dsbench.measure.sweep import SweepSummary
+    from dsbench.store.files import Record
     from dsbench.store.reports import Report
-
-    Record = Summary | SweepSummary | BenchSummary
 
 
 def _own_rows(rows: pd.DataFrame, folder: Path) -> pd.DataFrame:
@@ -49,31 +49,29 @@ def _curves(folder: Path) -> str:
                        "validation accuracy against cumulative training seconds", wide=True)  # fmt: skip
 
 
-def _deployed(folder: Path) -> tuple[str, list[str]]:
-    """A run folder's deploy table and its latency ratios drawn with their intervals, when
-    `dsbench deploy` measured its exports ("" and none otherwise)."""
-    from dsbench.render.deploy import NAMES, deploy_table
-    from dsbench.store.reports import deployed
+def _deployed(found: Deployed | None, title: str) -> tuple[str, list[str]]:
+    """deploy's tables and its latency ratios drawn with their intervals ("" and none without
+    a deploy record)."""
+    from dsbench.render.deploy import NAMES, deploy_tables
 
-    found = deployed(folder)
-    if not found:
+    if found is None:
         return "", []
-    table = html.table(deploy_table(found["rows"], f"deploy: {found['weights']}"))
+    tables = "".join(html.table(widest) for widest, *_ in deploy_tables(found.rows, title))
     ratios = [charts.item(f"{NAMES.get((r['format'], r['precision']), r['format'])}, "
                           f"{r['threads']} thr", r.get("latency_ratio"),
                           r.get("latency_ratio_low"), r.get("latency_ratio_high"), "separable")
-              for r in found["rows"] if r.get("model") == "separable"]  # fmt: skip
+              for r in found.rows if r.get("model") == "separable"]  # fmt: skip
     drawn = [r for r in ratios if r]
     if not drawn:
-        return table, []
-    return table, [html.figure(charts.forest(drawn, "separable / normal, batch-1 latency",
-                                             "Deployed: latency ratios, 95% intervals", 1.0,
-                                             log=True),
-                               "LiteRT and ONNX Runtime on this CPU; below 1: separable "
-                               "answers sooner")]  # fmt: skip
+        return tables, []
+    return tables, [html.figure(charts.forest(drawn, "separable / normal, batch-1 latency",
+                                              "Deployed: latency ratios, 95% intervals", 1.0,
+                                              log=True),
+                                "LiteRT and ONNX Runtime on this CPU; below 1: separable "
+                                "answers sooner")]  # fmt: skip
 
 
-def _table(record: Record) -> str:
+def _table(record: Summary | SweepSummary | BenchSummary) -> str:
     if isinstance(record, Summary):
         table = compare_table(record.models, "")
         device = record.device.removeprefix("device: ")
@@ -88,6 +86,11 @@ def section(folder: Path, record: Record, rows: pd.DataFrame) -> str:
     """One folder: title, verdict, its table, its figures drawn with their intervals, the
     curves or the sweep's ratios, its warnings, where it ran and the command."""
     parts = [f"<section><h2>{escape(record_title(record, folder))}</h2>"]
+    if isinstance(record, Deployed):
+        table, drawn = _deployed(record, "")
+        parts += [table, f"<div class='charts'>{''.join(drawn)}</div>",
+                  html.environment(record.environment)]  # fmt: skip
+        return "".join(parts) + "</section>"
     if isinstance(record, Summary) and record.models.empty:
         parts.append("<p>No model finished an epoch.</p></section>")
         return "".join(parts)
@@ -100,7 +103,10 @@ def section(folder: Path, record: Record, rows: pd.DataFrame) -> str:
     figures = html.interval_charts(_own_rows(rows, folder))
     if isinstance(record, Summary):
         figures.append(_curves(folder))
-        table, drawn = _deployed(folder)
+        from dsbench.store.files import read_deploy
+
+        found = read_deploy(folder)
+        table, drawn = _deployed(found, f"deploy: {found.weights}" if found else "")
         parts.append(table)
         figures.extend(drawn)
     elif not isinstance(record, BenchSummary) and not record.ratios.empty:
@@ -160,6 +166,7 @@ def data(found: Report) -> str:
     inside a script block ('<', '>' and '&' escaped)."""
     document = {
         "rows": found.rows.to_dict(orient="records"),
+        "deploy": found.deploy.to_dict(orient="records"),
         "warnings": [printable(w) for w in found.warnings],
         "folders": [_folder(folder, record) for folder, record in found.records],
     }

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from dsbench.measure.bench import BenchSummary
+from dsbench.measure.deploy import Deployed
 from dsbench.measure.summary import Summary
 from dsbench.render.comparison import compare_table, verdict
 from dsbench.render.format import inert, printable
@@ -23,12 +24,14 @@ if TYPE_CHECKING:
     from dsbench.store.reports import Report
 
 
-def show(console: Console, record: Summary | SweepSummary | BenchSummary,
+def show(console: Console, record: Summary | SweepSummary | BenchSummary | Deployed,
          folder: Path | None = None) -> None:  # fmt: skip
     """A record's table, fitted to the terminal, with its verdict line and warnings; read back
     from `folder`, the title names the folder and the record's status."""
     title = record_title(record, folder)
-    if isinstance(record, BenchSummary):
+    if isinstance(record, Deployed):
+        deployed(console, record, title)
+    elif isinstance(record, BenchSummary):
         console.print(
             fit(console, bench_table(record.rows, title, record.between_runs_sd), keys=2)
         )  # mode, batch
@@ -53,20 +56,25 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary,
         table = sweep_table(record.rows, record.ratios, title)
         keys = [str(column.header) for column in table.columns].index("params N / S")
         console.print(fit(console, table, keys=keys))
-    if not isinstance(record, (Summary, BenchSummary)):
+    if not isinstance(record, (Summary, BenchSummary, Deployed)):
         _sweep_notes(console, record)
     warn(console, record.warnings)
 
 
-def _deployed(console: Console, folder: Path | None) -> None:
-    """A run folder's deploy table, when `dsbench deploy` measured its exports."""
-    from dsbench.render.deploy import deploy_table
-    from dsbench.store.reports import deployed
+def deployed(console: Console, record: Deployed, title: str) -> None:
+    """deploy's tables, each fitted to the terminal."""
+    from dsbench.render.deploy import deploy_tables
 
-    found = deployed(folder) if folder is not None else None
-    if found:
-        title = f"deploy: {printable(found['weights'])}"
-        console.print(fit(console, deploy_table(found["rows"], title)))
+    for variants in deploy_tables(record.rows, title):
+        console.print(fit(console, *variants))
+
+
+def _deployed(console: Console, folder: Path | None) -> None:
+    """A run folder's deploy tables, when `dsbench deploy` measured its exports."""
+    from dsbench.store.files import read_deploy
+
+    if folder is not None and (found := read_deploy(folder)) is not None:
+        deployed(console, found, f"deploy: {printable(found.weights)}")
 
 
 def _sweep_notes(console: Console, record: SweepSummary) -> None:
@@ -96,10 +104,16 @@ def _comparison(console: Console, record: Summary, title: str) -> None:
 
 
 def report(console: Console, found: Report) -> None:
-    """Many folders: one table, a row per folder and model, and the report's warnings."""
-    keys = len(report_keys(found.rows))
-    console.print(fit(console, report_table(found.rows), report_table(found.rows, True),
-                      keys=keys))  # fmt: skip
+    """Many folders: one table, a row per folder and model, then each folder's deploy tables,
+    and the report's warnings."""
+    if not found.rows.empty:
+        keys = len(report_keys(found.rows))
+        console.print(fit(console, report_table(found.rows), report_table(found.rows, True),
+                          keys=keys))  # fmt: skip
+    for run, rows in found.deploy.groupby("run", sort=False):
+        records = rows.to_dict(orient="records")
+        record = Deployed(records, str(records[0].get("weights")))
+        deployed(console, record, f"deploy: {printable(run)}: {printable(record.weights)}")
     warn(console, found.warnings)
 
 

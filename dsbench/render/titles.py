@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dsbench.measure.bench import BenchSummary
+from dsbench.measure.deploy import Deployed
 from dsbench.measure.summary import Summary
 from dsbench.render.comparison import comparison_title
 from dsbench.render.format import printable
@@ -16,7 +17,9 @@ if TYPE_CHECKING:
     from dsbench.measure.sweep import SweepSummary
 
 
-def record_title(record: Summary | SweepSummary | BenchSummary, folder: Path | None = None) -> str:
+def record_title(
+    record: Summary | SweepSummary | BenchSummary | Deployed, folder: Path | None = None
+) -> str:
     """'dsbench compare: synthetic, 3 epochs, batch 32', naming your network and its twin when
     it is not the VGG; read back from `folder`, prefixed by the folder, suffixed by the status.
     Plain text (printable), no markup."""
@@ -31,6 +34,8 @@ def record_title(record: Summary | SweepSummary | BenchSummary, folder: Path | N
         title = comparison_title(str(record.command), dataset, epochs, batch)
     elif isinstance(record, BenchSummary):
         title = f"dsbench bench: {dataset}, target ±{record.target:.0%} (95% interval)"
+    elif isinstance(record, Deployed):
+        title = f"dsbench deploy: {printable(record.weights)}"
     else:
         title = sweep_title(record.points, record.summary_only, dataset, epochs, batch)
     model = settings.get("model") or {}

@@ -1,8 +1,8 @@
 """`deploy`: both models exported where models are deployed — LiteRT float32, dynamic-range
 int8 and full-integer int8, and ONNX float32 — then measured in those runtimes: file size,
-batch-1 latency (normal and separable alternated in chunks, as bench times them) at each
-number of threads, and the test accuracy each export keeps against the Keras model it came
-from. A finished run folder's models are its checkpoints' final weights; without one, a fresh
+batch-1 latency and images/s at batch 32 (normal and separable alternated in chunks, as bench
+times them) at each number of threads, and the test accuracy each export keeps against the
+Keras model it came from. A finished run folder's models are its checkpoints' final weights; without one, a fresh
 untrained pair (size and latency only)."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import dataclasses
 import math
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import numpy as np
 from dsbench.errors import DsbenchError
 from dsbench.measure import deploy as figures
 from dsbench.measure import stopping
-from dsbench.measure.deploy import EXPORTS, export_name
+from dsbench.measure.deploy import EXPORTS, THROUGHPUT_BATCH, Deployed, export_name
 from dsbench.observer import Observer
 from dsbench.run import runtimes
 from dsbench.spec.request import DeployRequest
@@ -31,23 +30,6 @@ from dsbench.store.folders import DEPLOY
 REPRESENTATIVE = 200  # training images that calibrate the int8 activations
 CHUNK_S = 0.05  # each chunk of batch-1 calls lasts about this long
 MIN_PAIRS = 6  # chunk pairs timed whatever the time left
-
-
-@dataclass(frozen=True)
-class Deployed:
-    """deploy's outcome: a row per model, format, precision and thread count (deploy.json)."""
-
-    folder: Path
-    rows: list[dict[str, Any]]
-    weights: str  # "final weights of epoch N" or "untrained"
-    environment: dict[str, Any]
-
-    @property
-    def document(self) -> dict[str, Any]:
-        from dsbench._version import __version__
-
-        return {"dsbench_version": __version__, "weights": self.weights, "rows": self.rows,
-                "environment": self.environment}  # fmt: skip
 
 
 def _trained(request: DeployRequest) -> tuple[RunSpec, dict[str, Path], str]:
@@ -98,8 +80,8 @@ def _images(
 
 def _alternate(normal: runtimes.Runtime, separable: runtimes.Runtime, image: np.ndarray,
                budget: float) -> tuple[list[float], list[float]]:  # fmt: skip
-    """Batch-1 ms per call of each, in chunks timed in alternating order (N S S N ...), until
-    `budget` seconds are spent (at least 6 pairs); warm-up calls untimed."""
+    """Ms per call of each on `image` (a batch), in chunks timed in alternating order (N S S N
+    ...), until `budget` seconds are spent (at least 6 pairs); warm-up calls untimed."""
     calls = {}
     for runtime in (normal, separable):
         for _ in range(3):
@@ -197,30 +179,37 @@ def _deploy(request: DeployRequest, spec: RunSpec, files: dict[str, Path], weigh
     paths = _export(backend, models, folder, representative, observer)
     kept = (_accuracy(models, paths, (test_images, test_labels), max(request.threads))
             if test_images is not None and test_labels is not None else {})  # fmt: skip
-    rows = _measure(paths, kept, representative[:1], request)
+    rows = _measure(paths, kept, representative, request)
     env = environment.environment(spec.as_dict(), {"command": "deploy", "weights": weights,
                                   "runtimes": runtimes.versions()})  # fmt: skip
-    result = Deployed(folder, rows, weights, env)
+    result = Deployed(rows, weights, env, folder)
     atomic_json(folder / "deploy.json", result.document)
     return result
 
 
 def _measure(paths: dict[tuple[str, str, str], Path], kept: dict[tuple[str, str, str], dict[str, float]],
-             image: np.ndarray, request: DeployRequest) -> list[dict[str, Any]]:  # fmt: skip
+             images: np.ndarray, request: DeployRequest) -> list[dict[str, Any]]:  # fmt: skip
+    """A row per model, export and thread count: size, batch-1 latency (two thirds of each
+    row's share of the time) and images/s at THROUGHPUT_BATCH (the rest), ratios on separable's."""
     rows = []
     budget = request.max_time / (len(request.threads) * len(EXPORTS))
+    batch = np.resize(images, (THROUGHPUT_BATCH, *images.shape[1:]))
     for threads in request.threads:
         for form, precision in EXPORTS:
-            pair = {kind: runtimes.open_runtime(paths[(kind, form, precision)], threads)
-                    for kind in KINDS}  # fmt: skip
-            timed = figures.latency(*_alternate(pair["normal"], pair["separable"], image, budget))
+            normal, separable = (runtimes.open_runtime(paths[(kind, form, precision)], threads)
+                                 for kind in KINDS)  # fmt: skip
+            timed = figures.latency(*_alternate(normal, separable, images[:1], budget * 2 / 3))
+            fed = figures.throughput(*_alternate(normal, separable, batch, budget / 3),
+                                     THROUGHPUT_BATCH)  # fmt: skip
             sizes = {kind: os.path.getsize(paths[(kind, form, precision)]) for kind in KINDS}
             for kind in KINDS:
                 row: dict[str, Any] = {"model": kind, "format": form, "precision": precision,
                                        "threads": threads, "size_bytes": sizes[kind],
-                                       **timed[kind], **kept.get((kind, form, precision), {}),
+                                       **timed[kind], **fed[kind],
+                                       **kept.get((kind, form, precision), {}),
                                        "file": f"{DEPLOY}/{paths[(kind, form, precision)].name}"}  # fmt: skip
                 if kind == "separable":
-                    row.update({"size_ratio": sizes[kind] / sizes["normal"], **timed["ratio"]})
+                    row.update({"size_ratio": sizes[kind] / sizes["normal"], **timed["ratio"],
+                                **fed["ratio"]})  # fmt: skip
                 rows.append({c: row.get(c, math.nan) for c in figures.COLUMNS})
     return rows

@@ -11,6 +11,7 @@ from typing import Any
 
 from dsbench.errors import DsbenchError
 from dsbench.measure.bench import BenchSummary
+from dsbench.measure.deploy import Deployed
 from dsbench.observer import Observer
 from dsbench.run.outcome import Comparison, SweepResult
 from dsbench.run.runner import run, run_sweep
@@ -33,8 +34,9 @@ def resume(request: ResumeRequest, observer: Observer) -> Comparison | SweepResu
 
     run_dir, arch, tensorboard = request.run_dir, request.arch, request.tensorboard
     record = store.load(run_dir)
-    if isinstance(record, BenchSummary):
-        raise DsbenchError(f"{run_dir} was written by bench; only train, compare and sweep resume")
+    if isinstance(record, (BenchSummary, Deployed)):
+        raise DsbenchError(f"{run_dir} was written by {record.kind}; only train, compare and "
+                           "sweep resume")  # fmt: skip
     if record.complete:
         raise DsbenchError(f"{run_dir} is already complete", "nothing to resume")
     is_sweep = isinstance(record, sweeps.SweepSummary)

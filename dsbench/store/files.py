@@ -4,7 +4,7 @@ A run folder holds history.csv (a row per model, repeat and epoch), runs.csv (a 
 training run), summary.csv and summary.json (the Summary: a row per model, ratios, warnings),
 environment.json and curves.png. A sweep folder holds sweep.csv, sweep.json, sweep.png and
 one run folder per point under points/; a bench folder bench.csv, bench.json and
-environment.json. Storage serialises and reads back; it computes no figure.
+environment.json; deploy's, deploy.json and deploy/. Storage serialises and reads back.
 """
 
 from __future__ import annotations
@@ -34,7 +34,10 @@ from dsbench.measure.summary import FolderKind, Summary
 from dsbench.store import folders, frames, schema
 
 if TYPE_CHECKING:
+    from dsbench.measure.deploy import Deployed
     from dsbench.measure.sweep import SweepSummary
+
+    Record = Summary | SweepSummary | BenchSummary | Deployed
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -43,7 +46,7 @@ os.umask(_UMASK)
 # ---------------------------------------------------------------- writing
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write via a temporary file in the same folder, then rename: never a torn file."""
     path = Path(path)
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -59,11 +62,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 def atomic_text(path: Path, text: str) -> None:
     """Atomically write a text file."""
-
-    def write(tmp: Path) -> None:
-        tmp.write_text(text, encoding="utf-8")
-
-    atomic_write(path, write)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def atomic_json(path: Path, document: Any) -> None:
@@ -136,11 +135,9 @@ class ResultsFolder:
         if folders.written_marker(path) not in (None, FolderKind.sweep) or not (
             folders.is_results_folder(path) or folders.only_owned(path)
         ):
-            raise DsbenchError(
-                f"output_dir {path} already exists and holds what is not a sweep's",
-                "give every shard of one sweep the same new or empty output_dir",
-                setting="output_dir",
-            )
+            raise DsbenchError(f"output_dir {path} already exists and holds what is not a "
+                               "sweep's", "give every shard of one sweep the same new or empty "
+                               "output_dir", setting="output_dir")  # fmt: skip
         return cls(path, existing=True)
 
     def ready(self) -> Path:
@@ -181,9 +178,8 @@ class ResultsFolder:
                 title = plot.curves_title(summary.settings, summary.environment)
                 atomic_write(run_dir / "curves.png", lambda p: plot.curves(history, p, title))
         except OSError as err:
-            raise DsbenchError(
-                f"cannot write results to {run_dir}: {err.strerror}", exit_code=RUNTIME
-            ) from None
+            raise DsbenchError(f"cannot write results to {run_dir}: {err.strerror}",
+                               exit_code=RUNTIME) from None  # fmt: skip
 
     def write_sweep(self, sweep: SweepSummary) -> None:
         """sweep.csv, sweep.json and (when a point has ratios to draw) sweep.png: the time, MAC
@@ -221,11 +217,13 @@ def _no_link(path: Path) -> Path:
 # ---------------------------------------------------------------- reading back
 
 
-def load(folder: Path, kind: FolderKind | None = None) -> Summary | SweepSummary | BenchSummary:
+def load(folder: Path, kind: FolderKind | None = None) -> Record:
     """A results folder of any kind as its record, checked (schema.py): the one place where
     the kind of a folder decides how it is read."""
     folder = Path(folder)
     kind = kind or folders.folder_kind(folder)
+    if kind == FolderKind.deploy and (deployed := read_deploy(folder)) is not None:
+        return deployed
     if kind == FolderKind.bench:
         return read_bench(folder)
     if kind == FolderKind.sweep:
@@ -252,10 +250,8 @@ def _summary_document(run_dir: Path) -> dict[str, Any]:
     if not run_dir.is_dir():
         raise DsbenchError(f"{run_dir} is not a folder", "give a results folder written by dsbench")
     if not (run_dir / "summary.json").is_file():
-        raise DsbenchError(
-            f"{run_dir} is not a dsbench results folder (no summary.json)",
-            "give a folder written by dsbench train, compare or sweep",
-        )
+        raise DsbenchError(f"{run_dir} is not a dsbench results folder (no summary.json)",
+                           "give a folder written by dsbench train, compare or sweep")  # fmt: skip
     path = run_dir / "summary.json"
     return schema.summary(read_json(path, "models"), path)
 
@@ -341,3 +337,14 @@ def read_bench(run_dir: Path) -> BenchSummary:
     path = Path(run_dir) / "bench.json"
     return BenchSummary.from_document(schema.bench(read_json(path), path),
                                       read_environment(run_dir))  # fmt: skip
+
+
+def read_deploy(run_dir: Path) -> Deployed | None:
+    """A folder's deploy.json as deploy's record, checked (schema.deploy); None without one."""
+    from dsbench.measure.deploy import Deployed
+
+    path = Path(run_dir) / "deploy.json"
+    if not path.is_file() or path.is_symlink():
+        return None
+    found = schema.deploy(read_json(path), path)
+    return Deployed(found["rows"], found["weights"], found.get("environment") or {}, run_dir)

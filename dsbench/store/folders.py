@@ -261,9 +261,9 @@ def prepare_run_dir(output_dir: str | Path, force: bool) -> Path:
 
 
 # The file that marks each kind of results folder, in the order they are looked for (a folder
-# with summary.json is a run, whatever else it holds).
+# with summary.json is a run, whatever else it holds, deploy.json included).
 MARKERS = {"summary.json": FolderKind.run, "sweep.json": FolderKind.sweep,
-           "bench.json": FolderKind.bench}  # fmt: skip
+           "bench.json": FolderKind.bench, "deploy.json": FolderKind.deploy}  # fmt: skip
 
 
 MAX_FOLDERS_SEARCHED = 100_000  # a walk of more folders than this is not a results tree

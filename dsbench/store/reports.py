@@ -1,10 +1,11 @@
 """Many results folders at once: each folder's record, and all of them as one set of rows.
 
-`report(paths)` finds every results folder under the paths (run, sweep, bench, or a parent
-holding many), reads each as its record (store.load) and lays them out as a row per folder,
-point and model, with the columns that say where and how each was measured and the
-separable/normal ratios; its warnings say when the folders differ in settings that change
-the numbers.
+`report(paths)` finds every results folder under the paths (run, sweep, bench, deploy, or a
+parent holding many), reads each as its record (store.load) and lays them out as a row per
+folder, point and model, with the columns that say where and how each was measured and the
+separable/normal ratios; deploy's rows (a run's, or an untrained pair's) apart, a row per
+folder, model, export and thread count; its warnings say when the folders differ in settings
+that change the numbers.
 """
 
 from __future__ import annotations
@@ -16,16 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from dsbench.measure.bench import BenchSummary
+from dsbench.measure.deploy import Deployed
 from dsbench.measure.summary import FolderKind, Summary, mark_unfinished
 from dsbench.spec.settings import network_name
 from dsbench.store import files as store
 from dsbench.store import folders
 
 if TYPE_CHECKING:
-    from dsbench.measure.sweep import SweepSummary
-
-    Record = Summary | SweepSummary | BenchSummary
+    from dsbench.store.files import Record
 
 # The columns that say where and how a row was measured, first in every report.
 CONTEXT = ("run", "kind", "point", "mode", "batch_size", "model", "network", "dataset",
@@ -43,6 +42,7 @@ class Report:
     records: list[tuple[Path, Record]] = field(default_factory=list)
     rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["run"]))
     warnings: tuple[str, ...] = ()
+    deploy: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["run"]))
 
 
 def find(paths: Sequence[str | Path]) -> list[tuple[FolderKind, Path]]:
@@ -73,7 +73,29 @@ def report(paths: Sequence[str | Path]) -> Report:
     first = [c for c in CONTEXT if c in rows.columns]
     rows = rows[first + [c for c in rows.columns if c not in first]]
     own = [f"{folder}: {warning}" for folder, record in records for warning in record.warnings]
-    return Report(records, rows, tuple(skipped + own + not_comparable(rows)))
+    return Report(records, rows, tuple(skipped + own + not_comparable(rows)),
+                  deploy_rows(records))  # fmt: skip
+
+
+def deploy_rows(records: Sequence[tuple[Path, Record]]) -> pd.DataFrame:
+    """deploy's rows of every folder that has them (a run's deploy.json, or a deploy folder),
+    each with the folder, the weights, the network and where it was measured."""
+    frames = []
+    for folder, record in records:
+        found = (record if isinstance(record, Deployed)
+                 else store.read_deploy(folder) if isinstance(record, Summary) else None)  # fmt: skip
+        if found is None or not found.rows:
+            continue
+        environment = found.environment
+        frames.append(found.frame().assign(
+            run=str(folder), kind=str(FolderKind.deploy),
+            network=network_name(found.settings.get("model") or {}),
+            device=device_name(environment), host=environment.get("hostname")))  # fmt: skip
+    if not frames:
+        return pd.DataFrame(columns=["run"])
+    rows = pd.concat(frames, ignore_index=True)
+    first = ["run", "kind", "network", "device", "host", "weights"]
+    return rows[first + [c for c in rows.columns if c not in first]]
 
 
 def against(new: Path, old: Path, force: bool = False) -> Report:
@@ -214,13 +236,3 @@ def device_name(environment: dict[str, Any]) -> str | None:
         return f"CPU: {cpu['model']}"
     line = environment.get("device")
     return str(line).removeprefix("device: ") if line else None
-
-
-def deployed(folder: Path) -> dict[str, Any] | None:
-    """A run folder's deploy.json (the weights used and its rows), checked; None without one."""
-    from dsbench.store import schema
-
-    path = Path(folder) / "deploy.json"
-    if not path.is_file() or path.is_symlink():
-        return None
-    return schema.deploy(store.read_json(path), path)

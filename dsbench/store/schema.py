@@ -275,7 +275,7 @@ def environment(document: Any, path: Path) -> dict[str, Any]:
 def deploy(document: Any, path: Path) -> dict[str, Any]:
     """deploy.json: the weights used and a row per model, export and thread count, each figure
     a number (NaN where not measured), each name one deploy writes."""
-    from dsbench.measure.deploy import EXPORTS, export_name
+    from dsbench.measure.deploy import COUNTED, EXPORTS, export_name
 
     formats = tuple(dict.fromkeys(form for form, _ in EXPORTS))
     document = _table(document, path, ("rows", "weights"))
@@ -299,10 +299,12 @@ def deploy(document: Any, path: Path) -> dict[str, Any]:
                 continue
             if not _is_number(value) or (value is None and key in ("threads", "size_bytes")):
                 raise broken(path, f"{here}.{key} is not a number")
-            if key in ("threads", "size_bytes") and not value >= 1:
+            if key in COUNTED and value is not None and not value >= 1:
                 raise broken(path, f"{here}.{key} is {value}, not a positive count")
             signed = key.startswith("accuracy_difference")  # an export may lose accuracy
             if value is not None and not (-1 <= value <= 1 if signed else 0 <= value < 1e12):
                 raise broken(path, f"{here}.{key} is {value}, out of range")
     _texts(document.get("warnings") or [], path, "'warnings'")
+    if "environment" in document:
+        environment(document["environment"], path)
     return document
