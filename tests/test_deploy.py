@@ -136,6 +136,33 @@ def test_a_trained_run_deploys_to_every_format_and_keeps_its_accuracy(
     assert "images/s fed 32 at a time" in shown.output
 
 
+@pytest.mark.slow
+def test_an_untrained_pair_deploys_to_a_folder_report_reads_and_force_replaces(
+    tmp_path: Path, invoke: Any
+) -> None:
+    pytest.importorskip("ai_edge_litert", reason="needs dsbench[deploy]")
+    pytest.importorskip("onnxruntime", reason="needs dsbench[deploy]")
+    folder = tmp_path / "edge"
+    args = ["deploy", "--untrained", "--blocks", "8x1,16x1", "--threads", "1", "--max-time", "2",
+            "-o", str(folder)]  # fmt: skip
+    made = invoke(args)
+    assert made.exit_code == 0, made.output
+    assert "accuracy not measured (untrained models)" in " ".join(made.output.split())
+    shown = invoke(["report", str(tmp_path), "--json"])
+    assert shown.exit_code == 0, shown.output
+    rows = json.loads(shown.stdout)["deploy"]
+    assert len(rows) == 8 and {r["weights"] for r in rows} == {"untrained"}
+    assert {r["network"] for r in rows} == {"VGG 8x1,16x1"}
+    again = invoke(args)
+    assert again.exit_code == 2 and "already exists" in again.output
+    first = json.loads((folder / "deploy.json").read_text())["environment"]["created_utc"]
+    replaced = invoke([*args, "--force"])
+    assert replaced.exit_code == 0, replaced.output
+    assert sorted(p.name for p in folder.iterdir()) == ["deploy", "deploy.json"]
+    assert len(list((folder / "deploy").iterdir())) == 8
+    assert json.loads((folder / "deploy.json").read_text())["environment"]["created_utc"] >= first
+
+
 def _deploy_rows() -> list[dict[str, Any]]:
     rows = []
     for form, precision in (("litert", "float32"), ("litert", "int8"), ("onnx", "float32")):
