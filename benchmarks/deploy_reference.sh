@@ -2,7 +2,7 @@
 # deploy on the reference VGG and the ResNet-style example, each trained 3 epochs on 2,000
 # synthetic images (no CIFAR-10 copy here) with --checkpoint, then exported and measured
 # (LiteRT float32 / dynamic int8 / int8, ONNX float32; 1 thread and every core; 60 s of
-# latency timing each): the tables in docs/benchmarks.md ("deploy: LiteRT and ONNX on this
+# latency and images/s timing each): the tables in docs/benchmarks.md ("deploy: LiteRT and ONNX on this
 # CPU"). Needs dsbench[deploy]. Usage: bash benchmarks/deploy_reference.sh OUT_DIR
 set -euo pipefail
 out="${1:?give a folder for the results}"

@@ -207,8 +207,8 @@ def deploy(run_dir: PathLike | None = None, *, untrained: bool = False,
     export keeps against its Keras model (paired over the same images). `run_dir` is a finished
     compare folder trained with checkpoint on (its final weights; `data_dir` and
     `arch` as resume takes them); `untrained` (or no run_dir) builds a fresh pair from the
-    settings: size and latency only. Needs `pip install "dsbench[deploy]"`; TensorFlow backend.
-    Writes deploy.json beside the exports."""
+    settings: size and latency only. Needs `pip install "dsbench[deploy]"`; TensorFlow exports
+    (a JAX or PyTorch run's weights are loaded into its Keras). Writes deploy.json beside them."""
     from dsbench.backends.host import cores_in_use
     from dsbench.run import deploy as deploying
 

@@ -2,7 +2,8 @@
 int8 and full-integer int8, and ONNX float32 — then measured in those runtimes: file size,
 batch-1 latency and images/s at batch 32 (normal and separable alternated in chunks, as bench
 times them) at each number of threads, and the test accuracy each export keeps against the
-Keras model it came from. A finished run folder's models are its checkpoints' final weights; without one, a fresh
+Keras model it came from. A finished run folder's models are its checkpoints' final weights
+(a JAX or PyTorch run's loaded into TensorFlow's Keras, which exports); without one, a fresh
 untrained pair (size and latency only)."""
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dsbench.store.folders import DEPLOY
 REPRESENTATIVE = 200  # training images that calibrate the int8 activations
 CHUNK_S = 0.05  # each chunk of batch-1 calls lasts about this long
 MIN_PAIRS = 6  # chunk pairs timed whatever the time left
+TRAINED_ON = {"jax": "JAX", "torch": "PyTorch"}  # runs of these are exported through TensorFlow
 
 
 def _trained(request: DeployRequest) -> tuple[RunSpec, dict[str, Path], str]:
@@ -145,13 +147,13 @@ def deploy(request: DeployRequest, observer: Observer) -> Deployed:
         spec, files, weights = _trained(request)
     else:
         spec, files, weights = request.spec or RunSpec(), {}, "untrained"
-    if (spec.train.backend or "tensorflow") != "tensorflow":
-        raise DsbenchError(f"deploy exports from the TensorFlow backend only; this run used "
-                           f"{spec.train.backend}", "deploy a TensorFlow run, or deploy "
-                           "--untrained --backend tensorflow")  # fmt: skip
+    trained_on = spec.train.backend or "tensorflow"
+    if trained_on != "tensorflow":  # Keras' saved weights load in any backend: TensorFlow exports
+        weights += f", trained on {TRAINED_ON.get(trained_on, trained_on)}"
     folder = (Path(request.run_dir) if request.run_dir is not None else folders.prepare_run_dir(
         request.output_dir or folders.default_run_dir("deploy"), request.force))  # fmt: skip
-    spec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, precision="float32"))
+    spec = dataclasses.replace(spec, train=dataclasses.replace(
+        spec.train, precision="float32", backend="tensorflow", jit=False))  # fmt: skip
     try:
         return _deploy(request, spec, files, weights, folder, observer)
     except BaseException:  # nothing half-made is left: the exports so far, a folder made here

@@ -108,9 +108,10 @@ SWEEP_SETTINGS = tuple(name for name in SETTINGS if name not in (
 # Settings that count the models (summary, layers, describe): the model and where images are.
 COUNT_SETTINGS = (*(name for name in SETTINGS if SETTINGS[name] == "model"), "data_dir",
                   "dataset")  # fmt: skip
-# Settings `deploy --untrained` builds its pair from: the models, their backend and seed.
+# Settings `deploy --untrained` builds its pair from: the models and the seed (TensorFlow
+# exports them, whatever backend a run trained on).
 DEPLOY_SETTINGS = (*(name for name in COUNT_SETTINGS if name not in ("data_dir", "dataset")),
-                   "backend", "seed")  # fmt: skip
+                   "seed")  # fmt: skip
 
 
 def sweep_plan(axes: Mapping[str, grid.AxisValues], settings: Mapping[str, Any],
