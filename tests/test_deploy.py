@@ -286,5 +286,9 @@ def test_a_deploy_folder_is_a_results_folder_and_every_export_carries_deploy_s_r
     assert len(csv) == 1 + 2 + 12 and sum(",deploy," in line for line in csv) == 12
     page = dsbench.html(tmp_path)
     assert page.count("Deployed: latency ratios, 95% intervals") == 2
+    import shutil
+
+    shutil.copytree(alone, tmp_path / "again")  # deploy folders alone: no empty overview table
+    assert "All folders" in page and "All folders" not in dsbench.html([alone, tmp_path / "again"])
     resumed = invoke(["resume", str(alone)])
     assert resumed.exit_code == 2 and "written by deploy" in resumed.output

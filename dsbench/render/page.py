@@ -182,7 +182,7 @@ def render(found: Report) -> str:
         body = [baseline_section(found)]
     else:
         body = [section(folder, record, found.rows) for folder, record in found.records]
-        if len(found.records) > 1:
+        if len(found.records) > 1 and not found.rows.empty:  # not for deploy folders alone
             overview = html.table(report_table(found.rows))
             body.insert(0, f"<section><h2>All folders</h2>{overview}"
                            f"{html.warnings(found.warnings)}</section>")  # fmt: skip
