@@ -137,26 +137,27 @@ def test_a_trained_run_deploys_to_every_format_and_keeps_its_accuracy(
 
 
 @pytest.mark.slow
-def test_a_jax_run_is_exported_through_tensorflow(
-    tmp_path: Path, invoke: Any, tiny: list[str]
+@pytest.mark.parametrize(("backend", "name"), [("jax", "JAX"), ("torch", "PyTorch")])
+def test_a_jax_or_torch_run_is_exported_through_tensorflow(
+    tmp_path: Path, invoke: Any, tiny: list[str], backend: str, name: str
 ) -> None:
     pytest.importorskip("ai_edge_litert", reason="needs dsbench[deploy]")
     pytest.importorskip("onnxruntime", reason="needs dsbench[deploy]")
-    pytest.importorskip("jax", reason="needs dsbench[jax] (.ci/run's deploy lane has it)")
+    pytest.importorskip(backend, reason=f"needs {backend} (.ci/run's deploy lane has it)")
     import os
     import subprocess
     import sys
 
     run = tmp_path / "run"  # trained in a process of its own: this one's Keras runs TensorFlow
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
-    trained = subprocess.run([sys.executable, "-m", "dsbench", "compare", *tiny, "--backend", "jax",
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    trained = subprocess.run([sys.executable, "-m", "dsbench", "compare", *tiny, "--backend", backend,
                               "--epochs", "1", "--checkpoint", "--output-dir", str(run)],
                              capture_output=True, text=True, env=env, timeout=600)  # fmt: skip
     assert trained.returncode == 0, trained.stderr
     result = invoke(["deploy", str(run), "--threads", "1", "--max-time", "2", "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["weights"] == "final weights (epoch 1), trained on JAX"
+    assert document["weights"] == f"final weights (epoch 1), trained on {name}"
     assert document["environment"]["backend"] == "tensorflow"
     for row in document["rows"]:  # the same weights in TensorFlow's Keras and in the runtimes
         if row["precision"] == "float32":
