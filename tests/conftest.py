@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import typer.testing
 from typer.testing import CliRunner, Result
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -20,6 +21,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # width set it themselves.
 for _name in ("COLUMNS", "LINES"):
     os.environ.pop(_name, None)
+
+# The click command is built from the Typer app once, as the console script builds it once per
+# process; typer's CliRunner would rebuild it for every invocation (~40 ms each, most of a
+# refused command's time, and hundreds of invocations in the suite).
+_built: dict[int, tuple[Any, Any]] = {}
+_build = typer.testing._get_command
+
+
+def _built_once(app: Any) -> Any:
+    if id(app) not in _built:
+        _built[id(app)] = (app, _build(app))
+    return _built[id(app)][1]
+
+
+typer.testing._get_command = _built_once
 
 # Per batch file; the real files hold 10,000 images each.
 IMAGES_PER_BATCH = 20
