@@ -321,8 +321,8 @@ def test_interrupted_run_resumes_with_every_epoch_exactly_once(
         ],
         tmp_path,
     )
-    _interrupt_after_first_epoch(proc, signal.SIGINT)
-    assert proc.returncode == 130
+    said = _interrupt_after_first_epoch(proc, signal.SIGINT)
+    assert proc.returncode == 130, said
     before = pd.read_csv(out / "history.csv")
     result = invoke(["resume", str(out), "--no-progress"])
     assert result.exit_code == 0, result.output

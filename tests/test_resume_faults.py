@@ -161,3 +161,34 @@ def test_resume_refuses_a_checkpoint_behind_its_history(
         dsbench.DsbenchError, match="holds 0 epochs, the results folder's history 1"
     ):
         dsbench.resume(out)
+
+
+def test_ctrl_c_while_a_checkpoint_is_written_waits_until_it_is_whole(
+    tmp_path: Path, made_results: Any
+) -> None:
+    import os
+    import signal
+
+    class Interrupting:
+        """A model whose save is interrupted as Keras' HDF5 writer is: Ctrl-C arriving
+        mid-write surfaces as an OSError ("Can't write data"), the file half written."""
+
+        def save(self, path: Path) -> None:
+            os.kill(os.getpid(), signal.SIGINT)
+            try:
+                for chunk in range(200):  # Python runs a signal's handler between steps
+                    with open(path, "ab") as stream:
+                        stream.write(bytes([chunk]) * 64)
+            except KeyboardInterrupt:
+                raise OSError("Can't write data") from None
+
+    result = made_results()[0]
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):  # delivered, once the checkpoint is whole
+            checkpoints.save_checkpoint(tmp_path, Interrupting(), result)  # type: ignore[arg-type]
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    pointer = json.loads((tmp_path / "normal-r0.json").read_text())
+    assert pointer["model_file"] == f"normal-r0-e{len(result.epochs)}.keras"
+    assert (tmp_path / pointer["model_file"]).stat().st_size == 200 * 64

@@ -8,9 +8,13 @@ as they check out.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,19 +36,19 @@ def save_checkpoint(folder: Path, model: keras.Model, result: RunResult) -> None
     """Save weights + optimizer state after an epoch, then the epochs so far as the commit point.
 
     The .keras file is named by its epoch and written before the JSON that points to it, so
-    a kill at any moment leaves a JSON whose model file and history agree. A failed write
-    (a full disk) leaves no temporary file behind and becomes one line naming the folder.
+    a kill at any moment leaves a JSON whose model file and history agree; Ctrl-C and SIGTERM
+    wait until both are written. A failed write (a full disk) leaves no temporary file behind
+    and becomes one line naming the folder.
     """
     name = _checkpoint_name(result.model, result.repeat)
     epoch = len(result.epochs)
     model_file = folder / f"{name}-e{epoch}.keras"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(model_file, lambda tmp: _save_keras(model, tmp))
-        atomic_text(
-            folder / f"{name}.json",
-            json.dumps(to_jsonable({"model_file": model_file.name, "epochs": result.epochs})),
-        )
+        with _signals_held():
+            atomic_write(model_file, lambda tmp: _save_keras(model, tmp))
+            atomic_text(folder / f"{name}.json", json.dumps(to_jsonable(
+                {"model_file": model_file.name, "epochs": result.epochs})))  # fmt: skip
         for old in folder.glob(f"{name}-e*.keras"):
             if old != model_file:
                 old.unlink(missing_ok=True)
@@ -54,6 +58,28 @@ def save_checkpoint(folder: Path, model: keras.Model, result: RunResult) -> None
             "free some space or leave checkpoint off; the epochs before this one are saved",
             exit_code=RUNTIME,
         ) from None
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM held while a checkpoint is written and delivered once it is whole: an
+    interrupt inside Keras' HDF5 writer would surface as an OSError (a failed write, exit 1)
+    and leave no checkpoint of the epoch just trained. (Python runs handlers in the main
+    thread, whichever thread the signal reached: held there by handlers that only note it.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    before = {signum: signal.signal(signum, lambda signum, _: caught.append(signum))
+              for signum in held}  # fmt: skip
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        for number in caught[:1]:
+            signal.raise_signal(number)
 
 
 def _save_keras(model: keras.Model, tmp: Path) -> None:
