@@ -276,7 +276,7 @@ def deploy(
         typer.echo(json.dumps(to_jsonable(result.document), indent=2))
         return
     title = f"dsbench deploy: {result.weights}, {render.plural(len(result.rows) // 2, 'export')}"
-    render.deployed(console, result, title)
+    render.deployed(console, result.rows, title)
     console.print(f"results: {render.inert(str(result.folder))}/deploy.json")
 
 

@@ -6,12 +6,15 @@ left to the ratios) for a narrow terminal."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from dsbench.render.comparison import difference
 from dsbench.render.format import count, missing, printable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NAMES = {("litert", "float32"): "LiteRT float32", ("litert", "dynamic_int8"): "LiteRT dyn. int8",
          ("litert", "int8"): "LiteRT int8", ("onnx", "float32"): "ONNX float32"}  # fmt: skip
@@ -140,3 +143,9 @@ def deploy_tables(rows: Sequence[Row], title: str) -> list[list[Table]]:
                   "and its change from the Keras model on the same images [95%, paired]",
                   per_thread=False)  # fmt: skip
     return [*tables, [kept]]
+
+
+def by_folder(deployed: pd.DataFrame) -> list[tuple[str, list[Row]]]:
+    """A report's deploy rows (Report.deploy) per folder: its title and its rows."""
+    return [(f"deploy: {run}: {rows['weights'].iloc[0]}", rows.to_dict(orient="records"))
+            for run, rows in deployed.groupby("run", sort=False)]  # fmt: skip

@@ -141,14 +141,10 @@ def to_markdown(report: Report) -> str:
 
 def _deploy_markdown(report: Report) -> str:
     """Each folder's deploy tables as the terminal shows them, in Markdown."""
-    from dsbench.render.deploy import deploy_tables
+    from dsbench.render.deploy import by_folder, deploy_tables
 
-    text = ""
-    for run, rows in report.deploy.groupby("run", sort=False):
-        records = rows.to_dict(orient="records")
-        for table, *_ in deploy_tables(records, f"deploy: {run}: {records[0].get('weights')}"):
-            text += "\n" + _rich_markdown(table)
-    return text
+    return "".join("\n" + _rich_markdown(table) for title, rows in by_folder(report.deploy)
+                   for table, *_ in deploy_tables(rows, title))  # fmt: skip
 
 
 def _rich_markdown(table: Table) -> str:

@@ -4,7 +4,7 @@ folders (`report`) and a run against its baseline (`against`)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
@@ -30,7 +30,7 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary | Deplo
     from `folder`, the title names the folder and the record's status."""
     title = record_title(record, folder)
     if isinstance(record, Deployed):
-        deployed(console, record, title)
+        deployed(console, record.rows, title)
     elif isinstance(record, BenchSummary):
         console.print(
             fit(console, bench_table(record.rows, title, record.between_runs_sd), keys=2)
@@ -61,11 +61,11 @@ def show(console: Console, record: Summary | SweepSummary | BenchSummary | Deplo
     warn(console, record.warnings)
 
 
-def deployed(console: Console, record: Deployed, title: str) -> None:
-    """deploy's tables, each fitted to the terminal."""
+def deployed(console: Console, rows: list[dict[str, Any]], title: str) -> None:
+    """deploy's tables (of deploy.json's rows), each fitted to the terminal."""
     from dsbench.render.deploy import deploy_tables
 
-    for variants in deploy_tables(record.rows, title):
+    for variants in deploy_tables(rows, title):
         console.print(fit(console, *variants))
 
 
@@ -74,7 +74,7 @@ def _deployed(console: Console, folder: Path | None) -> None:
     from dsbench.store.files import read_deploy
 
     if folder is not None and (found := read_deploy(folder)) is not None:
-        deployed(console, found, f"deploy: {printable(found.weights)}")
+        deployed(console, found.rows, f"deploy: {found.weights}")
 
 
 def _sweep_notes(console: Console, record: SweepSummary) -> None:
@@ -110,10 +110,10 @@ def report(console: Console, found: Report) -> None:
         keys = len(report_keys(found.rows))
         console.print(fit(console, report_table(found.rows), report_table(found.rows, True),
                           keys=keys))  # fmt: skip
-    for run, rows in found.deploy.groupby("run", sort=False):
-        records = rows.to_dict(orient="records")
-        record = Deployed(records, str(records[0].get("weights")))
-        deployed(console, record, f"deploy: {printable(run)}: {printable(record.weights)}")
+    from dsbench.render.deploy import by_folder
+
+    for title, rows in by_folder(found.deploy):
+        deployed(console, rows, title)
     warn(console, found.warnings)
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from dsbench.errors import RUNTIME, DsbenchError
 from dsbench.measure.bench import BenchSummary
+from dsbench.measure.deploy import Deployed
 from dsbench.measure.records import (
     INFERENCE_COLUMNS,
     RunResult,
@@ -34,7 +35,6 @@ from dsbench.measure.summary import FolderKind, Summary
 from dsbench.store import folders, frames, schema
 
 if TYPE_CHECKING:
-    from dsbench.measure.deploy import Deployed
     from dsbench.measure.sweep import SweepSummary
 
     Record = Summary | SweepSummary | BenchSummary | Deployed
@@ -341,8 +341,6 @@ def read_bench(run_dir: Path) -> BenchSummary:
 
 def read_deploy(run_dir: Path) -> Deployed | None:
     """A folder's deploy.json as deploy's record, checked (schema.deploy); None without one."""
-    from dsbench.measure.deploy import Deployed
-
     path = Path(run_dir) / "deploy.json"
     if not path.is_file() or path.is_symlink():
         return None
