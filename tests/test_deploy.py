@@ -166,20 +166,23 @@ def test_a_jax_or_torch_run_is_exported_through_tensorflow(
 
 @pytest.mark.slow
 def test_an_untrained_pair_deploys_to_a_folder_report_reads_and_force_replaces(
-    tmp_path: Path, invoke: Any
+    tmp_path: Path, invoke: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("ai_edge_litert", reason="needs dsbench[deploy]")
     pytest.importorskip("onnxruntime", reason="needs dsbench[deploy]")
     folder = tmp_path / "edge"
-    args = ["deploy", "--untrained", "--blocks", "8x1,16x1", "--threads", "1", "--max-time", "2",
+    args = ["deploy", "--untrained", "--blocks", "8x1,16x1", "--threads", "1,2", "--max-time", "2",
             "-o", str(folder)]  # fmt: skip
+    monkeypatch.setenv("KERAS_BACKEND", "jax")  # a shell's default backend: nothing trained on it
     made = invoke(args)
     assert made.exit_code == 0, made.output
-    assert "accuracy not measured (untrained models)" in " ".join(made.output.split())
+    said = " ".join(made.output.split())
+    assert "accuracy not measured (untrained models)" in said
+    assert "dsbench deploy: untrained, 4 exports" in said
     shown = invoke(["report", str(tmp_path), "--json"])
     assert shown.exit_code == 0, shown.output
     rows = json.loads(shown.stdout)["deploy"]
-    assert len(rows) == 8 and {r["weights"] for r in rows} == {"untrained"}
+    assert len(rows) == 16 and {r["weights"] for r in rows} == {"untrained"}  # not "trained on"
     assert {r["network"] for r in rows} == {"VGG 8x1,16x1"}
     again = invoke(args)
     assert again.exit_code == 2 and "already exists" in again.output

@@ -275,7 +275,8 @@ def deploy(
 
         typer.echo(json.dumps(to_jsonable(result.document), indent=2))
         return
-    title = f"dsbench deploy: {result.weights}, {render.plural(len(result.rows) // 2, 'export')}"
+    exports = len({(row["format"], row["precision"]) for row in result.rows})
+    title = f"dsbench deploy: {result.weights}, {render.plural(exports, 'export')}"
     render.deployed(console, result.rows, title)
     console.print(f"results: {render.inert(str(result.folder))}/deploy.json")
 

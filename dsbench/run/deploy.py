@@ -59,7 +59,11 @@ def _trained(request: DeployRequest) -> tuple[RunSpec, dict[str, Path], str]:
                                "for size and latency")  # fmt: skip
         found[kind] = checkpoint[0]
         epochs.add(len(checkpoint[1]))
-    return spec, found, f"final weights (epoch {'/'.join(str(e) for e in sorted(epochs))})"
+    weights = f"final weights (epoch {'/'.join(str(e) for e in sorted(epochs))})"
+    trained_on = spec.train.backend or "tensorflow"
+    if trained_on != "tensorflow":  # Keras' saved weights load in any backend: TensorFlow exports
+        weights += f", trained on {TRAINED_ON.get(trained_on, trained_on)}"
+    return spec, found, weights
 
 
 def _images(
@@ -147,9 +151,6 @@ def deploy(request: DeployRequest, observer: Observer) -> Deployed:
         spec, files, weights = _trained(request)
     else:
         spec, files, weights = request.spec or RunSpec(), {}, "untrained"
-    trained_on = spec.train.backend or "tensorflow"
-    if trained_on != "tensorflow":  # Keras' saved weights load in any backend: TensorFlow exports
-        weights += f", trained on {TRAINED_ON.get(trained_on, trained_on)}"
     folder = (Path(request.run_dir) if request.run_dir is not None else folders.prepare_run_dir(
         request.output_dir or folders.default_run_dir("deploy"), request.force))  # fmt: skip
     spec = dataclasses.replace(spec, train=dataclasses.replace(
