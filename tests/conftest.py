@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import tarfile
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 import typer.testing
+import workers
 from typer.testing import CliRunner, Result
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -198,13 +200,32 @@ def made_results() -> Callable[..., list[Any]]:
     return make
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Markers are set per test (`@pytest.mark.tf` where a test imports TensorFlow or Keras or
     trains); a slow test trains end to end, so it counts as tf too: `-m "not tf"` runs exactly
     the pure tests."""
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("tf"):
             item.add_marker(pytest.mark.tf)
+    workers.write_grouped(config, items)
+
+
+# pytest-xdist: the fast tf tests in one worker (tests/workers.py), with --dist loadfile.
+_GROUPED_IDS = Path(tempfile.gettempdir()) / f"dsbench-tests-grouped-{os.getpid()}.json"
+
+
+def pytest_configure_node(node: Any) -> None:
+    workers.tell_worker(node, _GROUPED_IDS)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    return workers.TensorFlowInOneWorker(config, _GROUPED_IDS, log)
+
+
+def pytest_sessionfinish() -> None:
+    _GROUPED_IDS.unlink(missing_ok=True)
 
 
 @pytest.fixture(autouse=True)
