@@ -24,6 +24,7 @@ from dsbench.measure.summary import model_rows
 from dsbench.spec import grid
 from dsbench.spec.settings import ModelSpec, RunSpec
 from dsbench.spec.shard import Shard, from_scheduler, parse_shard
+from dsbench.store import claims as claims_module
 from dsbench.store import folders
 from dsbench.store.claims import Claims, states
 from dsbench.store.files import ResultsFolder
@@ -144,7 +145,10 @@ def test_report_of_a_sweep_lists_its_missing_points_and_its_machines(
     assert refused.exit_code == 2 and "'plan' lists a point twice" in refused.stderr
 
 
-def test_a_claim_is_one_worker_s_until_its_process_ends(tmp_path: Path) -> None:
+def test_a_claim_is_one_worker_s_until_its_process_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(claims_module, "CLAIM_WAIT_S", 0.05)  # a held claim is given up sooner
     claims, other = Claims(tmp_path), Claims(tmp_path)  # two open locks: as two processes
     with claims.point("k3") as first, other.point("k3") as second:
         assert (first, second) == (True, False)
