@@ -134,7 +134,7 @@ def _json_figure_tampered(
 
 
 test_any_json_figure_tampered_is_one_line_or_shown, test_json_tampered_deeply = fuzzed(
-    6, 48, derandomize=True, file=st.sampled_from(JSON_FILES),
+    3, 48, derandomize=True, file=st.sampled_from(JSON_FILES),
     choice=st.integers(min_value=0), value=st.sampled_from(HOSTILE))(_json_figure_tampered)  # fmt: skip
 
 
@@ -178,7 +178,7 @@ def _csv_figure_tampered(
 
 
 test_any_csv_figure_tampered_is_one_line_or_shown, test_csv_tampered_deeply = fuzzed(
-    4, 24, derandomize=True,
+    3, 24, derandomize=True,
     file=st.sampled_from(["new/runs.csv", "old/runs.csv", "new/history.csv", "old/history.csv",
                           "new/summary.csv"]),
     row=st.integers(min_value=0), column=st.integers(min_value=0),

@@ -100,7 +100,7 @@ def _tampered_json(
 
 
 test_tampered_json_is_read_and_shown_or_refused_as_such, test_json_read_deeply = fuzzed(
-    15, 120, choice=st.integers(min_value=0), value=JSON,
+    8, 120, choice=st.integers(min_value=0), value=JSON,
     file=st.sampled_from(["summary.json", "environment.json"]))(_tampered_json)  # fmt: skip
 
 
@@ -119,7 +119,7 @@ def _tampered_csv(
 
 
 test_tampered_csv_is_read_and_shown_or_refused_as_such, test_csv_read_deeply = fuzzed(
-    8, 60, row=st.integers(min_value=0), column=st.integers(min_value=0),
+    5, 60, row=st.integers(min_value=0), column=st.integers(min_value=0),
     value=st.text(max_size=10) | st.sampled_from(["", "nan", "-1", "1e400", "True", "x,y"]),
     file=st.sampled_from(["runs.csv", "history.csv"]))(_tampered_csv)  # fmt: skip
 
