@@ -231,6 +231,8 @@ def test_report_and_the_page_show_a_run_s_deploy_and_refuse_a_tampered_one(
     assert "deploy: final weights (epoch 4)" in shown.output and "LiteRT int8, 1" in shown.output
     page = dsbench.html(tmp_path)
     assert "Deployed: latency ratios, 95% intervals" in page and "LiteRT int8, 1" in page
+    from dsbench.store.files import read_deploy
+
     for where, value, said in ((("rows", 0, "precision"), "int4", "precision is 'int4'"),
                                (("rows", 1, "file"), "../../etc/passwd", "not one of deploy's"),
                                (("rows", 2, "size_bytes"), -5, "not a positive count"),
@@ -243,11 +245,12 @@ def test_report_and_the_page_show_a_run_s_deploy_and_refuse_a_tampered_one(
             target = target[key]
         target[where[-1]] = value
         (tmp_path / "deploy.json").write_text(json.dumps(tampered))
-        result = invoke(["report", str(tmp_path)])
-        assert result.exit_code == 2, (where, result.output)
-        assert (
-            "deploy.json is not a dsbench results file" in result.output and said in result.output
-        )
+        with pytest.raises(DsbenchError) as refused:  # the reader report uses
+            read_deploy(tmp_path)
+        assert "deploy.json is not a dsbench results file" in refused.value.message
+        assert said in refused.value.message, refused.value.message
+    result = invoke(["report", str(tmp_path)])  # the last one, as report refuses it
+    assert result.exit_code == 2 and "is not a short text" in result.output, result.output
 
 
 def test_a_deploy_folder_is_a_results_folder_and_every_export_carries_deploy_s_rows(

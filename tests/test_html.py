@@ -172,7 +172,8 @@ def test_text_from_a_folder_is_escaped_and_the_data_block_cannot_end_early(
     _no_web(text, page)
 
 
-def test_report_writes_the_page_or_prints_it_and_refuses_two_formats(
+@pytest.mark.slow  # two pages made through the CLI
+def test_report_writes_the_page_or_prints_it(
     tmp_path: Path, made_results: Any, invoke: Any
 ) -> None:
     folder = _run(tmp_path, "cmp", made=made_results)
@@ -183,6 +184,10 @@ def test_report_writes_the_page_or_prints_it_and_refuses_two_formats(
     assert printed.exit_code == 0 and printed.output.startswith("<!DOCTYPE html>")
     # one folder, one page: the same bytes however it is asked for (chart ids included)
     assert printed.output == (tmp_path / "p.html").read_text(encoding="utf-8")
+
+
+def test_report_refuses_two_formats(tmp_path: Path, made_results: Any, invoke: Any) -> None:
+    folder = _run(tmp_path, "cmp", made=made_results)
     both = invoke(["report", str(folder), "--format", "html", "--json"])
     assert both.exit_code == 2 and "--json and --format html ask for two formats" in both.output
 

@@ -25,7 +25,7 @@ from dsbench.spec import grid
 from dsbench.spec.settings import ModelSpec, RunSpec
 from dsbench.spec.shard import Shard, from_scheduler, parse_shard
 from dsbench.store import claims as claims_module
-from dsbench.store import folders
+from dsbench.store import folders, plot
 from dsbench.store.claims import Claims, states
 from dsbench.store.files import ResultsFolder
 
@@ -115,7 +115,9 @@ def _sweep_folder(root: Path, present: list[str], host: str = "a") -> Path:
             for i, p in enumerate(points) if p.slug in present]  # fmt: skip
     frame = pd.concat(rows) if rows else pd.DataFrame(columns=["point", "model", "scaled_blocks"])
     record = sweeps.sweep_summary(RunSpec(model=base), points, frame, False)
-    ResultsFolder(root, existing=True).write_sweep(record)
+    with pytest.MonkeyPatch.context() as patch:  # these tests read no plot: sweep.png left empty
+        patch.setattr(plot, "sweep", lambda *args: None)
+        ResultsFolder(root, existing=True).write_sweep(record)
     return root
 
 

@@ -24,7 +24,7 @@ from dsbench import render
 from dsbench.measure.bench import BenchSummary
 from dsbench.measure.records import RunResult
 from dsbench.store import files as store
-from dsbench.store import reports
+from dsbench.store import plot, reports
 from dsbench.store.files import ResultsFolder
 
 MISSING = object()  # the key removed
@@ -66,7 +66,9 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     summary = dsbench.measure.summary.model_rows(_results(1.0))
     rows = pd.concat([sweeps.trained_rows(p, base, summary) for p in points], ignore_index=True)
     record = sweeps.sweep_summary(RunSpec(model=base), points, rows, True)
-    ResultsFolder(root / "sweep", existing=True).write_sweep(record)
+    with pytest.MonkeyPatch.context() as patch:  # report reads no plot: sweep.png left empty
+        patch.setattr(plot, "sweep", lambda *args: None)
+        ResultsFolder(root / "sweep", existing=True).write_sweep(record)
     _everything(root)  # the pristine folders themselves read and show without a word
     return root
 
@@ -157,7 +159,7 @@ def _page_of_tampered_json(
 
 
 test_a_tampered_figure_reaches_the_page_or_is_refused, test_page_tampered_deeply = fuzzed(
-    2, 24, derandomize=True, file=st.sampled_from(JSON_FILES),
+    1, 24, derandomize=True, file=st.sampled_from(JSON_FILES),
     choice=st.integers(min_value=0), value=st.sampled_from(HOSTILE))(_page_of_tampered_json)  # fmt: skip
 
 
