@@ -78,12 +78,12 @@ def model_rows(
         if row["status"] == Status.diverged:
             diverged = group[group["status"] == Status.diverged.value]
             row["diverged_epoch"] = int(diverged["epochs_completed"].min())
+        metrics = group[list(PER_RUN_METRICS)].astype(float)
+        means, stds = metrics.mean().to_dict(), metrics.std(ddof=1).to_dict()
         for name in PER_RUN_METRICS:
-            values = group[name].astype(float)
-            row[name] = float(values.mean()) if values.notna().any() else math.nan
+            row[name] = means[name]  # NaN where no run has the figure
             if len(group) >= 2:
-                enough = values.notna().sum() >= 2
-                row[f"{name}_std"] = float(values.std(ddof=1)) if enough else math.nan
+                row[f"{name}_std"] = stds[name]  # NaN where fewer than two runs have it
         row.update(steady_spread([r for r in results if r.model == kind]))
         if kind == "separable":
             row.update(inference_intervals([r for r in results if r.model == kind]))
@@ -212,22 +212,31 @@ def paired_epoch_ratios(results: list[RunResult], column: str) -> list[float]:
     return [ratio for group in paired_ratios_by_process(results, column) for ratio in group]
 
 
-def paired_ratios_by_process(results: list[RunResult], column: str) -> list[list[float]]:
-    """paired_epoch_ratios, one list per worker process (every repeat of that process)."""
-    out: list[list[float]] = []
+def steady_pairs(results: list[RunResult]) -> list[list[pd.DataFrame]]:
+    """Per worker process, for each repeat both models finished, their steady epochs side by
+    side (epoch e of one beside epoch e of the other; columns suffixed _n and _s)."""
+    out: list[list[pd.DataFrame]] = []
     for process in sorted({r.process for r in results}):
-        mine: list[float] = []
+        mine: list[pd.DataFrame] = []
         for repeat in sorted({r.repeat for r in results if r.process == process}):
             pair = {r.model: steady_epochs(r) for r in results
                     if r.process == process and r.repeat == repeat}  # fmt: skip
             if not set(KINDS) <= set(pair) or any(f.empty for f in pair.values()):
                 continue
-            both = pair["normal"].merge(pair["separable"], on="epoch", suffixes=("_n", "_s"))
-            mine += [
-                float(v) for v in stats.paired_ratios(both[f"{column}_s"], both[f"{column}_n"])
-            ]
+            mine.append(pair["normal"].merge(pair["separable"], on="epoch", suffixes=("_n", "_s")))
         out.append(mine)
     return out
+
+
+def paired_ratios_by_process(
+    results: list[RunResult], column: str, pairs: list[list[pd.DataFrame]] | None = None
+) -> list[list[float]]:
+    """paired_epoch_ratios, one list per worker process (every repeat of that process);
+    `pairs` when the caller has steady_pairs(results) already."""
+    pairs = steady_pairs(results) if pairs is None else pairs
+    return [[float(v) for both in mine
+             for v in stats.paired_ratios(both[f"{column}_s"], both[f"{column}_n"])]
+            for mine in pairs]  # fmt: skip
 
 
 def ratio_intervals(results: list[RunResult]) -> dict[str, stats.Interval]:
@@ -235,8 +244,9 @@ def ratio_intervals(results: list[RunResult]) -> dict[str, stats.Interval]:
     the epochs of one process (stats.median_interval) or, when several worker processes
     trained, with the process as the unit (stats.process_interval)."""
     out = {}
+    pairs = steady_pairs(results)
     for name, column, invert in PAIRED:
-        groups = paired_ratios_by_process(results, column)
+        groups = paired_ratios_by_process(results, column, pairs)
         if invert:
             groups = [[1 / r for r in group if r > 0] for group in groups]
         if any(groups):
