@@ -179,9 +179,10 @@ def epoch_rows(
     ]  # fmt: skip
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def made_results() -> Callable[..., list[Any]]:
-    """RunResults built by hand: known epochs and times, so every formula can be checked."""
+    """RunResults built by hand: known epochs and times, so every formula can be checked
+    (fresh ones on every call)."""
     from dsbench.measure.records import RunResult
 
     def make(

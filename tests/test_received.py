@@ -199,9 +199,28 @@ HOSTILE_TEXT = ["[/]", "[link=https://evil.example/]AMD EPYC[/link]", "[conceal]
                 "\x1b]8;;https://evil.example/\x1b\\AMD\x1b]8;;\x1b\\", "a\x1b[2Jb", "[bold"]  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def hostile_folders(tmp_path_factory: pytest.TempPathFactory, made_results: Any) -> Path:
+    """runs/ holding a folder named after each hostile text, with every hostile text in every
+    field a table shows, and one plain folder; relative names stay short (not wrapped away)."""
+    root = tmp_path_factory.mktemp("inert")
+    everything = "".join(HOSTILE_TEXT)
+    environment = {"cpu": {"model": everything}, "device": f"device: {everything}",
+                   "hostname": everything}  # fmt: skip
+    for name in (*_hostile_names(), "plain"):
+        (root / "runs" / name).mkdir(parents=True)
+        write_run(root / "runs" / name, made_results(), "compare", {"train": {"epochs": 4}},
+                  environment, complete=True)  # fmt: skip
+    return root
+
+
+def _hostile_names() -> list[str]:
+    return [f"x{text.replace('/', '')}" for text in HOSTILE_TEXT]  # a folder's own name too
+
+
 @pytest.mark.parametrize("columns", ["60", "160"])  # row by row or sideways; wide
 def test_text_from_folders_reaches_the_terminal_inert(
-    columns: str, tmp_path: Path, made_results: Any, monkeypatch: Any
+    columns: str, hostile_folders: Path, monkeypatch: Any
 ) -> None:
     from typer.testing import CliRunner
 
@@ -209,16 +228,8 @@ def test_text_from_folders_reaches_the_terminal_inert(
 
     monkeypatch.setenv("FORCE_COLOR", "1")
     monkeypatch.setenv("COLUMNS", columns)
-    monkeypatch.chdir(tmp_path)  # short relative paths: a folder's name is not wrapped away
-    everything = "".join(HOSTILE_TEXT)  # every hostile text in every field a table shows
-    environment = {"cpu": {"model": everything}, "device": f"device: {everything}",
-                   "hostname": everything}  # fmt: skip
-    parent = Path("runs")
-    names = [f"x{text.replace('/', '')}" for text in HOSTILE_TEXT]  # a folder's own name too
-    for name in (*names, "plain"):
-        (parent / name).mkdir(parents=True)
-        write_run(parent / name, made_results(), "compare", {"train": {"epochs": 4}},
-                  environment, complete=True)  # fmt: skip
+    monkeypatch.chdir(hostile_folders)  # short relative paths: a name is not wrapped away
+    parent, names = Path("runs"), _hostile_names()
     first = parent / names[0]
     for args in (["report", str(parent)], ["report", str(first)],
                  ["report", str(first), "--baseline", str(parent / "plain")]):  # fmt: skip
