@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 
 from dsbench.measure.records import RunResult
 from dsbench.measure.summary import summarize
+from dsbench.measure.sweep import SweepSummary
+from dsbench.store import plot
 from dsbench.store.files import ResultsFolder
 
 
@@ -30,6 +32,14 @@ def write_run(
     """A train or compare folder for `results`, as dsbench writes it."""
     record = summarize(results, command, kinds, settings, environment, complete)
     ResultsFolder(folder, existing=True).write_run(record, results, draw)
+
+
+def write_sweep(folder: Path, sweep: SweepSummary) -> None:
+    """A sweep folder for `sweep` as dsbench writes it, except that sweep.png is left empty:
+    for tests that read no plot (drawing one takes ~0.4 s)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(plot, "sweep", lambda *args: None)
+        ResultsFolder(folder, existing=True).write_sweep(sweep)
 
 
 def bench_rows() -> pd.DataFrame:

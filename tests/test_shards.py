@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from helpers import fuzzed
+from helpers import fuzzed, write_sweep
 from hypothesis import strategies as st
 
 import dsbench
@@ -25,9 +25,8 @@ from dsbench.spec import grid
 from dsbench.spec.settings import ModelSpec, RunSpec
 from dsbench.spec.shard import Shard, from_scheduler, parse_shard
 from dsbench.store import claims as claims_module
-from dsbench.store import folders, plot
+from dsbench.store import folders
 from dsbench.store.claims import Claims, states
-from dsbench.store.files import ResultsFolder
 
 TINY = ["--dataset", "synthetic", "--train-size", "256", "--test-size", "64", "--batch-size",
         "32", "--blocks", "8x1,16x1", "--no-inference", "--epochs", "2", "--no-progress"]  # fmt: skip
@@ -115,9 +114,7 @@ def _sweep_folder(root: Path, present: list[str], host: str = "a") -> Path:
             for i, p in enumerate(points) if p.slug in present]  # fmt: skip
     frame = pd.concat(rows) if rows else pd.DataFrame(columns=["point", "model", "scaled_blocks"])
     record = sweeps.sweep_summary(RunSpec(model=base), points, frame, False)
-    with pytest.MonkeyPatch.context() as patch:  # these tests read no plot: sweep.png left empty
-        patch.setattr(plot, "sweep", lambda *args: None)
-        ResultsFolder(root, existing=True).write_sweep(record)
+    write_sweep(root, record)  # these tests read no plot
     return root
 
 

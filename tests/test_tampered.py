@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from helpers import bench_rows, fuzzed, leaves, write_run
+from helpers import bench_rows, fuzzed, leaves, write_run, write_sweep
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -24,7 +24,7 @@ from dsbench import render
 from dsbench.measure.bench import BenchSummary
 from dsbench.measure.records import RunResult
 from dsbench.store import files as store
-from dsbench.store import plot, reports
+from dsbench.store import reports
 from dsbench.store.files import ResultsFolder
 
 MISSING = object()  # the key removed
@@ -66,9 +66,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     summary = dsbench.measure.summary.model_rows(_results(1.0))
     rows = pd.concat([sweeps.trained_rows(p, base, summary) for p in points], ignore_index=True)
     record = sweeps.sweep_summary(RunSpec(model=base), points, rows, True)
-    with pytest.MonkeyPatch.context() as patch:  # report reads no plot: sweep.png left empty
-        patch.setattr(plot, "sweep", lambda *args: None)
-        ResultsFolder(root / "sweep", existing=True).write_sweep(record)
+    write_sweep(root / "sweep", record)  # report reads no plot
     _everything(root)  # the pristine folders themselves read and show without a word
     return root
 
